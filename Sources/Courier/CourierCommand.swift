@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `courier`: the messenger server and its administration commands.
+@main
+struct CourierCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "courier",
+        abstract: "Courier: a self-hosted messenger server.",
+        subcommands: [ServeCommand.self, MigrateCommand.self],
+        defaultSubcommand: ServeCommand.self
+    )
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// A point in time with millisecond precision, stored as epoch milliseconds.
+///
+/// Both SQLite and PostgreSQL round-trip a 64-bit integer exactly, which neither does for a bound
+/// `Date`; JSON shows it as ISO 8601 with milliseconds (`2026-11-22T10:00:00.123Z`).
+public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public var milliseconds: Int64
+
+    public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+
+    public init(_ date: Date) { self.milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    public static func now() -> Timestamp { Timestamp(Date()) }
+
+    public var date: Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
+
+    public func adding(seconds: Int64) -> Timestamp { Timestamp(milliseconds: milliseconds + seconds * 1000) }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
+
+    private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    public var description: String { date.formatted(Self.style) }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let date = try? Self.style.parse(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "Expected an ISO 8601 time.")
+        }
+        self.init(date)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

@@ -1,0 +1,159 @@
+import CourierCore
+import CourierStore
+import Foundation
+
+/// Registration, sign-in, token refresh and device sessions: every rule about who is signed in.
+///
+/// REST routes and (later) the WebSocket gateway both authenticate through `authenticate(accessToken:)`,
+/// so a signed-out device loses access on every transport at once.
+public struct AuthService: Sendable {
+    let users: UserStore
+    let sessions: SessionStore
+    let tokens: TokenService
+    let passwords: PasswordHasher
+
+    public init(users: UserStore, sessions: SessionStore, tokens: TokenService, passwords: PasswordHasher) {
+        self.users = users
+        self.sessions = sessions
+        self.tokens = tokens
+        self.passwords = passwords
+    }
+
+    /// What a client holds after signing in.
+    public struct SignedIn: Sendable {
+        public let user: User
+        public let tokens: TokenPair
+    }
+
+    /// An access token with its refresh token.
+    public struct TokenPair: Sendable {
+        public let sessionID: UUID
+        public let accessToken: String
+        public let accessTokenExpiresAt: Timestamp
+        public let refreshToken: String
+        public let refreshTokenExpiresAt: Timestamp
+    }
+
+    /// The device a request comes from, as recorded on its session.
+    public struct Device: Sendable {
+        public let name: String?
+        public let ipAddress: String?
+
+        public init(name: String?, ipAddress: String?) {
+            self.name = name.map { String($0.prefix(ProfileLimits.deviceNameCharacters)) }
+            self.ipAddress = ipAddress.map { String($0.prefix(64)) }
+        }
+    }
+
+    public struct Registration: Sendable {
+        public let phone: PhoneNumber
+        public let email: EmailAddress?
+        public let username: Username
+        public let password: Password
+
+        public init(phone: PhoneNumber, email: EmailAddress?, username: Username, password: Password) {
+            self.phone = phone
+            self.email = email
+            self.username = username
+            self.password = password
+        }
+    }
+
+    private static let invalidCredentials = CourierError.unauthorized(
+        "The account or password is not correct.", code: "invalid_credentials"
+    )
+
+    /// Creates an account and signs its first device in.
+    public func register(_ registration: Registration, device: Device) async throws -> SignedIn {
+        // Cheap checks first, so a taken name costs no bcrypt; the unique indexes stay the final word.
+        if try await users.find(.phone(registration.phone)) != nil { throw CourierError.taken("phone") }
+        if let email = registration.email, try await users.find(.email(email)) != nil { throw CourierError.taken("email") }
+        if try await users.find(.username(registration.username)) != nil { throw CourierError.taken("username") }
+
+        let now = Timestamp.now()
+        let user = User(
+            id: UUID(), phone: registration.phone, email: registration.email, username: registration.username,
+            bio: nil, avatarURL: nil, isPremium: false, createdAt: now, updatedAt: now
+        )
+        try await users.create(user, passwordHash: try await passwords.hash(registration.password))
+        return SignedIn(user: user, tokens: try await startSession(for: user.id, device: device, at: now))
+    }
+
+    /// Signs a device in with an account identifier and password. Wrong password and unknown account
+    /// get the same answer, after the same amount of work.
+    public func login(_ identifier: LoginIdentifier, password: String, device: Device) async throws -> SignedIn {
+        let credentials = try await users.credentials(for: identifier)
+        guard try await passwords.verify(password, against: credentials?.passwordHash), let user = credentials?.user else {
+            throw Self.invalidCredentials
+        }
+        return SignedIn(user: user, tokens: try await startSession(for: user.id, device: device, at: .now()))
+    }
+
+    /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting a spent one
+    /// signs the whole session out, because only a thief would still have it.
+    public func refresh(refreshToken: String, device: Device) async throws -> TokenPair {
+        let now = Timestamp.now()
+        let newToken = TokenService.newRefreshToken()
+        let expiresAt = now.adding(seconds: TokenService.refreshTokenLifetime)
+        let outcome = try await sessions.rotate(
+            presentedHash: TokenService.hash(refreshToken: refreshToken), newHash: TokenService.hash(refreshToken: newToken),
+            at: now, expiresAt: expiresAt, ipAddress: device.ipAddress
+        )
+        switch outcome {
+        case .rotated(let session):
+            let access = try await tokens.accessToken(for: AuthenticatedUser(userID: session.userID, sessionID: session.id), at: now)
+            return TokenPair(
+                sessionID: session.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
+                refreshToken: newToken, refreshTokenExpiresAt: expiresAt
+            )
+        case .unknown, .expired:
+            throw CourierError.unauthorized("The refresh token is not valid; sign in again.", code: "refresh_token_invalid")
+        case .reused:
+            throw CourierError.unauthorized(
+                "This refresh token was already used; the session has been signed out for safety.", code: "refresh_token_reused"
+            )
+        }
+    }
+
+    /// The signed-in user behind an access token, if its session is still signed in.
+    public func authenticate(accessToken: String) async throws -> AuthenticatedUser {
+        let user = try await tokens.verifyAccessToken(accessToken)
+        guard let session = try await sessions.find(id: user.sessionID),
+              session.userID == user.userID, session.isActive(at: .now())
+        else {
+            throw CourierError.unauthorized("This session has been signed out; sign in again.", code: "session_revoked")
+        }
+        return user
+    }
+
+    /// Signs the current device out.
+    public func logout(_ user: AuthenticatedUser) async throws {
+        try await sessions.revoke(sessionID: user.sessionID, userID: user.userID, at: .now())
+    }
+
+    /// The user's signed-in devices.
+    public func activeSessions(of user: AuthenticatedUser) async throws -> [DeviceSession] {
+        try await sessions.active(userID: user.userID, at: .now())
+    }
+
+    /// Signs one of the user's devices out. Another user's session is reported as not found.
+    public func revokeSession(_ sessionID: UUID, of user: AuthenticatedUser) async throws {
+        guard try await sessions.revoke(sessionID: sessionID, userID: user.userID, at: .now()) else {
+            throw CourierError.notFound("session")
+        }
+    }
+
+    private func startSession(for userID: UUID, device: Device, at now: Timestamp) async throws -> TokenPair {
+        let refreshToken = TokenService.newRefreshToken()
+        let session = DeviceSession(
+            id: UUID(), userID: userID, deviceName: device.name, ipAddress: device.ipAddress, createdAt: now,
+            lastSeenAt: now, expiresAt: now.adding(seconds: TokenService.refreshTokenLifetime), revokedAt: nil
+        )
+        try await sessions.create(session, refreshTokenHash: TokenService.hash(refreshToken: refreshToken))
+        let access = try await tokens.accessToken(for: AuthenticatedUser(userID: userID, sessionID: session.id), at: now)
+        return TokenPair(
+            sessionID: session.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
+            refreshToken: refreshToken, refreshTokenExpiresAt: session.expiresAt
+        )
+    }
+}

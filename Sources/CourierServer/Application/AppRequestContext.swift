@@ -1,0 +1,43 @@
+import CourierCore
+import Hummingbird
+import HummingbirdAuth
+import NIOCore
+
+/// The request context of every route: the request's logger and id, the peer address, and the
+/// signed-in user once the token authenticator has found one.
+public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var identity: AuthenticatedUser?
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.identity = nil
+        self.remoteAddress = source.channel.remoteAddress
+    }
+
+    /// JSON bodies larger than this are refused with 413 before they are parsed.
+    public var maxUploadSize: Int { APILimits.maxJSONBodyBytes }
+}
+
+/// The context of routes that require a signed-in user. Handlers receive `user` as a fact the
+/// compiler checks: a request without a valid token never reaches them.
+public struct AuthenticatedContext: ChildRequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let user: AuthenticatedUser
+    public let remoteAddress: SocketAddress?
+
+    public init(context: AppRequestContext) throws {
+        guard let user = context.identity else { throw CourierError.unauthorized() }
+        self.coreContext = context.coreContext
+        self.user = user
+        self.remoteAddress = context.remoteAddress
+    }
+
+    public var maxUploadSize: Int { APILimits.maxJSONBodyBytes }
+}
+
+/// Size limits on what clients send.
+public enum APILimits {
+    public static let maxJSONBodyBytes = 64 * 1024
+}

@@ -1,0 +1,46 @@
+import CourierStore
+import Hummingbird
+import Logging
+
+/// The HTTP routes of Courier over `services`: `/health` and the REST API under `/api/v1`.
+public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    // Middleware applies to routes added after it: keep these first.
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: ErrorMiddleware())
+
+    HealthController(engine: services.store.engine).addRoutes(to: router)
+
+    let api = router.group("api/v1")
+        .add(middleware: TokenAuthenticator(auth: services.auth))
+    AuthController(auth: services.auth).addRoutes(to: api.group("auth"))
+    UserController(users: services.users).addRoutes(to: api.group("users", context: AuthenticatedContext.self))
+    return router
+}
+
+/// A Courier node as configured: opens nothing itself, so the caller decides when the store closes
+/// (after the server has stopped taking requests).
+public func buildApplication(
+    configuration: ServerConfiguration, store: Store, logger: Logger
+) async throws -> some ApplicationProtocol {
+    let secret = try configuration.jwtSecret ?? SecretFile.loadOrCreate(at: configuration.jwtSecretPath)
+    let services = try await AppServices(store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost)
+    return Application(
+        router: buildRouter(services: services),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Courier"),
+        logger: logger
+    )
+}
+
+/// Opens the configured database (creating the data folder first) and brings its schema up to date.
+public func openStore(configuration: ServerConfiguration, logger: Logger) async throws -> Store {
+    try SecretFile.ensureDirectory(configuration.dataDirectory)
+    let store = try await Store.open(databaseURL: configuration.databaseURL, sqlitePath: configuration.sqlitePath, logger: logger)
+    do {
+        try await Migrator(engine: store.engine).migrate(logger: logger)
+    } catch {
+        try? await store.engine.close()
+        throw error
+    }
+    return store
+}

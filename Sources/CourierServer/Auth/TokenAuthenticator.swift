@@ -1,0 +1,20 @@
+import CourierCore
+import Hummingbird
+import HummingbirdAuth
+
+/// Finds the signed-in user from `Authorization: Bearer <access token>`.
+///
+/// No header: the request goes on anonymous, and routes that need a user refuse it. A header with a
+/// bad, expired or signed-out token: refused here with 401, so a client learns its token is dead.
+struct TokenAuthenticator: AuthenticatorMiddleware {
+    typealias Context = AppRequestContext
+    let auth: AuthService
+
+    func authenticate(request: Request, context: Context) async throws -> AuthenticatedUser? {
+        guard request.headers[.authorization] != nil else { return nil }
+        guard let bearer = request.headers.bearer else {
+            throw CourierError.unauthorized("Use 'Authorization: Bearer <token>'.", code: "token_invalid")
+        }
+        return try await auth.authenticate(accessToken: bearer.token)
+    }
+}

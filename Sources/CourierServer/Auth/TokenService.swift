@@ -1,0 +1,68 @@
+import CourierCore
+import Crypto
+import Foundation
+import JWTKit
+
+/// Issues and checks the two kinds of token.
+///
+/// Access tokens are JWTs (HS256, 24 h) that a server checks without a database round trip for the
+/// signature; refresh tokens are 256-bit random strings that only exist in the database as SHA-256
+/// hashes, so a copy of the database cannot be used to sign in.
+public struct TokenService: Sendable {
+    public static let accessTokenLifetime: Int64 = 24 * 60 * 60
+    public static let refreshTokenLifetime: Int64 = 7 * 24 * 60 * 60
+
+    private let keys: JWTKeyCollection
+
+    public init(secret: String) async {
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        self.keys = keys
+    }
+
+    /// A signed access token for `user` and when it expires.
+    func accessToken(for user: AuthenticatedUser, at time: Timestamp) async throws -> (token: String, expiresAt: Timestamp) {
+        // JWT times are whole seconds, which every JWT library reads the same way.
+        let issuedAt = Timestamp(milliseconds: time.milliseconds / 1000 * 1000)
+        let expiresAt = issuedAt.adding(seconds: Self.accessTokenLifetime)
+        let claims = AccessTokenClaims(
+            sub: .init(value: user.userID.uuidString.lowercased()),
+            sid: user.sessionID.uuidString.lowercased(),
+            iat: .init(value: issuedAt.date),
+            exp: .init(value: expiresAt.date),
+            jti: .init(value: UUID().uuidString.lowercased())
+        )
+        return (try await keys.sign(claims), expiresAt)
+    }
+
+    /// The user and session an access token names, if its signature and expiry are valid.
+    /// Whether the session is still signed in is the caller's check.
+    func verifyAccessToken(_ token: String) async throws(CourierError) -> AuthenticatedUser {
+        let claims: AccessTokenClaims
+        do {
+            claims = try await keys.verify(token, as: AccessTokenClaims.self)
+        } catch let error as CourierError {
+            throw error
+        } catch {
+            throw .unauthorized("The access token is not valid.", code: "token_invalid")
+        }
+        guard let userID = UUID(uuidString: claims.sub.value), let sessionID = UUID(uuidString: claims.sid) else {
+            throw .unauthorized("The access token is not valid.", code: "token_invalid")
+        }
+        return AuthenticatedUser(userID: userID, sessionID: sessionID)
+    }
+
+    /// A new refresh token: 32 random bytes, base64url without padding.
+    static func newRefreshToken() -> String {
+        let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+        return bytes.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The form in which a refresh token is stored: its SHA-256, hex.
+    static func hash(refreshToken: String) -> String {
+        Data(SHA256.hash(data: Data(refreshToken.utf8))).hexString
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+
+/// Everything `courier serve` needs to know, resolved from flags, the environment and defaults
+/// (in that order of precedence).
+public struct ServerConfiguration: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    /// Folder for the SQLite file, the generated JWT secret and (later) media and keys.
+    public var dataDirectory: String
+    /// `postgres://…` to use PostgreSQL; nil for the SQLite file in the data folder.
+    public var databaseURL: String?
+    /// The JWT signing secret; nil to generate one once and keep it in the data folder.
+    public var jwtSecret: String?
+    /// The address people use to reach this server, for links.
+    public var publicURL: String
+    public var logLevel: Logger.Level
+    /// bcrypt work factor. 12 as the design documents set; lower only for tests.
+    public var bcryptCost: Int
+
+    public static let defaultHost = "127.0.0.1"
+    public static let defaultPort = 8080
+    public static let defaultBcryptCost = 12
+    /// HS256 needs at least 256 bits of key.
+    public static let minimumJWTSecretBytes = 32
+
+    public init(
+        host: String = defaultHost, port: Int = defaultPort, dataDirectory: String = "./data",
+        databaseURL: String? = nil, jwtSecret: String? = nil, publicURL: String? = nil,
+        logLevel: Logger.Level = .info, bcryptCost: Int = defaultBcryptCost
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.databaseURL = databaseURL
+        self.jwtSecret = jwtSecret
+        self.publicURL = publicURL ?? "http://\(host):\(port)"
+        self.logLevel = logLevel
+        self.bcryptCost = bcryptCost
+    }
+
+    /// Reads the settings from environment variables; flags given on the command line override them.
+    public static func resolve(
+        environment: [String: String],
+        host: String? = nil, port: Int? = nil, dataDirectory: String? = nil, publicURL: String? = nil
+    ) throws(ConfigurationError) -> ServerConfiguration {
+        func value(_ name: String) -> String? {
+            guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+            return value
+        }
+        func integer(_ name: String) throws(ConfigurationError) -> Int? {
+            guard let text = value(name) else { return nil }
+            guard let number = Int(text) else { throw ConfigurationError("\(name) must be a whole number, not '\(text)'.") }
+            return number
+        }
+
+        let resolvedHost = host ?? value("COURIER_HOST") ?? defaultHost
+        var resolvedPort = defaultPort
+        if let port { resolvedPort = port } else if let fromEnvironment = try integer("COURIER_PORT") { resolvedPort = fromEnvironment }
+        guard (1...65535).contains(resolvedPort) else { throw ConfigurationError("The port must be between 1 and 65535.") }
+
+        let level: Logger.Level
+        if let text = value("LOG_LEVEL") {
+            guard let parsed = Logger.Level(rawValue: text.lowercased()) else {
+                throw ConfigurationError("LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical.")
+            }
+            level = parsed
+        } else {
+            level = .info
+        }
+
+        let secret = value("JWT_SECRET")
+        if let secret, secret.utf8.count < minimumJWTSecretBytes {
+            throw ConfigurationError("JWT_SECRET must be at least \(minimumJWTSecretBytes) bytes; leave it unset to have one generated.")
+        }
+
+        var cost = defaultBcryptCost
+        if let fromEnvironment = try integer("COURIER_BCRYPT_COST") { cost = fromEnvironment }
+        guard (4...31).contains(cost) else { throw ConfigurationError("COURIER_BCRYPT_COST must be between 4 and 31.") }
+
+        return ServerConfiguration(
+            host: resolvedHost, port: resolvedPort,
+            dataDirectory: dataDirectory ?? value("COURIER_DATA_DIR") ?? "./data",
+            databaseURL: value("DATABASE_URL"), jwtSecret: secret,
+            publicURL: publicURL ?? value("COURIER_PUBLIC_URL"),
+            logLevel: level, bcryptCost: cost
+        )
+    }
+
+    /// Where the SQLite database lives when no `DATABASE_URL` is set.
+    public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("courier.sqlite") }
+
+    /// Where the generated JWT secret is kept when `JWT_SECRET` is not set.
+    public var jwtSecretPath: String { (dataDirectory as NSString).appendingPathComponent("jwt-secret") }
+}
+
+/// A setting that cannot work, explained for the person who set it.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

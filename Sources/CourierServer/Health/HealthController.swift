@@ -1,0 +1,46 @@
+import CourierStore
+import Hummingbird
+
+/// `GET /health`: 200 `{"status":"ok"}` when the database answers within two seconds, 503 naming
+/// the failing part otherwise. For load balancers and monitoring; needs no token.
+struct HealthController {
+    let engine: any DatabaseEngine
+
+    struct HealthResponse: ResponseEncodable {
+        let status: String
+        let failing: [String]?
+    }
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("health", use: health)
+    }
+
+    @Sendable func health(request: Request, context: AppRequestContext) async throws -> EditedResponse<HealthResponse> {
+        if await databaseAnswers(context: context) {
+            return HealthResponse(status: "ok", failing: nil).response(status: .ok)
+        }
+        return HealthResponse(status: "unavailable", failing: ["database"]).response(status: .serviceUnavailable)
+    }
+
+    private func databaseAnswers(context: AppRequestContext) async -> Bool {
+        let engine = self.engine
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                do {
+                    try await engine.ping()
+                    return true
+                } catch {
+                    context.logger.warning("health check: database failed", metadata: ["error": "\(error)"])
+                    return false
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(2))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+}

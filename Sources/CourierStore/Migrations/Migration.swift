@@ -1,0 +1,27 @@
+/// One versioned step of the schema. Versions are applied in order, once, each in its own
+/// transaction, and recorded in `schema_migrations`.
+public struct Migration: Sendable {
+    public let version: Int
+    public let name: String
+    /// The statements of this step for an engine; `ColumnTypes` hides the few type names that differ.
+    public let statements: @Sendable (ColumnTypes) -> [String]
+
+    public init(version: Int, name: String, statements: @escaping @Sendable (ColumnTypes) -> [String]) {
+        self.version = version
+        self.name = name
+        self.statements = statements
+    }
+}
+
+/// Column type names that differ between the engines.
+public struct ColumnTypes: Sendable {
+    /// A UUID: native `uuid` on PostgreSQL, text on SQLite (SQLite binds a Swift `UUID` as text).
+    public let uuid: String
+
+    public init(engine: SQLEngineKind) {
+        switch engine {
+        case .sqlite: uuid = "TEXT"
+        case .postgres: uuid = "UUID"
+        }
+    }
+}

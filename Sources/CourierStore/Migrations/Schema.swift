@@ -1,0 +1,173 @@
+/// Courier's schema, as an ordered list of migrations. Append new versions; never edit one that
+/// has shipped.
+///
+/// Conventions: ids are UUIDs, times are epoch milliseconds in BIGINT columns (exact on both
+/// engines), enumerations are text with CHECK constraints, unique indexes are named
+/// `<table>_<column>_unique` so a violation can be traced to its field on both engines.
+public enum Schema {
+    public static let migrations: [Migration] = [initial]
+
+    static let initial = Migration(version: 1, name: "initial schema") { t in
+        [
+            """
+            CREATE TABLE users (
+                id \(t.uuid) PRIMARY KEY,
+                phone VARCHAR(20) NOT NULL,
+                email VARCHAR(254),
+                password_hash VARCHAR(255) NOT NULL,
+                username VARCHAR(32) NOT NULL,
+                avatar_url TEXT,
+                bio TEXT,
+                is_premium BOOLEAN NOT NULL DEFAULT FALSE,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE UNIQUE INDEX users_phone_unique ON users (phone)",
+            "CREATE UNIQUE INDEX users_email_unique ON users (email)",
+            "CREATE UNIQUE INDEX users_username_unique ON users (username)",
+
+            """
+            CREATE TABLE sessions (
+                id \(t.uuid) PRIMARY KEY,
+                user_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                device_name VARCHAR(128),
+                ip_address VARCHAR(64),
+                created_at BIGINT NOT NULL,
+                last_seen_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                revoked_at BIGINT
+            )
+            """,
+            "CREATE INDEX sessions_user_id ON sessions (user_id)",
+
+            // Only a SHA-256 of each refresh token is kept; a rotated token stays as a tombstone
+            // (used_at set) so that its reuse is recognised and revokes the session.
+            """
+            CREATE TABLE refresh_tokens (
+                token_hash VARCHAR(64) PRIMARY KEY,
+                session_id \(t.uuid) NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                used_at BIGINT
+            )
+            """,
+            "CREATE INDEX refresh_tokens_session_id ON refresh_tokens (session_id)",
+
+            """
+            CREATE TABLE chats (
+                id \(t.uuid) PRIMARY KEY,
+                type VARCHAR(16) NOT NULL CHECK (type IN ('dm', 'group')),
+                name VARCHAR(255),
+                owner_id \(t.uuid) REFERENCES users (id) ON DELETE SET NULL,
+                dm_key VARCHAR(80),
+                last_seq BIGINT NOT NULL DEFAULT 0,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            // A DM is identified by its two members (sorted ids), so creating it twice finds the first.
+            "CREATE UNIQUE INDEX chats_dm_key_unique ON chats (dm_key)",
+
+            """
+            CREATE TABLE chat_members (
+                chat_id \(t.uuid) NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+                user_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                role VARCHAR(16) NOT NULL DEFAULT 'member' CHECK (role IN ('owner', 'admin', 'member')),
+                joined_at BIGINT NOT NULL,
+                last_read_seq BIGINT NOT NULL DEFAULT 0,
+                PRIMARY KEY (chat_id, user_id)
+            )
+            """,
+            "CREATE INDEX idx_chat_members_user ON chat_members (user_id)",
+
+            """
+            CREATE TABLE messages (
+                id \(t.uuid) PRIMARY KEY,
+                chat_id \(t.uuid) NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+                seq BIGINT NOT NULL,
+                sender_id \(t.uuid) REFERENCES users (id) ON DELETE SET NULL,
+                content TEXT NOT NULL,
+                message_type VARCHAR(16) NOT NULL DEFAULT 'text'
+                    CHECK (message_type IN ('text', 'image', 'video', 'audio', 'file')),
+                media_url TEXT,
+                reply_to_id \(t.uuid),
+                client_msg_id VARCHAR(64),
+                metadata TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                edited_at BIGINT,
+                deleted_at BIGINT
+            )
+            """,
+            // History pages and gap-free catch-up read by (chat_id, seq).
+            "CREATE UNIQUE INDEX messages_chat_seq_unique ON messages (chat_id, seq)",
+            "CREATE INDEX idx_messages_chat_created ON messages (chat_id, created_at DESC)",
+            "CREATE INDEX idx_messages_sender ON messages (sender_id)",
+            // Idempotent sending: one message per sender and client-chosen id.
+            "CREATE UNIQUE INDEX messages_client_msg_id_unique ON messages (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL",
+
+            """
+            CREATE TABLE channels (
+                id \(t.uuid) PRIMARY KEY,
+                name VARCHAR(255) NOT NULL,
+                username VARCHAR(32),
+                owner_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                description TEXT,
+                subscriber_count INTEGER NOT NULL DEFAULT 0,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE UNIQUE INDEX channels_username_unique ON channels (username)",
+
+            """
+            CREATE TABLE subscriptions (
+                id \(t.uuid) PRIMARY KEY,
+                user_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                type VARCHAR(32) NOT NULL CHECK (type IN ('premium_monthly', 'premium_yearly')),
+                start_date BIGINT NOT NULL,
+                end_date BIGINT NOT NULL,
+                auto_renew BOOLEAN NOT NULL DEFAULT FALSE,
+                status VARCHAR(16) NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'expired', 'cancelled')),
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX idx_subscriptions_user_status ON subscriptions (user_id, status)",
+
+            // Amounts in cents: exact on both engines, where DECIMAL is not.
+            """
+            CREATE TABLE payment_logs (
+                id \(t.uuid) PRIMARY KEY,
+                user_id \(t.uuid) REFERENCES users (id) ON DELETE SET NULL,
+                amount_cents BIGINT NOT NULL,
+                subscription_type VARCHAR(50) NOT NULL,
+                status VARCHAR(32) NOT NULL DEFAULT 'pending' CHECK (status IN ('completed_stub', 'pending', 'failed')),
+                payment_method VARCHAR(50) NOT NULL DEFAULT 'stub',
+                notes TEXT,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX idx_payment_logs_user ON payment_logs (user_id)",
+
+            // What Telegram carries instead of content: an opaque reference, resolved here.
+            """
+            CREATE TABLE message_references (
+                reference VARCHAR(64) PRIMARY KEY,
+                telegram_id VARCHAR(64),
+                local_message_id \(t.uuid) NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                recipient_id \(t.uuid) REFERENCES users (id) ON DELETE CASCADE,
+                message_type VARCHAR(16) NOT NULL,
+                timestamp BIGINT NOT NULL,
+                delivery_status VARCHAR(16) NOT NULL DEFAULT 'pending' CHECK (delivery_status IN ('pending', 'sent', 'failed')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX idx_message_references_message ON message_references (local_message_id)",
+            "CREATE INDEX idx_message_references_status ON message_references (delivery_status)",
+        ]
+    }
+}
