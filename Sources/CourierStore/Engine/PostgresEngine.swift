@@ -49,8 +49,16 @@ public final class PostgresEngine: DatabaseEngine {
     }
 
     public func write<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
-        try await client.withTransaction(logger: logger) { connection in
-            try await body(connection.sql(queryLogLevel: nil))
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await body(connection.sql(queryLogLevel: nil))
+            }
+        } catch let error as PostgresTransactionError {
+            // Callers see what their body threw (a domain error, a constraint violation), as on SQLite.
+            if let rollbackError = error.rollbackError {
+                logger.error("rollback failed", metadata: ["error": "\(String(reflecting: rollbackError))"])
+            }
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error
         }
     }
 
