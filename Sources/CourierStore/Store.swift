@@ -5,11 +5,17 @@ public struct Store: Sendable {
     public let engine: any DatabaseEngine
     public let users: UserStore
     public let sessions: SessionStore
+    public let chats: ChatStore
+    public let messages: MessageStore
+    public let subscriptions: SubscriptionStore
 
     public init(engine: any DatabaseEngine) {
         self.engine = engine
         self.users = UserStore(engine: engine)
         self.sessions = SessionStore(engine: engine)
+        self.chats = ChatStore(engine: engine)
+        self.messages = MessageStore(engine: engine)
+        self.subscriptions = SubscriptionStore(engine: engine)
     }
 
     /// Opens the database a configuration names: PostgreSQL for a `postgres://` URL, otherwise the

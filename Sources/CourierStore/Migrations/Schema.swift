@@ -54,14 +54,19 @@ public enum Schema {
             """,
             "CREATE INDEX refresh_tokens_session_id ON refresh_tokens (session_id)",
 
+            // Every conversation is a chat: DMs, groups and channels share members, messages, seq and
+            // paging. last_seq hands out each message's per-chat sequence number inside the sending
+            // transaction; member_count is kept in the transaction that changes membership, so it is exact.
             """
             CREATE TABLE chats (
                 id \(t.uuid) PRIMARY KEY,
-                type VARCHAR(16) NOT NULL CHECK (type IN ('dm', 'group')),
+                type VARCHAR(16) NOT NULL CHECK (type IN ('dm', 'group', 'channel')),
                 name VARCHAR(255),
                 owner_id \(t.uuid) REFERENCES users (id) ON DELETE SET NULL,
                 dm_key VARCHAR(80),
                 last_seq BIGINT NOT NULL DEFAULT 0,
+                member_count INTEGER NOT NULL DEFAULT 0,
+                last_activity_at BIGINT NOT NULL,
                 created_at BIGINT NOT NULL,
                 updated_at BIGINT NOT NULL
             )
@@ -73,7 +78,7 @@ public enum Schema {
             CREATE TABLE chat_members (
                 chat_id \(t.uuid) NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
                 user_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-                role VARCHAR(16) NOT NULL DEFAULT 'member' CHECK (role IN ('owner', 'admin', 'member')),
+                role VARCHAR(16) NOT NULL DEFAULT 'member' CHECK (role IN ('owner', 'admin', 'member', 'subscriber')),
                 joined_at BIGINT NOT NULL,
                 last_read_seq BIGINT NOT NULL DEFAULT 0,
                 PRIMARY KEY (chat_id, user_id)
@@ -91,9 +96,12 @@ public enum Schema {
                 message_type VARCHAR(16) NOT NULL DEFAULT 'text'
                     CHECK (message_type IN ('text', 'image', 'video', 'audio', 'file')),
                 media_url TEXT,
-                reply_to_id \(t.uuid),
-                client_msg_id VARCHAR(64),
+                attachments TEXT,
                 metadata TEXT,
+                reply_to_id \(t.uuid),
+                forwarded_from_id \(t.uuid),
+                forwarded_from_sender_id \(t.uuid),
+                client_msg_id VARCHAR(64),
                 created_at BIGINT NOT NULL,
                 updated_at BIGINT NOT NULL,
                 edited_at BIGINT,
@@ -107,14 +115,25 @@ public enum Schema {
             // Idempotent sending: one message per sender and client-chosen id.
             "CREATE UNIQUE INDEX messages_client_msg_id_unique ON messages (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL",
 
+            // "Delete for me": the message stays for everyone else.
+            """
+            CREATE TABLE hidden_messages (
+                user_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                message_id \(t.uuid) NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                chat_id \(t.uuid) NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+                hidden_at BIGINT NOT NULL,
+                PRIMARY KEY (user_id, message_id)
+            )
+            """,
+            "CREATE INDEX idx_hidden_messages_user_chat ON hidden_messages (user_id, chat_id)",
+
+            // What a channel adds to its chat (same id): a public username and a description.
+            // Its subscriber count is the chat's member_count.
             """
             CREATE TABLE channels (
-                id \(t.uuid) PRIMARY KEY,
-                name VARCHAR(255) NOT NULL,
+                id \(t.uuid) PRIMARY KEY REFERENCES chats (id) ON DELETE CASCADE,
                 username VARCHAR(32),
-                owner_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
                 description TEXT,
-                subscriber_count INTEGER NOT NULL DEFAULT 0,
                 created_at BIGINT NOT NULL,
                 updated_at BIGINT NOT NULL
             )
@@ -134,6 +153,7 @@ public enum Schema {
             )
             """,
             "CREATE INDEX idx_subscriptions_user_status ON subscriptions (user_id, status)",
+            "CREATE INDEX idx_subscriptions_end_date ON subscriptions (end_date)",
 
             // Amounts in cents: exact on both engines, where DECIMAL is not.
             """
@@ -145,10 +165,14 @@ public enum Schema {
                 status VARCHAR(32) NOT NULL DEFAULT 'pending' CHECK (status IN ('completed_stub', 'pending', 'failed')),
                 payment_method VARCHAR(50) NOT NULL DEFAULT 'stub',
                 notes TEXT,
+                subscription_id \(t.uuid) REFERENCES subscriptions (id) ON DELETE SET NULL,
+                idempotency_key VARCHAR(128),
                 created_at BIGINT NOT NULL
             )
             """,
             "CREATE INDEX idx_payment_logs_user ON payment_logs (user_id)",
+            // A retried purchase with the same Idempotency-Key finds the first payment instead of making a second.
+            "CREATE UNIQUE INDEX payment_logs_idempotency_key_unique ON payment_logs (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
 
             // What Telegram carries instead of content: an opaque reference, resolved here.
             """

@@ -32,6 +32,14 @@ public struct UserStore: Sendable {
         }
     }
 
+    /// The accounts among `ids` that exist.
+    public func find(ids: [UUID]) async throws -> [User] {
+        guard !ids.isEmpty else { return [] }
+        return try await engine.read { sql in
+            try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id IN (\(binds: ids))").all().map(User.init(row:))
+        }
+    }
+
     public func find(_ identifier: LoginIdentifier) async throws -> User? {
         try await credentials(for: identifier)?.user
     }

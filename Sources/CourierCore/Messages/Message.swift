@@ -1,0 +1,64 @@
+import Foundation
+
+/// A message in a chat (or a post in a channel). A message deleted for everyone stays as a
+/// tombstone with its `seq`, content cleared, so that history has no gaps.
+public struct Message: Sendable, Equatable, Identifiable {
+    public var id: UUID
+    public var chatID: UUID
+    public var seq: Int64
+    public var senderID: UUID?
+    public var content: String
+    public var kind: MessageKind
+    public var mediaURL: String?
+    public var attachments: [String]
+    public var metadata: [String: JSONValue]?
+    public var replyToID: UUID?
+    public var forwardedFromID: UUID?
+    public var forwardedFromSenderID: UUID?
+    public var clientMessageID: String?
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+    public var editedAt: Timestamp?
+    public var deletedAt: Timestamp?
+
+    public init(
+        id: UUID, chatID: UUID, seq: Int64, senderID: UUID?, content: String, kind: MessageKind, mediaURL: String?,
+        attachments: [String], metadata: [String: JSONValue]?, replyToID: UUID?, forwardedFromID: UUID?,
+        forwardedFromSenderID: UUID?, clientMessageID: String?, createdAt: Timestamp, updatedAt: Timestamp,
+        editedAt: Timestamp?, deletedAt: Timestamp?
+    ) {
+        self.id = id
+        self.chatID = chatID
+        self.seq = seq
+        self.senderID = senderID
+        self.content = content
+        self.kind = kind
+        self.mediaURL = mediaURL
+        self.attachments = attachments
+        self.metadata = metadata
+        self.replyToID = replyToID
+        self.forwardedFromID = forwardedFromID
+        self.forwardedFromSenderID = forwardedFromSenderID
+        self.clientMessageID = clientMessageID
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.editedAt = editedAt
+        self.deletedAt = deletedAt
+    }
+
+    public var isDeleted: Bool { deletedAt != nil }
+}
+
+/// A page of history.
+public struct MessagePage: Sendable, Equatable {
+    public var messages: [Message]
+    /// Messages in the chat visible to the reader.
+    public var total: Int
+    public var hasMore: Bool
+
+    public init(messages: [Message], total: Int, hasMore: Bool) {
+        self.messages = messages
+        self.total = total
+        self.hasMore = hasMore
+    }
+}

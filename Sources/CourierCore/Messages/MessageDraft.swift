@@ -1,0 +1,69 @@
+import Foundation
+
+/// A message as a client asks to send it, checked against the limits before anything is stored.
+public struct MessageDraft: Sendable, Equatable {
+    public var chatID: UUID
+    public var content: String
+    public var kind: MessageKind
+    public var mediaURL: String?
+    public var attachments: [String]
+    public var metadata: [String: JSONValue]?
+    public var replyToID: UUID?
+    public var clientMessageID: String?
+
+    /// Validates every field; text needs content, media needs a `media_url` or attachments.
+    public init(
+        chatID: UUID, content: String, kind: MessageKind = .text, mediaURL: String? = nil, attachments: [String] = [],
+        metadata: [String: JSONValue]? = nil, replyToID: UUID? = nil, clientMessageID: String? = nil
+    ) throws(CourierError) {
+        let content = Self.normalized(content)
+        try Self.validate(content: content, allowEmpty: kind != .text)
+        if let mediaURL {
+            guard mediaURL.utf8.count <= MessageLimits.maxMediaURLBytes,
+                  let url = URLComponents(string: mediaURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+                  url.host?.isEmpty == false
+            else { throw .invalid("media_url", "media_url must be an http(s) URL of at most \(MessageLimits.maxMediaURLBytes) bytes.") }
+        }
+        if kind != .text, mediaURL == nil, attachments.isEmpty {
+            throw .invalid("media_url", "A \(kind.rawValue) message needs a media_url or attachments.")
+        }
+        guard attachments.count <= MessageLimits.maxAttachments else {
+            throw .invalid("attachments", "At most \(MessageLimits.maxAttachments) attachments per message.")
+        }
+        guard attachments.allSatisfy({ UUID(uuidString: $0) != nil }), Set(attachments).count == attachments.count else {
+            throw .invalid("attachments", "attachments must be distinct media ids.")
+        }
+        if let metadata {
+            let size = (try? JSONEncoder().encode(metadata).count) ?? Int.max
+            guard size <= MessageLimits.maxMetadataBytes else {
+                throw .invalid("metadata", "metadata must be at most \(MessageLimits.maxMetadataBytes) bytes of JSON.")
+            }
+        }
+        if let clientMessageID {
+            guard !clientMessageID.isEmpty, clientMessageID.count <= MessageLimits.maxClientMessageIDCharacters else {
+                throw .invalid("client_msg_id", "client_msg_id must be 1 to \(MessageLimits.maxClientMessageIDCharacters) characters.")
+            }
+        }
+        self.chatID = chatID
+        self.content = content
+        self.kind = kind
+        self.mediaURL = mediaURL
+        self.attachments = attachments.map { $0.lowercased() }
+        self.metadata = metadata
+        self.replyToID = replyToID
+        self.clientMessageID = clientMessageID
+    }
+
+    /// Text without leading and trailing white space; the one form that is stored and counted.
+    public static func normalized(_ content: String) -> String { content.trimmingWhitespace() }
+
+    /// Checks text against the content limits (also used when editing).
+    public static func validate(content: String, allowEmpty: Bool) throws(CourierError) {
+        if content.isEmpty, !allowEmpty {
+            throw .invalid("content", "A text message cannot be empty.")
+        }
+        guard content.count <= MessageLimits.maxContentCharacters else {
+            throw .invalid("content", "Content must be at most \(MessageLimits.maxContentCharacters) characters.")
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import CourierCore
+import CourierStore
+import Foundation
+
+/// Channels: one-to-many broadcast. A channel is a chat of kind `channel` (same id), so its posts
+/// are messages with `seq`, paging, edits and deletes; what is channel-specific lives here.
+///
+/// Anyone who has a channel's id, or finds a public one by username, may see it and subscribe.
+public struct ChannelService: Sendable {
+    let chats: ChatStore
+    let chatService: ChatService
+
+    public init(chats: ChatStore, chatService: ChatService) {
+        self.chats = chats
+        self.chatService = chatService
+    }
+
+    /// A channel as one person sees it.
+    public struct View: Sendable {
+        public let chat: Chat
+        public let info: ChannelInfo
+        /// The viewer's role, nil when not subscribed.
+        public let role: ChatRole?
+    }
+
+    public func create(named rawName: String?, description rawDescription: String?, username rawUsername: String?, by ownerID: UUID) async throws -> View {
+        let name = try ChatService.chatName(rawName)
+        let info = ChannelInfo(
+            username: try rawUsername.flatMap { $0.isEmpty ? nil : $0 }.map { raw throws(CourierError) in try Username(raw) },
+            description: try Self.description(rawDescription)
+        )
+        let now = Timestamp.now()
+        let chat = Chat(
+            id: UUID(), kind: .channel, name: name, ownerID: ownerID, lastSeq: 0, memberCount: 1,
+            lastActivityAt: now, createdAt: now, updatedAt: now
+        )
+        try await chats.create(chat, channel: info, ownerID: ownerID, memberIDs: [], memberRole: .subscriber)
+        return View(chat: chat, info: info, role: .owner)
+    }
+
+    public func channel(_ id: UUID, for userID: UUID) async throws -> View {
+        guard let found = try await chats.chat(id, asSeenBy: userID), found.chat.kind == .channel,
+              let info = try await chats.channelInfo(id)
+        else { throw CourierError.notFound("channel") }
+        return View(chat: found.chat, info: info, role: found.membership?.role)
+    }
+
+    /// The public channel with this username.
+    public func channel(username raw: String, for userID: UUID) async throws -> View {
+        guard let username = try? Username(raw), let id = try await chats.channelID(username: username) else {
+            throw CourierError.notFound("channel")
+        }
+        return try await channel(id, for: userID)
+    }
+
+    /// Subscribes; subscribing again changes nothing.
+    public func subscribe(_ id: UUID, by userID: UUID) async throws -> View {
+        _ = try await channel(id, for: userID)
+        _ = try await chats.addMembers([userID], to: id, role: .subscriber, limit: nil, at: .now())
+        return try await channel(id, for: userID)
+    }
+
+    /// Unsubscribes; the owner cannot (they may hand the channel over by leaving it through the members API).
+    public func unsubscribe(_ id: UUID, by userID: UUID) async throws -> View {
+        let view = try await channel(id, for: userID)
+        if view.role == .owner {
+            throw ChatService.forbidden("The owner cannot unsubscribe from their own channel.")
+        }
+        if view.role != nil { try await chats.removeMember(userID, from: id, at: .now()) }
+        return try await channel(id, for: userID)
+    }
+
+    /// Changes name, description or username (owner and admins).
+    public func update(
+        _ id: UUID, name: String?, description: String??, username: String??, by userID: UUID
+    ) async throws -> View {
+        let view = try await channel(id, for: userID)
+        guard let role = view.role, ChatPolicy.canEditInfo(kind: .channel, role: role) else {
+            throw ChatService.forbidden("Only the channel's owner and admins can change it.")
+        }
+        let newUsername = try username.map { value throws(CourierError) in
+            try value.flatMap { $0.isEmpty ? nil : $0 }.map { raw throws(CourierError) in try Username(raw) }
+        }
+        let newDescription = try description.map { value throws(CourierError) in try Self.description(value) }
+        if let name { try await chats.rename(id, to: try ChatService.chatName(name), at: .now()) }
+        if newUsername != nil || newDescription != nil {
+            try await chats.updateChannel(id, username: newUsername, description: newDescription, at: .now())
+        }
+        return try await channel(id, for: userID)
+    }
+
+    private static func description(_ raw: String?) throws(CourierError) -> String? {
+        guard let text = raw?.trimmingWhitespace(), !text.isEmpty else { return nil }
+        guard text.count <= ChatPolicy.maxDescriptionCharacters else {
+            throw .invalid("description", "description must be at most \(ChatPolicy.maxDescriptionCharacters) characters.")
+        }
+        return text
+    }
+}

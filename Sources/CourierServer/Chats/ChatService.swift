@@ -1,0 +1,191 @@
+import CourierCore
+import CourierStore
+import Foundation
+
+/// Groups and DMs: creating them, finding them, and managing members. Permission rules come from
+/// `ChatPolicy`; this service applies them to stored state.
+public struct ChatService: Sendable {
+    let chats: ChatStore
+    let users: UserStore
+    let premium: PremiumService
+
+    public init(chats: ChatStore, users: UserStore, premium: PremiumService) {
+        self.chats = chats
+        self.users = users
+        self.premium = premium
+    }
+
+    /// A chat the user belongs to, with their membership.
+    public struct Membered: Sendable {
+        public let chat: Chat
+        public let membership: ChatMembership
+    }
+
+    /// The chat, if `userID` is a member. Anyone else is told it does not exist: chat ids are not
+    /// to be probed.
+    public func memberAccess(_ chatID: UUID, for userID: UUID) async throws -> Membered {
+        guard let found = try await chats.chat(chatID, asSeenBy: userID), let membership = found.membership else {
+            throw CourierError.notFound("chat")
+        }
+        return Membered(chat: found.chat, membership: membership)
+    }
+
+    /// Creates a group owned by `ownerID` with the given members.
+    public func createGroup(named rawName: String?, memberIDs: [String], by ownerID: UUID) async throws -> Chat {
+        let name = try Self.chatName(rawName)
+        let members = try await existingUsers(memberIDs, excluding: ownerID, field: "member_ids")
+        if let limit = ChatPolicy.memberLimit(kind: .group, ownerIsPremium: try await premium.isPremium(ownerID)), members.count + 1 > limit {
+            throw Self.memberLimitError(limit)
+        }
+        let now = Timestamp.now()
+        let chat = Chat(
+            id: UUID(), kind: .group, name: name, ownerID: ownerID, lastSeq: 0, memberCount: members.count + 1,
+            lastActivityAt: now, createdAt: now, updatedAt: now
+        )
+        try await chats.create(chat, ownerID: ownerID, memberIDs: members, memberRole: .member)
+        return chat
+    }
+
+    /// The DM between `userID` and `peer`, created on first use.
+    public func directChat(with rawPeer: String?, for userID: UUID) async throws -> (chat: Chat, created: Bool) {
+        guard let rawPeer, let peerID = UUID(uuidString: rawPeer) else {
+            throw CourierError.invalid("user_id", "user_id must be the id of the person to write to.")
+        }
+        guard peerID != userID else { throw CourierError.invalid("user_id", "A direct chat needs another person.") }
+        guard try await users.find(id: peerID) != nil else {
+            throw CourierError(.unprocessable, code: "unknown_user", message: "There is no user \(peerID.apiString).", field: "user_id")
+        }
+        return try await chats.findOrCreateDM(between: userID, and: peerID, at: .now())
+    }
+
+    public func summaries(for userID: UUID, limit: Int, offset: Int) async throws -> (summaries: [ChatStore.Summary], total: Int) {
+        try await chats.summaries(for: userID, limit: limit, offset: offset)
+    }
+
+    /// The chat as its member sees it in the list (last message, unread count).
+    public func summary(of chatID: UUID, for userID: UUID) async throws -> ChatStore.Summary {
+        guard let summary = try await chats.summary(of: chatID, for: userID) else { throw CourierError.notFound("chat") }
+        return summary
+    }
+
+    /// Renames a group or channel (owner and admins).
+    public func rename(_ chatID: UUID, to rawName: String?, by userID: UUID) async throws -> Chat {
+        let access = try await memberAccess(chatID, for: userID)
+        guard ChatPolicy.canEditInfo(kind: access.chat.kind, role: access.membership.role) else {
+            throw Self.forbidden("Only the owner and admins can change this chat.")
+        }
+        let name = try Self.chatName(rawName)
+        try await chats.rename(chatID, to: name, at: .now())
+        return try await memberAccess(chatID, for: userID).chat
+    }
+
+    public func members(of chatID: UUID, for userID: UUID, limit: Int, offset: Int) async throws -> (members: [ChatMembership], total: Int) {
+        let access = try await memberAccess(chatID, for: userID)
+        guard ChatPolicy.canListMembers(kind: access.chat.kind, role: access.membership.role) else {
+            throw Self.forbidden("Only the owner and admins see who subscribes to a channel.")
+        }
+        return (try await chats.members(of: chatID, limit: limit, offset: offset), access.chat.memberCount)
+    }
+
+    /// Adds people to a group (owner and admins); people already in it are left as they are.
+    public func addMembers(_ rawIDs: [String], to chatID: UUID, by userID: UUID) async throws -> (added: [UUID], memberCount: Int) {
+        let access = try await memberAccess(chatID, for: userID)
+        guard ChatPolicy.canAddMembers(kind: access.chat.kind, role: access.membership.role) else {
+            throw Self.forbidden(access.chat.kind == .group
+                ? "Only the owner and admins can add members." : "Members cannot be added to this chat.")
+        }
+        let ids = try await existingUsers(rawIDs, excluding: nil, field: "user_ids")
+        let ownerIsPremium = try await access.chat.ownerID.asyncMap { try await premium.isPremium($0) } ?? false
+        let limit = ChatPolicy.memberLimit(kind: access.chat.kind, ownerIsPremium: ownerIsPremium)
+        return try await chats.addMembers(ids, to: chatID, role: ChatPolicy.joiningRole(for: access.chat.kind), limit: limit, at: .now())
+    }
+
+    /// Removes someone else (owner and admins, over lower roles) or leaves (anyone, from a group or channel).
+    public func removeMember(_ targetID: UUID, from chatID: UUID, by userID: UUID) async throws {
+        let access = try await memberAccess(chatID, for: userID)
+        if targetID == userID {
+            guard ChatPolicy.canLeave(kind: access.chat.kind) else { throw Self.forbidden("A direct chat cannot be left.") }
+        } else {
+            guard let target = try await chats.chat(chatID, asSeenBy: targetID)?.membership else { throw CourierError.notFound("member") }
+            guard ChatPolicy.canRemove(kind: access.chat.kind, actor: access.membership.role, target: target.role) else {
+                throw Self.forbidden("You cannot remove this member.")
+            }
+        }
+        try await chats.removeMember(targetID, from: chatID, at: .now())
+    }
+
+    /// Makes a member an admin or takes it back (owner only).
+    public func setRole(_ rawRole: String, of targetID: UUID, in chatID: UUID, by userID: UUID) async throws -> ChatMembership {
+        let access = try await memberAccess(chatID, for: userID)
+        guard ChatPolicy.canChangeRoles(kind: access.chat.kind, actor: access.membership.role) else {
+            throw Self.forbidden("Only the owner can change roles.")
+        }
+        let base = ChatPolicy.joiningRole(for: access.chat.kind)
+        guard let role = ChatRole(rawValue: rawRole), role == .admin || role == base else {
+            throw CourierError.invalid("role", "role must be admin or \(base.rawValue).")
+        }
+        guard targetID != userID else { throw CourierError.invalid("user_id", "The owner's role cannot be changed.") }
+        guard try await chats.setRole(role, of: targetID, in: chatID) else { throw CourierError.notFound("member") }
+        guard let membership = try await chats.chat(chatID, asSeenBy: targetID)?.membership else { throw CourierError.notFound("member") }
+        return membership
+    }
+
+    /// Moves the user's read mark to `seq` (clamped to the newest message) and returns it with the unread count.
+    public func markRead(_ chatID: UUID, upTo seq: Int64, by userID: UUID) async throws -> (lastReadSeq: Int64, unreadCount: Int) {
+        let access = try await memberAccess(chatID, for: userID)
+        guard seq >= 0 else { throw CourierError.invalid("seq", "seq must not be negative.") }
+        let mark = try await chats.markRead(chatID, by: userID, upTo: min(seq, access.chat.lastSeq))
+        return (mark, try await chats.unreadCount(chatID, for: userID))
+    }
+
+    // MARK: Rules shared with channels
+
+    static func chatName(_ raw: String?) throws(CourierError) -> String {
+        let name = raw?.trimmingWhitespace() ?? ""
+        guard !name.isEmpty, name.count <= ChatPolicy.maxNameCharacters else {
+            throw .invalid("name", "name must be 1 to \(ChatPolicy.maxNameCharacters) characters.")
+        }
+        return name
+    }
+
+    static func forbidden(_ message: String) -> CourierError {
+        CourierError(.forbidden, code: "forbidden", message: message)
+    }
+
+    static func memberLimitError(_ limit: Int) -> CourierError {
+        CourierError(.forbidden, code: "group_member_limit", message: "A group holds at most \(limit) members unless its owner has premium.")
+    }
+
+    /// Parses and checks ids of people to add: each must be a UUID of an existing account, listed once.
+    private func existingUsers(_ rawIDs: [String], excluding ownID: UUID?, field: String) async throws -> [UUID] {
+        guard rawIDs.count <= ChatPolicy.maxMembersPerRequest else {
+            throw CourierError.invalid(field, "At most \(ChatPolicy.maxMembersPerRequest) people per request.")
+        }
+        var seen = Set<UUID>()
+        var ids: [UUID] = []
+        var bad: [String] = []
+        for raw in rawIDs {
+            guard let id = UUID(uuidString: raw), id != ownID, seen.insert(id).inserted else {
+                bad.append(raw)
+                continue
+            }
+            ids.append(id)
+        }
+        let known = Set(try await users.find(ids: ids).map(\.id))
+        bad += ids.filter { !known.contains($0) }.map(\.apiString)
+        guard bad.isEmpty else {
+            throw CourierError(
+                .unprocessable, code: "invalid_members",
+                message: "Unknown or duplicate ids in \(field): \(bad.joined(separator: ", ")).", field: field
+            )
+        }
+        return ids
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

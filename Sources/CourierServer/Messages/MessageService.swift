@@ -1,0 +1,119 @@
+import CourierCore
+import CourierStore
+import Foundation
+
+/// Sending, reading, editing, deleting and forwarding messages in chats and channels.
+///
+/// The REST routes and the WebSocket gateway both send through `send`, so validation, permissions,
+/// idempotency and persistence are the same on every path.
+public struct MessageService: Sendable {
+    let messages: MessageStore
+    let chats: ChatService
+
+    public init(messages: MessageStore, chats: ChatService) {
+        self.messages = messages
+        self.chats = chats
+    }
+
+    /// A sent message, and whether this call stored it (false when `client_msg_id` found an earlier one).
+    public struct Sent: Sendable {
+        public let message: Message
+        public let created: Bool
+    }
+
+    /// Stores a message from `senderID`. Repeating a `client_msg_id` returns the first message.
+    public func send(_ draft: MessageDraft, from senderID: UUID) async throws -> Sent {
+        if let clientID = draft.clientMessageID, let earlier = try await messages.find(senderID: senderID, clientMessageID: clientID) {
+            return Sent(message: earlier, created: false)
+        }
+        let access = try await chats.memberAccess(draft.chatID, for: senderID)
+        try Self.requirePosting(access)
+        if let replyTo = draft.replyToID {
+            guard let original = try await messages.find(id: replyTo), original.chatID == draft.chatID else {
+                throw CourierError.invalid("reply_to_id", "reply_to_id must be a message of the same chat.")
+            }
+        }
+        do {
+            return Sent(message: try await messages.append(draft, from: senderID, at: .now()), created: true)
+        } catch where MessageStore.isDuplicateClientMessageID(error) {
+            // A retry raced the first attempt; the first one is the message.
+            guard let clientID = draft.clientMessageID, let earlier = try await messages.find(senderID: senderID, clientMessageID: clientID)
+            else { throw error }
+            return Sent(message: earlier, created: false)
+        }
+    }
+
+    /// A page of a chat's history, for a member.
+    public func history(of chatID: UUID, for userID: UUID, _ page: PageRequest) async throws -> MessagePage {
+        _ = try await chats.memberAccess(chatID, for: userID)
+        return try await messages.page(of: chatID, for: userID, page)
+    }
+
+    /// A single message the user may read.
+    public func message(_ id: UUID, for userID: UUID) async throws -> (message: Message, access: ChatService.Membered) {
+        guard let message = try await messages.find(id: id) else { throw CourierError.notFound("message") }
+        let access: ChatService.Membered
+        do {
+            access = try await chats.memberAccess(message.chatID, for: userID)
+        } catch let error as CourierError where error.kind == .notFound {
+            throw CourierError.notFound("message")
+        }
+        guard try await !messages.isHidden(id, for: userID) else { throw CourierError.notFound("message") }
+        return (message, access)
+    }
+
+    /// Changes the text of one's own message.
+    public func edit(_ id: UUID, content rawContent: String, by userID: UUID) async throws -> Message {
+        let (message, _) = try await message(id, for: userID)
+        guard message.senderID == userID else {
+            throw CourierError(.forbidden, code: "not_message_sender", message: "Only the sender can edit a message.")
+        }
+        guard !message.isDeleted else { throw CourierError.notFound("message") }
+        let content = MessageDraft.normalized(rawContent)
+        try MessageDraft.validate(content: content, allowEmpty: message.kind != .text)
+        guard let edited = try await messages.edit(id, content: content, at: .now()) else { throw CourierError.notFound("message") }
+        return edited
+    }
+
+    /// Deletes a message for everyone (sender, or an admin of a group or channel) or only from the
+    /// user's own view. Returns the tombstone when deleted for everyone.
+    @discardableResult
+    public func delete(_ id: UUID, forEveryone: Bool, by userID: UUID) async throws -> Message? {
+        let (message, access) = try await message(id, for: userID)
+        guard forEveryone else {
+            try await messages.hide(message, for: userID, at: .now())
+            return nil
+        }
+        guard ChatPolicy.canDeleteForEveryone(kind: access.chat.kind, role: access.membership.role, isSender: message.senderID == userID) else {
+            throw CourierError(.forbidden, code: "forbidden", message: "Only the sender or an admin can delete this message for everyone.")
+        }
+        if message.isDeleted { return message }
+        return try await messages.deleteForEveryone(id, at: .now()) ?? message
+    }
+
+    /// Sends a copy of a message into another chat, crediting the original author.
+    public func forward(_ id: UUID, to rawChatID: String, by userID: UUID) async throws -> Message {
+        guard let targetID = UUID(uuidString: rawChatID) else { throw CourierError.invalid("chat_id", "chat_id must be a chat id.") }
+        let (original, _) = try await message(id, for: userID)
+        guard !original.isDeleted else { throw CourierError.notFound("message") }
+        let target = try await chats.memberAccess(targetID, for: userID)
+        try Self.requirePosting(target)
+        let draft = try MessageDraft(
+            chatID: targetID, content: original.content, kind: original.kind, mediaURL: original.mediaURL,
+            attachments: original.attachments, metadata: original.metadata
+        )
+        let origin = MessageStore.ForwardOrigin(
+            messageID: original.forwardedFromID ?? original.id, senderID: original.forwardedFromSenderID ?? original.senderID
+        )
+        return try await messages.append(draft, from: userID, forwardedFrom: origin, at: .now())
+    }
+
+    private static func requirePosting(_ access: ChatService.Membered) throws(CourierError) {
+        guard ChatPolicy.canPost(kind: access.chat.kind, role: access.membership.role) else {
+            throw CourierError(
+                .forbidden, code: "not_allowed_to_post",
+                message: access.chat.kind == .channel ? "Only the channel's owner and admins can post." : "You cannot post in this chat."
+            )
+        }
+    }
+}

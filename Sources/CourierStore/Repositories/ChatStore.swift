@@ -1,0 +1,318 @@
+import CourierCore
+import Foundation
+import SQLKit
+
+/// Chats and their members. Every change to membership updates `chats.member_count` in the same
+/// transaction, so counts are exact under concurrency.
+public struct ChatStore: Sendable {
+    let engine: any DatabaseEngine
+
+    public init(engine: any DatabaseEngine) { self.engine = engine }
+
+    /// A chat as one member sees it in the chat list.
+    public struct Summary: Sendable, Equatable {
+        public var chat: Chat
+        public var membership: ChatMembership
+        public var lastMessage: Message?
+        public var unreadCount: Int
+        /// The other person of a DM.
+        public var peerID: UUID?
+    }
+
+    /// Creates a group or channel with its owner and first members.
+    public func create(_ chat: Chat, channel: ChannelInfo? = nil, ownerID: UUID, memberIDs: [UUID], memberRole: ChatRole) async throws {
+        do {
+            try await engine.write { sql in
+                try await Self.insert(chat, dmKey: nil, on: sql)
+                if let channel {
+                    try await sql.raw("""
+                        INSERT INTO channels (id, username, description, created_at, updated_at)
+                        VALUES (\(bind: chat.id), \(bind: channel.username?.value), \(bind: channel.description),
+                                \(bind: chat.createdAt.milliseconds), \(bind: chat.createdAt.milliseconds))
+                        """).run()
+                }
+                try await Self.insertMember(chat.id, ownerID, role: .owner, at: chat.createdAt, on: sql)
+                for id in memberIDs {
+                    try await Self.insertMember(chat.id, id, role: memberRole, at: chat.createdAt, on: sql)
+                }
+            }
+        } catch {
+            if let violation = UniqueViolation(error), violation.isOn(table: "channels", column: "username") {
+                throw CourierError.taken("username")
+            }
+            throw error
+        }
+    }
+
+    /// The DM between two people, created if it does not exist yet; `created` tells which.
+    public func findOrCreateDM(between first: UUID, and second: UUID, at time: Timestamp) async throws -> (chat: Chat, created: Bool) {
+        let key = [first, second].map { $0.uuidString.lowercased() }.sorted().joined(separator: ":")
+        let find: @Sendable (any SQLDatabase) async throws -> Chat? = { sql in
+            try await sql.raw("SELECT \(unsafeRaw: Chat.columns) FROM chats WHERE dm_key = \(bind: key)").first().map(Chat.init(row:))
+        }
+        if let existing = try await engine.read(find) { return (existing, false) }
+        let chat = Chat(
+            id: UUID(), kind: .dm, name: nil, ownerID: nil, lastSeq: 0, memberCount: 2,
+            lastActivityAt: time, createdAt: time, updatedAt: time
+        )
+        do {
+            try await engine.write { sql in
+                try await Self.insert(chat, dmKey: key, on: sql)
+                try await Self.insertMember(chat.id, first, role: .member, at: time, on: sql)
+                try await Self.insertMember(chat.id, second, role: .member, at: time, on: sql)
+            }
+            return (chat, true)
+        } catch where UniqueViolation(error) != nil {
+            // The other person created it at the same moment: theirs is the DM.
+            guard let existing = try await engine.read(find) else { throw error }
+            return (existing, false)
+        }
+    }
+
+    public func find(id: UUID) async throws -> Chat? {
+        try await engine.read { sql in
+            try await sql.raw("SELECT \(unsafeRaw: Chat.columns) FROM chats WHERE id = \(bind: id)").first().map(Chat.init(row:))
+        }
+    }
+
+    /// The chat and, if `userID` belongs to it, their membership: what every permission check needs, in one query.
+    public func chat(_ chatID: UUID, asSeenBy userID: UUID) async throws -> (chat: Chat, membership: ChatMembership?)? {
+        try await engine.read { sql in
+            guard let row = try await sql.raw("""
+                SELECT \(unsafeRaw: Chat.columns(of: "c")), m.user_id AS m_user_id, m.chat_id AS m_chat_id, m.role AS m_role,
+                       m.joined_at AS m_joined_at, m.last_read_seq AS m_last_read_seq
+                FROM chats c LEFT JOIN chat_members m ON m.chat_id = c.id AND m.user_id = \(bind: userID)
+                WHERE c.id = \(bind: chatID)
+                """).first()
+            else { return nil }
+            let chat = try Chat(row: row)
+            let isMember = try row.decode(column: "m_user_id", as: UUID?.self) != nil
+            return (chat, isMember ? try ChatMembership(row: row, prefix: "m_") : nil)
+        }
+    }
+
+    /// The user's chats, most recent activity first, with last message and unread count.
+    public func summaries(for userID: UUID, limit: Int, offset: Int) async throws -> (summaries: [Summary], total: Int) {
+        try await engine.read { sql in
+            let total = try await sql.raw("SELECT COUNT(*) AS n FROM chat_members WHERE user_id = \(bind: userID)")
+                .first()?.decode(column: "n", as: Int.self) ?? 0
+            let summaries = try await Self.summaries(for: userID, only: nil, limit: limit, offset: offset, on: sql)
+            return (summaries, total)
+        }
+    }
+
+    /// One chat as `userID` sees it in the list, if they are a member.
+    public func summary(of chatID: UUID, for userID: UUID) async throws -> Summary? {
+        try await engine.read { sql in
+            try await Self.summaries(for: userID, only: chatID, limit: 1, offset: 0, on: sql).first
+        }
+    }
+
+    private static func summaries(
+        for userID: UUID, only chatID: UUID?, limit: Int, offset: Int, on sql: any SQLDatabase
+    ) async throws -> [Summary] {
+        let onlyChat: SQLQueryString = chatID.map { "AND c.id = \(bind: $0)" } ?? ""
+        let rows = try await sql.raw("""
+            SELECT \(unsafeRaw: Chat.columns(of: "c")),
+                   m.chat_id AS m_chat_id, m.user_id AS m_user_id, m.role AS m_role, m.joined_at AS m_joined_at,
+                   m.last_read_seq AS m_last_read_seq,
+                   \(unsafeRaw: Message.columns(of: "lm", prefix: "lm_")),
+                   (SELECT COUNT(*) FROM messages u
+                     WHERE u.chat_id = c.id AND u.seq > m.last_read_seq AND u.deleted_at IS NULL
+                       AND (u.sender_id IS NULL OR u.sender_id <> m.user_id)) AS unread_count,
+                   (SELECT p.user_id FROM chat_members p
+                     WHERE c.type = 'dm' AND p.chat_id = c.id AND p.user_id <> m.user_id LIMIT 1) AS peer_id
+            FROM chat_members m
+            JOIN chats c ON c.id = m.chat_id
+            LEFT JOIN messages lm ON lm.chat_id = c.id AND lm.seq = c.last_seq
+                AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = m.user_id AND h.message_id = lm.id)
+            WHERE m.user_id = \(bind: userID) \(onlyChat)
+            ORDER BY c.last_activity_at DESC, c.id
+            LIMIT \(bind: limit) OFFSET \(bind: offset)
+            """).all()
+        return try rows.map { row in
+            Summary(
+                chat: try Chat(row: row),
+                membership: try ChatMembership(row: row, prefix: "m_"),
+                lastMessage: try row.decode(column: "lm_id", as: UUID?.self) == nil ? nil : try Message(row: row, prefix: "lm_"),
+                unreadCount: try row.decode(column: "unread_count", as: Int.self),
+                peerID: try row.decode(column: "peer_id", as: UUID?.self)
+            )
+        }
+    }
+
+    /// The members of a chat, owner and admins first, then by joining time.
+    public func members(of chatID: UUID, limit: Int, offset: Int) async throws -> [ChatMembership] {
+        try await engine.read { sql in
+            try await sql.raw("""
+                SELECT \(unsafeRaw: ChatMembership.columns) FROM chat_members WHERE chat_id = \(bind: chatID)
+                ORDER BY CASE role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, joined_at, user_id
+                LIMIT \(bind: limit) OFFSET \(bind: offset)
+                """).all().map { try ChatMembership(row: $0) }
+        }
+    }
+
+    /// The other members of a DM or group, for fan-out and the DM peer.
+    public func memberIDs(of chatID: UUID) async throws -> [UUID] {
+        try await engine.read { sql in
+            try await sql.raw("SELECT user_id FROM chat_members WHERE chat_id = \(bind: chatID)").all()
+                .map { try $0.decode(column: "user_id", as: UUID.self) }
+        }
+    }
+
+    /// Adds people who are not members yet with `role`, refusing the whole change when the chat would
+    /// then hold more than `limit` members. Returns who was added and the new member count.
+    public func addMembers(
+        _ userIDs: [UUID], to chatID: UUID, role: ChatRole, limit: Int?, at time: Timestamp
+    ) async throws -> (added: [UUID], memberCount: Int) {
+        try await engine.write { sql in
+            var added: [UUID] = []
+            for id in userIDs {
+                let existing = try await sql.raw("""
+                    SELECT 1 AS present FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: id)
+                    """).first()
+                if existing == nil {
+                    try await Self.insertMember(chatID, id, role: role, at: time, on: sql)
+                    added.append(id)
+                }
+            }
+            // The row lock of this UPDATE orders concurrent additions on PostgreSQL, so the check below sees the true count.
+            let count = try await sql.raw("""
+                UPDATE chats SET member_count = member_count + \(bind: added.count), updated_at = \(bind: time.milliseconds)
+                WHERE id = \(bind: chatID) RETURNING member_count
+                """).first()?.decode(column: "member_count", as: Int.self) ?? 0
+            if let limit, count > limit {
+                throw CourierError(
+                    .forbidden, code: "group_member_limit",
+                    message: "A group holds at most \(limit) members unless its owner has premium."
+                )
+            }
+            return (added, count)
+        }
+    }
+
+    /// Removes a member. When the owner leaves, the longest-standing admin (else member) becomes owner;
+    /// when nobody is left, the chat is deleted. Returns false when they were not a member.
+    @discardableResult
+    public func removeMember(_ userID: UUID, from chatID: UUID, at time: Timestamp) async throws -> Bool {
+        try await engine.write { sql in
+            guard let removed = try await sql.raw("""
+                DELETE FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID) RETURNING role
+                """).first()
+            else { return false }
+            let count = try await sql.raw("""
+                UPDATE chats SET member_count = member_count - 1, updated_at = \(bind: time.milliseconds)
+                WHERE id = \(bind: chatID) RETURNING member_count
+                """).first()?.decode(column: "member_count", as: Int.self) ?? 0
+            if count <= 0 {
+                try await sql.raw("DELETE FROM chats WHERE id = \(bind: chatID)").run()
+            } else if try removed.decode(column: "role", as: String.self) == ChatRole.owner.rawValue,
+                      let heir = try await sql.raw("""
+                          SELECT user_id FROM chat_members WHERE chat_id = \(bind: chatID)
+                          ORDER BY CASE role WHEN 'admin' THEN 0 WHEN 'member' THEN 1 ELSE 2 END, joined_at, user_id LIMIT 1
+                          """).first()?.decode(column: "user_id", as: UUID.self) {
+                try await sql.raw("UPDATE chat_members SET role = 'owner' WHERE chat_id = \(bind: chatID) AND user_id = \(bind: heir)").run()
+                try await sql.raw("UPDATE chats SET owner_id = \(bind: heir) WHERE id = \(bind: chatID)").run()
+            }
+            return true
+        }
+    }
+
+    /// Changes a member's role; returns false when they are not a member.
+    public func setRole(_ role: ChatRole, of userID: UUID, in chatID: UUID) async throws -> Bool {
+        try await engine.write { sql in
+            try await sql.raw("""
+                UPDATE chat_members SET role = \(bind: role.rawValue)
+                WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID) RETURNING user_id
+                """).first() != nil
+        }
+    }
+
+    /// Renames a group or channel.
+    public func rename(_ chatID: UUID, to name: String, at time: Timestamp) async throws {
+        try await engine.write { sql in
+            try await sql.raw("""
+                UPDATE chats SET name = \(bind: name), updated_at = \(bind: time.milliseconds) WHERE id = \(bind: chatID)
+                """).run()
+        }
+    }
+
+    /// Moves a member's read mark forward to `seq` (never back) and returns the mark.
+    public func markRead(_ chatID: UUID, by userID: UUID, upTo seq: Int64) async throws -> Int64 {
+        try await engine.write { sql in
+            try await sql.raw("""
+                UPDATE chat_members
+                SET last_read_seq = CASE WHEN \(bind: seq) > last_read_seq THEN \(bind: seq) ELSE last_read_seq END
+                WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID)
+                RETURNING last_read_seq
+                """).first()?.decode(column: "last_read_seq", as: Int64.self) ?? 0
+        }
+    }
+
+    /// Messages from others, after the member's read mark, not deleted.
+    public func unreadCount(_ chatID: UUID, for userID: UUID) async throws -> Int {
+        try await engine.read { sql in
+            try await sql.raw("""
+                SELECT COUNT(*) AS n FROM messages u JOIN chat_members m ON m.chat_id = u.chat_id AND m.user_id = \(bind: userID)
+                WHERE u.chat_id = \(bind: chatID) AND u.seq > m.last_read_seq AND u.deleted_at IS NULL
+                  AND (u.sender_id IS NULL OR u.sender_id <> m.user_id)
+                """).first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
+    // MARK: Channels
+
+    public func channelInfo(_ chatID: UUID) async throws -> ChannelInfo? {
+        try await engine.read { sql in
+            guard let row = try await sql.raw("SELECT username, description FROM channels WHERE id = \(bind: chatID)").first() else {
+                return nil
+            }
+            return ChannelInfo(
+                username: try row.decode(column: "username", as: String?.self).map { try Username($0) },
+                description: try row.decode(column: "description", as: String?.self)
+            )
+        }
+    }
+
+    /// The channel with a public username.
+    public func channelID(username: Username) async throws -> UUID? {
+        try await engine.read { sql in
+            try await sql.raw("SELECT id FROM channels WHERE username = \(bind: username.value)").first()?.decode(column: "id", as: UUID.self)
+        }
+    }
+
+    /// Changes a channel's username and description (nil leaves a field, .some(nil) clears it).
+    public func updateChannel(_ chatID: UUID, username: Username??, description: String??, at time: Timestamp) async throws {
+        do {
+            try await engine.write { sql in
+                var assignments: [SQLQueryString] = ["updated_at = \(bind: time.milliseconds)"]
+                if let username { assignments.append("username = \(bind: username?.value)") }
+                if let description { assignments.append("description = \(bind: description)") }
+                try await sql.raw("UPDATE channels SET \(assignments.joined(separator: ", ")) WHERE id = \(bind: chatID)").run()
+            }
+        } catch {
+            if let violation = UniqueViolation(error), violation.isOn(table: "channels", column: "username") {
+                throw CourierError.taken("username")
+            }
+            throw error
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func insert(_ chat: Chat, dmKey: String?, on sql: any SQLDatabase) async throws {
+        try await sql.raw("""
+            INSERT INTO chats (id, type, name, owner_id, dm_key, last_seq, member_count, last_activity_at, created_at, updated_at)
+            VALUES (\(bind: chat.id), \(bind: chat.kind.rawValue), \(bind: chat.name), \(bind: chat.ownerID), \(bind: dmKey),
+                    \(bind: chat.lastSeq), \(bind: chat.memberCount), \(bind: chat.lastActivityAt.milliseconds),
+                    \(bind: chat.createdAt.milliseconds), \(bind: chat.updatedAt.milliseconds))
+            """).run()
+    }
+
+    private static func insertMember(_ chatID: UUID, _ userID: UUID, role: ChatRole, at time: Timestamp, on sql: any SQLDatabase) async throws {
+        try await sql.raw("""
+            INSERT INTO chat_members (chat_id, user_id, role, joined_at, last_read_seq)
+            VALUES (\(bind: chatID), \(bind: userID), \(bind: role.rawValue), \(bind: time.milliseconds), 0)
+            """).run()
+    }
+}
