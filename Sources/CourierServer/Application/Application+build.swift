@@ -15,6 +15,12 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
         .add(middleware: TokenAuthenticator(auth: services.auth))
     AuthController(auth: services.auth).addRoutes(to: api.group("auth"))
     UserController(users: services.users).addRoutes(to: api.group("users", context: AuthenticatedContext.self))
+    ChatController(chats: services.chats, messages: services.messages)
+        .addRoutes(to: api.group("chats", context: AuthenticatedContext.self))
+    MessageController(messages: services.messages).addRoutes(to: api.group("messages", context: AuthenticatedContext.self))
+    ChannelController(channels: services.channels, messages: services.messages)
+        .addRoutes(to: api.group("channels", context: AuthenticatedContext.self))
+    SubscriptionController(premium: services.premium).addRoutes(to: api.group("subscriptions", context: AuthenticatedContext.self))
     return router
 }
 
@@ -28,6 +34,7 @@ public func buildApplication(
     return Application(
         router: buildRouter(services: services),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Courier"),
+        services: [PremiumExpiryService(premium: services.premium, interval: .seconds(60), logger: logger)],
         logger: logger
     )
 }

@@ -79,12 +79,18 @@ public struct ChatService: Sendable {
         return try await memberAccess(chatID, for: userID).chat
     }
 
-    public func members(of chatID: UUID, for userID: UUID, limit: Int, offset: Int) async throws -> (members: [ChatMembership], total: Int) {
+    /// A page of a chat's members with their profiles.
+    public func members(
+        of chatID: UUID, for userID: UUID, limit: Int, offset: Int
+    ) async throws -> (members: [(membership: ChatMembership, user: User)], total: Int) {
         let access = try await memberAccess(chatID, for: userID)
         guard ChatPolicy.canListMembers(kind: access.chat.kind, role: access.membership.role) else {
             throw Self.forbidden("Only the owner and admins see who subscribes to a channel.")
         }
-        return (try await chats.members(of: chatID, limit: limit, offset: offset), access.chat.memberCount)
+        let memberships = try await chats.members(of: chatID, limit: limit, offset: offset)
+        let profiles = Dictionary(uniqueKeysWithValues: try await users.find(ids: memberships.map(\.userID)).map { ($0.id, $0) })
+        let members = memberships.compactMap { membership in profiles[membership.userID].map { (membership, $0) } }
+        return (members, access.chat.memberCount)
     }
 
     /// Adds people to a group (owner and admins); people already in it are left as they are.

@@ -1,0 +1,170 @@
+import CourierCore
+import CourierStore
+import Foundation
+import Hummingbird
+
+struct CreateChatRequest: Decodable {
+    let type: String
+    let name: String?
+    let memberIDs: [String]?
+    let userID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case type, name
+        case memberIDs = "member_ids"
+        case userID = "user_id"
+    }
+}
+
+struct RenameChatRequest: Decodable {
+    let name: String?
+}
+
+struct AddMembersRequest: Decodable {
+    let userIDs: [String]?
+    let userID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case userIDs = "user_ids"
+        case userID = "user_id"
+    }
+
+    /// `user_ids`, or the single `user_id`.
+    var ids: [String] { userIDs ?? userID.map { [$0] } ?? [] }
+}
+
+struct SetRoleRequest: Decodable {
+    let role: String
+}
+
+struct ReadRequest: Decodable {
+    let seq: Int64
+}
+
+/// A chat, with the reader's place in it when known.
+struct ChatResponse: ResponseEncodable {
+    let id: String
+    let type: ChatKind
+    let name: String?
+    let ownerID: String?
+    let memberCount: Int
+    let lastSeq: Int64
+    let lastActivityAt: Timestamp
+    let createdAt: Timestamp
+    let updatedAt: Timestamp
+    let role: ChatRole?
+    let lastReadSeq: Int64?
+    let unreadCount: Int?
+    let lastMessage: MessageResponse?
+    let peerID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, type, name, role
+        case ownerID = "owner_id"
+        case memberCount = "member_count"
+        case lastSeq = "last_seq"
+        case lastActivityAt = "last_activity_at"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case lastReadSeq = "last_read_seq"
+        case unreadCount = "unread_count"
+        case lastMessage = "last_message"
+        case peerID = "peer_id"
+    }
+
+    init(_ chat: Chat, role: ChatRole? = nil) {
+        id = chat.id.apiString
+        type = chat.kind
+        name = chat.name
+        ownerID = chat.ownerID?.apiString
+        memberCount = chat.memberCount
+        lastSeq = chat.lastSeq
+        lastActivityAt = chat.lastActivityAt
+        createdAt = chat.createdAt
+        updatedAt = chat.updatedAt
+        self.role = role
+        lastReadSeq = nil
+        unreadCount = nil
+        lastMessage = nil
+        peerID = nil
+    }
+
+    init(_ summary: ChatStore.Summary) {
+        let chat = summary.chat
+        id = chat.id.apiString
+        type = chat.kind
+        name = chat.name
+        ownerID = chat.ownerID?.apiString
+        memberCount = chat.memberCount
+        lastSeq = chat.lastSeq
+        lastActivityAt = chat.lastActivityAt
+        createdAt = chat.createdAt
+        updatedAt = chat.updatedAt
+        role = summary.membership.role
+        lastReadSeq = summary.membership.lastReadSeq
+        unreadCount = summary.unreadCount
+        lastMessage = summary.lastMessage.map(MessageResponse.init)
+        peerID = summary.peerID?.apiString
+    }
+}
+
+struct ChatListResponse: ResponseEncodable {
+    let chats: [ChatResponse]
+    let total: Int
+    let hasMore: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case chats, total
+        case hasMore = "has_more"
+    }
+}
+
+struct MemberResponse: Encodable {
+    let user: PublicUserResponse
+    let role: ChatRole
+    let joinedAt: Timestamp
+
+    enum CodingKeys: String, CodingKey {
+        case user, role
+        case joinedAt = "joined_at"
+    }
+}
+
+struct MemberListResponse: ResponseEncodable {
+    let members: [MemberResponse]
+    let total: Int
+}
+
+struct MembersAddedResponse: ResponseEncodable {
+    let added: [String]
+    let memberCount: Int
+
+    enum CodingKeys: String, CodingKey {
+        case added
+        case memberCount = "member_count"
+    }
+}
+
+struct MembershipResponse: ResponseEncodable {
+    let chatID: String
+    let userID: String
+    let role: ChatRole
+
+    enum CodingKeys: String, CodingKey {
+        case role
+        case chatID = "chat_id"
+        case userID = "user_id"
+    }
+}
+
+struct ReadStateResponse: ResponseEncodable {
+    let chatID: String
+    let lastReadSeq: Int64
+    let unreadCount: Int
+
+    enum CodingKeys: String, CodingKey {
+        case chatID = "chat_id"
+        case lastReadSeq = "last_read_seq"
+        case unreadCount = "unread_count"
+    }
+}

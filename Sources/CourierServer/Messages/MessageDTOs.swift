@@ -1,0 +1,174 @@
+import CourierCore
+import Foundation
+import Hummingbird
+
+struct SendMessageRequest: Decodable {
+    let chatID: String
+    let content: String?
+    let messageType: String?
+    let mediaURL: String?
+    let attachments: [String]?
+    let metadata: [String: JSONValue]?
+    let replyToID: String?
+    let clientMessageID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case content, attachments, metadata
+        case chatID = "chat_id"
+        case messageType = "message_type"
+        case mediaURL = "media_url"
+        case replyToID = "reply_to_id"
+        case clientMessageID = "client_msg_id"
+    }
+
+    /// The validated draft; `chatID` overrides the body's chat (channel post routes).
+    func draft(chatID override: UUID? = nil) throws(CourierError) -> MessageDraft {
+        guard let chatID = override ?? UUID(uuidString: chatID) else {
+            throw .invalid("chat_id", "chat_id must be a chat id.")
+        }
+        return try MessageDraft.from(
+            chatID: chatID, content: content, messageType: messageType, mediaURL: mediaURL, attachments: attachments,
+            metadata: metadata, replyToID: replyToID, clientMessageID: clientMessageID
+        )
+    }
+}
+
+/// A channel post: a message without `chat_id`, which the path gives.
+struct PostRequest: Decodable {
+    let content: String?
+    let messageType: String?
+    let mediaURL: String?
+    let attachments: [String]?
+    let metadata: [String: JSONValue]?
+    let replyToID: String?
+    let clientMessageID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case content, attachments, metadata
+        case messageType = "message_type"
+        case mediaURL = "media_url"
+        case replyToID = "reply_to_id"
+        case clientMessageID = "client_msg_id"
+    }
+
+    func draft(chatID: UUID) throws(CourierError) -> MessageDraft {
+        try MessageDraft.from(
+            chatID: chatID, content: content, messageType: messageType, mediaURL: mediaURL, attachments: attachments,
+            metadata: metadata, replyToID: replyToID, clientMessageID: clientMessageID
+        )
+    }
+}
+
+extension MessageDraft {
+    /// A draft from the raw fields every transport receives.
+    static func from(
+        chatID: UUID, content: String?, messageType: String?, mediaURL: String?, attachments: [String]?,
+        metadata: [String: JSONValue]?, replyToID: String?, clientMessageID: String?
+    ) throws(CourierError) -> MessageDraft {
+        let kind = messageType.map { MessageKind(rawValue: $0) } ?? .text
+        guard let kind else {
+            throw .invalid("message_type", "message_type must be one of text, image, video, audio, file.")
+        }
+        var reply: UUID?
+        if let replyToID {
+            guard let id = UUID(uuidString: replyToID) else { throw .invalid("reply_to_id", "reply_to_id must be a message id.") }
+            reply = id
+        }
+        return try MessageDraft(
+            chatID: chatID, content: content ?? "", kind: kind, mediaURL: mediaURL, attachments: attachments ?? [],
+            metadata: metadata, replyToID: reply, clientMessageID: clientMessageID
+        )
+    }
+}
+
+struct EditMessageRequest: Decodable {
+    let content: String
+}
+
+struct ForwardRequest: Decodable {
+    let chatID: String
+
+    enum CodingKeys: String, CodingKey {
+        case chatID = "chat_id"
+    }
+}
+
+struct MessageResponse: ResponseEncodable {
+    struct ForwardedFrom: Encodable {
+        let messageID: String
+        let senderID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case messageID = "message_id"
+            case senderID = "sender_id"
+        }
+    }
+
+    let id: String
+    let chatID: String
+    let seq: Int64
+    let senderID: String?
+    let content: String
+    let messageType: MessageKind
+    let mediaURL: String?
+    let attachments: [String]
+    let metadata: [String: JSONValue]?
+    let replyToID: String?
+    let forwardedFrom: ForwardedFrom?
+    let clientMessageID: String?
+    let createdAt: Timestamp
+    let updatedAt: Timestamp
+    let editedAt: Timestamp?
+    let deletedAt: Timestamp?
+
+    enum CodingKeys: String, CodingKey {
+        case id, seq, content, attachments, metadata
+        case chatID = "chat_id"
+        case senderID = "sender_id"
+        case messageType = "message_type"
+        case mediaURL = "media_url"
+        case replyToID = "reply_to_id"
+        case forwardedFrom = "forwarded_from"
+        case clientMessageID = "client_msg_id"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case editedAt = "edited_at"
+        case deletedAt = "deleted_at"
+    }
+
+    init(_ message: Message) {
+        id = message.id.apiString
+        chatID = message.chatID.apiString
+        seq = message.seq
+        senderID = message.senderID?.apiString
+        content = message.content
+        messageType = message.kind
+        mediaURL = message.mediaURL
+        attachments = message.attachments
+        metadata = message.metadata
+        replyToID = message.replyToID?.apiString
+        forwardedFrom = message.forwardedFromID.map { ForwardedFrom(messageID: $0.apiString, senderID: message.forwardedFromSenderID?.apiString) }
+        clientMessageID = message.clientMessageID
+        createdAt = message.createdAt
+        updatedAt = message.updatedAt
+        editedAt = message.editedAt
+        deletedAt = message.deletedAt
+    }
+}
+
+struct MessagePageResponse: ResponseEncodable {
+    let messages: [MessageResponse]
+    let total: Int
+    let hasMore: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case messages, total
+        case hasMore = "has_more"
+    }
+
+    init(_ page: MessagePage) {
+        messages = page.messages.map(MessageResponse.init)
+        total = page.total
+        hasMore = page.hasMore
+    }
+}
