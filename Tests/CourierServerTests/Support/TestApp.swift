@@ -98,3 +98,42 @@ struct SignedInUser: Sendable {
         sessionID = try response.string("session_id")
     }
 }
+
+extension APIClient {
+    /// Creates a group owned by `owner` and returns its id.
+    func createGroup(_ owner: SignedInUser, name: String = "Team", members: [SignedInUser] = []) async throws -> String {
+        let response = try await send(.post, "/api/v1/chats", json: ["type": "group", "name": name, "member_ids": members.map(\.id)], token: owner.token)
+        try #require(response.status == .created, "create group: \(response.status) \(response.json)")
+        return try response.string("id")
+    }
+
+    /// Creates a channel owned by `owner` and returns its id.
+    func createChannel(_ owner: SignedInUser, name: String = "News", username: String? = nil) async throws -> String {
+        let response = try await send(.post, "/api/v1/channels", json: ["name": name, "username": username], token: owner.token)
+        try #require(response.status == .created, "create channel: \(response.status) \(response.json)")
+        return try response.string("id")
+    }
+
+    /// Sends a text message and returns the response (not requiring success).
+    func sendMessage(_ sender: SignedInUser, to chatID: String, _ content: String, extra: [String: Any?] = [:]) async throws -> APIResponse {
+        try await send(.post, "/api/v1/messages", json: ["chat_id": chatID, "content": content, "message_type": "text"].merging(extra) { _, new in new }, token: sender.token)
+    }
+
+    /// Sends a text message, requiring success, and returns its id.
+    @discardableResult
+    func post(_ sender: SignedInUser, to chatID: String, _ content: String) async throws -> String {
+        let response = try await sendMessage(sender, to: chatID, content)
+        try #require(response.status == .created, "send: \(response.status) \(response.json)")
+        return try response.string("id")
+    }
+
+    /// The messages of a history page.
+    func history(_ user: SignedInUser, _ chatID: String, query: String = "") async throws -> APIResponse {
+        try await send(.get, "/api/v1/chats/\(chatID)/messages\(query)", token: user.token)
+    }
+}
+
+extension APIResponse {
+    var messages: [[String: Any]] { (json["messages"] as? [[String: Any]]) ?? [] }
+    var seqs: [Int] { messages.compactMap { $0["seq"] as? Int } }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import Testing
+
+@Suite("Messages")
+struct MessageTests {
+    @Test(arguments: TestEngine.all)
+    func sendingAssignsSeqAndValidates(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let bob = try await api.register(username: "bob_12")
+            let stranger = try await api.register(username: "stranger")
+            let chat = try await api.createGroup(alice, members: [bob])
+
+            let first = try await api.sendMessage(alice, to: chat, "  Hello  ", extra: ["metadata": ["lang": "en", "n": 1]])
+            #expect(first.status == .created)
+            #expect(first["seq"] as? Int == 1)
+            #expect(first["content"] as? String == "Hello")
+            #expect(first["sender_id"] as? String == alice.id)
+            #expect(first["chat_id"] as? String == chat)
+            #expect((first["metadata"] as? [String: Any])?["lang"] as? String == "en")
+            let second = try await api.sendMessage(bob, to: chat, "Hi", extra: ["reply_to_id": try first.string("id")])
+            #expect(second["seq"] as? Int == 2)
+            #expect(second["reply_to_id"] as? String == (try first.string("id")))
+            let image = try await api.sendMessage(bob, to: chat, "", extra: ["message_type": "image", "media_url": "https://example.com/cat.jpg"])
+            #expect(image.status == .created)
+            #expect(image["media_url"] as? String == "https://example.com/cat.jpg")
+            #expect(try await api.sendMessage(alice, to: chat, String(repeating: "x", count: 4096)).status == .created)
+
+            let invalid: [(String, [String: Any?])] = [
+                ("content", ["content": ""]),
+                ("content", ["content": "   "]),
+                ("content", ["content": String(repeating: "x", count: 4097)]),
+                ("message_type", ["message_type": "sticker"]),
+                ("media_url", ["message_type": "video"]),
+                ("media_url", ["message_type": "image", "media_url": "ftp://x/y"]),
+                ("reply_to_id", ["reply_to_id": "nope"]),
+                ("reply_to_id", ["reply_to_id": UUID().uuidString]),
+                ("attachments", ["attachments": ["not-a-media-id"]]),
+                ("metadata", ["metadata": ["big": String(repeating: "m", count: 5000)]]),
+                ("client_msg_id", ["client_msg_id": String(repeating: "c", count: 65)]),
+                ("chat_id", ["chat_id": "not-a-chat"]),
+            ]
+            for (field, change) in invalid {
+                let response = try await api.sendMessage(alice, to: chat, "text", extra: change)
+                #expect(response.status == .unprocessableContent, "\(change)")
+                #expect(response.errorField == field, "\(change)")
+            }
+            #expect(try await api.sendMessage(stranger, to: chat, "let me in").status == .notFound)
+            #expect(try await api.sendMessage(alice, to: UUID().uuidString, "void").status == .notFound)
+            #expect(try await api.send(.post, "/api/v1/messages", json: ["content": "no chat"], token: alice.token).status == .badRequest)
+            // Nothing from the failed attempts was stored.
+            #expect(try await api.history(alice, chat)["total"] as? Int == 4)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func clientMessageIDMakesSendingIdempotent(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let chat = try await api.createGroup(alice)
+            let first = try await api.sendMessage(alice, to: chat, "once", extra: ["client_msg_id": "c-1"])
+            let retry = try await api.sendMessage(alice, to: chat, "once", extra: ["client_msg_id": "c-1"])
+            #expect(first.status == .created)
+            #expect(retry.status == .ok)
+            #expect(try retry.string("id") == first.string("id"))
+            #expect(retry["seq"] as? Int == 1)
+            #expect(try await api.history(alice, chat)["total"] as? Int == 1)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func concurrentSendersGetGapFreeSeqs(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let bob = try await api.register(username: "bob_12")
+            let chat = try await api.createGroup(alice, members: [bob])
+            let seqs = try await withThrowingTaskGroup(of: Int?.self) { group in
+                for index in 0..<60 {
+                    group.addTask {
+                        let sender = index.isMultiple(of: 2) ? alice : bob
+                        return try await api.sendMessage(sender, to: chat, "m\(index)", extra: ["client_msg_id": "k\(index)"])["seq"] as? Int
+                    }
+                }
+                // The same client id sent twice at once must still store one message.
+                group.addTask { try await api.sendMessage(alice, to: chat, "m0", extra: ["client_msg_id": "k0"])["seq"] as? Int }
+                return try await group.reduce(into: [Int]()) { if let seq = $1 { $0.append(seq) } }
+            }
+            #expect(seqs.count == 61)
+            #expect(Set(seqs) == Set(1...60))
+            let all = try await api.history(alice, chat, query: "?limit=100")
+            #expect(all.seqs == Array((1...60).reversed()))
+            #expect(all["total"] as? Int == 60)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func historyPagesByOffsetAndCursor(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let chat = try await api.createGroup(alice)
+            for index in 1...120 { try await api.post(alice, to: chat, "message \(index)") }
+
+            let newest = try await api.history(alice, chat)
+            #expect(newest.seqs == Array((71...120).reversed()))
+            #expect(newest["total"] as? Int == 120)
+            #expect(newest["has_more"] as? Bool == true)
+            #expect(newest.messages.first?["content"] as? String == "message 120")
+
+            let offset = try await api.history(alice, chat, query: "?limit=50&offset=100")
+            #expect(offset.seqs == Array((1...20).reversed()))
+            #expect(offset["has_more"] as? Bool == false)
+
+            let before = try await api.history(alice, chat, query: "?limit=10&before_seq=11")
+            #expect(before.seqs == Array((1...10).reversed()))
+            #expect(before["has_more"] as? Bool == false)
+            let beforeMore = try await api.history(alice, chat, query: "?limit=10&before_seq=50")
+            #expect(beforeMore.seqs == Array((40...49).reversed()))
+            #expect(beforeMore["has_more"] as? Bool == true)
+
+            let after = try await api.history(alice, chat, query: "?limit=5&after_seq=100")
+            #expect(after.seqs == [101, 102, 103, 104, 105])
+            #expect(after["has_more"] as? Bool == true)
+            let caughtUp = try await api.history(alice, chat, query: "?after_seq=120")
+            #expect(caughtUp.seqs.isEmpty)
+            #expect(caughtUp["has_more"] as? Bool == false)
+
+            #expect(try await api.history(alice, chat, query: "?limit=100").seqs.count == 100)
+            for query in ["?limit=0", "?limit=101", "?limit=ten", "?offset=-5", "?before_seq=0", "?after_seq=-1",
+                          "?before_seq=5&after_seq=1", "?offset=5&before_seq=9"] {
+                let response = try await api.history(alice, chat, query: query)
+                #expect(response.status == .badRequest, "\(query)")
+                #expect(response.errorCode == "invalid_parameter")
+            }
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func editingIsForTheSender(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let bob = try await api.register(username: "bob_12")
+            let stranger = try await api.register(username: "stranger")
+            let chat = try await api.createGroup(alice, members: [bob])
+            let id = try await api.post(alice, to: chat, "typo")
+
+            let edited = try await api.send(.patch, "/api/v1/messages/\(id)", json: ["content": "fixed"], token: alice.token)
+            #expect(edited.status == .ok)
+            #expect(edited["content"] as? String == "fixed")
+            #expect(edited["edited_at"] is String)
+            #expect(edited["seq"] as? Int == 1)
+            #expect(try await api.send(.patch, "/api/v1/messages/\(id)", json: ["content": "mine"], token: bob.token).status == .forbidden)
+            #expect(try await api.send(.patch, "/api/v1/messages/\(id)", json: ["content": "x"], token: stranger.token).status == .notFound)
+            #expect(try await api.send(.patch, "/api/v1/messages/\(id)", json: ["content": " "], token: alice.token).status == .unprocessableContent)
+            #expect(try await api.send(.patch, "/api/v1/messages/\(UUID())", json: ["content": "x"], token: alice.token).status == .notFound)
+            #expect(try await api.send(.get, "/api/v1/messages/\(id)", token: bob.token)["content"] as? String == "fixed")
+            #expect(try await api.send(.get, "/api/v1/messages/\(id)", token: stranger.token).status == .notFound)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func deletingForEveryoneLeavesATombstone(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, _ in
+            let owner = try await api.register(username: "owner_1")
+            let alice = try await api.register(username: "alice_1")
+            let bob = try await api.register(username: "bob_12")
+            let chat = try await api.createGroup(owner, members: [alice, bob])
+            let byAlice = try await api.post(alice, to: chat, "secret")
+            let another = try await api.post(alice, to: chat, "another")
+            try await api.post(bob, to: chat, "bob's")
+
+            #expect(try await api.send(.delete, "/api/v1/messages/\(byAlice)", token: bob.token).status == .forbidden)
+            #expect(try await api.send(.delete, "/api/v1/messages/\(byAlice)", token: alice.token).status == .noContent)
+            #expect(try await api.send(.delete, "/api/v1/messages/\(another)?for=everyone", token: owner.token).status == .noContent)
+            #expect(try await api.send(.delete, "/api/v1/messages/\(another)?for=nobody", token: owner.token).status == .badRequest)
+
+            let history = try await api.history(bob, chat)
+            #expect(history.seqs == [3, 2, 1])
+            let tombstone = try #require(history.messages.last)
+            #expect(tombstone["content"] as? String == "")
+            #expect(tombstone["deleted_at"] is String)
+            #expect(try await api.send(.patch, "/api/v1/messages/\(byAlice)", json: ["content": "back"], token: alice.token).status == .notFound)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func deletingForMeHidesOnlyFromMe(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let bob = try await api.register(username: "bob_12")
+            let chat = try await api.createGroup(alice, members: [bob])
+            let id = try await api.post(bob, to: chat, "hello")
+            try await api.post(bob, to: chat, "again")
+            #expect(try await api.send(.delete, "/api/v1/messages/\(id)?for=me", token: alice.token).status == .noContent)
+            #expect(try await api.send(.delete, "/api/v1/messages/\(id)?for=me", token: alice.token).status == .notFound)
+            let mine = try await api.history(alice, chat)
+            #expect(mine.seqs == [2])
+            #expect(mine["total"] as? Int == 1)
+            let bobs = try await api.history(bob, chat)
+            #expect(bobs.seqs == [2, 1])
+            #expect(bobs.messages.last?["content"] as? String == "hello")
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func forwardingCreditsTheOriginalAuthor(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let bob = try await api.register(username: "bob_12")
+            let carol = try await api.register(username: "carol_1")
+            let source = try await api.createGroup(alice, members: [bob])
+            let target = try await api.createGroup(bob, members: [carol])
+            let original = try await api.post(alice, to: source, "worth sharing")
+
+            let forwarded = try await api.send(.post, "/api/v1/messages/\(original)/forward", json: ["chat_id": target], token: bob.token)
+            #expect(forwarded.status == .created)
+            #expect(forwarded["content"] as? String == "worth sharing")
+            #expect(forwarded["sender_id"] as? String == bob.id)
+            let origin = try forwarded.object("forwarded_from")
+            #expect(origin["message_id"] as? String == original)
+            #expect(origin["sender_id"] as? String == alice.id)
+
+            // Forwarding the forward still credits Alice.
+            let again = try await api.send(.post, "/api/v1/messages/\(try forwarded.string("id"))/forward", json: ["chat_id": target], token: carol.token)
+            #expect(try again.object("forwarded_from")["sender_id"] as? String == alice.id)
+
+            #expect(try await api.send(.post, "/api/v1/messages/\(original)/forward", json: ["chat_id": target], token: carol.token).status == .notFound)
+            #expect(try await api.send(.post, "/api/v1/messages/\(original)/forward", json: ["chat_id": target], token: alice.token).status == .notFound)
+            #expect(try await api.send(.post, "/api/v1/messages/\(original)/forward", json: ["chat_id": "x"], token: bob.token).status == .unprocessableContent)
+        }
+    }
+}
