@@ -10,6 +10,7 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     router.add(middleware: ErrorMiddleware())
 
     HealthController(engine: services.store.engine).addRoutes(to: router)
+    OpenAPIController().addRoutes(to: router)
 
     let api = router.group("api/v1")
         .add(middleware: TokenAuthenticator(auth: services.auth))
