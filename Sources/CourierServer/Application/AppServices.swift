@@ -21,6 +21,6 @@ public struct AppServices: Sendable {
         self.premium = PremiumService(subscriptions: store.subscriptions, users: store.users)
         self.chats = ChatService(chats: store.chats, users: store.users, premium: premium)
         self.messages = MessageService(messages: store.messages, chats: chats)
-        self.channels = ChannelService(chats: store.chats, chatService: chats)
+        self.channels = ChannelService(chats: store.chats, messages: messages)
     }
 }

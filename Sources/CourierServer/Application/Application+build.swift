@@ -19,7 +19,7 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     ChatController(chats: services.chats, messages: services.messages)
         .addRoutes(to: api.group("chats", context: AuthenticatedContext.self))
     MessageController(messages: services.messages).addRoutes(to: api.group("messages", context: AuthenticatedContext.self))
-    ChannelController(channels: services.channels, messages: services.messages)
+    ChannelController(channels: services.channels)
         .addRoutes(to: api.group("channels", context: AuthenticatedContext.self))
     SubscriptionController(premium: services.premium).addRoutes(to: api.group("subscriptions", context: AuthenticatedContext.self))
     return router

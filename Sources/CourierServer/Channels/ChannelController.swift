@@ -5,7 +5,6 @@ import Hummingbird
 /// `/api/v1/channels`: create, find, subscribe, post and read posts.
 struct ChannelController {
     let channels: ChannelService
-    let messages: MessageService
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
         group.post(use: create)
@@ -52,22 +51,12 @@ struct ChannelController {
     }
 
     @Sendable func posts(request: Request, context: AuthenticatedContext) async throws -> MessagePageResponse {
-        let id = try channelID(context)
-        let view = try await channels.channel(id, for: context.user.userID)
-        guard view.role != nil else {
-            throw CourierError(.forbidden, code: "not_subscribed", message: "Subscribe to the channel to read its posts.")
-        }
-        return MessagePageResponse(try await messages.history(of: id, for: context.user.userID, try request.pageRequest()))
+        MessagePageResponse(try await channels.posts(of: try channelID(context), for: context.user.userID, try request.pageRequest()))
     }
 
     @Sendable func post(request: Request, context: AuthenticatedContext) async throws -> EditedResponse<MessageResponse> {
         let body = try await request.decodeJSON(as: PostRequest.self, context: context)
-        let id = try channelID(context)
-        let view = try await channels.channel(id, for: context.user.userID)
-        guard view.role != nil else {
-            throw CourierError(.forbidden, code: "not_allowed_to_post", message: "Only the channel's owner and admins can post.")
-        }
-        let sent = try await messages.send(try body.draft(chatID: id), from: context.user.userID)
+        let sent = try await channels.publish(try body.draft(chatID: try channelID(context)), by: context.user.userID)
         return MessageResponse(sent.message).response(status: sent.created ? .created : .ok)
     }
 

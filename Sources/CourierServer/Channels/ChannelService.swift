@@ -8,11 +8,11 @@ import Foundation
 /// Anyone who has a channel's id, or finds a public one by username, may see it and subscribe.
 public struct ChannelService: Sendable {
     let chats: ChatStore
-    let chatService: ChatService
+    let messages: MessageService
 
-    public init(chats: ChatStore, chatService: ChatService) {
+    public init(chats: ChatStore, messages: MessageService) {
         self.chats = chats
-        self.chatService = chatService
+        self.messages = messages
     }
 
     /// A channel as one person sees it.
@@ -68,6 +68,22 @@ public struct ChannelService: Sendable {
         }
         if view.role != nil { try await chats.removeMember(userID, from: id, at: .now()) }
         return try await channel(id, for: userID)
+    }
+
+    /// A page of posts, for subscribers.
+    public func posts(of id: UUID, for userID: UUID, _ page: PageRequest) async throws -> MessagePage {
+        guard try await channel(id, for: userID).role != nil else {
+            throw CourierError(.forbidden, code: "not_subscribed", message: "Subscribe to the channel to read its posts.")
+        }
+        return try await messages.history(of: id, for: userID, page)
+    }
+
+    /// Publishes a post; `MessageService` applies who may post, as for any chat.
+    public func publish(_ draft: MessageDraft, by userID: UUID) async throws -> MessageService.Sent {
+        guard try await channel(draft.chatID, for: userID).role != nil else {
+            throw CourierError(.forbidden, code: "not_allowed_to_post", message: "Only the channel's owner and admins can post.")
+        }
+        return try await messages.send(draft, from: userID)
     }
 
     /// Changes name, description or username (owner and admins).
