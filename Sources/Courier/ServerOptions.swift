@@ -17,11 +17,14 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("public-url"), help: "Address people use to reach this server (COURIER_PUBLIC_URL).")
     var publicURL: String?
 
+    @Option(name: .customLong("max-connections"), help: "WebSocket connections this node holds at most (COURIER_MAX_CONNECTIONS, default 500).")
+    var maxConnections: Int?
+
     func configuration() throws -> ServerConfiguration {
         do {
             return try ServerConfiguration.resolve(
                 environment: ProcessInfo.processInfo.environment,
-                host: host, port: port, dataDirectory: dataDirectory, publicURL: publicURL
+                host: host, port: port, dataDirectory: dataDirectory, publicURL: publicURL, maxConnections: maxConnections
             )
         } catch {
             throw ValidationError(error.description)

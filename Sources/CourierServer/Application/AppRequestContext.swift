@@ -1,19 +1,22 @@
 import CourierCore
 import Hummingbird
 import HummingbirdAuth
+import HummingbirdWebSocket
 import NIOCore
 
 /// The request context of every route: the request's logger and id, the peer address, and the
 /// signed-in user once the token authenticator has found one.
-public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext {
+public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: AuthenticatedUser?
     public let remoteAddress: SocketAddress?
+    public let webSocket: WebSocketHandlerReference<AppRequestContext>
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.identity = nil
         self.remoteAddress = source.channel.remoteAddress
+        self.webSocket = .init()
     }
 
     /// JSON bodies larger than this are refused with 413 before they are parsed.

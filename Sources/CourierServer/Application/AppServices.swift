@@ -1,4 +1,6 @@
+import CourierRealtime
 import CourierStore
+import Logging
 
 /// The services of one Courier node, built once and shared by every transport.
 public struct AppServices: Sendable {
@@ -9,18 +11,22 @@ public struct AppServices: Sendable {
     public let chats: ChatService
     public let messages: MessageService
     public let channels: ChannelService
+    public let events: EventPublisher
+    public let bus: any Bus
 
-    /// Builds the services over an open, migrated store.
-    public init(store: Store, jwtSecret: String, bcryptCost: Int) async throws {
+    /// Builds the services over an open, migrated store, publishing real-time events on `bus`.
+    public init(store: Store, jwtSecret: String, bcryptCost: Int, bus: any Bus = InProcessBus(), logger: Logger = Logger(label: "courier")) async throws {
         self.store = store
         self.auth = AuthService(
             users: store.users, sessions: store.sessions,
             tokens: await TokenService(secret: jwtSecret), passwords: try await PasswordHasher(cost: bcryptCost)
         )
         self.users = UserService(users: store.users)
+        self.bus = bus
+        self.events = EventPublisher(bus: bus, chats: store.chats, logger: logger)
         self.premium = PremiumService(subscriptions: store.subscriptions, users: store.users)
-        self.chats = ChatService(chats: store.chats, users: store.users, premium: premium)
-        self.messages = MessageService(messages: store.messages, chats: chats)
+        self.chats = ChatService(chats: store.chats, users: store.users, premium: premium, events: events)
+        self.messages = MessageService(messages: store.messages, chats: chats, events: events)
         self.channels = ChannelService(chats: store.chats, messages: messages)
     }
 }

@@ -1,9 +1,14 @@
+import CourierRealtime
 import CourierStore
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 
-/// The HTTP routes of Courier over `services`: `/health` and the REST API under `/api/v1`.
-public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
+/// The routes of Courier over `services`: `/health`, the REST API under `/api/v1`, and `/ws`.
+public func buildRouter(
+    services: AppServices, registry: ConnectionRegistry = ConnectionRegistry(maxConnections: GatewayConfiguration.defaultMaxConnections),
+    gateway: GatewayConfiguration = GatewayConfiguration()
+) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Middleware applies to routes added after it: keep these first.
     router.add(middleware: RequestLogMiddleware())
@@ -11,6 +16,7 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
 
     HealthController(engine: services.store.engine).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)
+    WebSocketGateway(services: services, registry: registry, configuration: gateway).addRoutes(to: router)
 
     let api = router.group("api/v1")
         .add(middleware: TokenAuthenticator(auth: services.auth))
@@ -25,18 +31,38 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     return router
 }
 
-/// A Courier node as configured: opens nothing itself, so the caller decides when the store closes
+/// A Courier node over `services`: HTTP and WebSocket on one port, the fan-out from the bus to this
+/// node's connections, and the premium expiry job.
+public func buildApplication(
+    services: AppServices, host: String, port: Int, gateway: GatewayConfiguration, logger: Logger
+) -> some ApplicationProtocol {
+    let registry = ConnectionRegistry(maxConnections: gateway.maxConnections)
+    let router = buildRouter(services: services, registry: registry, gateway: gateway)
+    let webSocket = WebSocketServerConfiguration(
+        maxFrameSize: gateway.maxFrameBytes, autoPing: .enabled(timePeriod: gateway.pingInterval)
+    )
+    return Application(
+        router: router,
+        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: webSocket),
+        configuration: .init(address: .hostname(host, port: port), serverName: "Courier"),
+        services: [
+            FanOutService(bus: services.bus, registry: registry),
+            PremiumExpiryService(premium: services.premium, interval: .seconds(60), logger: logger),
+        ],
+        logger: logger
+    )
+}
+
+/// A Courier node as configured. Opens nothing itself, so the caller decides when the store closes
 /// (after the server has stopped taking requests).
 public func buildApplication(
     configuration: ServerConfiguration, store: Store, logger: Logger
 ) async throws -> some ApplicationProtocol {
     let secret = try configuration.jwtSecret ?? SecretFile.loadOrCreate(at: configuration.jwtSecretPath)
-    let services = try await AppServices(store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost)
-    return Application(
-        router: buildRouter(services: services),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Courier"),
-        services: [PremiumExpiryService(premium: services.premium, interval: .seconds(60), logger: logger)],
-        logger: logger
+    let services = try await AppServices(store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost, logger: logger)
+    return buildApplication(
+        services: services, host: configuration.host, port: configuration.port,
+        gateway: GatewayConfiguration(maxConnections: configuration.maxConnections), logger: logger
     )
 }
 

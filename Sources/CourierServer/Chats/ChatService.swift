@@ -8,11 +8,13 @@ public struct ChatService: Sendable {
     let chats: ChatStore
     let users: UserStore
     let premium: PremiumService
+    let events: EventPublisher
 
-    public init(chats: ChatStore, users: UserStore, premium: PremiumService) {
+    public init(chats: ChatStore, users: UserStore, premium: PremiumService, events: EventPublisher) {
         self.chats = chats
         self.users = users
         self.premium = premium
+        self.events = events
     }
 
     /// A chat the user belongs to, with their membership.
@@ -43,6 +45,7 @@ public struct ChatService: Sendable {
             lastActivityAt: now, createdAt: now, updatedAt: now
         )
         try await chats.create(chat, ownerID: ownerID, memberIDs: members, memberRole: .member)
+        await events.membership("chat_created", chatID: chat.id, users: [ownerID] + members)
         return chat
     }
 
@@ -55,7 +58,9 @@ public struct ChatService: Sendable {
         guard try await users.find(id: peerID) != nil else {
             throw CourierError(.unprocessable, code: "unknown_user", message: "There is no user \(peerID.apiString).", field: "user_id")
         }
-        return try await chats.findOrCreateDM(between: userID, and: peerID, at: .now())
+        let result = try await chats.findOrCreateDM(between: userID, and: peerID, at: .now())
+        if result.created { await events.membership("chat_created", chatID: result.chat.id, users: [userID, peerID]) }
+        return result
     }
 
     public func summaries(for userID: UUID, limit: Int, offset: Int) async throws -> (summaries: [ChatStore.Summary], total: Int) {
@@ -76,6 +81,7 @@ public struct ChatService: Sendable {
         }
         let name = try Self.chatName(rawName)
         try await chats.rename(chatID, to: name, at: .now())
+        await events.membership("chat_updated", chatID: chatID, users: [])
         return try await memberAccess(chatID, for: userID).chat
     }
 
@@ -103,7 +109,9 @@ public struct ChatService: Sendable {
         let ids = try await existingUsers(rawIDs, excluding: nil, field: "user_ids")
         let ownerIsPremium = try await access.chat.ownerID.asyncMap { try await premium.isPremium($0) } ?? false
         let limit = ChatPolicy.memberLimit(kind: access.chat.kind, ownerIsPremium: ownerIsPremium)
-        return try await chats.addMembers(ids, to: chatID, role: ChatPolicy.joiningRole(for: access.chat.kind), limit: limit, at: .now())
+        let result = try await chats.addMembers(ids, to: chatID, role: ChatPolicy.joiningRole(for: access.chat.kind), limit: limit, at: .now())
+        if !result.added.isEmpty { await events.membership("member_added", chatID: chatID, users: result.added) }
+        return result
     }
 
     /// Removes someone else (owner and admins, over lower roles) or leaves (anyone, from a group or channel).
@@ -117,7 +125,9 @@ public struct ChatService: Sendable {
                 throw Self.forbidden("You cannot remove this member.")
             }
         }
-        try await chats.removeMember(targetID, from: chatID, at: .now())
+        if try await chats.removeMember(targetID, from: chatID, at: .now()) {
+            await events.membership("member_removed", chatID: chatID, users: [targetID], alsoTo: [targetID])
+        }
     }
 
     /// Makes a member an admin or takes it back (owner only).
@@ -137,11 +147,24 @@ public struct ChatService: Sendable {
     }
 
     /// Moves the user's read mark to `seq` (clamped to the newest message) and returns it with the unread count.
-    public func markRead(_ chatID: UUID, upTo seq: Int64, by userID: UUID) async throws -> (lastReadSeq: Int64, unreadCount: Int) {
+    public func markRead(
+        _ chatID: UUID, upTo seq: Int64, by userID: UUID, connection: UUID? = nil
+    ) async throws -> (lastReadSeq: Int64, unreadCount: Int) {
         let access = try await memberAccess(chatID, for: userID)
         guard seq >= 0 else { throw CourierError.invalid("seq", "seq must not be negative.") }
+        let previous = access.membership.lastReadSeq
         let mark = try await chats.markRead(chatID, by: userID, upTo: min(seq, access.chat.lastSeq))
+        if mark > previous { await events.read(chatID: chatID, by: userID, upTo: mark, excluding: connection) }
         return (mark, try await chats.unreadCount(chatID, for: userID))
+    }
+
+    /// Tells the other members that `userID` is typing (they must be allowed to post).
+    public func typing(in chatID: UUID, by userID: UUID) async throws {
+        let access = try await memberAccess(chatID, for: userID)
+        guard ChatPolicy.canPost(kind: access.chat.kind, role: access.membership.role) else {
+            throw CourierError(.forbidden, code: "not_allowed_to_post", message: "You cannot post in this chat.")
+        }
+        await events.typing(chatID: chatID, by: userID)
     }
 
     // MARK: Rules shared with channels

@@ -17,6 +17,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var logLevel: Logger.Level
     /// bcrypt work factor. 12 as the design documents set; lower only for tests.
     public var bcryptCost: Int
+    /// WebSocket connections this node holds at most.
+    public var maxConnections: Int
 
     public static let defaultHost = "127.0.0.1"
     public static let defaultPort = 8080
@@ -27,7 +29,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public init(
         host: String = defaultHost, port: Int = defaultPort, dataDirectory: String = "./data",
         databaseURL: String? = nil, jwtSecret: String? = nil, publicURL: String? = nil,
-        logLevel: Logger.Level = .info, bcryptCost: Int = defaultBcryptCost
+        logLevel: Logger.Level = .info, bcryptCost: Int = defaultBcryptCost,
+        maxConnections: Int = GatewayConfiguration.defaultMaxConnections
     ) {
         self.host = host
         self.port = port
@@ -37,12 +40,14 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.publicURL = publicURL ?? "http://\(host):\(port)"
         self.logLevel = logLevel
         self.bcryptCost = bcryptCost
+        self.maxConnections = maxConnections
     }
 
     /// Reads the settings from environment variables; flags given on the command line override them.
     public static func resolve(
         environment: [String: String],
-        host: String? = nil, port: Int? = nil, dataDirectory: String? = nil, publicURL: String? = nil
+        host: String? = nil, port: Int? = nil, dataDirectory: String? = nil, publicURL: String? = nil,
+        maxConnections: Int? = nil
     ) throws(ConfigurationError) -> ServerConfiguration {
         func value(_ name: String) -> String? {
             guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
@@ -78,12 +83,18 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let fromEnvironment = try integer("COURIER_BCRYPT_COST") { cost = fromEnvironment }
         guard (4...31).contains(cost) else { throw ConfigurationError("COURIER_BCRYPT_COST must be between 4 and 31.") }
 
+        var connections = GatewayConfiguration.defaultMaxConnections
+        if let maxConnections { connections = maxConnections } else if let fromEnvironment = try integer("COURIER_MAX_CONNECTIONS") {
+            connections = fromEnvironment
+        }
+        guard connections >= 1 else { throw ConfigurationError("The connection limit must be at least 1.") }
+
         return ServerConfiguration(
             host: resolvedHost, port: resolvedPort,
             dataDirectory: dataDirectory ?? value("COURIER_DATA_DIR") ?? "./data",
             databaseURL: value("DATABASE_URL"), jwtSecret: secret,
             publicURL: publicURL ?? value("COURIER_PUBLIC_URL"),
-            logLevel: level, bcryptCost: cost
+            logLevel: level, bcryptCost: cost, maxConnections: connections
         )
     }
 

@@ -5,14 +5,17 @@ import Foundation
 /// Sending, reading, editing, deleting and forwarding messages in chats and channels.
 ///
 /// The REST routes and the WebSocket gateway both send through `send`, so validation, permissions,
-/// idempotency and persistence are the same on every path.
+/// idempotency, persistence and real-time fan-out are the same on every path. `connection` names
+/// the WebSocket a change came from: it gets an ack instead of the fan-out frame.
 public struct MessageService: Sendable {
     let messages: MessageStore
     let chats: ChatService
+    let events: EventPublisher
 
-    public init(messages: MessageStore, chats: ChatService) {
+    public init(messages: MessageStore, chats: ChatService, events: EventPublisher) {
         self.messages = messages
         self.chats = chats
+        self.events = events
     }
 
     /// A sent message, and whether this call stored it (false when `client_msg_id` found an earlier one).
@@ -21,8 +24,8 @@ public struct MessageService: Sendable {
         public let created: Bool
     }
 
-    /// Stores a message from `senderID`. Repeating a `client_msg_id` returns the first message.
-    public func send(_ draft: MessageDraft, from senderID: UUID) async throws -> Sent {
+    /// Stores a message from `senderID`, then publishes it. Repeating a `client_msg_id` returns the first message.
+    public func send(_ draft: MessageDraft, from senderID: UUID, connection: UUID? = nil) async throws -> Sent {
         if let clientID = draft.clientMessageID, let earlier = try await messages.find(senderID: senderID, clientMessageID: clientID) {
             return Sent(message: earlier, created: false)
         }
@@ -34,7 +37,9 @@ public struct MessageService: Sendable {
             }
         }
         do {
-            return Sent(message: try await messages.append(draft, from: senderID, at: .now()), created: true)
+            let message = try await messages.append(draft, from: senderID, at: .now())
+            await events.messageCreated(message, excluding: connection)
+            return Sent(message: message, created: true)
         } catch where MessageStore.isDuplicateClientMessageID(error) {
             // A retry raced the first attempt; the first one is the message.
             guard let clientID = draft.clientMessageID, let earlier = try await messages.find(senderID: senderID, clientMessageID: clientID)
@@ -63,7 +68,7 @@ public struct MessageService: Sendable {
     }
 
     /// Changes the text of one's own message.
-    public func edit(_ id: UUID, content rawContent: String, by userID: UUID) async throws -> Message {
+    public func edit(_ id: UUID, content rawContent: String, by userID: UUID, connection: UUID? = nil) async throws -> Message {
         let (message, _) = try await message(id, for: userID)
         guard message.senderID == userID else {
             throw CourierError(.forbidden, code: "not_message_sender", message: "Only the sender can edit a message.")
@@ -72,13 +77,14 @@ public struct MessageService: Sendable {
         let content = MessageDraft.normalized(rawContent)
         try MessageDraft.validate(content: content, allowEmpty: message.kind != .text)
         guard let edited = try await messages.edit(id, content: content, at: .now()) else { throw CourierError.notFound("message") }
+        await events.messageEdited(edited, excluding: connection)
         return edited
     }
 
     /// Deletes a message for everyone (sender, or an admin of a group or channel) or only from the
     /// user's own view. Returns the tombstone when deleted for everyone.
     @discardableResult
-    public func delete(_ id: UUID, forEveryone: Bool, by userID: UUID) async throws -> Message? {
+    public func delete(_ id: UUID, forEveryone: Bool, by userID: UUID, connection: UUID? = nil) async throws -> Message? {
         let (message, access) = try await message(id, for: userID)
         guard forEveryone else {
             try await messages.hide(message, for: userID, at: .now())
@@ -87,8 +93,9 @@ public struct MessageService: Sendable {
         guard ChatPolicy.canDeleteForEveryone(kind: access.chat.kind, role: access.membership.role, isSender: message.senderID == userID) else {
             throw CourierError(.forbidden, code: "forbidden", message: "Only the sender or an admin can delete this message for everyone.")
         }
-        if message.isDeleted { return message }
-        return try await messages.deleteForEveryone(id, at: .now()) ?? message
+        guard !message.isDeleted, let tombstone = try await messages.deleteForEveryone(id, at: .now()) else { return message }
+        await events.messageDeleted(tombstone, excluding: connection)
+        return tombstone
     }
 
     /// Sends a copy of a message into another chat, crediting the original author.
@@ -105,7 +112,9 @@ public struct MessageService: Sendable {
         let origin = MessageStore.ForwardOrigin(
             messageID: original.forwardedFromID ?? original.id, senderID: original.forwardedFromSenderID ?? original.senderID
         )
-        return try await messages.append(draft, from: userID, forwardedFrom: origin, at: .now())
+        let message = try await messages.append(draft, from: userID, forwardedFrom: origin, at: .now())
+        await events.messageCreated(message)
+        return message
     }
 
     private static func requirePosting(_ access: ChatService.Membered) throws(CourierError) {

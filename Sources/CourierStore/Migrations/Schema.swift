@@ -19,6 +19,7 @@ public enum Schema {
                 avatar_url TEXT,
                 bio TEXT,
                 is_premium BOOLEAN NOT NULL DEFAULT FALSE,
+                last_seen_at BIGINT,
                 created_at BIGINT NOT NULL,
                 updated_at BIGINT NOT NULL
             )

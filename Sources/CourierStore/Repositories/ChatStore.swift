@@ -152,7 +152,19 @@ public struct ChatStore: Sendable {
         }
     }
 
-    /// The other members of a DM or group, for fan-out and the DM peer.
+    /// Everyone who shares a DM or group with `userID`: the people who may see their presence.
+    public func peers(of userID: UUID) async throws -> [UUID] {
+        try await engine.read { sql in
+            try await sql.raw("""
+                SELECT DISTINCT other.user_id FROM chat_members mine
+                JOIN chats c ON c.id = mine.chat_id AND c.type <> 'channel'
+                JOIN chat_members other ON other.chat_id = mine.chat_id AND other.user_id <> mine.user_id
+                WHERE mine.user_id = \(bind: userID)
+                """).all().map { try $0.decode(column: "user_id", as: UUID.self) }
+        }
+    }
+
+    /// The members of a chat, for fan-out.
     public func memberIDs(of chatID: UUID) async throws -> [UUID] {
         try await engine.read { sql in
             try await sql.raw("SELECT user_id FROM chat_members WHERE chat_id = \(bind: chatID)").all()

@@ -76,6 +76,27 @@ public struct UserStore: Sendable {
         }
     }
 
+    /// Records when the user's last device disconnected.
+    public func setLastSeen(_ userID: UUID, at time: Timestamp) async throws {
+        try await engine.write { sql in
+            try await sql.raw("UPDATE users SET last_seen_at = \(bind: time.milliseconds) WHERE id = \(bind: userID)").run()
+        }
+    }
+
+    /// When each of `ids` last disconnected (absent: never).
+    public func lastSeen(_ ids: [UUID]) async throws -> [UUID: Timestamp] {
+        guard !ids.isEmpty else { return [:] }
+        return try await engine.read { sql in
+            var result: [UUID: Timestamp] = [:]
+            for row in try await sql.raw("SELECT id, last_seen_at FROM users WHERE id IN (\(binds: ids))").all() {
+                if let millis = try row.decode(column: "last_seen_at", as: Int64?.self) {
+                    result[try row.decode(column: "id", as: UUID.self)] = Timestamp(milliseconds: millis)
+                }
+            }
+            return result
+        }
+    }
+
     private static func lookup(_ identifier: LoginIdentifier) -> (column: String, value: String) {
         switch identifier {
         case .phone(let phone): ("phone", phone.value)

@@ -1,0 +1,90 @@
+import Foundation
+import Synchronization
+
+/// One open WebSocket of one device, as the fan-out sees it: a bounded queue of frames to send.
+///
+/// Frames are queued without waiting, so a slow device never slows the fan-out to others. When a
+/// device does not keep up and its queue is full, the queue is closed and the connection ends with
+/// ``ClientConnection/overflowCloseCode``; the device reconnects and resumes from its last `seq`.
+public final class ClientConnection: Sendable, Identifiable {
+    /// Close code sent when a connection's outgoing queue overflowed (private-use range 4000–4999).
+    public static let overflowCloseCode: UInt16 = 4008
+
+    public let id = UUID()
+    public let userID: UUID
+    /// Frames to write, in order; ends when the connection closes or overflows.
+    public let outgoing: AsyncStream<OutgoingFrame>
+    private let continuation: AsyncStream<OutgoingFrame>.Continuation
+    private let state = Mutex(State())
+
+    private struct State {
+        var overflowed = false
+        /// While resuming, live frames wait here so that missed history goes out first.
+        var held: [OutgoingFrame]?
+        /// Per chat, the newest `seq` a resume sent from history. Every message up to it was
+        /// committed when history was read (a chat's messages commit in `seq` order), so a live
+        /// `new_message` at or below it is a duplicate.
+        var resumedUpTo: [UUID: Int64] = [:]
+    }
+
+    /// A frame with, for `new_message`, its position.
+    public struct OutgoingFrame: Sendable {
+        public let text: String
+        public let sequence: ChatSequence?
+    }
+
+    public init(userID: UUID, queueLimit: Int) {
+        self.userID = userID
+        (outgoing, continuation) = AsyncStream.makeStream(of: OutgoingFrame.self, bufferingPolicy: .bufferingOldest(queueLimit))
+    }
+
+    /// Whether the queue overflowed, so the connection must close with the overflow code.
+    public var overflowed: Bool { state.withLock { $0.overflowed } }
+
+    /// Queues a live frame: held back while the connection is resuming, dropped when a resume
+    /// already sent it.
+    public func enqueue(_ text: String, sequence: ChatSequence? = nil) {
+        let frame = OutgoingFrame(text: text, sequence: sequence)
+        let sendNow = state.withLock { state -> Bool in
+            if let sequence, let sent = state.resumedUpTo[sequence.chatID], sequence.seq <= sent { return false }
+            guard state.held != nil else { return true }
+            state.held!.append(frame)
+            return false
+        }
+        if sendNow { send(frame) }
+    }
+
+    /// Queues a frame ahead of held live traffic (replies, resumed history).
+    public func send(_ text: String, sequence: ChatSequence? = nil) {
+        send(OutgoingFrame(text: text, sequence: sequence))
+    }
+
+    /// Starts holding live frames back.
+    public func holdLiveFrames() {
+        state.withLock { if $0.held == nil { $0.held = [] } }
+    }
+
+    /// Stops holding live frames and queues those held, except `new_message` frames at or below
+    /// the `seq` the resume sent for their chat (and from now on drops such frames).
+    public func releaseLiveFrames(resumedUpTo sent: [UUID: Int64]) {
+        let held = state.withLock { state -> [OutgoingFrame] in
+            state.resumedUpTo.merge(sent) { max($0, $1) }
+            defer { state.held = nil }
+            return (state.held ?? []).filter { frame in
+                guard let sequence = frame.sequence, let upTo = state.resumedUpTo[sequence.chatID] else { return true }
+                return sequence.seq > upTo
+            }
+        }
+        held.forEach(send)
+    }
+
+    /// Ends the queue; the writer stops after the frames already queued.
+    public func finish() { continuation.finish() }
+
+    private func send(_ frame: OutgoingFrame) {
+        if case .dropped = continuation.yield(frame) {
+            state.withLock { $0.overflowed = true }
+            continuation.finish()
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import CourierCore
+import Foundation
+
+/// Frames a client sends over WebSocket. Every frame is a JSON object with a `type` and an
+/// optional `ref`, echoed in the reply so a client can match them.
+enum ClientFrame {
+    struct Header: Decodable {
+        let type: String
+        let ref: String?
+    }
+
+    struct Edit: Decodable {
+        let messageID: String
+        let content: String
+
+        enum CodingKeys: String, CodingKey {
+            case content
+            case messageID = "message_id"
+        }
+    }
+
+    struct Delete: Decodable {
+        let messageID: String
+        let scope: String?
+
+        enum CodingKeys: String, CodingKey {
+            case messageID = "message_id"
+            case scope = "for"
+        }
+    }
+
+    struct Read: Decodable {
+        let chatID: String
+        let seq: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case seq
+            case chatID = "chat_id"
+        }
+    }
+
+    struct Typing: Decodable {
+        let chatID: String
+
+        enum CodingKeys: String, CodingKey {
+            case chatID = "chat_id"
+        }
+    }
+
+    struct SubscribePresence: Decodable {
+        let userIDs: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case userIDs = "user_ids"
+        }
+    }
+
+    /// The newest `seq` the device has of each chat; the server sends everything newer.
+    struct Resume: Decodable {
+        let chats: [String: Int64]
+    }
+}
+
+extension UUID {
+    /// Parses an id sent by a client, reporting `field` when it is not one.
+    static func parse(_ text: String, field: String) throws(CourierError) -> UUID {
+        guard let id = UUID(uuidString: text) else { throw CourierError.invalid(field, "\(field) must be an id.") }
+        return id
+    }
+}

@@ -1,0 +1,26 @@
+/// Limits and timings of the WebSocket gateway.
+public struct GatewayConfiguration: Sendable, Equatable {
+    /// Open connections per node; further upgrades get 503.
+    public var maxConnections: Int
+    /// Frames waiting for one slow device before its connection is closed (code 4008).
+    public var outgoingQueueLimit: Int
+    /// The largest client frame; a larger one closes the connection with 1009.
+    public var maxFrameBytes: Int
+    /// How often the server pings; a device that does not answer in time is disconnected.
+    public var pingInterval: Duration
+    /// At most one `typing` frame per chat and connection in this interval is passed on.
+    public var typingInterval: Duration
+
+    public static let defaultMaxConnections = 500
+
+    public init(
+        maxConnections: Int = defaultMaxConnections, outgoingQueueLimit: Int = 1024, maxFrameBytes: Int = 64 * 1024,
+        pingInterval: Duration = .seconds(30), typingInterval: Duration = .seconds(2)
+    ) {
+        self.maxConnections = maxConnections
+        self.outgoingQueueLimit = outgoingQueueLimit
+        self.maxFrameBytes = maxFrameBytes
+        self.pingInterval = pingInterval
+        self.typingInterval = typingInterval
+    }
+}

@@ -1,0 +1,97 @@
+import CourierCore
+import CourierRealtime
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+
+/// `GET /ws`: the real-time transport. Authenticates before the upgrade (401 otherwise), holds
+/// each device's connection, feeds its frames to a `GatewaySession` and writes its outgoing queue.
+struct WebSocketGateway: Sendable {
+    let services: AppServices
+    let registry: ConnectionRegistry
+    let presence: PresenceService
+    let configuration: GatewayConfiguration
+
+    init(services: AppServices, registry: ConnectionRegistry, configuration: GatewayConfiguration) {
+        self.services = services
+        self.registry = registry
+        self.configuration = configuration
+        self.presence = PresenceService(registry: registry, chats: services.store.chats, users: services.store.users, events: services.events)
+    }
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.ws("ws", shouldUpgrade: shouldUpgrade, onUpgrade: run)
+    }
+
+    /// Refuses the upgrade with 401 for a missing or dead token, and 503 when the node is full.
+    @Sendable func shouldUpgrade(request: Request, context: AppRequestContext) async throws -> RouterShouldUpgrade {
+        _ = try await authenticate(request)
+        guard await registry.reserve() else {
+            throw CourierError(.unavailable, code: "too_many_connections", message: "This server holds all the connections it can; try again soon.")
+        }
+        return .upgrade([:])
+    }
+
+    @Sendable func run(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<AppRequestContext>
+    ) async throws {
+        guard let user = try? await authenticate(context.request) else {
+            await registry.cancelReservation()
+            try await outbound.close(.policyViolation, reason: "Not signed in.")
+            return
+        }
+        let connection = ClientConnection(userID: user.userID, queueLimit: configuration.outgoingQueueLimit)
+        let isFirst = await registry.register(connection)
+        await presence.connected(user.userID, isFirst: isFirst)
+        var connectionLogger = context.logger
+        connectionLogger[metadataKey: "connection"] = "\(connection.id)"
+        let logger = connectionLogger
+        let session = GatewaySession(
+            user: user, connection: connection, services: services, presence: presence,
+            typingInterval: configuration.typingInterval, logger: logger
+        )
+        defer {
+            connection.finish()
+            Task {
+                let wasLast = await registry.unregister(connection)
+                await presence.disconnected(user.userID, wasLast: wasLast)
+            }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await frame in connection.outgoing {
+                    try await outbound.write(.text(frame.text))
+                }
+                if connection.overflowed {
+                    logger.notice("closing a connection that does not keep up")
+                    try await outbound.close(.unknown(ClientConnection.overflowCloseCode), reason: "Too far behind; reconnect and resume.")
+                }
+            }
+            for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
+                guard case .text(let text) = message else {
+                    connection.send(ServerFrame.text(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "Frames are JSON text."))))
+                    continue
+                }
+                await session.handle(text)
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// The user of `Authorization: Bearer …` or `?token=…`.
+    private func authenticate(_ request: Request) async throws -> AuthenticatedUser {
+        guard let token = request.headers.bearerToken ?? request.uri.queryParameters.get("token"), !token.isEmpty else {
+            throw CourierError.unauthorized("Give the access token as 'Authorization: Bearer …' or '?token=…'.")
+        }
+        return try await services.auth.authenticate(accessToken: token)
+    }
+}
+
+extension HTTPFields {
+    var bearerToken: String? {
+        guard let value = self[.authorization], value.hasPrefix("Bearer ") else { return nil }
+        return String(value.dropFirst("Bearer ".count))
+    }
+}
