@@ -3,7 +3,7 @@ import Foundation
 /// The WebSocket connections open on this node, by user, with a limit on how many may be open.
 public actor ConnectionRegistry {
     public let maxConnections: Int
-    private var connections: [UUID: [UUID: ClientConnection]] = [:]
+    private var connections: [UUID: [UUID: DeviceConnection]] = [:]
     private var reserved = 0
 
     public init(maxConnections: Int) {
@@ -27,7 +27,7 @@ public actor ConnectionRegistry {
 
     /// Turns a reservation into an open connection. Returns true when it is the user's first.
     @discardableResult
-    public func register(_ connection: ClientConnection) -> Bool {
+    public func register(_ connection: DeviceConnection) -> Bool {
         reserved = max(0, reserved - 1)
         let first = connections[connection.userID]?.isEmpty ?? true
         connections[connection.userID, default: [:]][connection.id] = connection
@@ -36,7 +36,7 @@ public actor ConnectionRegistry {
 
     /// Removes a connection. Returns true when it was the user's last.
     @discardableResult
-    public func unregister(_ connection: ClientConnection) -> Bool {
+    public func unregister(_ connection: DeviceConnection) -> Bool {
         connections[connection.userID]?[connection.id] = nil
         if connections[connection.userID]?.isEmpty == true {
             connections[connection.userID] = nil

@@ -11,14 +11,14 @@ actor GatewaySession {
     static let resumePageSize = 100
 
     let user: AuthenticatedUser
-    let connection: ClientConnection
+    let connection: DeviceConnection
     let services: AppServices
     let presence: PresenceService
     let typingInterval: Duration
     let logger: Logger
     private var lastTyping: [UUID: ContinuousClock.Instant] = [:]
 
-    init(user: AuthenticatedUser, connection: ClientConnection, services: AppServices, presence: PresenceService, typingInterval: Duration, logger: Logger) {
+    init(user: AuthenticatedUser, connection: DeviceConnection, services: AppServices, presence: PresenceService, typingInterval: Duration, logger: Logger) {
         self.user = user
         self.connection = connection
         self.services = services
@@ -133,9 +133,11 @@ actor GatewaySession {
                         of: chatID, for: user.userID, PageRequest(limit: Self.resumePageSize, position: .after(seq: after))
                     )
                     for message in page.messages {
-                        let text = ServerFrame.text(ServerFrame.NewMessage(type: "new_message", message: MessageResponse(message)))
-                        connection.send(text, sequence: ChatSequence(chatID: chatID, seq: message.seq))
+                        let sequence = ChatSequence(chatID: chatID, seq: message.seq)
                         after = message.seq
+                        if connection.hasSent(sequence) { continue }
+                        let text = ServerFrame.text(ServerFrame.NewMessage(type: "new_message", message: MessageResponse(message)))
+                        connection.send(text, sequence: sequence)
                     }
                     if !page.hasMore { break }
                 }

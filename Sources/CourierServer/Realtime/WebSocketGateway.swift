@@ -25,14 +25,24 @@ struct WebSocketGateway: Sendable {
         router.ws("ws", shouldUpgrade: shouldUpgrade, onUpgrade: run)
     }
 
-    /// Refuses the upgrade with 401 for a missing or dead token, and 503 when the node is full.
+    /// Refuses the upgrade for a missing or dead token (401) and when the node is full (503).
+    ///
+    /// Hummingbird answers every refused upgrade with a bare 400 and closes; a plain `GET /ws`
+    /// (without upgrade headers) gets the reason as a JSON error, so a client can find out why.
     @Sendable func shouldUpgrade(request: Request, context: AppRequestContext) async throws -> RouterShouldUpgrade {
         _ = try await authenticate(request)
-        guard await registry.reserve() else {
-            throw CourierError(.unavailable, code: "too_many_connections", message: "This server holds all the connections it can; try again soon.")
+        guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+            // Only a real upgrade may take a place: a plain GET would hold it forever.
+            if await registry.count >= registry.maxConnections { throw Self.full }
+            throw CourierError(.badRequest, code: "upgrade_required", message: "Connect with a WebSocket client.")
         }
+        guard await registry.reserve() else { throw Self.full }
         return .upgrade([:])
     }
+
+    private static let full = CourierError(
+        .unavailable, code: "too_many_connections", message: "This server holds all the connections it can; try again soon."
+    )
 
     @Sendable func run(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<AppRequestContext>
@@ -42,7 +52,7 @@ struct WebSocketGateway: Sendable {
             try await outbound.close(.policyViolation, reason: "Not signed in.")
             return
         }
-        let connection = ClientConnection(userID: user.userID, queueLimit: configuration.outgoingQueueLimit)
+        let connection = DeviceConnection(userID: user.userID, queueLimit: configuration.outgoingQueueLimit)
         let isFirst = await registry.register(connection)
         await presence.connected(user.userID, isFirst: isFirst)
         var connectionLogger = context.logger
@@ -66,7 +76,7 @@ struct WebSocketGateway: Sendable {
                 }
                 if connection.overflowed {
                     logger.notice("closing a connection that does not keep up")
-                    try await outbound.close(.unknown(ClientConnection.overflowCloseCode), reason: "Too far behind; reconnect and resume.")
+                    try await outbound.close(.unknown(DeviceConnection.overflowCloseCode), reason: "Too far behind; reconnect and resume.")
                 }
             }
             for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {

@@ -5,8 +5,8 @@ import Synchronization
 ///
 /// Frames are queued without waiting, so a slow device never slows the fan-out to others. When a
 /// device does not keep up and its queue is full, the queue is closed and the connection ends with
-/// ``ClientConnection/overflowCloseCode``; the device reconnects and resumes from its last `seq`.
-public final class ClientConnection: Sendable, Identifiable {
+/// ``DeviceConnection/overflowCloseCode``; the device reconnects and resumes from its last `seq`.
+public final class DeviceConnection: Sendable, Identifiable {
     /// Close code sent when a connection's outgoing queue overflowed (private-use range 4000–4999).
     public static let overflowCloseCode: UInt16 = 4008
 
@@ -25,7 +25,14 @@ public final class ClientConnection: Sendable, Identifiable {
         /// committed when history was read (a chat's messages commit in `seq` order), so a live
         /// `new_message` at or below it is a duplicate.
         var resumedUpTo: [UUID: Int64] = [:]
+        /// The `seq`s of recent `new_message` frames sent, so that a resume does not send them again
+        /// (live traffic starts as soon as the socket opens, before the client's `resume` arrives).
+        var recentlySent: [UUID: Set<Int64>] = [:]
+        var recentlySentCount = 0
     }
+
+    /// How many sent `seq`s a connection remembers for resume; past it, the memory starts over.
+    static let recentlySentLimit = 4096
 
     /// A frame with, for `new_message`, its position.
     public struct OutgoingFrame: Sendable {
@@ -59,6 +66,11 @@ public final class ClientConnection: Sendable, Identifiable {
         send(OutgoingFrame(text: text, sequence: sequence))
     }
 
+    /// Whether the `new_message` of `sequence` already went out on this connection recently.
+    public func hasSent(_ sequence: ChatSequence) -> Bool {
+        state.withLock { $0.recentlySent[sequence.chatID]?.contains(sequence.seq) ?? false }
+    }
+
     /// Starts holding live frames back.
     public func holdLiveFrames() {
         state.withLock { if $0.held == nil { $0.held = [] } }
@@ -82,6 +94,15 @@ public final class ClientConnection: Sendable, Identifiable {
     public func finish() { continuation.finish() }
 
     private func send(_ frame: OutgoingFrame) {
+        if let sequence = frame.sequence {
+            state.withLock { state in
+                if state.recentlySentCount >= Self.recentlySentLimit {
+                    state.recentlySent = [:]
+                    state.recentlySentCount = 0
+                }
+                if state.recentlySent[sequence.chatID, default: []].insert(sequence.seq).inserted { state.recentlySentCount += 1 }
+            }
+        }
         if case .dropped = continuation.yield(frame) {
             state.withLock { $0.overflowed = true }
             continuation.finish()
