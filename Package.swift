@@ -88,6 +88,7 @@ let package = Package(
             dependencies: [
                 "CourierServer",
                 "CourierStore",
+                "CourierClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -48,6 +48,13 @@ public struct CourierClient: Sendable {
         return found.id
     }
 
+    /// A user's public username, by id.
+    public func username(of userID: String, token: String) async throws -> String {
+        struct Profile: Decodable { let username: String }
+        let profile: Profile = try await call(.GET, "/api/v1/users/\(userID)", token: token)
+        return profile.username
+    }
+
     public func chats(token: String) async throws -> [ChatSummary] {
         struct List: Decodable { let chats: [ChatSummary] }
         let list: List = try await call(.GET, "/api/v1/chats?limit=100", token: token)
