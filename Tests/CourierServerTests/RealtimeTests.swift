@@ -244,6 +244,15 @@ struct RealtimeTests {
             try await bobsPhone.recorder.wait("delete") { $0.contains { $0.type == "message_deleted" } }
             #expect(await bobsPhone.recorder.frames.filter { $0.type == "typing" }.count == 1)
 
+            // Membership changes and channel posts are live too.
+            let newGroup = try await client.createGroup(named: "New", members: [bob.user.id], token: alice.token)
+            try await bobsPhone.recorder.wait("chat_created") { $0.contains { $0.type == "chat_created" && $0.chatID == newGroup } }
+            struct Channel: Decodable { let id: String }
+            let channel: Channel = try await client.call(.POST, "/api/v1/channels", body: ["name": "News"], token: alice.token)
+            let _: Channel = try await client.call(.POST, "/api/v1/channels/\(channel.id)/subscribe", token: bob.token)
+            let _: ChatMessage = try await client.call(.POST, "/api/v1/channels/\(channel.id)/posts", body: ["content": "Edition 1"], token: alice.token)
+            try await bobsPhone.recorder.wait("channel post") { $0.contains { $0.type == "new_message" && $0.message?.content == "Edition 1" } }
+
             await alicesPhone.stop()
             try await bobsPhone.recorder.wait("alice offline") { frames in
                 frames.contains { $0.type == "presence" && $0.userID == alice.user.id && $0.online == false }

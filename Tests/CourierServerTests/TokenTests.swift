@@ -71,8 +71,9 @@ struct TokenTests {
             let notBearer = try await api.send(.get, "/api/v1/users/me", headers: [.authorization: "Basic YWxpY2U6eA=="])
             #expect(notBearer.status == .unauthorized)
 
+            // Claim to be someone else, keeping Alice's signature.
             var parts = alice.token.split(separator: ".").map(String.init)
-            parts[1] = parts[1].replacingOccurrences(of: "a", with: "b")
+            parts[1] = try Self.rewritePayload(parts[1]) { $0["sub"] = UUID().uuidString.lowercased() }
             let tampered = try await api.send(.get, "/api/v1/users/me", token: parts.joined(separator: "."))
             #expect(tampered.status == .unauthorized)
             #expect(tampered.errorCode == "token_invalid")
@@ -144,6 +145,17 @@ struct TokenTests {
             let after = try await api.send(.get, "/api/v1/auth/sessions", token: phone.token)
             #expect((after["sessions"] as? [[String: Any]])?.count == 1)
         }
+    }
+
+    /// Decodes a JWT payload (base64url JSON), changes it, and encodes it again.
+    static func rewritePayload(_ part: String, _ change: (inout [String: Any]) -> Void) throws -> String {
+        var base64 = part.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        let data = try #require(Data(base64Encoded: base64))
+        var payload = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        change(&payload)
+        return try JSONSerialization.data(withJSONObject: payload).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     static func sign(userID: UUID, sessionID: UUID, expiresIn seconds: TimeInterval, secret: String) async throws -> String {

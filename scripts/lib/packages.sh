@@ -17,3 +17,12 @@ ensure_packages() {
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
+
+# ensure_python_modules "module …" "pypi-package …": installs the packages when a module is missing.
+ensure_python_modules() {
+    python3 -c "import ${1// /, }" 2>/dev/null && return 0
+    python3 -m pip --version >/dev/null 2>&1 || ensure_packages python3-pip
+    # shellcheck disable=SC2086
+    python3 -m pip install --quiet --disable-pip-version-check $2 2>/dev/null \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $2
+}

@@ -39,6 +39,20 @@ paths:
       security: []
       responses:
         "200": { description: The OpenAPI document, content: { application/yaml: { schema: { type: string } } } }
+  /ws:
+    get:
+      tags: [health]
+      summary: WebSocket for real-time delivery (frames are described in the README)
+      description: |
+        Upgrade with the access token as a Bearer header or `?token=`. A refused upgrade gets a bare
+        400 and is closed; the same request without upgrade headers answers why, as JSON.
+      parameters:
+        - { name: token, in: query, schema: { type: string }, description: "The access token, when no Authorization header can be set" }
+      responses:
+        "101": { description: Switched to WebSocket }
+        "400": { $ref: "#/components/responses/Error" }
+        "401": { $ref: "#/components/responses/Error" }
+        "503": { $ref: "#/components/responses/Error" }
   /api/v1/auth/register:
     post:
       tags: [auth]

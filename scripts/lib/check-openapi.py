@@ -1,0 +1,16 @@
+"""Validates the OpenAPI document embedded in the server against the OpenAPI 3.1 schema.
+
+Run by scripts/test; the Swift test OpenAPITests checks that it matches the routes.
+"""
+import pathlib
+import sys
+
+import yaml
+from openapi_spec_validator import validate
+
+source = pathlib.Path(__file__).resolve().parents[2] / "Sources/CourierServer/OpenAPI/OpenAPIDocument.swift"
+text = source.read_text()
+document = text[text.index('#"""') + len('#"""\n'):text.rindex('"""#')]
+validate(yaml.safe_load(document))
+print(f"scripts/test: {source.name} is a valid OpenAPI {yaml.safe_load(document)['openapi']} document")
+sys.exit(0)
