@@ -92,7 +92,8 @@ struct ChatCommand: AsyncParsableCommand {
     }
 
     private static func show(_ message: ChatMessage, names: NameCache) async {
-        let sender = await message.senderID.asyncMap { await names.name($0) } ?? "?"
+        var sender = "?"
+        if let senderID = message.senderID { sender = await names.name(senderID) }
         let time = String(message.createdAt.dropFirst(11).prefix(5))
         print("[\(time)] \(sender): \(message.deletedAt == nil ? message.content : "(deleted)")")
     }
@@ -131,12 +132,5 @@ actor NameCache {
         let name = (try? await client.username(of: userID, token: token)) ?? String(userID.prefix(8))
         names[userID] = name
         return name
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async -> T) async -> T? {
-        guard let self else { return nil }
-        return await transform(self)
     }
 }

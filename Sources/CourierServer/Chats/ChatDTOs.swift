@@ -72,7 +72,8 @@ struct ChatResponse: ResponseEncodable {
         case peerID = "peer_id"
     }
 
-    init(_ chat: Chat, role: ChatRole? = nil) {
+    /// A chat; with a summary, also the reader's role, read state and the last message.
+    init(_ chat: Chat, role: ChatRole? = nil, summary: ChatStore.Summary? = nil) {
         id = chat.id.apiString
         type = chat.kind
         name = chat.name
@@ -82,29 +83,15 @@ struct ChatResponse: ResponseEncodable {
         lastActivityAt = chat.lastActivityAt
         createdAt = chat.createdAt
         updatedAt = chat.updatedAt
-        self.role = role
-        lastReadSeq = nil
-        unreadCount = nil
-        lastMessage = nil
-        peerID = nil
+        self.role = summary?.membership.role ?? role
+        lastReadSeq = summary?.membership.lastReadSeq
+        unreadCount = summary?.unreadCount
+        lastMessage = summary?.lastMessage.map(MessageResponse.init)
+        peerID = summary?.peerID?.apiString
     }
 
     init(_ summary: ChatStore.Summary) {
-        let chat = summary.chat
-        id = chat.id.apiString
-        type = chat.kind
-        name = chat.name
-        ownerID = chat.ownerID?.apiString
-        memberCount = chat.memberCount
-        lastSeq = chat.lastSeq
-        lastActivityAt = chat.lastActivityAt
-        createdAt = chat.createdAt
-        updatedAt = chat.updatedAt
-        role = summary.membership.role
-        lastReadSeq = summary.membership.lastReadSeq
-        unreadCount = summary.unreadCount
-        lastMessage = summary.lastMessage.map(MessageResponse.init)
-        peerID = summary.peerID?.apiString
+        self.init(summary.chat, summary: summary)
     }
 }
 

@@ -2,38 +2,29 @@ import CourierCore
 import Foundation
 import Hummingbird
 
+/// `POST /messages` and the WebSocket `message` frame: a post plus the chat it goes to.
 struct SendMessageRequest: Decodable {
     let chatID: String
-    let content: String?
-    let messageType: String?
-    let mediaURL: String?
-    let attachments: [String]?
-    let metadata: [String: JSONValue]?
-    let replyToID: String?
-    let clientMessageID: String?
+    let post: PostRequest
 
     enum CodingKeys: String, CodingKey {
-        case content, attachments, metadata
         case chatID = "chat_id"
-        case messageType = "message_type"
-        case mediaURL = "media_url"
-        case replyToID = "reply_to_id"
-        case clientMessageID = "client_msg_id"
     }
 
-    /// The validated draft; `chatID` overrides the body's chat (channel post routes).
-    func draft(chatID override: UUID? = nil) throws(CourierError) -> MessageDraft {
-        guard let chatID = override ?? UUID(uuidString: chatID) else {
+    init(from decoder: any Decoder) throws {
+        chatID = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .chatID)
+        post = try PostRequest(from: decoder)
+    }
+
+    func draft() throws(CourierError) -> MessageDraft {
+        guard let chatID = UUID(uuidString: chatID) else {
             throw .invalid("chat_id", "chat_id must be a chat id.")
         }
-        return try MessageDraft.from(
-            chatID: chatID, content: content, messageType: messageType, mediaURL: mediaURL, attachments: attachments,
-            metadata: metadata, replyToID: replyToID, clientMessageID: clientMessageID
-        )
+        return try post.draft(chatID: chatID)
     }
 }
 
-/// A channel post: a message without `chat_id`, which the path gives.
+/// A message's content, without its chat (a channel post's path gives the chat).
 struct PostRequest: Decodable {
     let content: String?
     let messageType: String?
@@ -51,20 +42,8 @@ struct PostRequest: Decodable {
         case clientMessageID = "client_msg_id"
     }
 
+    /// The validated draft for `chatID`.
     func draft(chatID: UUID) throws(CourierError) -> MessageDraft {
-        try MessageDraft.from(
-            chatID: chatID, content: content, messageType: messageType, mediaURL: mediaURL, attachments: attachments,
-            metadata: metadata, replyToID: replyToID, clientMessageID: clientMessageID
-        )
-    }
-}
-
-extension MessageDraft {
-    /// A draft from the raw fields every transport receives.
-    static func from(
-        chatID: UUID, content: String?, messageType: String?, mediaURL: String?, attachments: [String]?,
-        metadata: [String: JSONValue]?, replyToID: String?, clientMessageID: String?
-    ) throws(CourierError) -> MessageDraft {
         let kind = messageType.map { MessageKind(rawValue: $0) } ?? .text
         guard let kind else {
             throw .invalid("message_type", "message_type must be one of text, image, video, audio, file.")
