@@ -36,6 +36,7 @@ let package = Package(
             name: "CourierStore",
             dependencies: [
                 "CourierCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -17,6 +17,9 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("public-url"), help: "Address people use to reach this server (COURIER_PUBLIC_URL).")
     var publicURL: String?
 
+    @Option(name: .customLong("master-key-file"), help: "The master key file (COURIER_MASTER_KEY_FILE, default <data-dir>/master.key).")
+    var masterKeyFile: String?
+
     @Option(name: .customLong("max-connections"), help: "WebSocket connections this node holds at most (COURIER_MAX_CONNECTIONS, default 500).")
     var maxConnections: Int?
 
@@ -24,7 +27,8 @@ struct ServerOptions: ParsableArguments {
         do {
             return try ServerConfiguration.resolve(
                 environment: ProcessInfo.processInfo.environment,
-                host: host, port: port, dataDirectory: dataDirectory, publicURL: publicURL, maxConnections: maxConnections
+                host: host, port: port, dataDirectory: dataDirectory, publicURL: publicURL, maxConnections: maxConnections,
+                masterKeyFile: masterKeyFile
             )
         } catch {
             throw ValidationError(error.description)

@@ -8,26 +8,30 @@ public struct Store: Sendable {
     public let chats: ChatStore
     public let messages: MessageStore
     public let subscriptions: SubscriptionStore
+    public let keyring: Keyring
 
-    public init(engine: any DatabaseEngine) {
+    /// The repositories over a migrated database, encrypting content with `keyring`.
+    public init(engine: any DatabaseEngine, keyring: Keyring) {
+        let cipher = MessageCipher(keyring: keyring)
         self.engine = engine
+        self.keyring = keyring
         self.users = UserStore(engine: engine)
         self.sessions = SessionStore(engine: engine)
-        self.chats = ChatStore(engine: engine)
-        self.messages = MessageStore(engine: engine)
+        self.chats = ChatStore(engine: engine, cipher: cipher)
+        self.messages = MessageStore(engine: engine, cipher: cipher)
         self.subscriptions = SubscriptionStore(engine: engine)
     }
 
     /// Opens the database a configuration names: PostgreSQL for a `postgres://` URL, otherwise the
     /// SQLite file at `sqlitePath`.
-    public static func open(databaseURL: String?, sqlitePath: String, logger: Logger) async throws -> Store {
+    public static func openEngine(databaseURL: String?, sqlitePath: String, logger: Logger) async throws -> any DatabaseEngine {
         if let databaseURL, !databaseURL.isEmpty {
             guard let url = PostgresURL(databaseURL) else {
                 throw StoreConfigurationError("DATABASE_URL must be a postgres:// URL (postgres://user:password@host:5432/database).")
             }
-            return Store(engine: try await PostgresEngine.connect(url: url, logger: logger))
+            return try await PostgresEngine.connect(url: url, logger: logger)
         }
-        return Store(engine: try await SQLiteEngine.open(path: sqlitePath, logger: logger))
+        return try await SQLiteEngine.open(path: sqlitePath, logger: logger)
     }
 }
 

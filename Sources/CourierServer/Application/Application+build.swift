@@ -66,15 +66,17 @@ public func buildApplication(
     )
 }
 
-/// Opens the configured database (creating the data folder first) and brings its schema up to date.
+/// Opens the configured database (creating the data folder first), brings its schema up to date and
+/// opens the master key file, refusing to go on when the key does not fit the data.
 public func openStore(configuration: ServerConfiguration, logger: Logger) async throws -> Store {
     try SecretFile.ensureDirectory(configuration.dataDirectory)
-    let store = try await Store.open(databaseURL: configuration.databaseURL, sqlitePath: configuration.sqlitePath, logger: logger)
+    let engine = try await Store.openEngine(databaseURL: configuration.databaseURL, sqlitePath: configuration.sqlitePath, logger: logger)
     do {
-        try await Migrator(engine: store.engine).migrate(logger: logger)
+        try await Migrator(engine: engine).migrate(logger: logger)
+        let keyring = try await Keyring.open(keyFile: configuration.masterKeyPath, engine: engine)
+        return Store(engine: engine, keyring: keyring)
     } catch {
-        try? await store.engine.close()
+        try? await engine.close()
         throw error
     }
-    return store
 }

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var bcryptCost: Int
     /// WebSocket connections this node holds at most.
     public var maxConnections: Int
+    /// The master key file; nil for `master.key` in the data folder.
+    public var masterKeyFile: String?
 
     public static let defaultHost = "127.0.0.1"
     public static let defaultPort = 8080
@@ -30,7 +32,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         host: String = defaultHost, port: Int = defaultPort, dataDirectory: String = "./data",
         databaseURL: String? = nil, jwtSecret: String? = nil, publicURL: String? = nil,
         logLevel: Logger.Level = .info, bcryptCost: Int = defaultBcryptCost,
-        maxConnections: Int = GatewayConfiguration.defaultMaxConnections
+        maxConnections: Int = GatewayConfiguration.defaultMaxConnections, masterKeyFile: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -41,13 +43,14 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.logLevel = logLevel
         self.bcryptCost = bcryptCost
         self.maxConnections = maxConnections
+        self.masterKeyFile = masterKeyFile
     }
 
     /// Reads the settings from environment variables; flags given on the command line override them.
     public static func resolve(
         environment: [String: String],
         host: String? = nil, port: Int? = nil, dataDirectory: String? = nil, publicURL: String? = nil,
-        maxConnections: Int? = nil
+        maxConnections: Int? = nil, masterKeyFile: String? = nil
     ) throws(ConfigurationError) -> ServerConfiguration {
         func value(_ name: String) -> String? {
             guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
@@ -94,12 +97,16 @@ public struct ServerConfiguration: Sendable, Equatable {
             dataDirectory: dataDirectory ?? value("COURIER_DATA_DIR") ?? "./data",
             databaseURL: value("DATABASE_URL"), jwtSecret: secret,
             publicURL: publicURL ?? value("COURIER_PUBLIC_URL"),
-            logLevel: level, bcryptCost: cost, maxConnections: connections
+            logLevel: level, bcryptCost: cost, maxConnections: connections,
+            masterKeyFile: masterKeyFile ?? value("COURIER_MASTER_KEY_FILE")
         )
     }
 
     /// Where the SQLite database lives when no `DATABASE_URL` is set.
     public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("courier.sqlite") }
+
+    /// Where the master key file is: as configured, or `master.key` in the data folder.
+    public var masterKeyPath: String { masterKeyFile ?? (dataDirectory as NSString).appendingPathComponent("master.key") }
 
     /// Where the generated JWT secret is kept when `JWT_SECRET` is not set.
     public var jwtSecretPath: String { (dataDirectory as NSString).appendingPathComponent("jwt-secret") }

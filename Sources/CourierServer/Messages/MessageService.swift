@@ -76,7 +76,7 @@ public struct MessageService: Sendable {
         guard !message.isDeleted else { throw CourierError.notFound("message") }
         let content = MessageDraft.normalized(rawContent)
         try MessageDraft.validate(content: content, allowEmpty: message.kind != .text)
-        guard let edited = try await messages.edit(id, content: content, at: .now()) else { throw CourierError.notFound("message") }
+        guard let edited = try await messages.edit(message, content: content, at: .now()) else { throw CourierError.notFound("message") }
         await events.messageEdited(edited, excluding: connection)
         return edited
     }

@@ -75,6 +75,19 @@ public enum Schema {
             // A DM is identified by its two members (sorted ids), so creating it twice finds the first.
             "CREATE UNIQUE INDEX chats_dm_key_unique ON chats (dm_key)",
 
+            // Envelope encryption: one data key per chat, wrapped by a master key version that lives
+            // only in the key file.
+            """
+            CREATE TABLE data_keys (
+                id \(t.uuid) PRIMARY KEY,
+                chat_id \(t.uuid) REFERENCES chats (id) ON DELETE CASCADE,
+                master_version INTEGER NOT NULL,
+                wrapped_key TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE UNIQUE INDEX data_keys_chat_id_unique ON data_keys (chat_id)",
+
             """
             CREATE TABLE chat_members (
                 chat_id \(t.uuid) NOT NULL REFERENCES chats (id) ON DELETE CASCADE,

@@ -6,8 +6,12 @@ import SQLKit
 /// transaction, so counts are exact under concurrency.
 public struct ChatStore: Sendable {
     let engine: any DatabaseEngine
+    let cipher: MessageCipher
 
-    public init(engine: any DatabaseEngine) { self.engine = engine }
+    public init(engine: any DatabaseEngine, cipher: MessageCipher) {
+        self.engine = engine
+        self.cipher = cipher
+    }
 
     /// A chat as one member sees it in the chat list.
     public struct Summary: Sendable, Equatable {
@@ -93,24 +97,40 @@ public struct ChatStore: Sendable {
 
     /// The user's chats, most recent activity first, with last message and unread count.
     public func summaries(for userID: UUID, limit: Int, offset: Int) async throws -> (summaries: [Summary], total: Int) {
-        try await engine.read { sql in
+        let (rows, total) = try await engine.read { sql in
             let total = try await sql.raw("SELECT COUNT(*) AS n FROM chat_members WHERE user_id = \(bind: userID)")
                 .first()?.decode(column: "n", as: Int.self) ?? 0
-            let summaries = try await Self.summaries(for: userID, only: nil, limit: limit, offset: offset, on: sql)
-            return (summaries, total)
+            return (try await Self.summaryRows(for: userID, only: nil, limit: limit, offset: offset, on: sql), total)
         }
+        return (try await summaries(from: rows), total)
     }
 
     /// One chat as `userID` sees it in the list, if they are a member.
     public func summary(of chatID: UUID, for userID: UUID) async throws -> Summary? {
-        try await engine.read { sql in
-            try await Self.summaries(for: userID, only: chatID, limit: 1, offset: 0, on: sql).first
+        let rows = try await engine.read { sql in
+            try await Self.summaryRows(for: userID, only: chatID, limit: 1, offset: 0, on: sql)
         }
+        return try await summaries(from: rows).first
     }
 
-    private static func summaries(
+    private func summaries(from rows: [any SQLRow]) async throws -> [Summary] {
+        var summaries: [Summary] = []
+        for row in rows {
+            let lastMessage = try row.decode(column: "lm_id", as: UUID?.self) == nil ? nil : try await cipher.message(from: row, prefix: "lm_")
+            summaries.append(Summary(
+                chat: try Chat(row: row),
+                membership: try ChatMembership(row: row, prefix: "m_"),
+                lastMessage: lastMessage,
+                unreadCount: try row.decode(column: "unread_count", as: Int.self),
+                peerID: try row.decode(column: "peer_id", as: UUID?.self)
+            ))
+        }
+        return summaries
+    }
+
+    private static func summaryRows(
         for userID: UUID, only chatID: UUID?, limit: Int, offset: Int, on sql: any SQLDatabase
-    ) async throws -> [Summary] {
+    ) async throws -> [any SQLRow] {
         let onlyChat: SQLQueryString = chatID.map { "AND c.id = \(bind: $0)" } ?? ""
         let rows = try await sql.raw("""
             SELECT \(unsafeRaw: Chat.columns(of: "c")),
@@ -130,15 +150,7 @@ public struct ChatStore: Sendable {
             ORDER BY c.last_activity_at DESC, c.id
             LIMIT \(bind: limit) OFFSET \(bind: offset)
             """).all()
-        return try rows.map { row in
-            Summary(
-                chat: try Chat(row: row),
-                membership: try ChatMembership(row: row, prefix: "m_"),
-                lastMessage: try row.decode(column: "lm_id", as: UUID?.self) == nil ? nil : try Message(row: row, prefix: "lm_"),
-                unreadCount: try row.decode(column: "unread_count", as: Int.self),
-                peerID: try row.decode(column: "peer_id", as: UUID?.self)
-            )
-        }
+        return rows
     }
 
     /// The members of a chat, owner and admins first, then by joining time.

@@ -9,8 +9,12 @@ import SQLKit
 /// insert rolls the counter back, so `seq` has no gaps and no duplicates.
 public struct MessageStore: Sendable {
     let engine: any DatabaseEngine
+    let cipher: MessageCipher
 
-    public init(engine: any DatabaseEngine) { self.engine = engine }
+    public init(engine: any DatabaseEngine, cipher: MessageCipher) {
+        self.engine = engine
+        self.cipher = cipher
+    }
 
     /// Where a forwarded message came from.
     public struct ForwardOrigin: Sendable {
@@ -28,8 +32,15 @@ public struct MessageStore: Sendable {
     public func append(
         _ draft: MessageDraft, from senderID: UUID, forwardedFrom origin: ForwardOrigin? = nil, at time: Timestamp
     ) async throws -> Message {
-        let attachments = draft.attachments.isEmpty ? nil : try jsonText(draft.attachments)
-        let metadata = try draft.metadata.map { try jsonText($0) }
+        let id = UUID()
+        let sealed = try await cipher.seal(
+            .init(
+                content: draft.content, mediaURL: draft.mediaURL,
+                attachments: draft.attachments.isEmpty ? nil : try jsonText(draft.attachments),
+                metadata: try draft.metadata.map { try jsonText($0) }
+            ),
+            messageID: id, chatID: draft.chatID
+        )
         return try await engine.write { sql in
             guard let seq = try await sql.raw("""
                 UPDATE chats SET last_seq = last_seq + 1, last_activity_at = \(bind: time.milliseconds)
@@ -37,15 +48,15 @@ public struct MessageStore: Sendable {
                 """).first()?.decode(column: "last_seq", as: Int64.self)
             else { throw CourierError.notFound("chat") }
             let message = Message(
-                id: UUID(), chatID: draft.chatID, seq: seq, senderID: senderID, content: draft.content, kind: draft.kind,
+                id: id, chatID: draft.chatID, seq: seq, senderID: senderID, content: draft.content, kind: draft.kind,
                 mediaURL: draft.mediaURL, attachments: draft.attachments, metadata: draft.metadata, replyToID: draft.replyToID,
                 forwardedFromID: origin?.messageID, forwardedFromSenderID: origin?.senderID,
                 clientMessageID: draft.clientMessageID, createdAt: time, updatedAt: time, editedAt: nil, deletedAt: nil
             )
             try await sql.raw("""
                 INSERT INTO messages (\(unsafeRaw: Message.columns))
-                VALUES (\(bind: message.id), \(bind: message.chatID), \(bind: seq), \(bind: senderID), \(bind: message.content),
-                        \(bind: message.kind.rawValue), \(bind: message.mediaURL), \(bind: attachments), \(bind: metadata),
+                VALUES (\(bind: message.id), \(bind: message.chatID), \(bind: seq), \(bind: senderID), \(bind: sealed.content),
+                        \(bind: message.kind.rawValue), \(bind: sealed.mediaURL), \(bind: sealed.attachments), \(bind: sealed.metadata),
                         \(bind: message.replyToID), \(bind: message.forwardedFromID), \(bind: message.forwardedFromSenderID),
                         \(bind: message.clientMessageID), \(bind: time.milliseconds), \(bind: time.milliseconds), NULL, NULL)
                 """).run()
@@ -62,24 +73,31 @@ public struct MessageStore: Sendable {
     }
 
     public func find(id: UUID) async throws -> Message? {
-        try await engine.read { sql in
-            try await sql.raw("SELECT \(unsafeRaw: Message.columns) FROM messages WHERE id = \(bind: id)").first().map { try Message(row: $0) }
+        let row = try await engine.read { sql in
+            try await sql.raw("SELECT \(unsafeRaw: Message.columns) FROM messages WHERE id = \(bind: id)").first()
         }
+        return try await row.asyncMap { try await cipher.message(from: $0) }
     }
 
     /// The message a sender sent earlier with `clientMessageID`.
     public func find(senderID: UUID, clientMessageID: String) async throws -> Message? {
-        try await engine.read { sql in
+        let row = try await engine.read { sql in
             try await sql.raw("""
                 SELECT \(unsafeRaw: Message.columns) FROM messages
                 WHERE sender_id = \(bind: senderID) AND client_msg_id = \(bind: clientMessageID)
-                """).first().map { try Message(row: $0) }
+                """).first()
         }
+        return try await row.asyncMap { try await cipher.message(from: $0) }
     }
 
     /// A page of a chat's history as `viewerID` sees it (without what they deleted for themselves).
     /// Offset and `before` pages are newest first; `after` pages are oldest first, for catching up.
     public func page(of chatID: UUID, for viewerID: UUID, _ request: PageRequest) async throws -> MessagePage {
+        let (rows, total, hasMore) = try await rows(of: chatID, for: viewerID, request)
+        return MessagePage(messages: try await cipher.messages(from: rows), total: total, hasMore: hasMore)
+    }
+
+    private func rows(of chatID: UUID, for viewerID: UUID, _ request: PageRequest) async throws -> (rows: [any SQLRow], total: Int, hasMore: Bool) {
         try await engine.read { sql in
             let counts = try await sql.raw("""
                 SELECT c.last_seq AS last_seq,
@@ -98,45 +116,45 @@ public struct MessageStore: Sendable {
                 let rows = try await sql.raw("""
                     \(unsafeRaw: select) WHERE \(visible) ORDER BY m.seq DESC LIMIT \(bind: request.limit) OFFSET \(bind: offset)
                     """).all()
-                let messages = try rows.map { try Message(row: $0) }
-                return MessagePage(messages: messages, total: total, hasMore: offset + messages.count < total)
+                return (rows, total, offset + rows.count < total)
             case .before(let seq):
                 let rows = try await sql.raw("""
                     \(unsafeRaw: select) WHERE \(visible) AND m.seq < \(bind: seq) ORDER BY m.seq DESC LIMIT \(bind: request.limit + 1)
                     """).all()
-                let messages = try rows.prefix(request.limit).map { try Message(row: $0) }
-                return MessagePage(messages: messages, total: total, hasMore: rows.count > request.limit)
+                return (Array(rows.prefix(request.limit)), total, rows.count > request.limit)
             case .after(let seq):
                 let rows = try await sql.raw("""
                     \(unsafeRaw: select) WHERE \(visible) AND m.seq > \(bind: seq) ORDER BY m.seq ASC LIMIT \(bind: request.limit + 1)
                     """).all()
-                let messages = try rows.prefix(request.limit).map { try Message(row: $0) }
-                return MessagePage(messages: messages, total: total, hasMore: rows.count > request.limit)
+                return (Array(rows.prefix(request.limit)), total, rows.count > request.limit)
             }
         }
     }
 
     /// Replaces a message's text and marks it edited.
-    public func edit(_ id: UUID, content: String, at time: Timestamp) async throws -> Message? {
-        try await engine.write { sql in
+    public func edit(_ message: Message, content: String, at time: Timestamp) async throws -> Message? {
+        let sealed = try await cipher.sealContent(content, messageID: message.id, chatID: message.chatID)
+        let row = try await engine.write { sql in
             try await sql.raw("""
-                UPDATE messages SET content = \(bind: content), edited_at = \(bind: time.milliseconds), updated_at = \(bind: time.milliseconds)
-                WHERE id = \(bind: id) AND deleted_at IS NULL
+                UPDATE messages SET content = \(bind: sealed), edited_at = \(bind: time.milliseconds), updated_at = \(bind: time.milliseconds)
+                WHERE id = \(bind: message.id) AND deleted_at IS NULL
                 RETURNING \(unsafeRaw: Message.columns)
-                """).first().map { try Message(row: $0) }
+                """).first()
         }
+        return try await row.asyncMap { try await cipher.message(from: $0) }
     }
 
     /// Deletes a message for everyone: its content, media and metadata are erased; its `seq` stays.
     public func deleteForEveryone(_ id: UUID, at time: Timestamp) async throws -> Message? {
-        try await engine.write { sql in
+        let row = try await engine.write { sql in
             try await sql.raw("""
                 UPDATE messages SET content = '', media_url = NULL, attachments = NULL, metadata = NULL,
                     deleted_at = \(bind: time.milliseconds), updated_at = \(bind: time.milliseconds)
                 WHERE id = \(bind: id) AND deleted_at IS NULL
                 RETURNING \(unsafeRaw: Message.columns)
-                """).first().map { try Message(row: $0) }
+                """).first()
         }
+        return try await row.asyncMap { try await cipher.message(from: $0) }
     }
 
     /// Hides a message from one person's view of the chat.

@@ -53,18 +53,19 @@ extension Message {
         columnNames.map { "\(table).\($0) AS \(prefix)\($0)" }.joined(separator: ", ")
     }
 
-    init(row: any SQLRow, prefix: String = "") throws {
+    /// A message from its row and its opened (decrypted) content fields.
+    init(row: any SQLRow, prefix: String, opened: MessageCipher.OpenedFields) throws {
         func column(_ name: String) -> String { prefix + name }
         self.init(
             id: try row.decode(column: column("id"), as: UUID.self),
             chatID: try row.decode(column: column("chat_id"), as: UUID.self),
             seq: try row.decode(column: column("seq"), as: Int64.self),
             senderID: try row.decode(column: column("sender_id"), as: UUID?.self),
-            content: try row.decode(column: column("content"), as: String.self),
+            content: opened.content,
             kind: try row.decodeEnum(column: column("message_type"), as: MessageKind.self),
-            mediaURL: try row.decode(column: column("media_url"), as: String?.self),
-            attachments: try row.decodeJSON(column: column("attachments"), as: [String].self) ?? [],
-            metadata: try row.decodeJSON(column: column("metadata"), as: [String: JSONValue].self),
+            mediaURL: opened.mediaURL,
+            attachments: try opened.attachments.map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? [],
+            metadata: try opened.metadata.map { try JSONDecoder().decode([String: JSONValue].self, from: Data($0.utf8)) },
             replyToID: try row.decode(column: column("reply_to_id"), as: UUID?.self),
             forwardedFromID: try row.decode(column: column("forwarded_from_id"), as: UUID?.self),
             forwardedFromSenderID: try row.decode(column: column("forwarded_from_sender_id"), as: UUID?.self),
@@ -90,11 +91,6 @@ extension SQLRow {
         return value
     }
 
-    /// A JSON document stored as text, or nil for NULL.
-    func decodeJSON<T: Decodable>(column: String, as type: T.Type) throws -> T? {
-        guard let text = try decode(column: column, as: String?.self) else { return nil }
-        return try JSONDecoder().decode(T.self, from: Data(text.utf8))
-    }
 }
 
 /// Text for a JSON column, or nil.

@@ -25,13 +25,29 @@ enum TestEngine: String, CaseIterable, Sendable, CustomTestStringConvertible {
         return logger
     }()
 
+    /// Where a test database lives, for tests that look at its files or dump it.
+    struct Location: Sendable {
+        /// The SQLite file, or nil on PostgreSQL.
+        let sqlitePath: String?
+        /// The PostgreSQL schema, or nil on SQLite.
+        let schema: String?
+        /// The master key file of the store.
+        let keyFile: String
+    }
+
     /// Runs `body` with a migrated, empty store of this engine, and removes it afterwards.
     func withStore<T: Sendable>(_ body: (Store) async throws -> T) async throws -> T {
+        try await withDatabase { store, _ in try await body(store) }
+    }
+
+    /// Like `withStore`, also telling where the data and the key file are.
+    func withDatabase<T: Sendable>(_ body: (Store, Location) async throws -> T) async throws -> T {
         switch self {
         case .sqlite:
             let folder = try TemporaryFolder()
-            let engine = try await SQLiteEngine.open(path: folder.path + "/courier.sqlite", logger: Self.logger)
-            return try await Self.run(engine, body)
+            let path = folder.path + "/courier.sqlite"
+            let engine = try await SQLiteEngine.open(path: path, logger: Self.logger)
+            return try await Self.run(engine, sqlitePath: path, schema: nil, body)
         case .postgres:
             let url = try #require(Self.postgresURL)
             let schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
@@ -39,7 +55,7 @@ enum TestEngine: String, CaseIterable, Sendable, CustomTestStringConvertible {
             try await admin.write { try await $0.raw("CREATE SCHEMA \(unsafeRaw: schema)").run() }
             do {
                 let engine = try await PostgresEngine.connect(url: url, maxConnections: 4, searchPath: schema, logger: Self.logger)
-                let result = try await Self.run(engine, body)
+                let result = try await Self.run(engine, sqlitePath: nil, schema: schema, body)
                 try await admin.write { try await $0.raw("DROP SCHEMA \(unsafeRaw: schema) CASCADE").run() }
                 try await admin.close()
                 return result
@@ -51,10 +67,15 @@ enum TestEngine: String, CaseIterable, Sendable, CustomTestStringConvertible {
         }
     }
 
-    private static func run<T: Sendable>(_ engine: any DatabaseEngine, _ body: (Store) async throws -> T) async throws -> T {
+    private static func run<T: Sendable>(
+        _ engine: any DatabaseEngine, sqlitePath: String?, schema: String?, _ body: (Store, Location) async throws -> T
+    ) async throws -> T {
+        let keys = try TemporaryFolder()
+        let keyFile = keys.path + "/master.key"
         do {
             try await Migrator(engine: engine).migrate(logger: logger)
-            let result = try await body(Store(engine: engine))
+            let keyring = try await Keyring.open(keyFile: keyFile, engine: engine)
+            let result = try await body(Store(engine: engine, keyring: keyring), Location(sqlitePath: sqlitePath, schema: schema, keyFile: keyFile))
             try await engine.close()
             return result
         } catch {

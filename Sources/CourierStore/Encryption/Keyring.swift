@@ -1,0 +1,173 @@
+import CourierCore
+import Crypto
+import Foundation
+import SQLKit
+import Synchronization
+
+/// Envelope encryption of stored content.
+///
+/// Each chat has a random data key; data keys are stored in `data_keys` wrapped (AES-256-GCM) by a
+/// master key version from the key file, which never enters the database. Fields are sealed with
+/// AES-256-GCM under their chat's data key and bound to their row by associated data, so a
+/// ciphertext moved to another row or field fails to open. Rotating the master key re-wraps the
+/// data keys; content is never re-encrypted.
+public final class Keyring: Sendable {
+    let masterKeys: [Int: SymmetricKey]
+    let currentVersion: Int
+    private let engine: any DatabaseEngine
+    private let cache = Mutex<[UUID: SymmetricKey]>([:])
+    private let chatKeys = Mutex<[UUID: UUID]>([:])
+
+    /// The prefix of every sealed field: format version, then the data key id and the sealed box.
+    static let prefix = "e1."
+
+    init(masterKeys: [Int: SymmetricKey], currentVersion: Int, engine: any DatabaseEngine) {
+        self.masterKeys = masterKeys
+        self.currentVersion = currentVersion
+        self.engine = engine
+    }
+
+    /// Opens the key file (creating it on a fresh install) and checks that it fits the database:
+    /// a missing file with encrypted data, or a key that does not open the stored data keys, stops here.
+    public static func open(keyFile path: String, engine: any DatabaseEngine) async throws -> Keyring {
+        let versions = try await engine.read { sql in
+            try await sql.raw("SELECT DISTINCT master_version FROM data_keys").all().map { try $0.decode(column: "master_version", as: Int.self) }
+        }
+        let file: MasterKeyFile
+        if let existing = try MasterKeyFile.load(path: path) {
+            file = existing
+        } else if versions.isEmpty {
+            file = try MasterKeyFile.create(path: path)
+        } else {
+            throw KeyringError("The database holds encrypted content but the master key file \(path) is missing. Restore it from your key backup.")
+        }
+        let keyring = Keyring(masterKeys: file.keys, currentVersion: file.current, engine: engine)
+        for version in versions {
+            guard keyring.masterKeys[version] != nil else {
+                throw KeyringError("The database needs master key version \(version), which \(path) does not have.")
+            }
+            // One data key per version proves the key file is the right one.
+            let sample = try await engine.read { sql in
+                try await sql.raw("SELECT id, wrapped_key FROM data_keys WHERE master_version = \(bind: version) LIMIT 1").first()
+            }
+            if let sample {
+                let id = try sample.decode(column: "id", as: UUID.self)
+                guard (try? keyring.unwrap(try sample.decode(column: "wrapped_key", as: String.self), id: id, version: version)) != nil else {
+                    throw KeyringError("The master key in \(path) does not match this database (version \(version) cannot open its data keys).")
+                }
+            }
+        }
+        return keyring
+    }
+
+    // MARK: Sealing fields
+
+    /// Where a field lives: what its ciphertext is bound to.
+    public struct FieldContext: Sendable {
+        let table: String
+        let rowID: UUID
+        let chatID: UUID
+        let field: String
+
+        public init(table: String, rowID: UUID, chatID: UUID, field: String) {
+            self.table = table
+            self.rowID = rowID
+            self.chatID = chatID
+            self.field = field
+        }
+
+        var associatedData: Data { Data("courier/\(table)/\(rowID.uuidString.lowercased())/\(chatID.uuidString.lowercased())/\(field)".utf8) }
+    }
+
+    /// Seals `plaintext` with the chat's data key. Empty text stays empty (it reveals nothing).
+    public func seal(_ plaintext: String?, _ context: FieldContext) async throws -> String? {
+        guard let plaintext, !plaintext.isEmpty else { return plaintext }
+        let (keyID, key) = try await dataKey(forChat: context.chatID)
+        let box = try AES.GCM.seal(Data(plaintext.utf8), using: key, authenticating: context.associatedData)
+        return Self.prefix + keyID.uuidString.lowercased() + "." + box.combined!.base64EncodedString()
+    }
+
+    /// Opens a sealed field. Anything that does not open (tampered, moved, wrong key) is an
+    /// integrity error, never garbage and never silently passed through.
+    public func open(_ stored: String?, _ context: FieldContext) async throws -> String? {
+        guard let stored, !stored.isEmpty else { return stored }
+        let parts = stored.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, stored.hasPrefix(Self.prefix), let keyID = UUID(uuidString: String(parts[1])),
+              let combined = Data(base64Encoded: String(parts[2]))
+        else { throw Self.integrityError }
+        let key = try await dataKey(id: keyID)
+        do {
+            let box = try AES.GCM.SealedBox(combined: combined)
+            return String(decoding: try AES.GCM.open(box, using: key, authenticating: context.associatedData), as: UTF8.self)
+        } catch {
+            throw Self.integrityError
+        }
+    }
+
+    static let integrityError = CourierError(
+        .internalError, code: "data_integrity_error", message: "Stored content failed its integrity check; the operator has been told in the log."
+    )
+
+    // MARK: Data keys
+
+    private func dataKey(forChat chatID: UUID) async throws -> (UUID, SymmetricKey) {
+        if let id = chatKeys.withLock({ $0[chatID] }), let key = cache.withLock({ $0[id] }) { return (id, key) }
+        let existing = try await engine.read { sql in
+            try await sql.raw("SELECT id FROM data_keys WHERE chat_id = \(bind: chatID)").first()?.decode(column: "id", as: UUID.self)
+        }
+        let id = try await existing.asyncOr { try await self.createDataKey(forChat: chatID) }
+        let key = try await dataKey(id: id)
+        chatKeys.withLock { $0[chatID] = id }
+        return (id, key)
+    }
+
+    private func createDataKey(forChat chatID: UUID) async throws -> UUID {
+        let id = UUID()
+        let key = SymmetricKey(size: .bits256)
+        let wrapped = try wrap(key, id: id, version: currentVersion)
+        let version = currentVersion
+        do {
+            try await engine.write { sql in
+                try await sql.raw("""
+                    INSERT INTO data_keys (id, chat_id, master_version, wrapped_key, created_at)
+                    VALUES (\(bind: id), \(bind: chatID), \(bind: version), \(bind: wrapped), \(bind: Timestamp.now().milliseconds))
+                    """).run()
+            }
+            cache.withLock { $0[id] = key }
+            return id
+        } catch where UniqueViolation(error) != nil {
+            // Another request created the chat's key first: use theirs.
+            let theirs = try await engine.read { sql in
+                try await sql.raw("SELECT id FROM data_keys WHERE chat_id = \(bind: chatID)").first()?.decode(column: "id", as: UUID.self)
+            }
+            guard let theirs else { throw error }
+            return theirs
+        }
+    }
+
+    private func dataKey(id: UUID) async throws -> SymmetricKey {
+        if let key = cache.withLock({ $0[id] }) { return key }
+        guard let row = try await engine.read({ sql in
+            try await sql.raw("SELECT wrapped_key, master_version FROM data_keys WHERE id = \(bind: id)").first()
+        }) else { throw Self.integrityError }
+        let key = try unwrap(
+            try row.decode(column: "wrapped_key", as: String.self), id: id, version: try row.decode(column: "master_version", as: Int.self)
+        )
+        cache.withLock { $0[id] = key }
+        return key
+    }
+
+    func wrap(_ key: SymmetricKey, id: UUID, version: Int) throws -> String {
+        guard let master = masterKeys[version] else { throw KeyringError("No master key version \(version).") }
+        let box = try AES.GCM.seal(key.withUnsafeBytes { Data($0) }, using: master, authenticating: Self.wrapContext(id))
+        return box.combined!.base64EncodedString()
+    }
+
+    func unwrap(_ wrapped: String, id: UUID, version: Int) throws -> SymmetricKey {
+        guard let master = masterKeys[version], let combined = Data(base64Encoded: wrapped) else { throw Self.integrityError }
+        let box = try AES.GCM.SealedBox(combined: combined)
+        return SymmetricKey(data: try AES.GCM.open(box, using: master, authenticating: Self.wrapContext(id)))
+    }
+
+    private static func wrapContext(_ id: UUID) -> Data { Data("courier/data_keys/\(id.uuidString.lowercased())".utf8) }
+}

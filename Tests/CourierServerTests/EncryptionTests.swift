@@ -1,0 +1,140 @@
+import CourierServer
+import CourierStore
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite("Encryption at rest")
+struct EncryptionTests {
+    /// Content sent with a random canary appears nowhere in the raw database (SQLite file and WAL,
+    /// or a PostgreSQL dump), while the API returns it.
+    @Test(arguments: TestEngine.all)
+    func contentIsNotStoredInPlaintext(engine: TestEngine) async throws {
+        let canary = "canary-" + UUID().uuidString
+        try await engine.withDatabase { store, location in
+            try await Self.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let chat = try await api.createGroup(alice)
+                let id = try await api.post(alice, to: chat, "text \(canary) text")
+                _ = try await api.sendMessage(alice, to: chat, "", extra: [
+                    "message_type": "image", "media_url": "https://example.com/\(canary).jpg", "metadata": ["note": canary],
+                ])
+                let other = try await api.post(alice, to: chat, "to be edited")
+                _ = try await api.send(.patch, "/api/v1/messages/\(other)", json: ["content": "edited \(canary)"], token: alice.token)
+                let read = try await api.send(.get, "/api/v1/messages/\(id)", token: alice.token)
+                #expect((read["content"] as? String)?.contains(canary) == true)
+                let page = try await api.history(alice, chat)
+                #expect(page.messages.filter { ($0["content"] as? String)?.contains(canary) == true }.count == 2)
+                #expect(page.messages.contains { ($0["media_url"] as? String)?.contains(canary) == true })
+            }
+            let raw = try await Self.rawDatabase(store, location)
+            // The scan sees real data: the (unencrypted) username is there.
+            #expect(raw.range(of: Data("alice_1".utf8)) != nil)
+            #expect(raw.range(of: Data(canary.utf8)) == nil, "the canary is stored in plaintext")
+            #expect(raw.range(of: Data("to be edited".utf8)) == nil)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func rotationKeepsOldAndNewContentReadable(engine: TestEngine) async throws {
+        try await engine.withDatabase { store, location in
+            let (alice, chat, before) = try await Self.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let chat = try await api.createGroup(alice)
+                return (alice, chat, try await api.post(alice, to: chat, "before rotation"))
+            }
+            let rotation = try await KeyRotation.rotate(keyFile: location.keyFile, engine: store.engine)
+            #expect(rotation.version == 2)
+            #expect(rotation.rewrapped == 1)
+
+            // A node starting after the rotation reads old content and writes new content.
+            let rotated = Store(engine: store.engine, keyring: try await Keyring.open(keyFile: location.keyFile, engine: store.engine))
+            try await Self.withApp(rotated) { api in
+                #expect(try await api.send(.get, "/api/v1/messages/\(before)", token: alice.token)["content"] as? String == "before rotation")
+                let second = try await api.createGroup(alice, name: "After")
+                try await api.post(alice, to: second, "after rotation")
+                #expect(try await api.history(alice, second).messages.first?["content"] as? String == "after rotation")
+                #expect(try await api.history(alice, chat).messages.first?["content"] as? String == "before rotation")
+            }
+            let status = try await KeyRotation.status(keyFile: location.keyFile, engine: store.engine)
+            #expect(status.current == 2)
+            #expect(status.versions.map(\.version) == [1, 2])
+            #expect(status.versions.first { $0.version == 2 }?.dataKeys == 2)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func aWrongOrMissingMasterKeyIsRefused(engine: TestEngine) async throws {
+        try await engine.withDatabase { store, location in
+            try await Self.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                try await api.post(alice, to: try await api.createGroup(alice), "secret")
+            }
+            let elsewhere = try TemporaryFolder()
+            _ = try MasterKeyFile.create(path: elsewhere.path + "/other.key")
+            await #expect(throws: KeyringError.self) {
+                _ = try await Keyring.open(keyFile: elsewhere.path + "/other.key", engine: store.engine)
+            }
+            await #expect(throws: KeyringError.self) {
+                _ = try await Keyring.open(keyFile: elsewhere.path + "/missing.key", engine: store.engine)
+            }
+            #expect(!FileManager.default.fileExists(atPath: elsewhere.path + "/missing.key"), "no new key was made for existing data")
+            try Data("not a key file".utf8).write(to: URL(fileURLWithPath: elsewhere.path + "/garbage.key"))
+            await #expect(throws: KeyringError.self) {
+                _ = try await Keyring.open(keyFile: elsewhere.path + "/garbage.key", engine: store.engine)
+            }
+            let attributes = try FileManager.default.attributesOfItem(atPath: location.keyFile)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func swappedCiphertextsAreDetected(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            try await Self.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let chat = try await api.createGroup(alice)
+                let first = try await api.post(alice, to: chat, "first secret")
+                let second = try await api.post(alice, to: chat, "second secret")
+                guard let firstID = UUID(uuidString: first), let secondID = UUID(uuidString: second) else { return }
+                // Someone with database access moves the second message's ciphertext onto the first.
+                try await store.engine.write { sql in
+                    let row = try await sql.raw("SELECT content FROM messages WHERE id = \(bind: secondID)").first()
+                    let stolen = try row?.decode(column: "content", as: String.self) ?? ""
+                    try await sql.raw("UPDATE messages SET content = \(bind: stolen) WHERE id = \(bind: firstID)").run()
+                }
+                let tampered = try await api.send(.get, "/api/v1/messages/\(first)", token: alice.token)
+                #expect(tampered.status == .internalServerError)
+                #expect(tampered.errorCode == "data_integrity_error")
+                #expect(try await api.send(.get, "/api/v1/messages/\(second)", token: alice.token)["content"] as? String == "second secret")
+            }
+        }
+    }
+
+    static func withApp<T: Sendable>(_ store: Store, _ body: @Sendable (APIClient) async throws -> T) async throws -> T {
+        let services = try await AppServices(store: store, jwtSecret: testJWTSecret, bcryptCost: 4, logger: TestEngine.logger)
+        let app = Application(router: buildRouter(services: services), logger: TestEngine.logger)
+        return try await app.test(.router) { client in try await body(APIClient(client: client)) }
+    }
+
+    /// Every byte the engine keeps: the SQLite file with its WAL, or a `pg_dump` of the test schema.
+    static func rawDatabase(_ store: Store, _ location: TestEngine.Location) async throws -> Data {
+        if let path = location.sqlitePath {
+            return [path, path + "-wal", path + "-shm"].compactMap { FileManager.default.contents(atPath: $0) }.reduce(Data(), +)
+        }
+        let url = try #require(TestEngine.postgresURL)
+        let schema = try #require(location.schema)
+        let bin = try #require(try FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql").sorted().last)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/lib/postgresql/\(bin)/bin/pg_dump")
+        process.arguments = ["-h", url.host, "-p", String(url.port), "-U", url.username, "-n", schema, url.database ?? "postgres"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = try output.fileHandleForReading.readToEnd() ?? Data()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0)
+        return data
+    }
+}
