@@ -25,12 +25,8 @@ struct AuthController {
     @Sendable func login(request: Request, context: AppRequestContext) async throws -> SignedInResponse {
         let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
         let device = device(request, context, name: body.deviceName)
-        guard let identifier = try body.identifier() else {
-            // Same work and answer as a wrong password for an identifier that cannot exist.
-            _ = try await auth.passwords.verify(body.password, against: nil)
-            throw CourierError.unauthorized("The account or password is not correct.", code: "invalid_credentials")
-        }
-        return SignedInResponse(try await auth.login(identifier, password: body.password, device: device))
+        // An identifier that cannot exist gets the same work and answer as a wrong password.
+        return SignedInResponse(try await auth.login(try body.identifier(), password: body.password, device: device))
     }
 
     @Sendable func refresh(request: Request, context: AppRequestContext) async throws -> TokensResponse {

@@ -11,12 +11,14 @@ public struct AuthService: Sendable {
     let sessions: SessionStore
     let tokens: TokenService
     let passwords: PasswordHasher
+    let limiter: RateLimiter
 
-    public init(users: UserStore, sessions: SessionStore, tokens: TokenService, passwords: PasswordHasher) {
+    public init(users: UserStore, sessions: SessionStore, tokens: TokenService, passwords: PasswordHasher, limiter: RateLimiter) {
         self.users = users
         self.sessions = sessions
         self.tokens = tokens
         self.passwords = passwords
+        self.limiter = limiter
     }
 
     /// What a client holds after signing in.
@@ -65,6 +67,7 @@ public struct AuthService: Sendable {
 
     /// Creates an account and signs its first device in.
     public func register(_ registration: Registration, device: Device) async throws -> SignedIn {
+        try await limiter.take("register-ip:\(device.ipAddress ?? "unknown")", limiter.settings.registerPerIP)
         // Cheap checks first, so a taken name costs no bcrypt; the unique indexes stay the final word.
         if try await users.find(.phone(registration.phone)) != nil { throw CourierError.taken("phone") }
         if let email = registration.email, try await users.find(.email(email)) != nil { throw CourierError.taken("email") }
@@ -81,11 +84,18 @@ public struct AuthService: Sendable {
 
     /// Signs a device in with an account identifier and password. Wrong password and unknown account
     /// get the same answer, after the same amount of work.
-    public func login(_ identifier: LoginIdentifier, password: String, device: Device) async throws -> SignedIn {
-        let credentials = try await users.credentials(for: identifier)
+    ///
+    /// Limited per IP address, and per account after repeated failures (429 with `Retry-After`).
+    public func login(_ identifier: LoginIdentifier?, password: String, device: Device) async throws -> SignedIn {
+        try await limiter.take("login-ip:\(device.ipAddress ?? "unknown")", limiter.settings.loginPerIP)
+        let accountKey = identifier.map { "login-failures:\($0)" }
+        if let accountKey { try await limiter.check(accountKey, limiter.settings.loginFailuresPerAccount) }
+        let credentials = try await identifier.asyncMap { try await users.credentials(for: $0) } ?? nil
         guard try await passwords.verify(password, against: credentials?.passwordHash), let user = credentials?.user else {
+            if let accountKey { try? await limiter.take(accountKey, limiter.settings.loginFailuresPerAccount) }
             throw Self.invalidCredentials
         }
+        if let accountKey { await limiter.reset(accountKey) }
         return SignedIn(user: user, tokens: try await startSession(for: user.id, device: device, at: .now()))
     }
 

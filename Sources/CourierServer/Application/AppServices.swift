@@ -13,18 +13,24 @@ public struct AppServices: Sendable {
     public let channels: ChannelService
     public let events: EventPublisher
     public let bus: any Bus
+    public let limiter: RateLimiter
 
     /// Builds the services over an open, migrated store, publishing real-time events on `bus`.
-    public init(store: Store, jwtSecret: String, bcryptCost: Int, bus: any Bus = InProcessBus(), logger: Logger = Logger(label: "courier")) async throws {
+    /// `courier serve` passes the configured rate limits; they are off unless given.
+    public init(
+        store: Store, jwtSecret: String, bcryptCost: Int, rateLimits: RateLimitSettings = .off, bus: any Bus = InProcessBus(),
+        logger: Logger = Logger(label: "courier")
+    ) async throws {
         self.store = store
+        self.limiter = RateLimiter(settings: rateLimits)
         self.auth = AuthService(
             users: store.users, sessions: store.sessions,
-            tokens: await TokenService(secret: jwtSecret), passwords: try await PasswordHasher(cost: bcryptCost)
+            tokens: await TokenService(secret: jwtSecret), passwords: try await PasswordHasher(cost: bcryptCost), limiter: limiter
         )
         self.users = UserService(users: store.users)
         self.bus = bus
         self.events = EventPublisher(bus: bus, chats: store.chats, logger: logger)
-        self.premium = PremiumService(subscriptions: store.subscriptions, users: store.users)
+        self.premium = PremiumService(subscriptions: store.subscriptions, users: store.users, limiter: limiter)
         self.chats = ChatService(chats: store.chats, users: store.users, premium: premium, events: events)
         self.messages = MessageService(messages: store.messages, chats: chats, events: events)
         self.channels = ChannelService(chats: store.chats, messages: messages)

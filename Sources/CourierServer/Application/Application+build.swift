@@ -5,13 +5,20 @@ import HummingbirdWebSocket
 import Logging
 
 /// The routes of Courier over `services`: `/health`, the REST API under `/api/v1`, and `/ws`.
+///
+/// - Parameters:
+///   - allowedOrigins: web origins other than the server's own that may call the API from a browser.
+///   - https: whether the server is reached over HTTPS (then HSTS is sent).
 public func buildRouter(
     services: AppServices, registry: ConnectionRegistry = ConnectionRegistry(maxConnections: GatewayConfiguration.defaultMaxConnections),
-    gateway: GatewayConfiguration = GatewayConfiguration()
+    gateway: GatewayConfiguration = GatewayConfiguration(), allowedOrigins: Set<String> = [], https: Bool = false
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
-    // Middleware applies to routes added after it: keep these first.
+    // Middleware applies to routes added after it: keep these first. The error middleware is
+    // innermost, so every error has become a response before headers are added to it.
     router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware(https: https))
+    router.add(middleware: CORSMiddleware(allowedOrigins: allowedOrigins))
     router.add(middleware: ErrorMiddleware())
 
     HealthController(engine: services.store.engine).addRoutes(to: router)
@@ -20,6 +27,7 @@ public func buildRouter(
 
     let api = router.group("api/v1")
         .add(middleware: TokenAuthenticator(auth: services.auth))
+        .add(middleware: RateLimitMiddleware(limiter: services.limiter, premium: services.premium))
     AuthController(auth: services.auth).addRoutes(to: api.group("auth"))
     UserController(users: services.users).addRoutes(to: api.group("users", context: AuthenticatedContext.self))
     ChatController(chats: services.chats, messages: services.messages)
@@ -34,10 +42,11 @@ public func buildRouter(
 /// A Courier node over `services`: HTTP and WebSocket on one port, the fan-out from the bus to this
 /// node's connections, and the premium expiry job.
 public func buildApplication(
-    services: AppServices, host: String, port: Int, gateway: GatewayConfiguration, logger: Logger
+    services: AppServices, host: String, port: Int, gateway: GatewayConfiguration,
+    allowedOrigins: Set<String> = [], https: Bool = false, logger: Logger
 ) -> some ApplicationProtocol {
     let registry = ConnectionRegistry(maxConnections: gateway.maxConnections)
-    let router = buildRouter(services: services, registry: registry, gateway: gateway)
+    let router = buildRouter(services: services, registry: registry, gateway: gateway, allowedOrigins: allowedOrigins, https: https)
     let webSocket = WebSocketServerConfiguration(
         maxFrameSize: gateway.maxFrameBytes, autoPing: .enabled(timePeriod: gateway.pingInterval)
     )
@@ -59,10 +68,13 @@ public func buildApplication(
     configuration: ServerConfiguration, store: Store, logger: Logger
 ) async throws -> some ApplicationProtocol {
     let secret = try configuration.jwtSecret ?? SecretFile.loadOrCreate(at: configuration.jwtSecretPath)
-    let services = try await AppServices(store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost, logger: logger)
+    let services = try await AppServices(
+        store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost, rateLimits: configuration.rateLimits, logger: logger
+    )
     return buildApplication(
         services: services, host: configuration.host, port: configuration.port,
-        gateway: GatewayConfiguration(maxConnections: configuration.maxConnections), logger: logger
+        gateway: GatewayConfiguration(maxConnections: configuration.maxConnections),
+        allowedOrigins: configuration.allowedOrigins, https: configuration.publicURL.hasPrefix("https://"), logger: logger
     )
 }
 

@@ -21,6 +21,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var maxConnections: Int
     /// The master key file; nil for `master.key` in the data folder.
     public var masterKeyFile: String?
+    /// The abuse limits.
+    public var rateLimits: RateLimitSettings
+    /// Web origins (`https://app.example.com`) besides the server's own allowed to call the API from a browser.
+    public var allowedOrigins: Set<String>
 
     public static let defaultHost = "127.0.0.1"
     public static let defaultPort = 8080
@@ -32,7 +36,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         host: String = defaultHost, port: Int = defaultPort, dataDirectory: String = "./data",
         databaseURL: String? = nil, jwtSecret: String? = nil, publicURL: String? = nil,
         logLevel: Logger.Level = .info, bcryptCost: Int = defaultBcryptCost,
-        maxConnections: Int = GatewayConfiguration.defaultMaxConnections, masterKeyFile: String? = nil
+        maxConnections: Int = GatewayConfiguration.defaultMaxConnections, masterKeyFile: String? = nil,
+        rateLimits: RateLimitSettings = RateLimitSettings(), allowedOrigins: Set<String> = []
     ) {
         self.host = host
         self.port = port
@@ -44,6 +49,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.bcryptCost = bcryptCost
         self.maxConnections = maxConnections
         self.masterKeyFile = masterKeyFile
+        self.rateLimits = rateLimits
+        self.allowedOrigins = allowedOrigins
     }
 
     /// Reads the settings from environment variables; flags given on the command line override them.
@@ -98,7 +105,11 @@ public struct ServerConfiguration: Sendable, Equatable {
             databaseURL: value("DATABASE_URL"), jwtSecret: secret,
             publicURL: publicURL ?? value("COURIER_PUBLIC_URL"),
             logLevel: level, bcryptCost: cost, maxConnections: connections,
-            masterKeyFile: masterKeyFile ?? value("COURIER_MASTER_KEY_FILE")
+            masterKeyFile: masterKeyFile ?? value("COURIER_MASTER_KEY_FILE"),
+            rateLimits: try RateLimitSettings.resolve(environment: environment),
+            allowedOrigins: Set((value("COURIER_ALLOWED_ORIGINS") ?? "").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            }.filter { !$0.isEmpty })
         )
     }
 

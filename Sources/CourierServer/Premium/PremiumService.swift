@@ -9,10 +9,13 @@ import Foundation
 public struct PremiumService: Sendable {
     let subscriptions: SubscriptionStore
     let users: UserStore
+    /// Premium changes a user's request budget: the limiter is told when it changes.
+    let limiter: RateLimiter
 
-    public init(subscriptions: SubscriptionStore, users: UserStore) {
+    public init(subscriptions: SubscriptionStore, users: UserStore, limiter: RateLimiter) {
         self.subscriptions = subscriptions
         self.users = users
+        self.limiter = limiter
     }
 
     public struct Purchase: Sendable {
@@ -43,6 +46,7 @@ public struct PremiumService: Sendable {
         let now = Timestamp.now()
         try await subscriptions.expireDue(at: now, userID: userID)
         let result = try await subscriptions.purchase(plan, for: userID, idempotencyKey: idempotencyKey, at: now)
+        await limiter.premiumChanged(userID)
         return Purchase(subscription: result.subscription, payment: result.payment, replayed: result.replayed)
     }
 

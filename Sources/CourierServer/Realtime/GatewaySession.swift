@@ -38,6 +38,9 @@ actor GatewaySession {
             return
         }
         do {
+            // Each frame counts against the same budget as a REST request.
+            let premium = services.premium, userID = user.userID
+            try await services.limiter.takeRequest(of: userID) { try await premium.isPremium(userID) }
             try await dispatch(header, data)
         } catch {
             let failure = Self.courierError(error, logger: logger)

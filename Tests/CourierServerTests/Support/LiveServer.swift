@@ -8,11 +8,11 @@ import Testing
 
 /// Runs a real Courier node (HTTP and WebSocket on a free port) over a fresh database of `engine`.
 func withLiveServer<T: Sendable>(
-    _ engine: TestEngine, gateway: GatewayConfiguration = GatewayConfiguration(),
+    _ engine: TestEngine, gateway: GatewayConfiguration = GatewayConfiguration(), rateLimits: RateLimitSettings = .off,
     _ body: @Sendable (CourierClient, AppServices) async throws -> T
 ) async throws -> T {
     try await engine.withStore { store in
-        let services = try await AppServices(store: store, jwtSecret: testJWTSecret, bcryptCost: 4, logger: TestEngine.logger)
+        let services = try await AppServices(store: store, jwtSecret: testJWTSecret, bcryptCost: 4, rateLimits: rateLimits, logger: TestEngine.logger)
         let app = buildApplication(services: services, host: "127.0.0.1", port: 0, gateway: gateway, logger: TestEngine.logger)
         return try await app.test(.live) { client in
             let port = try #require(client.port)

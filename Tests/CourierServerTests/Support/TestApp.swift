@@ -15,11 +15,12 @@ let testJWTSecret = "test-secret-that-is-long-enough-for-hs256-0123456789"
 /// bcrypt runs at cost 4 here so that registering many test users stays fast; one test checks
 /// that the server's default is 12.
 func withTestApp<T: Sendable>(
-    _ engine: TestEngine, _ body: @Sendable (APIClient, AppServices) async throws -> T
+    _ engine: TestEngine, rateLimits: RateLimitSettings = .off, allowedOrigins: Set<String> = [],
+    _ body: @Sendable (APIClient, AppServices) async throws -> T
 ) async throws -> T {
     try await engine.withStore { store in
-        let services = try await AppServices(store: store, jwtSecret: testJWTSecret, bcryptCost: 4)
-        let app = Application(router: buildRouter(services: services), logger: TestEngine.logger)
+        let services = try await AppServices(store: store, jwtSecret: testJWTSecret, bcryptCost: 4, rateLimits: rateLimits)
+        let app = Application(router: buildRouter(services: services, allowedOrigins: allowedOrigins), logger: TestEngine.logger)
         return try await app.test(.router) { client in
             try await body(APIClient(client: client), services)
         }

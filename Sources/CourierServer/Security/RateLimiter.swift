@@ -1,0 +1,81 @@
+import CourierCore
+import Foundation
+
+/// Counts events per key in token buckets and says when a key has used up its budget.
+///
+/// One limiter serves every transport (REST middleware, WebSocket frames, sign-in), so a budget is
+/// shared however a client talks to the server. In memory, per node, for now.
+public actor RateLimiter {
+    private struct Bucket {
+        var tokens: Double
+        var updated: ContinuousClock.Instant
+    }
+
+    public let settings: RateLimitSettings
+    private var buckets: [String: Bucket] = [:]
+    private var premium: [UUID: (isPremium: Bool, checked: ContinuousClock.Instant)] = [:]
+    private let clock = ContinuousClock()
+
+    public init(settings: RateLimitSettings) {
+        self.settings = settings
+    }
+
+    /// Takes one event from `key`'s budget, or throws 429 with the seconds until one is free.
+    public func take(_ key: String, _ limit: RateLimitSettings.Limit) throws(CourierError) {
+        guard settings.enabled else { return }
+        let now = clock.now
+        let rate = Double(limit.count) / Double(limit.seconds)
+        var bucket = buckets[key] ?? Bucket(tokens: Double(limit.count), updated: now)
+        let elapsed = Double((now - bucket.updated).components.seconds) + Double((now - bucket.updated).components.attoseconds) / 1e18
+        bucket.tokens = min(Double(limit.count), bucket.tokens + elapsed * rate)
+        bucket.updated = now
+        guard bucket.tokens >= 1 else {
+            buckets[key] = bucket
+            let wait = Int(((1 - bucket.tokens) / rate).rounded(.up))
+            throw CourierError(.tooManyRequests(retryAfterSeconds: max(1, wait)), code: "rate_limited", message: "Too many requests; try again in \(max(1, wait)) seconds.")
+        }
+        bucket.tokens -= 1
+        buckets[key] = bucket
+        if buckets.count > 100_000 { pruneFullBuckets(now: now) }
+    }
+
+    /// Whether `key` still has budget, without taking any (for "failures so far" checks).
+    public func check(_ key: String, _ limit: RateLimitSettings.Limit) throws(CourierError) {
+        guard settings.enabled, let bucket = buckets[key] else { return }
+        let rate = Double(limit.count) / Double(limit.seconds)
+        let elapsed = Double((clock.now - bucket.updated).components.seconds)
+        if bucket.tokens + elapsed * rate < 1 {
+            let wait = Int(((1 - bucket.tokens - elapsed * rate) / rate).rounded(.up))
+            throw CourierError(.tooManyRequests(retryAfterSeconds: max(1, wait)), code: "rate_limited", message: "Too many attempts; try again in \(max(1, wait)) seconds.")
+        }
+    }
+
+    /// Forgets `key` (a successful sign-in clears the failures).
+    public func reset(_ key: String) {
+        buckets[key] = nil
+    }
+
+    /// The request budget of a signed-in user: larger for premium users (looked up at most once a minute).
+    public func takeRequest(of userID: UUID, isPremium: @Sendable () async throws -> Bool) async throws {
+        guard settings.enabled else { return }
+        let now = clock.now
+        let known: Bool
+        if let cached = premium[userID], now - cached.checked < .seconds(60) {
+            known = cached.isPremium
+        } else {
+            known = (try? await isPremium()) ?? false
+            premium[userID] = (known, clock.now)
+        }
+        // A bucket per tier: becoming premium starts with the full premium budget.
+        try take(known ? "premium:\(userID)" : "user:\(userID)", known ? settings.premiumUser : settings.user)
+    }
+
+    /// Forgets the cached premium status of a user whose subscription just changed.
+    public func premiumChanged(_ userID: UUID) {
+        premium[userID] = nil
+    }
+
+    private func pruneFullBuckets(now: ContinuousClock.Instant) {
+        buckets = buckets.filter { now - $0.value.updated < .seconds(3600) }
+    }
+}
