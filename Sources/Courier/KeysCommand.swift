@@ -39,6 +39,9 @@ struct KeysCommand: AsyncParsableCommand {
             let logger = bootstrapLogging(level: .warning)
             let store = try await openStore(configuration: configuration, logger: logger)
             let result = try await KeyRotation.rotate(keyFile: configuration.masterKeyPath, engine: store.engine)
+            try await store.audit.append(.init(
+                action: "key_rotation", details: ["master_version": String(result.version), "data_keys": String(result.rewrapped)]
+            ))
             try await store.engine.close()
             print("Master key version \(result.version) is current; \(result.rewrapped) data keys re-wrapped. Back up \(configuration.masterKeyPath) now.")
         }

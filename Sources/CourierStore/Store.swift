@@ -9,6 +9,7 @@ public struct Store: Sendable {
     public let messages: MessageStore
     public let subscriptions: SubscriptionStore
     public let keyring: Keyring
+    public let audit: AuditStore
 
     /// The repositories over a migrated database, encrypting content with `keyring`.
     public init(engine: any DatabaseEngine, keyring: Keyring) {
@@ -20,6 +21,7 @@ public struct Store: Sendable {
         self.chats = ChatStore(engine: engine, cipher: cipher)
         self.messages = MessageStore(engine: engine, cipher: cipher)
         self.subscriptions = SubscriptionStore(engine: engine)
+        self.audit = AuditStore(engine: engine)
     }
 
     /// Opens the database a configuration names: PostgreSQL for a `postgres://` URL, otherwise the

@@ -12,13 +12,17 @@ public struct AuthService: Sendable {
     let tokens: TokenService
     let passwords: PasswordHasher
     let limiter: RateLimiter
+    let audit: AuditService
 
-    public init(users: UserStore, sessions: SessionStore, tokens: TokenService, passwords: PasswordHasher, limiter: RateLimiter) {
+    public init(
+        users: UserStore, sessions: SessionStore, tokens: TokenService, passwords: PasswordHasher, limiter: RateLimiter, audit: AuditService
+    ) {
         self.users = users
         self.sessions = sessions
         self.tokens = tokens
         self.passwords = passwords
         self.limiter = limiter
+        self.audit = audit
     }
 
     /// What a client holds after signing in.
@@ -79,7 +83,9 @@ public struct AuthService: Sendable {
             bio: nil, avatarURL: nil, isPremium: false, createdAt: now, updatedAt: now
         )
         try await users.create(user, passwordHash: try await passwords.hash(registration.password))
-        return SignedIn(user: user, tokens: try await startSession(for: user.id, device: device, at: now))
+        let signedIn = SignedIn(user: user, tokens: try await startSession(for: user.id, device: device, at: now))
+        await audit.record(.init(action: "register", actorID: user.id, ipAddress: device.ipAddress, details: ["session_id": signedIn.tokens.sessionID.apiString]))
+        return signedIn
     }
 
     /// Signs a device in with an account identifier and password. Wrong password and unknown account
@@ -93,10 +99,16 @@ public struct AuthService: Sendable {
         let credentials = try await identifier.asyncMap { try await users.credentials(for: $0) } ?? nil
         guard try await passwords.verify(password, against: credentials?.passwordHash), let user = credentials?.user else {
             if let accountKey { try? await limiter.take(accountKey, limiter.settings.loginFailuresPerAccount) }
+            await audit.record(.init(
+                action: "login", outcome: .failure, subjectID: credentials?.user.id, ipAddress: device.ipAddress,
+                details: ["reason": credentials == nil ? "unknown_account" : "wrong_password"]
+            ))
             throw Self.invalidCredentials
         }
         if let accountKey { await limiter.reset(accountKey) }
-        return SignedIn(user: user, tokens: try await startSession(for: user.id, device: device, at: .now()))
+        let signedIn = SignedIn(user: user, tokens: try await startSession(for: user.id, device: device, at: .now()))
+        await audit.record(.init(action: "login", actorID: user.id, ipAddress: device.ipAddress, details: ["session_id": signedIn.tokens.sessionID.apiString]))
+        return signedIn
     }
 
     /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting a spent one
@@ -111,6 +123,7 @@ public struct AuthService: Sendable {
         )
         switch outcome {
         case .rotated(let session):
+            await audit.record(.init(action: "token_refresh", actorID: session.userID, ipAddress: device.ipAddress, details: ["session_id": session.id.apiString]))
             let access = try await tokens.accessToken(for: AuthenticatedUser(userID: session.userID, sessionID: session.id), at: now)
             return TokenPair(
                 sessionID: session.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
@@ -118,7 +131,12 @@ public struct AuthService: Sendable {
             )
         case .unknown, .expired:
             throw CourierError.unauthorized("The refresh token is not valid; sign in again.", code: "refresh_token_invalid")
-        case .reused:
+        case .reused(let sessionID):
+            let owner = try await sessions.find(id: sessionID)?.userID
+            await audit.record(.init(
+                action: "refresh_token_reuse", outcome: .denied, subjectID: owner, ipAddress: device.ipAddress,
+                details: ["session_id": sessionID.apiString, "effect": "session_revoked"]
+            ))
             throw CourierError.unauthorized(
                 "This refresh token was already used; the session has been signed out for safety.", code: "refresh_token_reused"
             )
@@ -139,6 +157,7 @@ public struct AuthService: Sendable {
     /// Signs the current device out.
     public func logout(_ user: AuthenticatedUser) async throws {
         try await sessions.revoke(sessionID: user.sessionID, userID: user.userID, at: .now())
+        await audit.record(.init(action: "logout", actorID: user.userID, details: ["session_id": user.sessionID.apiString]))
     }
 
     /// The user's signed-in devices.
@@ -151,6 +170,7 @@ public struct AuthService: Sendable {
         guard try await sessions.revoke(sessionID: sessionID, userID: user.userID, at: .now()) else {
             throw CourierError.notFound("session")
         }
+        await audit.record(.init(action: "session_revoked", actorID: user.userID, details: ["session_id": sessionID.apiString]))
     }
 
     private func startSession(for userID: UUID, device: Device, at now: Timestamp) async throws -> TokenPair {

@@ -14,6 +14,7 @@ public struct AppServices: Sendable {
     public let events: EventPublisher
     public let bus: any Bus
     public let limiter: RateLimiter
+    public let audit: AuditService
 
     /// Builds the services over an open, migrated store, publishing real-time events on `bus`.
     /// `courier serve` passes the configured rate limits; they are off unless given.
@@ -23,9 +24,10 @@ public struct AppServices: Sendable {
     ) async throws {
         self.store = store
         self.limiter = RateLimiter(settings: rateLimits)
+        self.audit = AuditService(audit: store.audit, users: store.users, logger: logger)
         self.auth = AuthService(
-            users: store.users, sessions: store.sessions,
-            tokens: await TokenService(secret: jwtSecret), passwords: try await PasswordHasher(cost: bcryptCost), limiter: limiter
+            users: store.users, sessions: store.sessions, tokens: await TokenService(secret: jwtSecret),
+            passwords: try await PasswordHasher(cost: bcryptCost), limiter: limiter, audit: audit
         )
         self.users = UserService(users: store.users)
         self.bus = bus

@@ -28,6 +28,7 @@ public func buildRouter(
     let api = router.group("api/v1")
         .add(middleware: TokenAuthenticator(auth: services.auth))
         .add(middleware: RateLimitMiddleware(limiter: services.limiter, premium: services.premium))
+        .add(middleware: AccessDenialAuditMiddleware(audit: services.audit))
     AuthController(auth: services.auth).addRoutes(to: api.group("auth"))
     UserController(users: services.users).addRoutes(to: api.group("users", context: AuthenticatedContext.self))
     ChatController(chats: services.chats, messages: services.messages)
@@ -36,6 +37,7 @@ public func buildRouter(
     ChannelController(channels: services.channels)
         .addRoutes(to: api.group("channels", context: AuthenticatedContext.self))
     SubscriptionController(premium: services.premium).addRoutes(to: api.group("subscriptions", context: AuthenticatedContext.self))
+    AuditController(audit: services.audit).addRoutes(to: api.group("audit", context: AuthenticatedContext.self))
     return router
 }
 

@@ -570,6 +570,39 @@ paths:
       responses:
         "200": { $ref: "#/components/responses/SubscriptionStatus" }
         "404": { $ref: "#/components/responses/Error" }
+  /api/v1/audit:
+    get:
+      tags: [auth]
+      summary: Your security events, newest first (all=true, server administrators only, for everyone's)
+      parameters:
+        - { $ref: "#/components/parameters/Limit" }
+        - { $ref: "#/components/parameters/BeforeSeq" }
+        - { name: all, in: query, schema: { type: boolean } }
+      responses:
+        "200":
+          description: Audit entries
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  has_more: { type: boolean }
+                  entries:
+                    type: array
+                    items:
+                      type: object
+                      properties:
+                        seq: { type: integer }
+                        id: { type: string, format: uuid }
+                        occurred_at: { type: string, format: date-time }
+                        action: { type: string, examples: [login, token_refresh, refresh_token_reuse, access_denied] }
+                        outcome: { type: string, enum: [success, failure, denied] }
+                        actor_id: { type: string, format: uuid }
+                        subject_id: { type: string, format: uuid }
+                        ip_address: { type: string }
+                        details: { type: object, additionalProperties: { type: string } }
+        "400": { $ref: "#/components/responses/Error" }
+        "403": { $ref: "#/components/responses/Error" }
 components:
   securitySchemes:
     bearer: { type: http, scheme: bearer, bearerFormat: JWT }

@@ -20,6 +20,7 @@ public enum Schema {
                 bio TEXT,
                 is_premium BOOLEAN NOT NULL DEFAULT FALSE,
                 last_seen_at BIGINT,
+                is_server_admin BOOLEAN NOT NULL DEFAULT FALSE,
                 created_at BIGINT NOT NULL,
                 updated_at BIGINT NOT NULL
             )
@@ -187,6 +188,25 @@ public enum Schema {
             "CREATE INDEX idx_payment_logs_user ON payment_logs (user_id)",
             // A retried purchase with the same Idempotency-Key finds the first payment instead of making a second.
             "CREATE UNIQUE INDEX payment_logs_idempotency_key_unique ON payment_logs (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
+
+            // Append-only security log. Each entry's hash covers its fields and the previous entry's
+            // hash, so editing, removing or reordering entries breaks the chain (`courier audit verify`).
+            """
+            CREATE TABLE audit_log (
+                seq BIGINT PRIMARY KEY,
+                id \(t.uuid) NOT NULL,
+                occurred_at BIGINT NOT NULL,
+                actor_id \(t.uuid),
+                subject_id \(t.uuid),
+                action VARCHAR(64) NOT NULL,
+                outcome VARCHAR(16) NOT NULL CHECK (outcome IN ('success', 'failure', 'denied')),
+                ip_address VARCHAR(64),
+                details TEXT,
+                prev_hash VARCHAR(64) NOT NULL,
+                hash VARCHAR(64) NOT NULL
+            )
+            """,
+            "CREATE INDEX idx_audit_log_subject ON audit_log (subject_id, seq)",
 
             // What Telegram carries instead of content: an opaque reference, resolved here.
             """

@@ -76,6 +76,23 @@ public struct UserStore: Sendable {
         }
     }
 
+    /// Whether the user administers this server (sees everyone's audit log, say).
+    public func isServerAdmin(_ userID: UUID) async throws -> Bool {
+        try await engine.read { sql in
+            try await sql.raw("SELECT is_server_admin FROM users WHERE id = \(bind: userID)").first()?
+                .decode(column: "is_server_admin", as: Bool.self) ?? false
+        }
+    }
+
+    /// Grants or takes back server administration; returns the account's id, or nil when unknown.
+    public func setServerAdmin(_ username: Username, _ isAdmin: Bool) async throws -> UUID? {
+        try await engine.write { sql in
+            try await sql.raw("""
+                UPDATE users SET is_server_admin = \(bind: isAdmin) WHERE username = \(bind: username.value) RETURNING id
+                """).first()?.decode(column: "id", as: UUID.self)
+        }
+    }
+
     /// Records when the user's last device disconnected.
     public func setLastSeen(_ userID: UUID, at time: Timestamp) async throws {
         try await engine.write { sql in

@@ -1,0 +1,70 @@
+import CourierStore
+import Foundation
+import Testing
+
+@Suite("Audit log")
+struct AuditTests {
+    @Test(arguments: TestEngine.all)
+    func securityEventsAreRecordedAndShownToTheirOwner(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, services in
+            let alice = try await api.register(username: "alice_1")
+            let bob = try await api.register(username: "bob_12")
+            _ = try await api.send(.post, "/api/v1/auth/login", json: ["username": "alice_1", "password": "wrong one!"])
+            let refreshed = try await api.send(.post, "/api/v1/auth/refresh", json: ["refresh_token": alice.refreshToken])
+            _ = try await api.send(.post, "/api/v1/auth/refresh", json: ["refresh_token": alice.refreshToken])
+            let login = try SignedInUser(try await api.send(.post, "/api/v1/auth/login", json: ["username": "alice_1", "password": "correct horse battery"]))
+            let chat = try await api.createGroup(bob, members: [try #require(Optional(login))])
+            _ = try await api.send(.patch, "/api/v1/chats/\(chat)", json: ["name": "Mine"], token: login.token)
+            _ = refreshed
+
+            let mine = try await api.send(.get, "/api/v1/audit?limit=50", token: login.token)
+            #expect(mine.status == .ok)
+            let entries = try #require(mine["entries"] as? [[String: Any]])
+            let actions = entries.map { "\($0["action"] as? String ?? "")/\($0["outcome"] as? String ?? "")" }
+            for expected in ["register/success", "login/failure", "token_refresh/success", "refresh_token_reuse/denied", "login/success", "access_denied/denied"] {
+                #expect(actions.contains(expected), "\(expected) in \(actions)")
+            }
+            #expect(entries.allSatisfy { ($0["subject_id"] as? String) == alice.id })
+            #expect(!String(describing: entries).contains("correct horse"))
+            let denial = try #require(entries.first { $0["action"] as? String == "access_denied" })
+            #expect((denial["details"] as? [String: String])?["route"]?.contains("chats") == true)
+
+            #expect(try await api.send(.get, "/api/v1/audit?all=true", token: login.token).status == .forbidden)
+            _ = try await services.store.users.setServerAdmin(try .init("bob_12"), true)
+            let everything = try await api.send(.get, "/api/v1/audit?all=true&limit=100", token: bob.token)
+            #expect(Set((everything["entries"] as? [[String: Any]])?.compactMap { $0["subject_id"] as? String } ?? []) == [alice.id, bob.id])
+            let page = try await api.send(.get, "/api/v1/audit?limit=2", token: login.token)
+            #expect((page["entries"] as? [[String: Any]])?.count == 2)
+            #expect(page["has_more"] as? Bool == true)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func theChainDetectsChangedAndRemovedEntries(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            for index in 1...5 { try await store.audit.append(.init(action: "test_event", details: ["n": String(index)])) }
+            #expect(try await store.audit.verify() == .init(entries: 5, firstBrokenSeq: nil))
+
+            try await store.engine.write { try await $0.raw(#"UPDATE audit_log SET details = '{"n":"9"}' WHERE seq = 3"#).run() }
+            #expect(try await store.audit.verify().firstBrokenSeq == 3)
+            try await store.engine.write { try await $0.raw(#"UPDATE audit_log SET details = '{"n":"3"}' WHERE seq = 3"#).run() }
+            #expect(try await store.audit.verify().firstBrokenSeq == nil)
+
+            try await store.engine.write { try await $0.raw("DELETE FROM audit_log WHERE seq = 2").run() }
+            #expect(try await store.audit.verify().firstBrokenSeq == 3)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func concurrentAppendsKeepOneChain(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<40 {
+                    group.addTask { try await store.audit.append(.init(action: "concurrent", details: ["n": String(index)])) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await store.audit.verify() == .init(entries: 40, firstBrokenSeq: nil))
+        }
+    }
+}
