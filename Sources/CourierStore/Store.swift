@@ -10,6 +10,7 @@ public struct Store: Sendable {
     public let subscriptions: SubscriptionStore
     public let keyring: Keyring
     public let audit: AuditStore
+    public let twoFactor: TwoFactorStore
 
     /// The repositories over a migrated database, encrypting content with `keyring`.
     public init(engine: any DatabaseEngine, keyring: Keyring) {
@@ -22,6 +23,7 @@ public struct Store: Sendable {
         self.messages = MessageStore(engine: engine, cipher: cipher)
         self.subscriptions = SubscriptionStore(engine: engine)
         self.audit = AuditStore(engine: engine)
+        self.twoFactor = TwoFactorStore(engine: engine, keyring: keyring)
     }
 
     /// Opens the database a configuration names: PostgreSQL for a `postgres://` URL, otherwise the

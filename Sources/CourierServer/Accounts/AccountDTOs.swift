@@ -33,10 +33,14 @@ struct LoginRequest: Decodable {
     let email: String?
     let password: String
     let deviceName: String?
+    let totpCode: String?
+    let recoveryCode: String?
 
     enum CodingKeys: String, CodingKey {
         case phone, username, email, password
         case deviceName = "device_name"
+        case totpCode = "totp_code"
+        case recoveryCode = "recovery_code"
     }
 
     /// The one identifier given. An identifier that cannot be valid is reported like a wrong

@@ -14,6 +14,7 @@ struct AuthController {
         signedIn.post("logout", use: logout)
         signedIn.get("sessions", use: sessions)
         signedIn.delete("sessions/:id", use: revokeSession)
+        TwoFactorController(twoFactor: auth.twoFactor).addRoutes(to: signedIn.group("2fa"))
     }
 
     @Sendable func register(request: Request, context: AppRequestContext) async throws -> EditedResponse<SignedInResponse> {
@@ -26,7 +27,8 @@ struct AuthController {
         let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
         let device = device(request, context, name: body.deviceName)
         // An identifier that cannot exist gets the same work and answer as a wrong password.
-        return SignedInResponse(try await auth.login(try body.identifier(), password: body.password, device: device))
+        let secondFactor = AuthService.SecondFactor(code: body.totpCode, recoveryCode: body.recoveryCode)
+        return SignedInResponse(try await auth.login(try body.identifier(), password: body.password, secondFactor: secondFactor, device: device))
     }
 
     @Sendable func refresh(request: Request, context: AppRequestContext) async throws -> TokensResponse {

@@ -13,9 +13,11 @@ public struct AuthService: Sendable {
     let passwords: PasswordHasher
     let limiter: RateLimiter
     let audit: AuditService
+    let twoFactor: TwoFactorService
 
     public init(
-        users: UserStore, sessions: SessionStore, tokens: TokenService, passwords: PasswordHasher, limiter: RateLimiter, audit: AuditService
+        users: UserStore, sessions: SessionStore, tokens: TokenService, passwords: PasswordHasher, limiter: RateLimiter,
+        audit: AuditService, twoFactor: TwoFactorService
     ) {
         self.users = users
         self.sessions = sessions
@@ -23,6 +25,18 @@ public struct AuthService: Sendable {
         self.passwords = passwords
         self.limiter = limiter
         self.audit = audit
+        self.twoFactor = twoFactor
+    }
+
+    /// The second factor a sign-in brings, when the account has two-factor authentication on.
+    public struct SecondFactor: Sendable {
+        public let code: String?
+        public let recoveryCode: String?
+
+        public init(code: String? = nil, recoveryCode: String? = nil) {
+            self.code = code
+            self.recoveryCode = recoveryCode
+        }
     }
 
     /// What a client holds after signing in.
@@ -92,7 +106,10 @@ public struct AuthService: Sendable {
     /// get the same answer, after the same amount of work.
     ///
     /// Limited per IP address, and per account after repeated failures (429 with `Retry-After`).
-    public func login(_ identifier: LoginIdentifier?, password: String, device: Device) async throws -> SignedIn {
+    /// With two-factor authentication on, the password alone answers 401 `two_factor_required`.
+    public func login(
+        _ identifier: LoginIdentifier?, password: String, secondFactor: SecondFactor = .init(), device: Device
+    ) async throws -> SignedIn {
         try await limiter.take("login-ip:\(device.ipAddress ?? "unknown")", limiter.settings.loginPerIP)
         let accountKey = identifier.map { "login-failures:\($0)" }
         if let accountKey { try await limiter.check(accountKey, limiter.settings.loginFailuresPerAccount) }
@@ -104,6 +121,15 @@ public struct AuthService: Sendable {
                 details: ["reason": credentials == nil ? "unknown_account" : "wrong_password"]
             ))
             throw Self.invalidCredentials
+        }
+        do {
+            try await twoFactor.verifySecondFactor(for: user.id, code: secondFactor.code, recoveryCode: secondFactor.recoveryCode)
+        } catch let error as CourierError {
+            if error.code == TwoFactorService.wrongCode.code, let accountKey {
+                try? await limiter.take(accountKey, limiter.settings.loginFailuresPerAccount)
+            }
+            await audit.record(.init(action: "login", outcome: .failure, subjectID: user.id, ipAddress: device.ipAddress, details: ["reason": error.code]))
+            throw error
         }
         if let accountKey { await limiter.reset(accountKey) }
         let signedIn = SignedIn(user: user, tokens: try await startSession(for: user.id, device: device, at: .now()))

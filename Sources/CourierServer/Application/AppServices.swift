@@ -15,6 +15,7 @@ public struct AppServices: Sendable {
     public let bus: any Bus
     public let limiter: RateLimiter
     public let audit: AuditService
+    public let twoFactor: TwoFactorService
 
     /// Builds the services over an open, migrated store, publishing real-time events on `bus`.
     /// `courier serve` passes the configured rate limits; they are off unless given.
@@ -25,9 +26,11 @@ public struct AppServices: Sendable {
         self.store = store
         self.limiter = RateLimiter(settings: rateLimits)
         self.audit = AuditService(audit: store.audit, users: store.users, logger: logger)
+        let passwords = try await PasswordHasher(cost: bcryptCost)
+        self.twoFactor = TwoFactorService(store: store.twoFactor, users: store.users, passwords: passwords, audit: audit)
         self.auth = AuthService(
             users: store.users, sessions: store.sessions, tokens: await TokenService(secret: jwtSecret),
-            passwords: try await PasswordHasher(cost: bcryptCost), limiter: limiter, audit: audit
+            passwords: passwords, limiter: limiter, audit: audit, twoFactor: twoFactor
         )
         self.users = UserService(users: store.users)
         self.bus = bus

@@ -96,10 +96,13 @@ paths:
                 email: { type: string }
                 password: { type: string }
                 device_name: { type: string }
+                totp_code: { type: string, description: "With two-factor on: the authenticator app's code" }
+                recovery_code: { type: string, description: "With two-factor on: instead of a code, a single-use recovery code" }
       responses:
         "200": { $ref: "#/components/responses/SignedIn" }
         "400": { $ref: "#/components/responses/Error" }
         "401": { $ref: "#/components/responses/Error" }
+        "429": { $ref: "#/components/responses/Error" }
   /api/v1/auth/refresh:
     post:
       tags: [auth]
@@ -141,6 +144,53 @@ paths:
       responses:
         "204": { description: Signed out }
         "404": { $ref: "#/components/responses/Error" }
+  /api/v1/auth/2fa:
+    get:
+      tags: [auth]
+      summary: Whether two-factor authentication is on
+      responses:
+        "200": { description: Status, content: { application/json: { schema: { type: object, properties: { enabled: { type: boolean } } } } } }
+  /api/v1/auth/2fa/setup:
+    post:
+      tags: [auth]
+      summary: Start TOTP enrolment
+      responses:
+        "200":
+          description: The secret (base32) and its otpauth URI
+          content:
+            application/json:
+              schema: { type: object, properties: { secret: { type: string }, otpauth_uri: { type: string } } }
+        "409": { $ref: "#/components/responses/Error" }
+  /api/v1/auth/2fa/confirm:
+    post:
+      tags: [auth]
+      summary: Confirm enrolment with a first code; returns ten single-use recovery codes
+      requestBody:
+        required: true
+        content: { application/json: { schema: { type: object, required: [code], properties: { code: { type: string } } } } }
+      responses:
+        "200":
+          description: "Two-factor is on; the recovery codes are shown only now"
+          content:
+            application/json:
+              schema: { type: object, properties: { enabled: { type: boolean }, recovery_codes: { type: array, items: { type: string } } } }
+        "401": { $ref: "#/components/responses/Error" }
+        "409": { $ref: "#/components/responses/Error" }
+  /api/v1/auth/2fa/disable:
+    post:
+      tags: [auth]
+      summary: Turn two-factor off (password and a code or recovery code)
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [password]
+              properties: { password: { type: string }, code: { type: string }, recovery_code: { type: string } }
+      responses:
+        "200": { description: "Two-factor is now off", content: { application/json: { schema: { type: object, properties: { enabled: { type: boolean } } } } } }
+        "401": { $ref: "#/components/responses/Error" }
   /api/v1/users/me:
     get:
       tags: [users]

@@ -16,7 +16,7 @@ public final class Keyring: Sendable {
     let currentVersion: Int
     private let engine: any DatabaseEngine
     private let cache = Mutex<[UUID: SymmetricKey]>([:])
-    private let chatKeys = Mutex<[UUID: UUID]>([:])
+    private let scopeKeys = Mutex<[String: UUID]>([:])
 
     /// The prefix of every sealed field: format version, then the data key id and the sealed box.
     static let prefix = "e1."
@@ -62,27 +62,45 @@ public final class Keyring: Sendable {
 
     // MARK: Sealing fields
 
+    /// Which data key seals a field: each chat has its own; account secrets share one.
+    public enum Scope: Sendable, Hashable {
+        case chat(UUID)
+        case accounts
+
+        var name: String {
+            switch self {
+            case .chat(let id): "chat:\(id.uuidString.lowercased())"
+            case .accounts: "accounts"
+            }
+        }
+
+        var chatID: UUID? {
+            if case .chat(let id) = self { return id }
+            return nil
+        }
+    }
+
     /// Where a field lives: what its ciphertext is bound to.
     public struct FieldContext: Sendable {
         let table: String
         let rowID: UUID
-        let chatID: UUID
+        let scope: Scope
         let field: String
 
-        public init(table: String, rowID: UUID, chatID: UUID, field: String) {
+        public init(table: String, rowID: UUID, scope: Scope, field: String) {
             self.table = table
             self.rowID = rowID
-            self.chatID = chatID
+            self.scope = scope
             self.field = field
         }
 
-        var associatedData: Data { Data("courier/\(table)/\(rowID.uuidString.lowercased())/\(chatID.uuidString.lowercased())/\(field)".utf8) }
+        var associatedData: Data { Data("courier/\(table)/\(rowID.uuidString.lowercased())/\(scope.name)/\(field)".utf8) }
     }
 
-    /// Seals `plaintext` with the chat's data key. Empty text stays empty (it reveals nothing).
+    /// Seals `plaintext` with its scope's data key. Empty text stays empty (it reveals nothing).
     public func seal(_ plaintext: String?, _ context: FieldContext) async throws -> String? {
         guard let plaintext, !plaintext.isEmpty else { return plaintext }
-        let (keyID, key) = try await dataKey(forChat: context.chatID)
+        let (keyID, key) = try await dataKey(for: context.scope)
         let box = try AES.GCM.seal(Data(plaintext.utf8), using: key, authenticating: context.associatedData)
         return Self.prefix + keyID.uuidString.lowercased() + "." + box.combined!.base64EncodedString()
     }
@@ -110,18 +128,19 @@ public final class Keyring: Sendable {
 
     // MARK: Data keys
 
-    private func dataKey(forChat chatID: UUID) async throws -> (UUID, SymmetricKey) {
-        if let id = chatKeys.withLock({ $0[chatID] }), let key = cache.withLock({ $0[id] }) { return (id, key) }
+    private func dataKey(for scope: Scope) async throws -> (UUID, SymmetricKey) {
+        let name = scope.name
+        if let id = scopeKeys.withLock({ $0[name] }), let key = cache.withLock({ $0[id] }) { return (id, key) }
         let existing = try await engine.read { sql in
-            try await sql.raw("SELECT id FROM data_keys WHERE chat_id = \(bind: chatID)").first()?.decode(column: "id", as: UUID.self)
+            try await sql.raw("SELECT id FROM data_keys WHERE scope = \(bind: name)").first()?.decode(column: "id", as: UUID.self)
         }
-        let id = try await existing.asyncOr { try await self.createDataKey(forChat: chatID) }
+        let id = try await existing.asyncOr { try await self.createDataKey(for: scope) }
         let key = try await dataKey(id: id)
-        chatKeys.withLock { $0[chatID] = id }
+        scopeKeys.withLock { $0[name] = id }
         return (id, key)
     }
 
-    private func createDataKey(forChat chatID: UUID) async throws -> UUID {
+    private func createDataKey(for scope: Scope) async throws -> UUID {
         let id = UUID()
         let key = SymmetricKey(size: .bits256)
         let wrapped = try wrap(key, id: id, version: currentVersion)
@@ -129,16 +148,17 @@ public final class Keyring: Sendable {
         do {
             try await engine.write { sql in
                 try await sql.raw("""
-                    INSERT INTO data_keys (id, chat_id, master_version, wrapped_key, created_at)
-                    VALUES (\(bind: id), \(bind: chatID), \(bind: version), \(bind: wrapped), \(bind: Timestamp.now().milliseconds))
+                    INSERT INTO data_keys (id, scope, chat_id, master_version, wrapped_key, created_at)
+                    VALUES (\(bind: id), \(bind: scope.name), \(bind: scope.chatID), \(bind: version), \(bind: wrapped),
+                            \(bind: Timestamp.now().milliseconds))
                     """).run()
             }
             cache.withLock { $0[id] = key }
             return id
         } catch where UniqueViolation(error) != nil {
-            // Another request created the chat's key first: use theirs.
+            // Another request created the scope's key first: use theirs.
             let theirs = try await engine.read { sql in
-                try await sql.raw("SELECT id FROM data_keys WHERE chat_id = \(bind: chatID)").first()?.decode(column: "id", as: UUID.self)
+                try await sql.raw("SELECT id FROM data_keys WHERE scope = \(bind: scope.name)").first()?.decode(column: "id", as: UUID.self)
             }
             guard let theirs else { throw error }
             return theirs

@@ -27,7 +27,7 @@ public struct MessageCipher: Sendable {
 
     func seal(_ fields: OpenedFields, messageID: UUID, chatID: UUID) async throws -> SealedFields {
         func context(_ field: String) -> Keyring.FieldContext {
-            .init(table: "messages", rowID: messageID, chatID: chatID, field: field)
+            .init(table: "messages", rowID: messageID, scope: .chat(chatID), field: field)
         }
         return SealedFields(
             content: try await keyring.seal(fields.content, context("content")) ?? "",
@@ -39,7 +39,7 @@ public struct MessageCipher: Sendable {
 
     /// The sealed text of a new content (an edit).
     func sealContent(_ content: String, messageID: UUID, chatID: UUID) async throws -> String {
-        try await keyring.seal(content, .init(table: "messages", rowID: messageID, chatID: chatID, field: "content")) ?? ""
+        try await keyring.seal(content, .init(table: "messages", rowID: messageID, scope: .chat(chatID), field: "content")) ?? ""
     }
 
     /// Decodes a message row (its columns under `prefix`) and opens its content fields.
@@ -49,7 +49,7 @@ public struct MessageCipher: Sendable {
         func open(_ field: String) async throws -> String? {
             try await keyring.open(
                 try row.decode(column: prefix + field, as: String?.self),
-                .init(table: "messages", rowID: id, chatID: chatID, field: field)
+                .init(table: "messages", rowID: id, scope: .chat(chatID), field: field)
             )
         }
         let opened = OpenedFields(

@@ -76,18 +76,19 @@ public enum Schema {
             // A DM is identified by its two members (sorted ids), so creating it twice finds the first.
             "CREATE UNIQUE INDEX chats_dm_key_unique ON chats (dm_key)",
 
-            // Envelope encryption: one data key per chat, wrapped by a master key version that lives
-            // only in the key file.
+            // Envelope encryption: one data key per scope (a chat, or account secrets), wrapped by a
+            // master key version that lives only in the key file.
             """
             CREATE TABLE data_keys (
                 id \(t.uuid) PRIMARY KEY,
+                scope VARCHAR(64) NOT NULL,
                 chat_id \(t.uuid) REFERENCES chats (id) ON DELETE CASCADE,
                 master_version INTEGER NOT NULL,
                 wrapped_key TEXT NOT NULL,
                 created_at BIGINT NOT NULL
             )
             """,
-            "CREATE UNIQUE INDEX data_keys_chat_id_unique ON data_keys (chat_id)",
+            "CREATE UNIQUE INDEX data_keys_scope_unique ON data_keys (scope)",
 
             """
             CREATE TABLE chat_members (
@@ -188,6 +189,26 @@ public enum Schema {
             "CREATE INDEX idx_payment_logs_user ON payment_logs (user_id)",
             // A retried purchase with the same Idempotency-Key finds the first payment instead of making a second.
             "CREATE UNIQUE INDEX payment_logs_idempotency_key_unique ON payment_logs (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
+
+            // TOTP two-factor authentication: the secret (sealed), when it was confirmed, and the last
+            // time step used, so a code cannot be replayed. Recovery codes are kept as SHA-256 hashes.
+            """
+            CREATE TABLE two_factor (
+                user_id \(t.uuid) PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                secret TEXT NOT NULL,
+                confirmed_at BIGINT,
+                last_used_step BIGINT NOT NULL DEFAULT 0,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE recovery_codes (
+                user_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                code_hash VARCHAR(64) NOT NULL,
+                used_at BIGINT,
+                PRIMARY KEY (user_id, code_hash)
+            )
+            """,
 
             // Append-only security log. Each entry's hash covers its fields and the previous entry's
             // hash, so editing, removing or reordering entries breaks the chain (`courier audit verify`).

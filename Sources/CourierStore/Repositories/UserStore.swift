@@ -56,6 +56,15 @@ public struct UserStore: Sendable {
         }
     }
 
+    /// The account and password hash by id (for re-checking a password).
+    public func credentials(forID id: UUID) async throws -> (user: User, passwordHash: String)? {
+        try await engine.read { sql in
+            guard let row = try await sql.raw("SELECT \(unsafeRaw: Self.columns), password_hash FROM users WHERE id = \(bind: id)").first()
+            else { return nil }
+            return (try User(row: row), try row.decode(column: "password_hash", as: String.self))
+        }
+    }
+
     /// Applies `changes` and returns the updated account, or nil when it does not exist.
     public func update(id: UUID, _ changes: ProfileChanges, at time: Timestamp) async throws -> User? {
         do {
