@@ -11,6 +11,7 @@ public struct Store: Sendable {
     public let keyring: Keyring
     public let audit: AuditStore
     public let twoFactor: TwoFactorStore
+    public let telegram: TelegramStore
 
     /// The repositories over a migrated database, encrypting content with `keyring`.
     public init(engine: any DatabaseEngine, keyring: Keyring) {
@@ -24,6 +25,7 @@ public struct Store: Sendable {
         self.subscriptions = SubscriptionStore(engine: engine)
         self.audit = AuditStore(engine: engine)
         self.twoFactor = TwoFactorStore(engine: engine, keyring: keyring)
+        self.telegram = TelegramStore(engine: engine)
     }
 
     /// Opens the database a configuration names: PostgreSQL for a `postgres://` URL, otherwise the

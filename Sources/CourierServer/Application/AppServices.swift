@@ -1,6 +1,8 @@
 import CourierRealtime
 import CourierStore
+import CourierTelegram
 import Logging
+import ServiceLifecycle
 
 /// The services of one Courier node, built once and shared by every transport.
 public struct AppServices: Sendable {
@@ -16,14 +18,26 @@ public struct AppServices: Sendable {
     public let limiter: RateLimiter
     public let audit: AuditService
     public let twoFactor: TwoFactorService
+    public let telegram: TelegramService
+    /// This node's WebSocket connections (presence and the Telegram relay's "offline" ask it).
+    public let registry: ConnectionRegistry
+    public let gateway: GatewayConfiguration
 
-    /// Builds the services over an open, migrated store, publishing real-time events on `bus`.
-    /// `courier serve` passes the configured rate limits; they are off unless given.
+    /// Builds the services over an open, migrated store.
+    ///
+    /// - Parameters:
+    ///   - rateLimits: `courier serve` passes the configured limits; they are off unless given.
+    ///   - telegram: the relay's settings, nil for no relay; `bot` replaces the HTTP Bot API client.
+    ///   - publicURL: where people reach this server, for links.
     public init(
-        store: Store, jwtSecret: String, bcryptCost: Int, rateLimits: RateLimitSettings = .off, bus: any Bus = InProcessBus(),
-        logger: Logger = Logger(label: "courier")
+        store: Store, jwtSecret: String, bcryptCost: Int, rateLimits: RateLimitSettings = .off,
+        gateway: GatewayConfiguration = GatewayConfiguration(), telegram: TelegramSettings? = nil, bot: (any BotAPI)? = nil,
+        publicURL: String = "http://127.0.0.1:8080", bus: any Bus = InProcessBus(), logger: Logger = Logger(label: "courier")
     ) async throws {
         self.store = store
+        self.bus = bus
+        self.gateway = gateway
+        self.registry = ConnectionRegistry(maxConnections: gateway.maxConnections)
         self.limiter = RateLimiter(settings: rateLimits)
         self.audit = AuditService(audit: store.audit, users: store.users, logger: logger)
         let passwords = try await PasswordHasher(cost: bcryptCost)
@@ -33,11 +47,32 @@ public struct AppServices: Sendable {
             passwords: passwords, limiter: limiter, audit: audit, twoFactor: twoFactor
         )
         self.users = UserService(users: store.users)
-        self.bus = bus
         self.events = EventPublisher(bus: bus, chats: store.chats, logger: logger)
         self.premium = PremiumService(subscriptions: store.subscriptions, users: store.users, limiter: limiter)
         self.chats = ChatService(chats: store.chats, users: store.users, premium: premium, events: events)
-        self.messages = MessageService(messages: store.messages, chats: chats, events: events)
+        let botAPI = bot ?? telegram.map { HTTPBotAPI(token: $0.botToken, apiURL: $0.apiURL) }
+        let relay = TelegramRelay(enabled: botAPI != nil, store: store.telegram, chats: store.chats, registry: registry, logger: logger)
+        self.messages = MessageService(messages: store.messages, chats: chats, events: events, relay: relay)
         self.channels = ChannelService(chats: store.chats, messages: messages)
+        let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.telegram = TelegramService(
+            bot: botAPI, settings: telegram, store: store.telegram, messages: messages, audit: audit, publicURL: base,
+            botUsername: .init(), logger: logger
+        )
+    }
+
+    /// The background services of a node: fan-out, premium expiry, and the Telegram relay when on.
+    func backgroundServices(logger: Logger) -> [any Service] {
+        var services: [any Service] = [
+            FanOutService(bus: bus, registry: registry),
+            PremiumExpiryService(premium: premium, interval: .seconds(60), logger: logger),
+        ]
+        if let bot = telegram.bot, let settings = telegram.settings {
+            services.append(TelegramRelayService(telegram: telegram, bot: bot, settings: settings, logger: logger))
+            if settings.webhookSecret == nil {
+                services.append(TelegramUpdatePoller(telegram: telegram, bot: bot, logger: logger, timeout: 25))
+            }
+        }
+        return services
     }
 }

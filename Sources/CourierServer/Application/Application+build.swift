@@ -4,15 +4,13 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 
-/// The routes of Courier over `services`: `/health`, the REST API under `/api/v1`, and `/ws`.
+/// The routes of Courier over `services`: `/health`, the REST API under `/api/v1`, `/ws`, the
+/// Telegram webhook and the reference page `/r/:ref`.
 ///
 /// - Parameters:
 ///   - allowedOrigins: web origins other than the server's own that may call the API from a browser.
 ///   - https: whether the server is reached over HTTPS (then HSTS is sent).
-public func buildRouter(
-    services: AppServices, registry: ConnectionRegistry = ConnectionRegistry(maxConnections: GatewayConfiguration.defaultMaxConnections),
-    gateway: GatewayConfiguration = GatewayConfiguration(), allowedOrigins: Set<String> = [], https: Bool = false
-) -> Router<AppRequestContext> {
+public func buildRouter(services: AppServices, allowedOrigins: Set<String> = [], https: Bool = false) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Middleware applies to routes added after it: keep these first. The error middleware is
     // innermost, so every error has become a response before headers are added to it.
@@ -23,7 +21,7 @@ public func buildRouter(
 
     HealthController(engine: services.store.engine).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)
-    WebSocketGateway(services: services, registry: registry, configuration: gateway).addRoutes(to: router)
+    WebSocketGateway(services: services, registry: services.registry, configuration: services.gateway).addRoutes(to: router)
 
     let api = router.group("api/v1")
         .add(middleware: TokenAuthenticator(auth: services.auth))
@@ -38,28 +36,27 @@ public func buildRouter(
         .addRoutes(to: api.group("channels", context: AuthenticatedContext.self))
     SubscriptionController(premium: services.premium).addRoutes(to: api.group("subscriptions", context: AuthenticatedContext.self))
     AuditController(audit: services.audit).addRoutes(to: api.group("audit", context: AuthenticatedContext.self))
+    TelegramController(telegram: services.telegram).addRoutes(
+        api: api.group("telegram", context: AuthenticatedContext.self),
+        references: api.group("references", context: AuthenticatedContext.self),
+        router: router
+    )
     return router
 }
 
-/// A Courier node over `services`: HTTP and WebSocket on one port, the fan-out from the bus to this
-/// node's connections, and the premium expiry job.
+/// A Courier node over `services`: HTTP and WebSocket on one port, plus its background services.
 public func buildApplication(
-    services: AppServices, host: String, port: Int, gateway: GatewayConfiguration,
-    allowedOrigins: Set<String> = [], https: Bool = false, logger: Logger
+    services: AppServices, host: String, port: Int, allowedOrigins: Set<String> = [], https: Bool = false, logger: Logger
 ) -> some ApplicationProtocol {
-    let registry = ConnectionRegistry(maxConnections: gateway.maxConnections)
-    let router = buildRouter(services: services, registry: registry, gateway: gateway, allowedOrigins: allowedOrigins, https: https)
+    let router = buildRouter(services: services, allowedOrigins: allowedOrigins, https: https)
     let webSocket = WebSocketServerConfiguration(
-        maxFrameSize: gateway.maxFrameBytes, autoPing: .enabled(timePeriod: gateway.pingInterval)
+        maxFrameSize: services.gateway.maxFrameBytes, autoPing: .enabled(timePeriod: services.gateway.pingInterval)
     )
     return Application(
         router: router,
         server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: webSocket),
         configuration: .init(address: .hostname(host, port: port), serverName: "Courier"),
-        services: [
-            FanOutService(bus: services.bus, registry: registry),
-            PremiumExpiryService(premium: services.premium, interval: .seconds(60), logger: logger),
-        ],
+        services: services.backgroundServices(logger: logger),
         logger: logger
     )
 }
@@ -71,11 +68,12 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     let secret = try configuration.jwtSecret ?? SecretFile.loadOrCreate(at: configuration.jwtSecretPath)
     let services = try await AppServices(
-        store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost, rateLimits: configuration.rateLimits, logger: logger
+        store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost, rateLimits: configuration.rateLimits,
+        gateway: GatewayConfiguration(maxConnections: configuration.maxConnections), telegram: configuration.telegram,
+        publicURL: configuration.publicURL, logger: logger
     )
     return buildApplication(
         services: services, host: configuration.host, port: configuration.port,
-        gateway: GatewayConfiguration(maxConnections: configuration.maxConnections),
         allowedOrigins: configuration.allowedOrigins, https: configuration.publicURL.hasPrefix("https://"), logger: logger
     )
 }

@@ -25,6 +25,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var rateLimits: RateLimitSettings
     /// Web origins (`https://app.example.com`) besides the server's own allowed to call the API from a browser.
     public var allowedOrigins: Set<String>
+    /// The Telegram relay, nil when off.
+    public var telegram: TelegramSettings?
 
     public static let defaultHost = "127.0.0.1"
     public static let defaultPort = 8080
@@ -37,7 +39,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         databaseURL: String? = nil, jwtSecret: String? = nil, publicURL: String? = nil,
         logLevel: Logger.Level = .info, bcryptCost: Int = defaultBcryptCost,
         maxConnections: Int = GatewayConfiguration.defaultMaxConnections, masterKeyFile: String? = nil,
-        rateLimits: RateLimitSettings = RateLimitSettings(), allowedOrigins: Set<String> = []
+        rateLimits: RateLimitSettings = RateLimitSettings(), allowedOrigins: Set<String> = [], telegram: TelegramSettings? = nil
     ) {
         self.host = host
         self.port = port
@@ -51,6 +53,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.masterKeyFile = masterKeyFile
         self.rateLimits = rateLimits
         self.allowedOrigins = allowedOrigins
+        self.telegram = telegram
     }
 
     /// Reads the settings from environment variables; flags given on the command line override them.
@@ -109,7 +112,8 @@ public struct ServerConfiguration: Sendable, Equatable {
             rateLimits: try RateLimitSettings.resolve(environment: environment),
             allowedOrigins: Set((value("COURIER_ALLOWED_ORIGINS") ?? "").split(separator: ",").map {
                 $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-            }.filter { !$0.isEmpty })
+            }.filter { !$0.isEmpty }),
+            telegram: try TelegramSettings.resolve(environment: environment)
         )
     }
 

@@ -11,11 +11,13 @@ public struct MessageService: Sendable {
     let messages: MessageStore
     let chats: ChatService
     let events: EventPublisher
+    let relay: TelegramRelay
 
-    public init(messages: MessageStore, chats: ChatService, events: EventPublisher) {
+    public init(messages: MessageStore, chats: ChatService, events: EventPublisher, relay: TelegramRelay) {
         self.messages = messages
         self.chats = chats
         self.events = events
+        self.relay = relay
     }
 
     /// A sent message, and whether this call stored it (false when `client_msg_id` found an earlier one).
@@ -39,6 +41,7 @@ public struct MessageService: Sendable {
         do {
             let message = try await messages.append(draft, from: senderID, at: .now())
             await events.messageCreated(message, excluding: connection)
+            await relay.messageStored(message)
             return Sent(message: message, created: true)
         } catch where MessageStore.isDuplicateClientMessageID(error) {
             // A retry raced the first attempt; the first one is the message.
@@ -114,6 +117,7 @@ public struct MessageService: Sendable {
         )
         let message = try await messages.append(draft, from: userID, forwardedFrom: origin, at: .now())
         await events.messageCreated(message)
+        await relay.messageStored(message)
         return message
     }
 

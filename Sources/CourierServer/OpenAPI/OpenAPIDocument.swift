@@ -23,6 +23,7 @@ tags:
   - name: messages
   - name: channels
   - name: subscriptions
+  - name: telegram
 paths:
   /health:
     get:
@@ -653,6 +654,105 @@ paths:
                         details: { type: object, additionalProperties: { type: string } }
         "400": { $ref: "#/components/responses/Error" }
         "403": { $ref: "#/components/responses/Error" }
+  /api/v1/telegram/link:
+    post:
+      tags: [telegram]
+      summary: A one-time deep link (10 minutes) that links this account to a Telegram chat with the bot
+      responses:
+        "200":
+          description: The link
+          content: { application/json: { schema: { type: object, properties: { url: { type: string }, expires_at: { type: string, format: date-time } } } } }
+        "404": { $ref: "#/components/responses/Error" }
+        "503": { $ref: "#/components/responses/Error" }
+    get:
+      tags: [telegram]
+      summary: Whether this account is linked, and its relay mode
+      responses:
+        "200": { $ref: "#/components/responses/TelegramLink" }
+    patch:
+      tags: [telegram]
+      summary: "Relay mode: offline (default), always or never"
+      requestBody:
+        required: true
+        content: { application/json: { schema: { type: object, required: [relay_mode], properties: { relay_mode: { type: string, enum: [offline, always, never] } } } } }
+      responses:
+        "200": { $ref: "#/components/responses/TelegramLink" }
+        "404": { $ref: "#/components/responses/Error" }
+        "422": { $ref: "#/components/responses/Error" }
+    delete:
+      tags: [telegram]
+      summary: Unlink
+      responses:
+        "204": { description: Unlinked }
+        "404": { $ref: "#/components/responses/Error" }
+  /api/v1/telegram/status:
+    get:
+      tags: [telegram]
+      summary: Relay queue figures (server administrators)
+      responses:
+        "200":
+          description: Status
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  enabled: { type: boolean }
+                  queue_length: { type: integer }
+                  sending: { type: integer }
+                  sent: { type: integer }
+                  failed: { type: integer }
+                  last_error: { type: string }
+        "403": { $ref: "#/components/responses/Error" }
+  /api/v1/references/{ref}:
+    get:
+      tags: [telegram]
+      summary: The message behind a reference, for someone who may read its chat now (404 for anyone else)
+      parameters: [{ name: ref, in: path, required: true, schema: { type: string } }]
+      responses:
+        "200": { $ref: "#/components/responses/Message" }
+        "404": { $ref: "#/components/responses/Error" }
+  /api/v1/references:
+    post:
+      tags: [telegram]
+      summary: Register a reference made by an external relay (server administrators)
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [telegram_id, local_message_id, type]
+              properties:
+                telegram_id: { type: string }
+                local_message_id: { type: string, format: uuid }
+                type: { type: string, enum: [text, image, video, audio, file] }
+      responses:
+        "201":
+          description: Registered
+          content: { application/json: { schema: { type: object, properties: { reference: { type: string }, url: { type: string } } } } }
+        "403": { $ref: "#/components/responses/Error" }
+        "422": { $ref: "#/components/responses/Error" }
+  /telegram/webhook:
+    post:
+      tags: [telegram]
+      summary: "Telegram's webhook (only with TELEGRAM_WEBHOOK_SECRET); needs X-Telegram-Bot-Api-Secret-Token"
+      security: []
+      requestBody:
+        required: true
+        content: { application/json: { schema: { type: object } } }
+      responses:
+        "200": { description: Handled }
+        "401": { $ref: "#/components/responses/Error" }
+        "404": { $ref: "#/components/responses/Error" }
+  /r/{ref}:
+    get:
+      tags: [telegram]
+      summary: The page a Telegram notice links to; it opens the message in the signed-in browser
+      security: []
+      parameters: [{ name: ref, in: path, required: true, schema: { type: string } }]
+      responses:
+        "200": { description: An HTML page without content, content: { text/html: { schema: { type: string } } } }
 components:
   securitySchemes:
     bearer: { type: http, scheme: bearer, bearerFormat: JWT }
@@ -677,6 +777,16 @@ components:
     Message: { description: A message, content: { application/json: { schema: { $ref: "#/components/schemas/Message" } } } }
     MessagePage: { description: A page of messages, content: { application/json: { schema: { $ref: "#/components/schemas/MessagePage" } } } }
     Channel: { description: A channel, content: { application/json: { schema: { $ref: "#/components/schemas/Channel" } } } }
+    TelegramLink:
+      description: Link status
+      content:
+        application/json:
+          schema:
+            type: object
+            properties:
+              linked: { type: boolean }
+              relay_mode: { type: string, enum: [offline, always, never] }
+              linked_at: { type: string, format: date-time }
     SubscriptionStatus:
       description: Premium status
       content:

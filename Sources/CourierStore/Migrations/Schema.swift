@@ -229,24 +229,48 @@ public enum Schema {
             """,
             "CREATE INDEX idx_audit_log_subject ON audit_log (subject_id, seq)",
 
-            // What Telegram carries instead of content: an opaque reference, resolved here.
+            // What Telegram carries instead of content: an opaque reference, resolved here. A row is
+            // also the durable job of relaying it: pending → sending → sent | failed.
             """
             CREATE TABLE message_references (
                 reference VARCHAR(64) PRIMARY KEY,
                 telegram_id VARCHAR(64),
                 local_message_id \(t.uuid) NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
                 recipient_id \(t.uuid) REFERENCES users (id) ON DELETE CASCADE,
+                telegram_chat_id BIGINT,
                 message_type VARCHAR(16) NOT NULL,
                 timestamp BIGINT NOT NULL,
-                delivery_status VARCHAR(16) NOT NULL DEFAULT 'pending' CHECK (delivery_status IN ('pending', 'sent', 'failed')),
+                delivery_status VARCHAR(16) NOT NULL DEFAULT 'pending'
+                    CHECK (delivery_status IN ('pending', 'sending', 'sent', 'failed')),
                 attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL DEFAULT 0,
                 last_error TEXT,
                 created_at BIGINT NOT NULL,
                 updated_at BIGINT NOT NULL
             )
             """,
             "CREATE INDEX idx_message_references_message ON message_references (local_message_id)",
-            "CREATE INDEX idx_message_references_status ON message_references (delivery_status)",
+            "CREATE INDEX idx_message_references_due ON message_references (delivery_status, next_attempt_at)",
+
+            // A Courier account linked to a Telegram chat with the bot, and how it wants to be notified.
+            """
+            CREATE TABLE telegram_links (
+                user_id \(t.uuid) PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                telegram_chat_id BIGINT NOT NULL,
+                relay_mode VARCHAR(16) NOT NULL DEFAULT 'offline' CHECK (relay_mode IN ('offline', 'always', 'never')),
+                linked_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE UNIQUE INDEX telegram_links_telegram_chat_id_unique ON telegram_links (telegram_chat_id)",
+            // One-time linking tokens (the deep link's start parameter), stored hashed.
+            """
+            CREATE TABLE telegram_link_tokens (
+                token_hash VARCHAR(64) PRIMARY KEY,
+                user_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                expires_at BIGINT NOT NULL,
+                used_at BIGINT
+            )
+            """,
         ]
     }
 }

@@ -9,15 +9,26 @@ import Testing
 /// Runs a real Courier node (HTTP and WebSocket on a free port) over a fresh database of `engine`.
 func withLiveServer<T: Sendable>(
     _ engine: TestEngine, gateway: GatewayConfiguration = GatewayConfiguration(), rateLimits: RateLimitSettings = .off,
-    _ body: @Sendable (CourierClient, AppServices) async throws -> T
+    telegram: TelegramSettings? = nil, _ body: @Sendable (CourierClient, AppServices) async throws -> T
 ) async throws -> T {
     try await engine.withStore { store in
-        let services = try await AppServices(store: store, jwtSecret: testJWTSecret, bcryptCost: 4, rateLimits: rateLimits, logger: TestEngine.logger)
-        let app = buildApplication(services: services, host: "127.0.0.1", port: 0, gateway: gateway, logger: TestEngine.logger)
-        return try await app.test(.live) { client in
-            let port = try #require(client.port)
-            return try await body(CourierClient(baseURL: "http://127.0.0.1:\(port)"), services)
-        }
+        try await runCourier(store: store, gateway: gateway, rateLimits: rateLimits, telegram: telegram, body)
+    }
+}
+
+/// Runs a real Courier node over `store` until `body` returns (call it twice for a restart).
+func runCourier<T: Sendable>(
+    store: Store, gateway: GatewayConfiguration = GatewayConfiguration(), rateLimits: RateLimitSettings = .off,
+    telegram: TelegramSettings? = nil, _ body: @Sendable (CourierClient, AppServices) async throws -> T
+) async throws -> T {
+    let services = try await AppServices(
+        store: store, jwtSecret: testJWTSecret, bcryptCost: 4, rateLimits: rateLimits, gateway: gateway, telegram: telegram,
+        publicURL: "https://courier.example", logger: TestEngine.logger
+    )
+    let app = buildApplication(services: services, host: "127.0.0.1", port: 0, logger: TestEngine.logger)
+    return try await app.test(.live) { client in
+        let port = try #require(client.port)
+        return try await body(CourierClient(baseURL: "http://127.0.0.1:\(port)"), services)
     }
 }
 

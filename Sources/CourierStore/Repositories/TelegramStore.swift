@@ -1,0 +1,237 @@
+import CourierCore
+import Foundation
+import SQLKit
+
+/// Telegram account links, linking tokens, and the relay queue in `message_references`.
+public struct TelegramStore: Sendable {
+    let engine: any DatabaseEngine
+
+    public init(engine: any DatabaseEngine) { self.engine = engine }
+
+    /// How a linked user wants to be notified through Telegram.
+    public enum RelayMode: String, Sendable, Codable, CaseIterable {
+        /// Only while none of their devices is connected (the default).
+        case offline
+        case always
+        case never
+    }
+
+    public struct Link: Sendable, Equatable {
+        public let userID: UUID
+        public let telegramChatID: Int64
+        public let mode: RelayMode
+        public let linkedAt: Timestamp
+    }
+
+    /// A relay job: one reference for one recipient's Telegram chat.
+    public struct Job: Sendable, Equatable {
+        public let reference: String
+        public let telegramChatID: Int64
+        public let messageType: String
+        public let timestamp: Timestamp
+        public let attempts: Int
+    }
+
+    // MARK: Links
+
+    public func createLinkToken(hash: String, for userID: UUID, expiresAt: Timestamp) async throws {
+        try await engine.write { sql in
+            try await sql.raw("""
+                INSERT INTO telegram_link_tokens (token_hash, user_id, expires_at, used_at)
+                VALUES (\(bind: hash), \(bind: userID), \(bind: expiresAt.milliseconds), NULL)
+                """).run()
+        }
+    }
+
+    /// Spends a linking token and links its user to `telegramChatID` (replacing an earlier link of
+    /// either). Returns the user, or nil for an unknown, used or expired token.
+    public func link(tokenHash: String, to telegramChatID: Int64, at time: Timestamp) async throws -> UUID? {
+        try await engine.write { sql in
+            guard let userID = try await sql.raw("""
+                UPDATE telegram_link_tokens SET used_at = \(bind: time.milliseconds)
+                WHERE token_hash = \(bind: tokenHash) AND used_at IS NULL AND expires_at > \(bind: time.milliseconds)
+                RETURNING user_id
+                """).first()?.decode(column: "user_id", as: UUID.self)
+            else { return nil }
+            try await sql.raw("""
+                DELETE FROM telegram_links WHERE user_id = \(bind: userID) OR telegram_chat_id = \(bind: telegramChatID)
+                """).run()
+            try await sql.raw("""
+                INSERT INTO telegram_links (user_id, telegram_chat_id, relay_mode, linked_at)
+                VALUES (\(bind: userID), \(bind: telegramChatID), 'offline', \(bind: time.milliseconds))
+                """).run()
+            return userID
+        }
+    }
+
+    /// Removes a user's link; returns whether there was one.
+    @discardableResult
+    public func unlink(userID: UUID) async throws -> Bool {
+        try await engine.write { sql in
+            try await sql.raw("DELETE FROM telegram_links WHERE user_id = \(bind: userID) RETURNING user_id").first() != nil
+        }
+    }
+
+    /// Removes the link of a Telegram chat (the user sent /stop); returns the user it belonged to.
+    public func unlink(telegramChatID: Int64) async throws -> UUID? {
+        try await engine.write { sql in
+            try await sql.raw("DELETE FROM telegram_links WHERE telegram_chat_id = \(bind: telegramChatID) RETURNING user_id")
+                .first()?.decode(column: "user_id", as: UUID.self)
+        }
+    }
+
+    public func setMode(_ mode: RelayMode, for userID: UUID) async throws -> Bool {
+        try await engine.write { sql in
+            try await sql.raw("""
+                UPDATE telegram_links SET relay_mode = \(bind: mode.rawValue) WHERE user_id = \(bind: userID) RETURNING user_id
+                """).first() != nil
+        }
+    }
+
+    /// The links of those among `userIDs` who have one.
+    public func links(of userIDs: [UUID]) async throws -> [Link] {
+        guard !userIDs.isEmpty else { return [] }
+        return try await engine.read { sql in
+            try await sql.raw("""
+                SELECT user_id, telegram_chat_id, relay_mode, linked_at FROM telegram_links WHERE user_id IN (\(binds: userIDs))
+                """).all().map { row in
+                    Link(
+                        userID: try row.decode(column: "user_id", as: UUID.self),
+                        telegramChatID: try row.decode(column: "telegram_chat_id", as: Int64.self),
+                        mode: try row.decodeEnum(column: "relay_mode", as: RelayMode.self),
+                        linkedAt: try row.decodeTimestamp(column: "linked_at")
+                    )
+                }
+        }
+    }
+
+    // MARK: The relay queue
+
+    /// Adds relay jobs (each a new reference), in one transaction.
+    public func enqueue(_ jobs: [(reference: String, messageID: UUID, recipientID: UUID, telegramChatID: Int64, messageType: String, timestamp: Timestamp)]) async throws {
+        guard !jobs.isEmpty else { return }
+        let now = Timestamp.now().milliseconds
+        try await engine.write { sql in
+            for job in jobs {
+                try await sql.raw("""
+                    INSERT INTO message_references (reference, telegram_id, local_message_id, recipient_id, telegram_chat_id, message_type,
+                        timestamp, delivery_status, attempts, next_attempt_at, last_error, created_at, updated_at)
+                    VALUES (\(bind: job.reference), NULL, \(bind: job.messageID), \(bind: job.recipientID), \(bind: job.telegramChatID),
+                        \(bind: job.messageType), \(bind: job.timestamp.milliseconds), 'pending', 0, 0, NULL, \(bind: now), \(bind: now))
+                    """).run()
+            }
+        }
+    }
+
+    /// Pending jobs that are due, oldest first.
+    public func dueJobs(at time: Timestamp, limit: Int) async throws -> [Job] {
+        try await engine.read { sql in
+            try await sql.raw("""
+                SELECT reference, telegram_chat_id, message_type, timestamp, attempts FROM message_references
+                WHERE delivery_status = 'pending' AND next_attempt_at <= \(bind: time.milliseconds) AND telegram_chat_id IS NOT NULL
+                ORDER BY timestamp, reference LIMIT \(bind: limit)
+                """).all().map { row in
+                    Job(
+                        reference: try row.decode(column: "reference", as: String.self),
+                        telegramChatID: try row.decode(column: "telegram_chat_id", as: Int64.self),
+                        messageType: try row.decode(column: "message_type", as: String.self),
+                        timestamp: try row.decodeTimestamp(column: "timestamp"),
+                        attempts: try row.decode(column: "attempts", as: Int.self)
+                    )
+                }
+        }
+    }
+
+    /// Marks jobs as being sent, right before the Bot API call. Returns those that were still
+    /// pending (another node may have taken some).
+    public func claim(_ references: [String], at time: Timestamp) async throws -> [String] {
+        try await engine.write { sql in
+            try await sql.raw("""
+                UPDATE message_references SET delivery_status = 'sending', attempts = attempts + 1, updated_at = \(bind: time.milliseconds)
+                WHERE reference IN (\(binds: references)) AND delivery_status = 'pending'
+                RETURNING reference
+                """).all().map { try $0.decode(column: "reference", as: String.self) }
+        }
+    }
+
+    public func markSent(_ references: [String], telegramID: String, at time: Timestamp) async throws {
+        try await update(references, status: "sent", telegramID: telegramID, error: nil, nextAttempt: nil, at: time)
+    }
+
+    /// Puts jobs back in the queue for `next`, recording why.
+    public func retry(_ references: [String], at next: Timestamp, error: String, now: Timestamp) async throws {
+        try await update(references, status: "pending", telegramID: nil, error: error, nextAttempt: next, at: now)
+    }
+
+    public func markFailed(_ references: [String], error: String, at time: Timestamp) async throws {
+        try await update(references, status: "failed", telegramID: nil, error: error, nextAttempt: nil, at: time)
+    }
+
+    /// After a crash, jobs caught mid-send may or may not have reached Telegram. They are marked
+    /// failed rather than sent again: a notification is never sent twice. Returns how many.
+    @discardableResult
+    public func failInterrupted(at time: Timestamp) async throws -> Int {
+        try await engine.write { sql in
+            try await sql.raw("""
+                UPDATE message_references SET delivery_status = 'failed',
+                    last_error = 'interrupted while sending; not retried so that it is never sent twice', updated_at = \(bind: time.milliseconds)
+                WHERE delivery_status = 'sending' RETURNING reference
+                """).all().count
+        }
+    }
+
+    private func update(_ references: [String], status: String, telegramID: String?, error: String?, nextAttempt: Timestamp?, at time: Timestamp) async throws {
+        guard !references.isEmpty else { return }
+        try await engine.write { sql in
+            try await sql.raw("""
+                UPDATE message_references SET delivery_status = \(bind: status), telegram_id = COALESCE(\(bind: telegramID), telegram_id),
+                    last_error = \(bind: error), next_attempt_at = COALESCE(\(bind: nextAttempt?.milliseconds), next_attempt_at),
+                    updated_at = \(bind: time.milliseconds)
+                WHERE reference IN (\(binds: references))
+                """).run()
+        }
+    }
+
+    // MARK: References
+
+    /// The message a reference points to.
+    public func message(of reference: String) async throws -> UUID? {
+        try await engine.read { sql in
+            try await sql.raw("SELECT local_message_id FROM message_references WHERE reference = \(bind: reference)")
+                .first()?.decode(column: "local_message_id", as: UUID.self)
+        }
+    }
+
+    /// Records a reference made by an external relay (already delivered).
+    public func register(reference: String, telegramID: String, messageID: UUID, messageType: String, at time: Timestamp) async throws {
+        try await engine.write { sql in
+            try await sql.raw("""
+                INSERT INTO message_references (reference, telegram_id, local_message_id, recipient_id, telegram_chat_id, message_type,
+                    timestamp, delivery_status, attempts, next_attempt_at, last_error, created_at, updated_at)
+                VALUES (\(bind: reference), \(bind: telegramID), \(bind: messageID), NULL, NULL, \(bind: messageType),
+                    \(bind: time.milliseconds), 'sent', 0, 0, NULL, \(bind: time.milliseconds), \(bind: time.milliseconds))
+                """).run()
+        }
+    }
+
+    /// Queue figures for the admin status.
+    public struct Statistics: Sendable {
+        public let byStatus: [String: Int]
+        public let lastError: String?
+    }
+
+    public func statistics() async throws -> Statistics {
+        try await engine.read { sql in
+            let counts = try await sql.raw("SELECT delivery_status, COUNT(*) AS n FROM message_references GROUP BY delivery_status").all()
+            let lastError = try await sql.raw("""
+                SELECT last_error FROM message_references WHERE last_error IS NOT NULL ORDER BY updated_at DESC LIMIT 1
+                """).first()?.decode(column: "last_error", as: String.self)
+            return Statistics(
+                byStatus: Dictionary(uniqueKeysWithValues: try counts.map {
+                    (try $0.decode(column: "delivery_status", as: String.self), try $0.decode(column: "n", as: Int.self))
+                }),
+                lastError: lastError
+            )
+        }
+    }
+}
