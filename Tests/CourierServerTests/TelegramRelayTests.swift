@@ -138,6 +138,9 @@ struct TelegramRelayTests {
                 let deepLink: DeepLink = try await client.call(.POST, "/api/v1/telegram/link", token: alice.token)
                 let token = try #require(deepLink.url.components(separatedBy: "start=").last)
                 let update = #"{"update_id":1,"message":{"message_id":1,"chat":{"id":2001,"type":"private"},"text":"/start \#(token)"}}"#
+                try await eventually("webhook registered") {
+                    await bot.requests.contains { $0.method == "setWebhook" && $0.body.contains("courier.example\\/telegram\\/webhook") && $0.body.contains("hook-secret_1") }
+                }
                 #expect(await Self.webhook(client, body: update, secret: nil) == 401)
                 #expect(await Self.webhook(client, body: update, secret: "wrong") == 401)
                 struct Link: Decodable { let linked: Bool }
@@ -207,6 +210,38 @@ struct TelegramRelayTests {
                         #expect(!request.body.contains(canary) && !request.url.contains(canary), "\(canary) leaked in \(request.method)")
                     }
                 }
+            }
+        }
+    }
+
+    @Test func administratorsSeeTheQueueAndRegisterExternalReferences() async throws {
+        let bot = FakeBotAPIState()
+        try await withFakeBotAPI(bot) { apiURL in
+            try await withLiveServer(.sqlite, telegram: Self.settings(apiURL)) { client, services in
+                let admin = try await client.signUp("admin_1")
+                let alice = try await client.signUp("alice_1")
+                _ = try await services.store.users.setServerAdmin(try .init("admin_1"), true)
+                let chat = try await client.createGroup(named: "Team", members: [], token: alice.token)
+                let message = try await client.send("registered elsewhere", to: chat, token: alice.token)
+
+                struct Registered: Decodable { let reference: String; let url: String }
+                let body = ["telegram_id": "555:77", "local_message_id": message.id, "type": "text"]
+                await #expect(throws: CourierAPIError.self) {
+                    let _: Registered = try await client.call(.POST, "/api/v1/references", body: body, token: alice.token)
+                }
+                let registered: Registered = try await client.call(.POST, "/api/v1/references", body: body, token: admin.token)
+                #expect(registered.url.hasSuffix("/r/\(registered.reference)"))
+                let resolved: ChatMessage = try await client.call(.GET, "/api/v1/references/\(registered.reference)", token: alice.token)
+                #expect(resolved.content == "registered elsewhere")
+
+                struct Status: Decodable { let enabled: Bool; let sent: Int; let queue_length: Int }
+                await #expect(throws: CourierAPIError.self) {
+                    let _: Status = try await client.call(.GET, "/api/v1/telegram/status", token: alice.token)
+                }
+                let status: Status = try await client.call(.GET, "/api/v1/telegram/status", token: admin.token)
+                #expect(status.enabled)
+                #expect(status.sent == 1)
+                #expect(status.queue_length == 0)
             }
         }
     }

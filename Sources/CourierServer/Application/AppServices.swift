@@ -69,7 +69,9 @@ public struct AppServices: Sendable {
         ]
         if let bot = telegram.bot, let settings = telegram.settings {
             services.append(TelegramRelayService(telegram: telegram, bot: bot, settings: settings, logger: logger))
-            if settings.webhookSecret == nil {
+            if let secret = settings.webhookSecret {
+                services.append(TelegramWebhookRegistration(bot: bot, url: "\(telegram.publicURL)/telegram/webhook", secret: secret, logger: logger))
+            } else {
                 services.append(TelegramUpdatePoller(telegram: telegram, bot: bot, logger: logger, timeout: 25))
             }
         }

@@ -103,3 +103,21 @@ struct TelegramUpdatePoller: Service {
         }
     }
 }
+
+/// With a webhook secret configured: tells Telegram where to deliver updates, once at start.
+struct TelegramWebhookRegistration: Service {
+    let bot: any BotAPI
+    let url: String
+    let secret: String
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await bot.setWebhook(url: url, secretToken: secret)
+            logger.info("telegram webhook registered")
+        } catch {
+            logger.error("telegram webhook not registered; updates will not arrive", metadata: ["error": "\(error)"])
+        }
+        try? await gracefulShutdown()
+    }
+}
