@@ -72,10 +72,10 @@ public struct CourierClient: Sendable {
         try await call(.GET, "/api/v1/chats/\(chatID)/messages?\(query)", token: token)
     }
 
-    /// The WebSocket URL for an access token.
-    public func webSocketURL(token: String) -> String {
+    /// The WebSocket URL for an access token; `resume` announces that the first frame is a `resume`.
+    public func webSocketURL(token: String, resume: Bool = false) -> String {
         let base = baseURL.replacingOccurrences(of: "https://", with: "wss://").replacingOccurrences(of: "http://", with: "ws://")
-        return "\(base)/ws?token=\(token)"
+        return "\(base)/ws?token=\(token)" + (resume ? "&resume=1" : "")
     }
 
     /// Calls the API and decodes the answer; an error status becomes `CourierAPIError`.

@@ -55,7 +55,7 @@ public actor RealtimeConnection {
     ///   - token: returns a valid access token (refreshing it if needed); asked before each connect.
     ///   - knownSeqs: the newest `seq` the device already has per chat, to resume from.
     public init(client: CourierClient, token: @escaping @Sendable () async throws -> String, knownSeqs: [String: Int64] = [:], logger: Logger = Logger(label: "courier-client")) {
-        self.url = { client.webSocketURL(token: try await token()) }
+        self.url = { client.webSocketURL(token: try await token(), resume: true) }
         self.logger = logger
         self.lastSeq = knownSeqs
         (events, eventSink) = AsyncStream.makeStream(of: Event.self)

@@ -29,6 +29,8 @@ public final class DeviceConnection: Sendable, Identifiable {
         /// (live traffic starts as soon as the socket opens, before the client's `resume` arrives).
         var recentlySent: [UUID: Set<Int64>] = [:]
         var recentlySentCount = 0
+        /// Whether a resume began: from then on only the resume releases held frames.
+        var resumeStarted = false
     }
 
     /// How many sent `seq`s a connection remembers for resume; past it, the memory starts over.
@@ -74,6 +76,20 @@ public final class DeviceConnection: Sendable, Identifiable {
     /// Starts holding live frames back.
     public func holdLiveFrames() {
         state.withLock { if $0.held == nil { $0.held = [] } }
+    }
+
+    /// Holds live frames for a resume that is starting now.
+    public func beginResume() {
+        state.withLock { state in
+            state.resumeStarted = true
+            if state.held == nil { state.held = [] }
+        }
+    }
+
+    /// Lets held live frames go when the client announced a resume but never sent it.
+    public func releaseUnlessResuming() {
+        let resuming = state.withLock { $0.resumeStarted }
+        if !resuming { releaseLiveFrames(resumedUpTo: [:]) }
     }
 
     /// Stops holding live frames and queues those held, except `new_message` frames at or below

@@ -124,7 +124,7 @@ actor GatewaySession {
             throw CourierError.invalid("chats", "Resume at most \(Self.maxResumeChats) chats at once.")
         }
         let chats = try frame.chats.map { (try UUID.parse($0.key, field: "chats"), max(0, $0.value)) }
-        connection.holdLiveFrames()
+        connection.beginResume()
         var sentUpTo: [UUID: Int64] = [:]
         // Live traffic flows again whatever happens, after `resumed` when all went well.
         defer { connection.releaseLiveFrames(resumedUpTo: sentUpTo) }

@@ -53,6 +53,15 @@ struct WebSocketGateway: Sendable {
             return
         }
         let connection = DeviceConnection(userID: user.userID, queueLimit: configuration.outgoingQueueLimit)
+        // `?resume=1`: the client's first frame will be a resume. Hold live traffic from the first
+        // moment, so that nothing live overtakes the missed history (released after 10 s at the latest).
+        if ["1", "true"].contains(context.request.uri.queryParameters.get("resume") ?? "") {
+            connection.holdLiveFrames()
+            Task {
+                try? await Task.sleep(for: .seconds(10))
+                connection.releaseUnlessResuming()
+            }
+        }
         let isFirst = await registry.register(connection)
         await presence.connected(user.userID, isFirst: isFirst)
         var connectionLogger = context.logger
