@@ -19,10 +19,7 @@ public struct MessageDraft: Sendable, Equatable {
         let content = Self.normalized(content)
         try Self.validate(content: content, allowEmpty: kind != .text)
         if let mediaURL {
-            guard mediaURL.utf8.count <= MessageLimits.maxMediaURLBytes,
-                  let url = URLComponents(string: mediaURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
-                  url.host?.isEmpty == false
-            else { throw .invalid("media_url", "media_url must be an http(s) URL of at most \(MessageLimits.maxMediaURLBytes) bytes.") }
+            guard WebURL.isValid(mediaURL, maxBytes: MessageLimits.maxMediaURLBytes) else { throw .invalid("media_url", "media_url must be an http(s) URL of at most \(MessageLimits.maxMediaURLBytes) bytes.") }
         }
         if kind != .text, mediaURL == nil, attachments.isEmpty {
             throw .invalid("media_url", "A \(kind.rawValue) message needs a media_url or attachments.")

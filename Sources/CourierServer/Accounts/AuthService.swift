@@ -141,10 +141,10 @@ public struct AuthService: Sendable {
     /// signs the whole session out, because only a thief would still have it.
     public func refresh(refreshToken: String, device: Device) async throws -> TokenPair {
         let now = Timestamp.now()
-        let newToken = TokenService.newRefreshToken()
+        let newToken = SecretToken.random()
         let expiresAt = now.adding(seconds: TokenService.refreshTokenLifetime)
         let outcome = try await sessions.rotate(
-            presentedHash: TokenService.hash(refreshToken: refreshToken), newHash: TokenService.hash(refreshToken: newToken),
+            presentedHash: SecretToken.hash(refreshToken), newHash: SecretToken.hash(newToken),
             at: now, expiresAt: expiresAt, ipAddress: device.ipAddress
         )
         switch outcome {
@@ -200,12 +200,12 @@ public struct AuthService: Sendable {
     }
 
     private func startSession(for userID: UUID, device: Device, at now: Timestamp) async throws -> TokenPair {
-        let refreshToken = TokenService.newRefreshToken()
+        let refreshToken = SecretToken.random()
         let session = DeviceSession(
             id: UUID(), userID: userID, deviceName: device.name, ipAddress: device.ipAddress, createdAt: now,
             lastSeenAt: now, expiresAt: now.adding(seconds: TokenService.refreshTokenLifetime), revokedAt: nil
         )
-        try await sessions.create(session, refreshTokenHash: TokenService.hash(refreshToken: refreshToken))
+        try await sessions.create(session, refreshTokenHash: SecretToken.hash(refreshToken))
         let access = try await tokens.accessToken(for: AuthenticatedUser(userID: userID, sessionID: session.id), at: now)
         return TokenPair(
             sessionID: session.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,

@@ -67,8 +67,7 @@ public struct TwoFactorService: Sendable {
     func verifySecondFactor(for userID: UUID, code: String?, recoveryCode: String?) async throws {
         guard let state = try await store.state(of: userID), state.confirmed else { return }
         if let recoveryCode {
-            let normalized = recoveryCode.lowercased().filter { $0.isLetter || $0.isNumber }
-            guard try await store.useRecoveryCode(hash: Self.hash(normalized), for: userID, at: .now()) else { throw Self.wrongCode }
+            guard try await store.useRecoveryCode(hash: Self.hash(recoveryCode), for: userID, at: .now()) else { throw Self.wrongCode }
             await audit.record(.init(action: "recovery_code_used", actorID: userID))
             return
         }
@@ -108,8 +107,8 @@ public struct TwoFactorService: Sendable {
         return String(characters[0..<5]) + "-" + String(characters[5...])
     }
 
+    /// The stored form of a recovery code; case and dashes do not matter.
     static func hash(_ recoveryCode: String) -> String {
-        let normalized = recoveryCode.lowercased().filter { $0.isLetter || $0.isNumber }
-        return Data(SHA256.hash(data: Data(normalized.utf8))).hexString
+        SecretToken.hash(recoveryCode.lowercased().filter { $0.isLetter || $0.isNumber })
     }
 }

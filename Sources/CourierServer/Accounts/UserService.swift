@@ -33,9 +33,6 @@ public struct UserService: Sendable {
 
     private static func validateAvatarURL(_ text: String) throws(CourierError) {
         let invalid = CourierError.invalid("avatar_url", "avatar_url must be an http(s) URL of at most \(ProfileLimits.avatarURLBytes) bytes.")
-        guard text.utf8.count <= ProfileLimits.avatarURLBytes,
-              let url = URLComponents(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
-              url.host?.isEmpty == false
-        else { throw invalid }
+        guard WebURL.isValid(text, maxBytes: ProfileLimits.avatarURLBytes) else { throw invalid }
     }
 }

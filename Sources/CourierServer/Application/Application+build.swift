@@ -25,7 +25,7 @@ public func buildRouter(services: AppServices, allowedOrigins: Set<String> = [],
 
     let api = router.group("api/v1")
         .add(middleware: TokenAuthenticator(auth: services.auth))
-        .add(middleware: RateLimitMiddleware(limiter: services.limiter, premium: services.premium))
+        .add(middleware: RateLimitMiddleware(premium: services.premium))
         .add(middleware: AccessDenialAuditMiddleware(audit: services.audit))
     AuthController(auth: services.auth).addRoutes(to: api.group("auth"))
     UserController(users: services.users).addRoutes(to: api.group("users", context: AuthenticatedContext.self))

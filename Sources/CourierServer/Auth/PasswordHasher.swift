@@ -14,7 +14,7 @@ public struct PasswordHasher: Sendable {
         let cost = UInt8(clamping: cost)
         self.cost = cost
         self.decoyHash = try await NIOThreadPool.singleton.runIfActive {
-            Bcrypt.hash(TokenService.newRefreshToken(), cost: cost)
+            Bcrypt.hash(SecretToken.random(), cost: cost)
         }
     }
 

@@ -1,5 +1,4 @@
 import CourierCore
-import Crypto
 import Foundation
 import JWTKit
 
@@ -50,19 +49,5 @@ public struct TokenService: Sendable {
             throw .unauthorized("The access token is not valid.", code: "token_invalid")
         }
         return AuthenticatedUser(userID: userID, sessionID: sessionID)
-    }
-
-    /// A new refresh token: 32 random bytes, base64url without padding.
-    static func newRefreshToken() -> String {
-        let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-        return bytes.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    /// The form in which a refresh token is stored: its SHA-256, hex.
-    static func hash(refreshToken: String) -> String {
-        Data(SHA256.hash(data: Data(refreshToken.utf8))).hexString
     }
 }

@@ -25,8 +25,6 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return error
         case is NIOTooManyBytesError:
             return .payloadTooLarge
-        case let error as HTTPError:
-            return CourierError(error.status)
         case let error as any HTTPResponseError:
             return CourierError(error.status)
         default:

@@ -72,6 +72,11 @@ public struct PremiumService: Sendable {
         try await currentSubscription(of: userID) != nil
     }
 
+    /// Charges one request (REST call or WebSocket frame) to the user's budget, which premium raises.
+    public func chargeRequest(of userID: UUID) async throws {
+        try await limiter.takeRequest(of: userID) { try await isPremium(userID) }
+    }
+
     /// Ends every subscription past its end date; returns how many users lost premium.
     @discardableResult
     public func expireDue() async throws -> Int {

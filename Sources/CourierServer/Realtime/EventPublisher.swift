@@ -21,7 +21,7 @@ public struct EventPublisher: Sendable {
     }
 
     func messageCreated(_ message: Message, excluding connection: UUID? = nil) async {
-        let frame = ServerFrame.text(ServerFrame.NewMessage(type: "new_message", message: MessageResponse(message)))
+        let frame = ServerFrame.newMessage(message)
         await publish(frame, to: message.chatID, sequence: ChatSequence(chatID: message.chatID, seq: message.seq), excluding: connection)
     }
 

@@ -39,8 +39,7 @@ actor GatewaySession {
         }
         do {
             // Each frame counts against the same budget as a REST request.
-            let premium = services.premium, userID = user.userID
-            try await services.limiter.takeRequest(of: userID) { try await premium.isPremium(userID) }
+            try await services.premium.chargeRequest(of: user.userID)
             try await dispatch(header, data)
         } catch {
             let failure = Self.courierError(error, logger: logger)
@@ -139,8 +138,7 @@ actor GatewaySession {
                         let sequence = ChatSequence(chatID: chatID, seq: message.seq)
                         after = message.seq
                         if connection.hasSent(sequence) { continue }
-                        let text = ServerFrame.text(ServerFrame.NewMessage(type: "new_message", message: MessageResponse(message)))
-                        connection.send(text, sequence: sequence)
+                        connection.send(ServerFrame.newMessage(message), sequence: sequence)
                     }
                     if !page.hasMore { break }
                 }

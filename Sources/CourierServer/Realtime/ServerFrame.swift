@@ -115,6 +115,11 @@ enum ServerFrame {
         let chats: [String: Int64]
     }
 
+    /// The `new_message` frame of a message: the same text for live delivery and for resume.
+    static func newMessage(_ message: Message) -> String {
+        text(NewMessage(type: "new_message", message: MessageResponse(message)))
+    }
+
     /// The JSON text of a frame.
     static func text(_ frame: some Encodable) -> String {
         do {

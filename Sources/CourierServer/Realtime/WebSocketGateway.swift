@@ -3,6 +3,7 @@ import CourierRealtime
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdAuth
 import HummingbirdWebSocket
 import Logging
 
@@ -101,16 +102,9 @@ struct WebSocketGateway: Sendable {
 
     /// The user of `Authorization: Bearer …` or `?token=…`.
     private func authenticate(_ request: Request) async throws -> AuthenticatedUser {
-        guard let token = request.headers.bearerToken ?? request.uri.queryParameters.get("token"), !token.isEmpty else {
+        guard let token = request.headers.bearer?.token ?? request.uri.queryParameters.get("token"), !token.isEmpty else {
             throw CourierError.unauthorized("Give the access token as 'Authorization: Bearer …' or '?token=…'.")
         }
         return try await services.auth.authenticate(accessToken: token)
-    }
-}
-
-extension HTTPFields {
-    var bearerToken: String? {
-        guard let value = self[.authorization], value.hasPrefix("Bearer ") else { return nil }
-        return String(value.dropFirst("Bearer ".count))
     }
 }

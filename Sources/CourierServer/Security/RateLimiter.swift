@@ -23,31 +23,33 @@ public actor RateLimiter {
     /// Takes one event from `key`'s budget, or throws 429 with the seconds until one is free.
     public func take(_ key: String, _ limit: RateLimitSettings.Limit) throws(CourierError) {
         guard settings.enabled else { return }
-        let now = clock.now
-        let rate = Double(limit.count) / Double(limit.seconds)
-        var bucket = buckets[key] ?? Bucket(tokens: Double(limit.count), updated: now)
-        let elapsed = Double((now - bucket.updated).components.seconds) + Double((now - bucket.updated).components.attoseconds) / 1e18
-        bucket.tokens = min(Double(limit.count), bucket.tokens + elapsed * rate)
-        bucket.updated = now
-        guard bucket.tokens >= 1 else {
-            buckets[key] = bucket
-            let wait = Int(((1 - bucket.tokens) / rate).rounded(.up))
-            throw CourierError(.tooManyRequests(retryAfterSeconds: max(1, wait)), code: "rate_limited", message: "Too many requests; try again in \(max(1, wait)) seconds.")
-        }
+        var bucket = try refilledBucket(key, limit)
         bucket.tokens -= 1
         buckets[key] = bucket
-        if buckets.count > 100_000 { pruneFullBuckets(now: now) }
+        if buckets.count > 100_000 { pruneFullBuckets(now: bucket.updated) }
     }
 
     /// Whether `key` still has budget, without taking any (for "failures so far" checks).
     public func check(_ key: String, _ limit: RateLimitSettings.Limit) throws(CourierError) {
-        guard settings.enabled, let bucket = buckets[key] else { return }
+        guard settings.enabled, buckets[key] != nil else { return }
+        buckets[key] = try refilledBucket(key, limit)
+    }
+
+    /// `key`'s bucket refilled for the time since it was last used; 429 when less than one event is left.
+    private func refilledBucket(_ key: String, _ limit: RateLimitSettings.Limit) throws(CourierError) -> Bucket {
+        let now = clock.now
         let rate = Double(limit.count) / Double(limit.seconds)
-        let elapsed = Double((clock.now - bucket.updated).components.seconds)
-        if bucket.tokens + elapsed * rate < 1 {
-            let wait = Int(((1 - bucket.tokens - elapsed * rate) / rate).rounded(.up))
-            throw CourierError(.tooManyRequests(retryAfterSeconds: max(1, wait)), code: "rate_limited", message: "Too many attempts; try again in \(max(1, wait)) seconds.")
+        var bucket = buckets[key] ?? Bucket(tokens: Double(limit.count), updated: now)
+        let elapsed = now - bucket.updated
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        bucket.tokens = min(Double(limit.count), bucket.tokens + seconds * rate)
+        bucket.updated = now
+        guard bucket.tokens >= 1 else {
+            buckets[key] = bucket
+            let wait = max(1, Int(((1 - bucket.tokens) / rate).rounded(.up)))
+            throw CourierError(.tooManyRequests(retryAfterSeconds: wait), code: "rate_limited", message: "Too many requests; try again in \(wait) seconds.")
         }
+        return bucket
     }
 
     /// Forgets `key` (a successful sign-in clears the failures).

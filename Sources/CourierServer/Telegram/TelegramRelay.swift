@@ -47,6 +47,6 @@ public struct TelegramRelay: Sendable {
 
     /// A reference: 128 random bits, URL-safe. It says nothing about the message.
     static func newReference() -> String {
-        String(TokenService.newRefreshToken().prefix(22))
+        SecretToken.random(bytes: 16)
     }
 }

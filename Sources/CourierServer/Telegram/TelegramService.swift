@@ -56,9 +56,9 @@ public struct TelegramService: Sendable {
         } catch {
             throw CourierError(.unavailable, code: "telegram_unavailable", message: "Telegram cannot be reached right now; try again soon.")
         }
-        let token = TokenService.newRefreshToken()
+        let token = SecretToken.random()
         let expiresAt = Timestamp.now().adding(seconds: Self.linkLifetime)
-        try await store.createLinkToken(hash: TokenService.hash(refreshToken: token), for: userID, expiresAt: expiresAt)
+        try await store.createLinkToken(hash: SecretToken.hash(token), for: userID, expiresAt: expiresAt)
         return ("https://t.me/\(username)?start=\(token)", expiresAt)
     }
 
@@ -88,7 +88,7 @@ public struct TelegramService: Sendable {
         do {
             if text.hasPrefix("/start") {
                 let token = text.dropFirst("/start".count).trimmingCharacters(in: .whitespaces)
-                guard !token.isEmpty, let userID = try await store.link(tokenHash: TokenService.hash(refreshToken: token), to: chatID, at: .now()) else {
+                guard !token.isEmpty, let userID = try await store.link(tokenHash: SecretToken.hash(token), to: chatID, at: .now()) else {
                     _ = try await bot.sendMessage(chatID: chatID, text: "This link has expired or was used. Create a new one in Courier's settings.", buttonText: "Open Courier", buttonURL: publicURL)
                     return
                 }
