@@ -12,7 +12,7 @@ struct OpenAPITests {
             let router = buildRouter(services: services)
             let served = Set(router.routes.map { route in
                 let path = route.path.description.split(separator: "/").map { segment in
-                    segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
+                    segment == "**" ? "{path}" : segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
                 }
                 return "\(route.method.rawValue) /" + path.joined(separator: "/")
             })

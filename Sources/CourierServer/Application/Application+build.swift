@@ -1,3 +1,4 @@
+import Foundation
 import CourierRealtime
 import CourierStore
 import Hummingbird
@@ -5,12 +6,16 @@ import HummingbirdWebSocket
 import Logging
 
 /// The routes of Courier over `services`: `/health`, the REST API under `/api/v1`, `/ws`, the
-/// Telegram webhook and the reference page `/r/:ref`.
+/// Telegram webhook and the web client (`/`, `/assets/…`, and `/r/:ref`, the page behind a Telegram
+/// notification).
 ///
 /// - Parameters:
+///   - webClient: the web client's files; the one built into the server unless given.
 ///   - allowedOrigins: web origins other than the server's own that may call the API from a browser.
 ///   - https: whether the server is reached over HTTPS (then HSTS is sent).
-public func buildRouter(services: AppServices, allowedOrigins: Set<String> = [], https: Bool = false) -> Router<AppRequestContext> {
+public func buildRouter(
+    services: AppServices, allowedOrigins: Set<String> = [], https: Bool = false, webClient: WebAssets = .bundled
+) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Middleware applies to routes added after it: keep these first. The error middleware is
     // innermost, so every error has become a response before headers are added to it.
@@ -21,6 +26,7 @@ public func buildRouter(services: AppServices, allowedOrigins: Set<String> = [],
 
     HealthController(engine: services.store.engine).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)
+    WebClientController(assets: webClient).addRoutes(to: router)
     WebSocketGateway(services: services, registry: services.registry, configuration: services.gateway).addRoutes(to: router)
 
     let api = router.group("api/v1")
@@ -46,9 +52,10 @@ public func buildRouter(services: AppServices, allowedOrigins: Set<String> = [],
 
 /// A Courier node over `services`: HTTP and WebSocket on one port, plus its background services.
 public func buildApplication(
-    services: AppServices, host: String, port: Int, allowedOrigins: Set<String> = [], https: Bool = false, logger: Logger
+    services: AppServices, host: String, port: Int, allowedOrigins: Set<String> = [], https: Bool = false,
+    webClient: WebAssets = .bundled, logger: Logger
 ) -> some ApplicationProtocol {
-    let router = buildRouter(services: services, allowedOrigins: allowedOrigins, https: https)
+    let router = buildRouter(services: services, allowedOrigins: allowedOrigins, https: https, webClient: webClient)
     let webSocket = WebSocketServerConfiguration(
         maxFrameSize: services.gateway.maxFrameBytes, autoPing: .enabled(timePeriod: services.gateway.pingInterval)
     )
@@ -72,9 +79,11 @@ public func buildApplication(
         gateway: GatewayConfiguration(maxConnections: configuration.maxConnections), telegram: configuration.telegram,
         publicURL: configuration.publicURL, logger: logger
     )
+    let webClient = try configuration.webDirectory.map { try WebAssets(folder: URL(fileURLWithPath: $0)) } ?? .bundled
     return buildApplication(
         services: services, host: configuration.host, port: configuration.port,
-        allowedOrigins: configuration.allowedOrigins, https: configuration.publicURL.hasPrefix("https://"), logger: logger
+        allowedOrigins: configuration.allowedOrigins, https: configuration.publicURL.hasPrefix("https://"),
+        webClient: webClient, logger: logger
     )
 }
 

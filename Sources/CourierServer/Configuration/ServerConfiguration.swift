@@ -27,6 +27,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var allowedOrigins: Set<String>
     /// The Telegram relay, nil when off.
     public var telegram: TelegramSettings?
+    /// A folder to serve the web client from instead of the built-in copy (for work on the client).
+    public var webDirectory: String?
 
     public static let defaultHost = "127.0.0.1"
     public static let defaultPort = 8080
@@ -39,7 +41,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         databaseURL: String? = nil, jwtSecret: String? = nil, publicURL: String? = nil,
         logLevel: Logger.Level = .info, bcryptCost: Int = defaultBcryptCost,
         maxConnections: Int = GatewayConfiguration.defaultMaxConnections, masterKeyFile: String? = nil,
-        rateLimits: RateLimitSettings = RateLimitSettings(), allowedOrigins: Set<String> = [], telegram: TelegramSettings? = nil
+        rateLimits: RateLimitSettings = RateLimitSettings(), allowedOrigins: Set<String> = [], telegram: TelegramSettings? = nil,
+        webDirectory: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -54,6 +57,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.rateLimits = rateLimits
         self.allowedOrigins = allowedOrigins
         self.telegram = telegram
+        self.webDirectory = webDirectory
     }
 
     /// Reads the settings from environment variables; flags given on the command line override them.
@@ -113,7 +117,8 @@ public struct ServerConfiguration: Sendable, Equatable {
             allowedOrigins: Set((value("COURIER_ALLOWED_ORIGINS") ?? "").split(separator: ",").map {
                 $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
             }.filter { !$0.isEmpty }),
-            telegram: try TelegramSettings.resolve(environment: environment)
+            telegram: try TelegramSettings.resolve(environment: environment),
+            webDirectory: value("COURIER_WEB_DIR")
         )
     }
 

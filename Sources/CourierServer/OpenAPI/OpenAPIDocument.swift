@@ -24,6 +24,7 @@ tags:
   - name: channels
   - name: subscriptions
   - name: telegram
+  - name: web
 paths:
   /health:
     get:
@@ -745,14 +746,32 @@ paths:
         "200": { description: Handled }
         "401": { $ref: "#/components/responses/Error" }
         "404": { $ref: "#/components/responses/Error" }
+  /:
+    get:
+      tags: [web]
+      summary: The web client
+      security: []
+      responses:
+        "200": { description: The web client's page, content: { text/html: { schema: { type: string } } } }
+        "304": { description: Not modified since the ETag given in If-None-Match }
+  /assets/{path}:
+    get:
+      tags: [web]
+      summary: A file of the web client (scripts, styles, icons)
+      security: []
+      parameters: [{ name: path, in: path, required: true, schema: { type: string } }]
+      responses:
+        "200": { description: The file }
+        "304": { description: Not modified since the ETag given in If-None-Match }
+        "404": { $ref: "#/components/responses/Error" }
   /r/{ref}:
     get:
       tags: [telegram]
-      summary: The page a Telegram notice links to; it opens the message in the signed-in browser
+      summary: The page a Telegram notice links to; the web client opens the message once signed in
       security: []
       parameters: [{ name: ref, in: path, required: true, schema: { type: string } }]
       responses:
-        "200": { description: An HTML page without content, content: { text/html: { schema: { type: string } } } }
+        "200": { description: The web client's page (no content of the message), content: { text/html: { schema: { type: string } } } }
 components:
   securitySchemes:
     bearer: { type: http, scheme: bearer, bearerFormat: JWT }

@@ -20,7 +20,6 @@ struct TelegramController {
         references.get(":ref", use: resolve)
         references.post(use: register)
         router.post("telegram/webhook", use: webhook)
-        router.get("r/:ref", use: referencePage)
     }
 
     struct DeepLinkResponse: ResponseEncodable {
@@ -120,15 +119,6 @@ struct TelegramController {
         let update = try await request.decodeJSON(as: BotUpdate.self, context: context)
         await telegram.handle(update)
         return Response(status: .ok)
-    }
-
-    /// `/r/<reference>`: a page that opens the message for the signed-in user (the web client keeps the
-    /// session), or says it is not available. It holds no content itself.
-    @Sendable func referencePage(request: Request, context: AppRequestContext) async throws -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: ReferencePage.html))
-        )
     }
 }
 
