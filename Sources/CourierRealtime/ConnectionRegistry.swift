@@ -5,13 +5,15 @@ public actor ConnectionRegistry {
     public let maxConnections: Int
     private var connections: [UUID: [UUID: DeviceConnection]] = [:]
     private var reserved = 0
+    /// Kept alongside `connections` so admitting a connection costs the same at 10 or 10,000.
+    private var open = 0
 
     public init(maxConnections: Int) {
         self.maxConnections = maxConnections
     }
 
     /// Open connections plus upgrades in progress.
-    public var count: Int { reserved + connections.values.reduce(0) { $0 + $1.count } }
+    public var count: Int { reserved + open }
 
     /// Claims a place for an upgrade in progress; false when the node is full.
     public func reserve() -> Bool {
@@ -30,14 +32,18 @@ public actor ConnectionRegistry {
     public func register(_ connection: DeviceConnection) -> Bool {
         reserved = max(0, reserved - 1)
         let first = connections[connection.userID]?.isEmpty ?? true
-        connections[connection.userID, default: [:]][connection.id] = connection
+        if connections[connection.userID, default: [:]].updateValue(connection, forKey: connection.id) == nil {
+            open += 1
+        }
         return first
     }
 
     /// Removes a connection. Returns true when it was the user's last.
     @discardableResult
     public func unregister(_ connection: DeviceConnection) -> Bool {
-        connections[connection.userID]?[connection.id] = nil
+        if connections[connection.userID]?.removeValue(forKey: connection.id) != nil {
+            open -= 1
+        }
         if connections[connection.userID]?.isEmpty == true {
             connections[connection.userID] = nil
             return true

@@ -7,10 +7,11 @@ import Testing
 struct HealthAndErrorsTests {
     @Test(arguments: TestEngine.all)
     func healthIsOkWhileTheDatabaseAnswers(engine: TestEngine) async throws {
-        try await withTestApp(engine) { api, _ in
+        try await withTestApp(engine) { api, services in
             let response = try await api.send(.get, "/health")
             #expect(response.status == .ok)
             #expect(response["status"] as? String == "ok")
+            #expect(response["database"] as? String == services.store.engine.kind.rawValue)
             #expect(response.headers[.init("X-Request-Id")!]?.isEmpty == false)
         }
     }

@@ -1,13 +1,15 @@
 import CourierStore
 import Hummingbird
 
-/// `GET /health`: 200 `{"status":"ok"}` when the database answers within two seconds, 503 naming
+/// `GET /health`: 200 `{"status":"ok","database":"sqlite"}` when the database answers within two seconds, 503 naming
 /// the failing part otherwise. For load balancers and monitoring; needs no token.
 struct HealthController {
     let engine: any DatabaseEngine
 
     struct HealthResponse: ResponseEncodable {
         let status: String
+        /// `sqlite` or `postgres`, so operators and `courier bench` can tell which engine answers.
+        let database: String
         let failing: [String]?
     }
 
@@ -17,9 +19,9 @@ struct HealthController {
 
     @Sendable func health(request: Request, context: AppRequestContext) async throws -> EditedResponse<HealthResponse> {
         if await databaseAnswers(context: context) {
-            return HealthResponse(status: "ok", failing: nil).response(status: .ok)
+            return HealthResponse(status: "ok", database: engine.kind.rawValue, failing: nil).response(status: .ok)
         }
-        return HealthResponse(status: "unavailable", failing: ["database"]).response(status: .serviceUnavailable)
+        return HealthResponse(status: "unavailable", database: engine.kind.rawValue, failing: ["database"]).response(status: .serviceUnavailable)
     }
 
     private func databaseAnswers(context: AppRequestContext) async -> Bool {

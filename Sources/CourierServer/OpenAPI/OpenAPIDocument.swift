@@ -826,7 +826,10 @@ components:
           properties: { code: { type: string }, message: { type: string }, field: { type: string } }
     Health:
       type: object
-      properties: { status: { type: string, enum: [ok, unavailable] }, failing: { type: array, items: { type: string } } }
+      properties:
+        status: { type: string, enum: [ok, unavailable] }
+        database: { type: string, enum: [sqlite, postgres] }
+        failing: { type: array, items: { type: string } }
     Tokens:
       type: object
       properties:

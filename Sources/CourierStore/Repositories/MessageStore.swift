@@ -67,6 +67,44 @@ public struct MessageStore: Sendable {
         }
     }
 
+    /// Most rows one bulk insert carries: at 7 bound values a row, well under SQLite's and
+    /// PostgreSQL's limits on parameters per statement.
+    public static let bulkBatchLimit = 500
+
+    /// Stores many text messages from one sender in one transaction, with consecutive `seq`s taken in
+    /// one step. For seeding large chats (`courier bench history`), where `append`'s round trip per
+    /// message would dominate; the rows are the same as `append` writes, encrypted alike.
+    /// At most `bulkBatchLimit` contents per call.
+    @discardableResult
+    public func appendBulk(_ contents: [String], to chatID: UUID, from senderID: UUID, at time: Timestamp) async throws -> Int64 {
+        precondition(contents.count <= Self.bulkBatchLimit, "appendBulk takes at most \(Self.bulkBatchLimit) messages")
+        guard !contents.isEmpty else { return 0 }
+        var sealed: [(id: UUID, content: String)] = []
+        sealed.reserveCapacity(contents.count)
+        for content in contents {
+            let id = UUID()
+            sealed.append((id, try await cipher.sealContent(content, messageID: id, chatID: chatID)))
+        }
+        let rows = sealed
+        return try await engine.write { sql in
+            guard let last = try await sql.raw("""
+                UPDATE chats SET last_seq = last_seq + \(bind: rows.count), last_activity_at = \(bind: time.milliseconds)
+                WHERE id = \(bind: chatID) RETURNING last_seq
+                """).first()?.decode(column: "last_seq", as: Int64.self)
+            else { throw CourierError.notFound("chat") }
+            let first = last - Int64(rows.count) + 1
+            let values: [SQLQueryString] = rows.enumerated().map { index, row in
+                """
+                (\(bind: row.id), \(bind: chatID), \(bind: first + Int64(index)), \(bind: senderID), \(bind: row.content),
+                 \(bind: MessageKind.text.rawValue), NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                 \(bind: time.milliseconds), \(bind: time.milliseconds), NULL, NULL)
+                """
+            }
+            try await sql.raw("INSERT INTO messages (\(unsafeRaw: Message.columns)) VALUES \(values.joined(separator: ", "))").run()
+            return last
+        }
+    }
+
     /// Whether an error from `append` means the sender already used this `client_msg_id`.
     public static func isDuplicateClientMessageID(_ error: any Error) -> Bool {
         UniqueViolation(error)?.isOn(table: "messages", column: "client_msg_id") ?? false

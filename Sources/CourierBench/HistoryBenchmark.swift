@@ -1,0 +1,93 @@
+import CourierCore
+import CourierStore
+import Foundation
+import Histogram
+
+/// `courier bench history`: a chat with M messages (written through the store's bulk path, straight
+/// into the server's database), then pages of 50 fetched over the API at random depths, by offset
+/// and by cursor (`before_seq`).
+public struct HistoryBenchmark: Sendable {
+    public struct Settings: Sendable, Codable {
+        public var messages = 1_000_000
+        public var requests = 500
+        public var pageSize = 50
+        /// Fetches in flight at once.
+        public var concurrency = 1
+
+        public init() {}
+    }
+
+    public struct Result: Sendable, Codable {
+        public let messages: Int
+        public let fillSeconds: Double
+        public let offset: Percentiles
+        public let cursor: Percentiles
+    }
+
+    let target: BenchTarget
+    let store: Store
+    let settings: Settings
+    let log: @Sendable (String) -> Void
+
+    /// `store` must be the database the server at `target` uses.
+    public init(target: BenchTarget, store: Store, settings: Settings, log: @escaping @Sendable (String) -> Void = { print($0) }) {
+        self.target = target
+        self.store = store
+        self.settings = settings
+        self.log = log
+    }
+
+    public func run() async throws -> Result {
+        guard settings.messages >= settings.pageSize, (1...100).contains(settings.pageSize) else {
+            throw BenchError("history needs at least one page of messages and a page size of 1 to 100.")
+        }
+        let owner = try await target.registerUsers(count: 1, prefix: "bench\(BenchTarget.runTag())", concurrency: 1)[0]
+        let chatID = try await target.client.createGroup(named: "bench history", members: [], token: owner.token)
+        guard let chat = UUID(uuidString: chatID), let sender = UUID(uuidString: owner.id) else {
+            throw BenchError("The server answered with ids that are not UUIDs.")
+        }
+
+        log("history: writing \(settings.messages) messages…")
+        let fillStarted = MonotonicClock.nanoseconds()
+        var written = 0
+        while written < settings.messages {
+            let batch = min(MessageStore.bulkBatchLimit, settings.messages - written)
+            let contents = (0..<batch).map { "History message \(written + $0 + 1): the quick brown fox jumps over the lazy dog." }
+            try await store.messages.appendBulk(contents, to: chat, from: sender, at: .now())
+            written += batch
+            if written % 100_000 == 0 { log("history: \(written) written") }
+        }
+        let fillSeconds = Double(MonotonicClock.nanoseconds() - fillStarted) / 1e9
+
+        let total = settings.messages
+        let size = settings.pageSize
+        log("history: \(settings.requests) pages by offset…")
+        let offset = try await measure(chatID: chatID, token: owner.token) {
+            "limit=\(size)&offset=\(Int.random(in: 0...(total - size)))"
+        }
+        log("history: \(settings.requests) pages by cursor…")
+        let cursor = try await measure(chatID: chatID, token: owner.token) {
+            "limit=\(size)&before_seq=\(Int.random(in: (size + 1)...(total + 1)))"
+        }
+        return Result(messages: total, fillSeconds: fillSeconds, offset: offset, cursor: cursor)
+    }
+
+    /// Fetches `requests` pages with queries from `query`, checking each page is full.
+    private func measure(chatID: String, token: String, query: @escaping @Sendable () -> String) async throws -> Percentiles {
+        let client = target.client
+        let pageSize = settings.pageSize
+        let latencies = try await concurrentMap(0..<settings.requests, concurrency: settings.concurrency) { _ in
+            let text = query()
+            let begin = MonotonicClock.nanoseconds()
+            let page = try await client.history(of: chatID, query: text, token: token)
+            let elapsed = (MonotonicClock.nanoseconds() - begin) / 1000
+            guard page.messages.count == pageSize else {
+                throw BenchError("GET …/messages?\(text) gave \(page.messages.count) messages, not \(pageSize).")
+            }
+            return elapsed
+        }
+        var histogram = LoopTally.histogram()
+        for latency in latencies { histogram.record(latency) }
+        return Percentiles(microseconds: histogram)
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+import Histogram
+import NIOCore
+import NIOPosix
+
+/// `courier bench w1`: group fan-out. Users in groups, all connected by WebSocket; senders send
+/// open-loop at a total rate, and every other member of the group must receive each message.
+public struct W1Benchmark: Sendable {
+    public struct Settings: Sendable, Codable {
+        public var users = 1000
+        public var groupSize = 10
+        /// Messages per second, over all senders.
+        public var rate = 1000
+        public var warmupSeconds = 3.0
+        public var durationSeconds = 10.0
+        /// How long to wait for messages still in flight after sending stops.
+        public var drainSeconds = 5.0
+        /// Raise the rate by `rampStep` while a step passes, up to `rampMax`.
+        public var ramp = false
+        public var rampStep = 500
+        public var rampMax = 20_000
+        /// Event loops of the generator.
+        public var threads = 2
+
+        public init() {}
+    }
+
+    /// One rate's outcome.
+    public struct Step: Sendable, Codable {
+        public let rate: Int
+        public let sent: Int
+        public let expected: Int
+        public let delivered: Int
+        public let acked: Int
+        public let failedAcks: Int
+        public let closedByServer: Int
+        public let deliveredRatio: Double
+        public let deliveriesPerSecond: Double
+        public let delivery: Percentiles
+        public let ack: Percentiles
+
+        /// The bar a rate must clear to count as sustainable.
+        public var sustainable: Bool { deliveredRatio >= 0.999 && delivery.p99 <= 100 && failedAcks == 0 }
+    }
+
+    public struct Result: Sendable, Codable {
+        public let steps: [Step]
+        /// The highest rate that was sustainable (ramp), or nil.
+        public let maxSustainableRate: Int?
+    }
+
+    let target: BenchTarget
+    let settings: Settings
+    let log: @Sendable (String) -> Void
+
+    public init(target: BenchTarget, settings: Settings, log: @escaping @Sendable (String) -> Void = { print($0) }) {
+        self.target = target
+        self.settings = settings
+        self.log = log
+    }
+
+    public func run() async throws -> Result {
+        guard settings.groupSize >= 2, settings.users >= settings.groupSize else {
+            throw BenchError("w1 needs groups of at least 2 and at least one full group of users.")
+        }
+        let target = self.target
+        let settings = self.settings
+        let groups = settings.users / settings.groupSize
+        let users = groups * settings.groupSize
+        let prefix = "bench\(BenchTarget.runTag())"
+        log("w1: signing up \(users) users…")
+        let accounts = try await target.registerUsers(count: users, prefix: prefix, concurrency: 16)
+        log("w1: creating \(groups) groups of \(settings.groupSize)…")
+        let chatIDs = try await concurrentMap(0..<groups, concurrency: 16) { group in
+            let members = accounts[(group * settings.groupSize)..<((group + 1) * settings.groupSize)]
+            return try await target.client.createGroup(
+                named: "\(prefix) group \(group)", members: members.dropFirst().map(\.id), token: members.first!.token
+            )
+        }
+
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
+        let drivers = loops.makeIterator().map { LoadDriver(eventLoop: $0) }
+        log("w1: connecting \(users) WebSockets…")
+        let sockets = try await concurrentMap(0..<users, concurrency: 64) { index in
+            let driver = drivers[index % drivers.count]
+            let socket = try await BenchSocket.connect(
+                host: target.host, port: target.port, token: accounts[index].token, on: driver.eventLoop, tally: driver.tally
+            )
+            return (index, socket)
+        }
+        for (index, socket) in sockets {
+            let driver = drivers[index % drivers.count]
+            try await driver.eventLoop.submit { driver.senders.append((socket, chatIDs[index / settings.groupSize])) }.get()
+        }
+        // Let membership and presence frames of the set-up pass before measuring.
+        try await Task.sleep(for: .seconds(1))
+
+        var steps: [Step] = []
+        var rate = settings.rate
+        var best: Int?
+        while true {
+            let step = try await runStep(rate: rate, drivers: drivers)
+            steps.append(step)
+            log(Self.describe(step))
+            guard settings.ramp else { break }
+            if step.sustainable { best = rate } else { break }
+            rate += settings.rampStep
+            if rate > settings.rampMax { break }
+        }
+        for (_, socket) in sockets { await socket.close() }
+        try await loops.shutdownGracefully()
+        return Result(steps: steps, maxSustainableRate: settings.ramp ? best : (steps.first?.sustainable == true ? steps.first?.rate : nil))
+    }
+
+    private func runStep(rate: Int, drivers: [LoadDriver]) async throws -> Step {
+        let start = MonotonicClock.nanoseconds() + 50_000_000
+        let warmupEnd = start + UInt64(settings.warmupSeconds * 1e9)
+        let end = warmupEnd + UInt64(settings.durationSeconds * 1e9)
+        let perLoop = Double(rate) / Double(drivers.count)
+        for driver in drivers {
+            try await driver.eventLoop.submit { driver.start(rate: perLoop, start: start, measureFrom: warmupEnd, end: end) }.get()
+        }
+        try await Task.sleep(for: .seconds(settings.warmupSeconds + settings.durationSeconds + 0.1))
+        let sent = try await drivers.asyncSum { driver in try await driver.eventLoop.submit { driver.measuredSent }.get() }
+        let expected = sent * (settings.groupSize - 1)
+        // Wait for what is still on its way, but no longer than the drain time.
+        let drainUntil = ContinuousClock.now + .seconds(settings.drainSeconds)
+        var snapshot = try await Self.collect(drivers)
+        while (snapshot.delivered < expected || snapshot.acked + snapshot.failedAcks < sent), ContinuousClock.now < drainUntil {
+            try await Task.sleep(for: .milliseconds(100))
+            snapshot = try await Self.collect(drivers)
+        }
+        for driver in drivers { try await driver.eventLoop.submit { driver.tally.reset() }.get() }
+        return Step(
+            rate: rate, sent: sent, expected: expected, delivered: snapshot.delivered, acked: snapshot.acked,
+            failedAcks: snapshot.failedAcks, closedByServer: snapshot.closedByServer,
+            deliveredRatio: expected == 0 ? 0 : Double(snapshot.delivered) / Double(expected),
+            deliveriesPerSecond: Double(snapshot.delivered) / settings.durationSeconds,
+            delivery: Percentiles(microseconds: snapshot.deliveries), ack: Percentiles(microseconds: snapshot.acks)
+        )
+    }
+
+    static func collect(_ drivers: [LoadDriver]) async throws -> TallySnapshot {
+        var merged: TallySnapshot?
+        for driver in drivers {
+            let snapshot = try await driver.eventLoop.submit { TallySnapshot(driver.tally) }.get()
+            if merged == nil { merged = snapshot } else { merged!.merge(snapshot) }
+        }
+        return merged!
+    }
+
+    static func describe(_ step: Step) -> String {
+        String(
+            format: "w1: rate %d/s: sent %d, delivered %d/%d (%.3f%%), %.0f deliveries/s, delivery p50 %.2f p95 %.2f p99 %.2f max %.2f ms, ack p50 %.2f p99 %.2f ms%@",
+            step.rate, step.sent, step.delivered, step.expected, step.deliveredRatio * 100, step.deliveriesPerSecond,
+            step.delivery.p50, step.delivery.p95, step.delivery.p99, step.delivery.max, step.ack.p50, step.ack.p99,
+            step.sustainable ? "" : " (not sustainable)"
+        )
+    }
+}
+
+/// Sends one event loop's share of the load, open-loop: on each 1 ms tick it sends every message
+/// whose intended time has come, whatever the server has answered so far.
+final class LoadDriver: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    let tally = LoopTally()
+    var senders: [(socket: BenchSocket, chatID: String)] = []
+    private(set) var measuredSent = 0
+    private var task: RepeatedTask?
+    private var issued = 0
+    private var nextSender = 0
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    /// Starts sending `rate` messages a second from `start`; those intended at or after
+    /// `measureFrom` are measured; sending stops at `end`. Call on the loop.
+    func start(rate: Double, start: UInt64, measureFrom: UInt64, end: UInt64) {
+        task?.cancel()
+        issued = 0
+        measuredSent = 0
+        let interval = 1e9 / rate
+        task = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(1)) { [self] task in
+            let now = MonotonicClock.nanoseconds()
+            guard !senders.isEmpty else { return }
+            while true {
+                let intended = start + UInt64(Double(issued) * interval)
+                guard intended <= now else { break }
+                guard intended < end else { task.cancel(); return }
+                let sender = senders[nextSender]
+                nextSender = (nextSender + 1) % senders.count
+                let measured = intended >= measureFrom
+                let tag = measured ? "t" : "w"
+                let idPrefix = measured ? "b" : "w"
+                sender.socket.send(
+                    #"{"type":"message","chat_id":"\#(sender.chatID)","content":"\#(tag)=\#(intended)","client_msg_id":"\#(idPrefix)\#(intended)-\#(issued)"}"#
+                )
+                issued += 1
+                if measured { measuredSent += 1 }
+            }
+        }
+    }
+}
+
+/// Latency percentiles in milliseconds.
+public struct Percentiles: Sendable, Codable {
+    public let count: UInt64
+    public let p50: Double
+    public let p95: Double
+    public let p99: Double
+    public let max: Double
+
+    init(microseconds histogram: Histogram<UInt64>) {
+        count = histogram.totalCount
+        func ms(_ value: UInt64) -> Double { Double(value) / 1000 }
+        p50 = count == 0 ? 0 : ms(histogram.valueAtPercentile(50))
+        p95 = count == 0 ? 0 : ms(histogram.valueAtPercentile(95))
+        p99 = count == 0 ? 0 : ms(histogram.valueAtPercentile(99))
+        max = count == 0 ? 0 : ms(histogram.max)
+    }
+}
+
+extension Array {
+    func asyncSum(_ value: (Element) async throws -> Int) async rethrows -> Int {
+        var total = 0
+        for element in self { total += try await value(element) }
+        return total
+    }
+}
