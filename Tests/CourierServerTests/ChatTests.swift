@@ -123,6 +123,9 @@ struct ChatTests {
             #expect(read.status == .ok)
             #expect(read["last_read_seq"] as? Int == 3)
             #expect(read["unread_count"] as? Int == 2)
+            // Read ticks: each side sees how far the other has read.
+            #expect(try await api.send(.get, "/api/v1/chats/\(chat)", token: alice.token)["others_last_read_seq"] as? Int == 3)
+            #expect(try await api.send(.get, "/api/v1/chats/\(chat)", token: bob.token)["others_last_read_seq"] as? Int == 5)
             let back = try await api.send(.post, "/api/v1/chats/\(chat)/read", json: ["seq": 1], token: bob.token)
             #expect(back["last_read_seq"] as? Int == 3)
             let beyond = try await api.send(.post, "/api/v1/chats/\(chat)/read", json: ["seq": 999], token: bob.token)

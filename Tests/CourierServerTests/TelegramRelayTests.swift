@@ -129,6 +129,15 @@ struct TelegramRelayTests {
         }
     }
 
+    @Test func clientsCanTellWhetherTheServerHasABot() async throws {
+        try await withTestApp(.sqlite) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let link = try await api.send(.get, "/api/v1/telegram/link", token: alice.token)
+            #expect(link.status == .ok)
+            #expect(link["enabled"] as? Bool == false && link["linked"] as? Bool == false)
+        }
+    }
+
     @Test func theWebhookNeedsItsSecret() async throws {
         let bot = FakeBotAPIState()
         try await withFakeBotAPI(bot) { apiURL in
@@ -143,9 +152,9 @@ struct TelegramRelayTests {
                 }
                 #expect(await Self.webhook(client, body: update, secret: nil) == 401)
                 #expect(await Self.webhook(client, body: update, secret: "wrong") == 401)
-                struct Link: Decodable { let linked: Bool }
+                struct Link: Decodable { let linked: Bool; let enabled: Bool }
                 let before: Link = try await client.call(.GET, "/api/v1/telegram/link", token: alice.token)
-                #expect(!before.linked)
+                #expect(!before.linked && before.enabled)
                 #expect(await Self.webhook(client, body: update, secret: "hook-secret_1") == 200)
                 let after: Link = try await client.call(.GET, "/api/v1/telegram/link", token: alice.token)
                 #expect(after.linked)

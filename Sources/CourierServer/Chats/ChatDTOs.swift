@@ -57,6 +57,7 @@ struct ChatResponse: ResponseEncodable {
     let unreadCount: Int?
     let lastMessage: MessageResponse?
     let peerID: String?
+    let othersLastReadSeq: Int64?
 
     enum CodingKeys: String, CodingKey {
         case id, type, name, role
@@ -70,6 +71,7 @@ struct ChatResponse: ResponseEncodable {
         case unreadCount = "unread_count"
         case lastMessage = "last_message"
         case peerID = "peer_id"
+        case othersLastReadSeq = "others_last_read_seq"
     }
 
     /// A chat; with a summary, also the reader's role, read state and the last message.
@@ -88,6 +90,7 @@ struct ChatResponse: ResponseEncodable {
         unreadCount = summary?.unreadCount
         lastMessage = summary?.lastMessage.map(MessageResponse.init)
         peerID = summary?.peerID?.apiString
+        othersLastReadSeq = summary?.othersLastReadSeq
     }
 
     init(_ summary: ChatStore.Summary) {

@@ -803,6 +803,7 @@ components:
           schema:
             type: object
             properties:
+              enabled: { type: boolean, description: Whether this server has a Telegram bot }
               linked: { type: boolean }
               relay_mode: { type: string, enum: [offline, always, never] }
               linked_at: { type: string, format: date-time }
@@ -887,6 +888,7 @@ components:
         unread_count: { type: integer }
         last_message: { $ref: "#/components/schemas/Message" }
         peer_id: { type: string, format: uuid, description: The other person of a DM }
+        others_last_read_seq: { type: integer, description: "How far the other members have read (the furthest); 0 in channels" }
     MessageInput:
       type: object
       properties:

@@ -29,12 +29,15 @@ struct TelegramController {
     }
 
     struct LinkResponse: ResponseEncodable {
+        /// Whether this server has a Telegram bot at all, so a client knows whether to offer linking.
+        let enabled: Bool
         let linked: Bool
         let relayMode: TelegramStore.RelayMode?
         let linkedAt: Timestamp?
-        enum CodingKeys: String, CodingKey { case linked; case relayMode = "relay_mode"; case linkedAt = "linked_at" }
+        enum CodingKeys: String, CodingKey { case enabled, linked; case relayMode = "relay_mode"; case linkedAt = "linked_at" }
 
-        init(_ link: TelegramStore.Link?) {
+        init(_ link: TelegramStore.Link?, enabled: Bool) {
+            self.enabled = enabled
             linked = link != nil
             relayMode = link?.mode
             linkedAt = link?.linkedAt
@@ -78,12 +81,12 @@ struct TelegramController {
     }
 
     @Sendable func showLink(request: Request, context: AuthenticatedContext) async throws -> LinkResponse {
-        LinkResponse(try await telegram.link(of: context.user.userID))
+        LinkResponse(try await telegram.link(of: context.user.userID), enabled: telegram.isEnabled)
     }
 
     @Sendable func updateLink(request: Request, context: AuthenticatedContext) async throws -> LinkResponse {
         let body = try await request.decodeJSON(as: ModeRequest.self, context: context)
-        return LinkResponse(try await telegram.setMode(body.relayMode, for: context.user.userID))
+        return LinkResponse(try await telegram.setMode(body.relayMode, for: context.user.userID), enabled: telegram.isEnabled)
     }
 
     @Sendable func deleteLink(request: Request, context: AuthenticatedContext) async throws -> Response {

@@ -18,8 +18,10 @@ public protocol DatabaseEngine: Sendable {
     /// Runs `body` with a connection for reading. Several reads may run at once.
     func read<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result
 
-    /// Runs `body` inside a transaction on a connection for writing.
-    func write<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result
+    /// Runs `body` inside a transaction on a connection for writing, returning once it is committed.
+    /// An engine may commit several callers' transactions together (SQLite does); each still
+    /// succeeds or fails as a whole.
+    func write<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result
 
     /// Checks that the database answers.
     func ping() async throws

@@ -7,18 +7,21 @@ import SQLiteKit
 /// The embedded default: one SQLite file in WAL mode.
 ///
 /// WAL lets readers run beside the single writer, so the engine keeps one writer connection (every
-/// transaction goes through it, in order) and a few reader connections. Statements run on NIO's
-/// thread pool, never on an event loop.
+/// transaction goes through it, in order; those that queue up share a commit, see
+/// `GroupCommitWriter`) and a few reader connections. Statements run on NIO's thread pool, never on
+/// an event loop.
 public final class SQLiteEngine: DatabaseEngine {
     public let kind = SQLEngineKind.sqlite
     public let path: String
     private let writer: ConnectionPool<SQLiteConnection>
     private let readers: ConnectionPool<SQLiteConnection>
+    private let committer: GroupCommitWriter
 
     private init(path: String, writer: ConnectionPool<SQLiteConnection>, readers: ConnectionPool<SQLiteConnection>) {
         self.path = path
         self.writer = writer
         self.readers = readers
+        self.committer = GroupCommitWriter(pool: writer)
     }
 
     /// Opens (creating if needed) the database file at `path`.
@@ -53,20 +56,8 @@ public final class SQLiteEngine: DatabaseEngine {
         try await readers.withConnection { try await body($0.sql(queryLogLevel: nil)) }
     }
 
-    public func write<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
-        try await writer.withConnection { connection in
-            let sql = connection.sql(queryLogLevel: nil)
-            // IMMEDIATE takes the write lock at BEGIN, so the transaction never fails half-way for a lock.
-            try await sql.raw("BEGIN IMMEDIATE").run()
-            do {
-                let result = try await body(sql)
-                try await sql.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await sql.raw("ROLLBACK").run()
-                throw error
-            }
-        }
+    public func write<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+        try await committer.write(body)
     }
 
     public func close() async throws {

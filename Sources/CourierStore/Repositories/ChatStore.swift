@@ -21,6 +21,9 @@ public struct ChatStore: Sendable {
         public var unreadCount: Int
         /// The other person of a DM.
         public var peerID: UUID?
+        /// How far the other members have read (the furthest of them), for read ticks; 0 in channels,
+        /// where subscribers' reading is nobody else's business.
+        public var othersLastReadSeq: Int64
     }
 
     /// Creates a group or channel with its owner and first members.
@@ -122,7 +125,8 @@ public struct ChatStore: Sendable {
                 membership: try ChatMembership(row: row, prefix: "m_"),
                 lastMessage: lastMessage,
                 unreadCount: try row.decode(column: "unread_count", as: Int.self),
-                peerID: try row.decode(column: "peer_id", as: UUID?.self)
+                peerID: try row.decode(column: "peer_id", as: UUID?.self),
+                othersLastReadSeq: try row.decode(column: "others_last_read_seq", as: Int64?.self) ?? 0
             ))
         }
         return summaries
@@ -141,7 +145,9 @@ public struct ChatStore: Sendable {
                      WHERE u.chat_id = c.id AND u.seq > m.last_read_seq AND u.deleted_at IS NULL
                        AND (u.sender_id IS NULL OR u.sender_id <> m.user_id)) AS unread_count,
                    (SELECT p.user_id FROM chat_members p
-                     WHERE c.type = 'dm' AND p.chat_id = c.id AND p.user_id <> m.user_id LIMIT 1) AS peer_id
+                     WHERE c.type = 'dm' AND p.chat_id = c.id AND p.user_id <> m.user_id LIMIT 1) AS peer_id,
+                   (SELECT MAX(o.last_read_seq) FROM chat_members o
+                     WHERE c.type <> 'channel' AND o.chat_id = c.id AND o.user_id <> m.user_id) AS others_last_read_seq
             FROM chat_members m
             JOIN chats c ON c.id = m.chat_id
             LEFT JOIN messages lm ON lm.chat_id = c.id AND lm.seq = c.last_seq
