@@ -51,7 +51,7 @@ public struct AppServices: Sendable {
         self.premium = PremiumService(subscriptions: store.subscriptions, users: store.users, limiter: limiter)
         self.chats = ChatService(chats: store.chats, users: store.users, premium: premium, events: events)
         let botAPI = bot ?? telegram.map { HTTPBotAPI(token: $0.botToken, apiURL: $0.apiURL) }
-        let relay = TelegramRelay(enabled: botAPI != nil, store: store.telegram, chats: store.chats, registry: registry, logger: logger)
+        let relay = TelegramRelay(enabled: botAPI != nil, store: store.telegram, registry: registry, logger: logger)
         self.messages = MessageService(messages: store.messages, chats: chats, events: events, relay: relay)
         self.channels = ChannelService(chats: store.chats, messages: messages)
         let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL

@@ -32,6 +32,11 @@ public struct ChatService: Sendable {
         return Membered(chat: found.chat, membership: membership)
     }
 
+    /// Everyone in a chat, for delivering what happens in it.
+    public func memberIDs(of chatID: UUID) async throws -> [UUID] {
+        try await chats.memberIDs(of: chatID)
+    }
+
     /// Creates a group owned by `ownerID` with the given members.
     public func createGroup(named rawName: String?, memberIDs: [String], by ownerID: UUID) async throws -> Chat {
         let name = try Self.chatName(rawName)

@@ -28,9 +28,8 @@ public struct MessageService: Sendable {
 
     /// Stores a message from `senderID`, then publishes it. Repeating a `client_msg_id` returns the first message.
     public func send(_ draft: MessageDraft, from senderID: UUID, connection: UUID? = nil) async throws -> Sent {
-        if let clientID = draft.clientMessageID, let earlier = try await messages.find(senderID: senderID, clientMessageID: clientID) {
-            return Sent(message: earlier, created: false)
-        }
+        // A repeated client_msg_id is found by the unique index when the insert fails, not by a look-up
+        // before every send: retries are rare, sends are not.
         let access = try await chats.memberAccess(draft.chatID, for: senderID)
         try Self.requirePosting(access)
         if let replyTo = draft.replyToID {
@@ -39,10 +38,7 @@ public struct MessageService: Sendable {
             }
         }
         do {
-            let message = try await messages.append(draft, from: senderID, at: .now())
-            await events.messageCreated(message, excluding: connection)
-            await relay.messageStored(message)
-            return Sent(message: message, created: true)
+            return Sent(message: try await store(draft, from: senderID, connection: connection), created: true)
         } catch where MessageStore.isDuplicateClientMessageID(error) {
             // A retry raced the first attempt; the first one is the message.
             guard let clientID = draft.clientMessageID, let earlier = try await messages.find(senderID: senderID, clientMessageID: clientID)
@@ -115,9 +111,23 @@ public struct MessageService: Sendable {
         let origin = MessageStore.ForwardOrigin(
             messageID: original.forwardedFromID ?? original.id, senderID: original.forwardedFromSenderID ?? original.senderID
         )
-        let message = try await messages.append(draft, from: userID, forwardedFrom: origin, at: .now())
-        await events.messageCreated(message)
-        await relay.messageStored(message)
+        return try await store(draft, from: userID, forwardedFrom: origin)
+    }
+
+    /// Stores a message, then hands it to real-time delivery and the Telegram relay. The members
+    /// are read while the message is being written, so fan-out does not wait for a second query.
+    private func store(
+        _ draft: MessageDraft, from senderID: UUID, forwardedFrom origin: MessageStore.ForwardOrigin? = nil, connection: UUID? = nil
+    ) async throws -> Message {
+        async let members = chats.memberIDs(of: draft.chatID)
+        let message = try await messages.append(draft, from: senderID, forwardedFrom: origin, at: .now())
+        do {
+            let recipients = try await members
+            await events.messageCreated(message, to: recipients, excluding: connection)
+            await relay.messageStored(message, members: recipients)
+        } catch {
+            events.logger.warning("message not published", metadata: ["message_id": "\(message.id)", "error": "\(error)"])
+        }
         return message
     }
 

@@ -20,9 +20,12 @@ public struct EventPublisher: Sendable {
         self.logger = logger
     }
 
-    func messageCreated(_ message: Message, excluding connection: UUID? = nil) async {
-        let frame = ServerFrame.newMessage(message)
-        await publish(frame, to: message.chatID, sequence: ChatSequence(chatID: message.chatID, seq: message.seq), excluding: connection)
+    /// A new message, to `members` (the chat's, read by the caller while the message was stored).
+    func messageCreated(_ message: Message, to members: [UUID], excluding connection: UUID? = nil) async {
+        await send(Delivery(
+            recipients: members, frame: ServerFrame.newMessage(message),
+            sequence: ChatSequence(chatID: message.chatID, seq: message.seq), excludedConnection: connection
+        ))
     }
 
     func messageEdited(_ message: Message, excluding connection: UUID? = nil) async {

@@ -9,16 +9,15 @@ import Logging
 public struct TelegramRelay: Sendable {
     let enabled: Bool
     let store: TelegramStore
-    let chats: ChatStore
     let registry: ConnectionRegistry
     let logger: Logger
 
     /// Queues a reference for every linked recipient who should hear about `message` now: `always`,
-    /// or `offline` while none of their devices is connected.
-    func messageStored(_ message: Message) async {
+    /// or `offline` while none of their devices is connected. `members` are the chat's.
+    func messageStored(_ message: Message, members: [UUID]) async {
         guard enabled else { return }
         do {
-            let recipients = try await chats.memberIDs(of: message.chatID).filter { $0 != message.senderID }
+            let recipients = members.filter { $0 != message.senderID }
             var jobs: [(reference: String, messageID: UUID, recipientID: UUID, telegramChatID: Int64, messageType: String, timestamp: Timestamp)] = []
             for link in try await store.links(of: recipients) {
                 switch link.mode {

@@ -6,9 +6,11 @@ import SQLiteKit
 ///
 /// With `synchronous=FULL` each commit waits for the disk to flush, so one commit per message
 /// caps throughput at the disk's flush rate. Here many senders share a commit (group commit),
-/// while each keeps its own all-or-nothing outcome: every transaction runs inside a savepoint,
-/// and one that fails is rolled back to it without touching the others. Callers still hear back
-/// only after the commit that holds their work is durable.
+/// while each keeps its own all-or-nothing outcome (see `commit`). Callers hear back only after
+/// the commit that holds their work is durable.
+///
+/// A writer's body may run twice (after a batch-mate failed), always in a fresh transaction:
+/// bodies must only act on the database, as every `DatabaseEngine.write` body does.
 actor GroupCommitWriter {
     /// Transactions one commit takes at most, so a flood of writers cannot grow a batch without bound.
     static let maximumBatch = 256
@@ -46,43 +48,46 @@ actor GroupCommitWriter {
         draining = false
     }
 
+    /// Runs the batch as one transaction. Failures are rare (a duplicate `client_msg_id`, a chat
+    /// deleted meanwhile), so the common path spends nothing on isolating writers from each other:
+    /// when any of them fails, the whole transaction is rolled back and each writer runs again in a
+    /// transaction of its own, so the failure stays its own.
     private func commit(_ batch: [any GroupedWrite]) async {
+        if batch.count > 1, await transaction(batch) == nil {
+            for job in batch { job.finish(committed: nil) }
+            return
+        }
+        for job in batch {
+            job.finish(committed: await transaction([job]))
+        }
+    }
+
+    /// Runs `jobs` in one transaction; nil when it committed, else the error that rolled it back.
+    private func transaction(_ jobs: [any GroupedWrite]) async -> (any Error)? {
         do {
             try await pool.withConnection { connection in
                 let sql = connection.sql(queryLogLevel: nil)
                 // IMMEDIATE takes the write lock at BEGIN, so the transaction never fails half-way for a lock.
                 try await sql.raw("BEGIN IMMEDIATE").run()
                 do {
-                    if batch.count == 1 {
-                        try await batch[0].run(on: sql)
-                    } else {
-                        for job in batch {
-                            try await sql.raw("SAVEPOINT grouped").run()
-                            do {
-                                try await job.run(on: sql)
-                                try await sql.raw("RELEASE SAVEPOINT grouped").run()
-                            } catch {
-                                try await sql.raw("ROLLBACK TO SAVEPOINT grouped").run()
-                                try await sql.raw("RELEASE SAVEPOINT grouped").run()
-                            }
-                        }
-                    }
+                    for job in jobs { try await job.run(on: sql) }
                     try await sql.raw("COMMIT").run()
                 } catch {
                     try? await sql.raw("ROLLBACK").run()
                     throw error
                 }
             }
-            for job in batch { job.finish(committed: nil) }
+            return nil
         } catch {
-            for job in batch { job.finish(committed: error) }
+            return error
         }
     }
 }
 
 /// A queued transaction, its result type erased so different writes can share a batch.
 protocol GroupedWrite: Sendable {
-    /// Runs the transaction's statements; throws when they failed (and must be rolled back).
+    /// Runs the transaction's statements; throws when they failed (and must be rolled back). May be
+    /// called again after a rollback; the last run's outcome counts.
     func run(on sql: any SQLDatabase) async throws
     /// Reports the outcome: the body's result or error, or `committed`, the error that lost the whole batch.
     func finish(committed: (any Error)?)
