@@ -84,6 +84,17 @@ enum ProcessMemory {
         return kilobytes * 1024
     }
 
+    /// User plus system CPU time the process has used, in seconds.
+    static func cpuSeconds(of pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let afterName = stat.range(of: ") ", options: .backwards)
+        else { return nil }
+        // Fields after the command name start at field 3 (state); utime and stime are fields 14 and 15.
+        let fields = stat[afterName.upperBound...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// The process listening on TCP `port` on this machine: the server under test.
     static func listener(onPort port: Int) -> Int32? {
         let hexPort = String(format: ":%04X", port)

@@ -81,12 +81,13 @@ extension Double {
 extension W1Benchmark.Result {
     public var table: TextTable {
         TextTable(
-            header: ["rate/s", "sent", "delivered", "ratio %", "deliveries/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "ack p50", "ack p99", "ok"],
+            header: ["rate/s", "sent", "delivered", "ratio %", "deliveries/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "ack p50", "ack p99", "server µs/msg", "ok"],
             rows: steps.map { step in
                 [
                     "\(step.rate)", "\(step.sent)", "\(step.delivered)/\(step.expected)", String(format: "%.3f", step.deliveredRatio * 100),
                     step.deliveriesPerSecond.whole, step.delivery.p50.ms, step.delivery.p95.ms, step.delivery.p99.ms,
-                    step.delivery.max.ms, step.ack.p50.ms, step.ack.p99.ms, step.sustainable ? "yes" : "no",
+                    step.delivery.max.ms, step.ack.p50.ms, step.ack.p99.ms,
+                    step.serverCPUMicrosecondsPerMessage.map(\.whole) ?? "-", step.sustainable ? "yes" : "no",
                 ]
             }
         )

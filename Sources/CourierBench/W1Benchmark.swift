@@ -38,6 +38,10 @@ public struct W1Benchmark: Sendable {
         public let deliveriesPerSecond: Double
         public let delivery: Percentiles
         public let ack: Percentiles
+        /// The server's CPU time per message sent (warm-up included), when its process is on this machine.
+        public let serverCPUMicrosecondsPerMessage: Double?
+        /// The server's CPU use over the step, in cores (1.0 = one core busy).
+        public let serverCores: Double?
 
         /// The bar a rate must clear to count as sustainable.
         public var sustainable: Bool { deliveredRatio >= 0.999 && delivery.p99 <= 100 && failedAcks == 0 }
@@ -113,6 +117,9 @@ public struct W1Benchmark: Sendable {
     }
 
     private func runStep(rate: Int, drivers: [LoadDriver]) async throws -> Step {
+        let serverPID = ProcessMemory.listener(onPort: target.port)
+        let cpuBefore = serverPID.flatMap(ProcessMemory.cpuSeconds(of:))
+        let wallBefore = MonotonicClock.nanoseconds()
         let start = MonotonicClock.nanoseconds() + 50_000_000
         let warmupEnd = start + UInt64(settings.warmupSeconds * 1e9)
         let end = warmupEnd + UInt64(settings.durationSeconds * 1e9)
@@ -130,13 +137,18 @@ public struct W1Benchmark: Sendable {
             try await Task.sleep(for: .milliseconds(100))
             snapshot = try await Self.collect(drivers)
         }
+        let issued = try await drivers.asyncSum { driver in try await driver.eventLoop.submit { driver.issued }.get() }
+        var cpu: Double?
+        if let before = cpuBefore, let pid = serverPID, let after = ProcessMemory.cpuSeconds(of: pid) { cpu = after - before }
+        let wall = Double(MonotonicClock.nanoseconds() - wallBefore) / 1e9
         for driver in drivers { try await driver.eventLoop.submit { driver.tally.reset() }.get() }
         return Step(
             rate: rate, sent: sent, expected: expected, delivered: snapshot.delivered, acked: snapshot.acked,
             failedAcks: snapshot.failedAcks, closedByServer: snapshot.closedByServer,
             deliveredRatio: expected == 0 ? 0 : Double(snapshot.delivered) / Double(expected),
             deliveriesPerSecond: Double(snapshot.delivered) / settings.durationSeconds,
-            delivery: Percentiles(microseconds: snapshot.deliveries), ack: Percentiles(microseconds: snapshot.acks)
+            delivery: Percentiles(microseconds: snapshot.deliveries), ack: Percentiles(microseconds: snapshot.acks),
+            serverCPUMicrosecondsPerMessage: cpu.map { $0 * 1e6 / Double(max(1, issued)) }, serverCores: cpu.map { $0 / wall }
         )
     }
 
@@ -150,12 +162,12 @@ public struct W1Benchmark: Sendable {
     }
 
     static func describe(_ step: Step) -> String {
-        String(
-            format: "w1: rate %d/s: sent %d, delivered %d/%d (%.3f%%), %.0f deliveries/s, delivery p50 %.2f p95 %.2f p99 %.2f max %.2f ms, ack p50 %.2f p99 %.2f ms%@",
-            step.rate, step.sent, step.delivered, step.expected, step.deliveredRatio * 100, step.deliveriesPerSecond,
-            step.delivery.p50, step.delivery.p95, step.delivery.p99, step.delivery.max, step.ack.p50, step.ack.p99,
-            step.sustainable ? "" : " (not sustainable)"
-        )
+        let delivered = String(format: "%.3f", step.deliveredRatio * 100)
+        let cpu = step.serverCPUMicrosecondsPerMessage.map { "server \($0.whole) µs CPU/message" } ?? "server CPU not measured"
+        return "w1: rate \(step.rate)/s: sent \(step.sent), delivered \(step.delivered)/\(step.expected) (\(delivered)%), "
+            + "\(step.deliveriesPerSecond.whole) deliveries/s, delivery p50 \(step.delivery.p50.ms) p95 \(step.delivery.p95.ms) "
+            + "p99 \(step.delivery.p99.ms) max \(step.delivery.max.ms) ms, ack p50 \(step.ack.p50.ms) p99 \(step.ack.p99.ms) ms, \(cpu)"
+            + (step.sustainable ? "" : " (not sustainable)")
     }
 }
 
@@ -167,7 +179,8 @@ final class LoadDriver: @unchecked Sendable {
     var senders: [(socket: BenchSocket, chatID: String)] = []
     private(set) var measuredSent = 0
     private var task: RepeatedTask?
-    private var issued = 0
+    /// Messages sent in this step, warm-up included.
+    private(set) var issued = 0
     private var nextSender = 0
 
     init(eventLoop: any EventLoop) {

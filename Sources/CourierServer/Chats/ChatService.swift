@@ -32,9 +32,13 @@ public struct ChatService: Sendable {
         return Membered(chat: found.chat, membership: membership)
     }
 
-    /// Everyone in a chat, for delivering what happens in it.
-    public func memberIDs(of chatID: UUID) async throws -> [UUID] {
-        try await chats.memberIDs(of: chatID)
+    /// Like `memberAccess`, with the ids of everyone in the chat (the recipients of a post), read
+    /// together.
+    public func memberAccessWithMembers(_ chatID: UUID, for userID: UUID) async throws -> (access: Membered, memberIDs: [UUID]) {
+        guard let found = try await chats.chatWithMembers(chatID, asSeenBy: userID), let membership = found.membership else {
+            throw CourierError.notFound("chat")
+        }
+        return (Membered(chat: found.chat, membership: membership), found.memberIDs)
     }
 
     /// Creates a group owned by `ownerID` with the given members.

@@ -30,7 +30,7 @@ public struct MessageService: Sendable {
     public func send(_ draft: MessageDraft, from senderID: UUID, connection: UUID? = nil) async throws -> Sent {
         // A repeated client_msg_id is found by the unique index when the insert fails, not by a look-up
         // before every send: retries are rare, sends are not.
-        let access = try await chats.memberAccess(draft.chatID, for: senderID)
+        let (access, members) = try await chats.memberAccessWithMembers(draft.chatID, for: senderID)
         try Self.requirePosting(access)
         if let replyTo = draft.replyToID {
             guard let original = try await messages.find(id: replyTo), original.chatID == draft.chatID else {
@@ -38,7 +38,7 @@ public struct MessageService: Sendable {
             }
         }
         do {
-            return Sent(message: try await store(draft, from: senderID, connection: connection), created: true)
+            return Sent(message: try await store(draft, from: senderID, to: members, connection: connection), created: true)
         } catch where MessageStore.isDuplicateClientMessageID(error) {
             // A retry raced the first attempt; the first one is the message.
             guard let clientID = draft.clientMessageID, let earlier = try await messages.find(senderID: senderID, clientMessageID: clientID)
@@ -102,7 +102,7 @@ public struct MessageService: Sendable {
         guard let targetID = UUID(uuidString: rawChatID) else { throw CourierError.invalid("chat_id", "chat_id must be a chat id.") }
         let (original, _) = try await message(id, for: userID)
         guard !original.isDeleted else { throw CourierError.notFound("message") }
-        let target = try await chats.memberAccess(targetID, for: userID)
+        let (target, members) = try await chats.memberAccessWithMembers(targetID, for: userID)
         try Self.requirePosting(target)
         let draft = try MessageDraft(
             chatID: targetID, content: original.content, kind: original.kind, mediaURL: original.mediaURL,
@@ -111,23 +111,17 @@ public struct MessageService: Sendable {
         let origin = MessageStore.ForwardOrigin(
             messageID: original.forwardedFromID ?? original.id, senderID: original.forwardedFromSenderID ?? original.senderID
         )
-        return try await store(draft, from: userID, forwardedFrom: origin)
+        return try await store(draft, from: userID, to: members, forwardedFrom: origin)
     }
 
-    /// Stores a message, then hands it to real-time delivery and the Telegram relay. The members
-    /// are read while the message is being written, so fan-out does not wait for a second query.
+    /// Stores a message, then hands it to real-time delivery and the Telegram relay for `members`.
     private func store(
-        _ draft: MessageDraft, from senderID: UUID, forwardedFrom origin: MessageStore.ForwardOrigin? = nil, connection: UUID? = nil
+        _ draft: MessageDraft, from senderID: UUID, to members: [UUID], forwardedFrom origin: MessageStore.ForwardOrigin? = nil,
+        connection: UUID? = nil
     ) async throws -> Message {
-        async let members = chats.memberIDs(of: draft.chatID)
         let message = try await messages.append(draft, from: senderID, forwardedFrom: origin, at: .now())
-        do {
-            let recipients = try await members
-            await events.messageCreated(message, to: recipients, excluding: connection)
-            await relay.messageStored(message, members: recipients)
-        } catch {
-            events.logger.warning("message not published", metadata: ["message_id": "\(message.id)", "error": "\(error)"])
-        }
+        await events.messageCreated(message, to: members, excluding: connection)
+        await relay.messageStored(message, members: members)
         return message
     }
 

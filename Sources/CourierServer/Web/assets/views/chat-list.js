@@ -1,0 +1,101 @@
+// The chat list: avatar with online dot, name, last message, time, unread badge, typing state.
+// Re-rendered as a whole (it is short) at most once per frame, keeping keyboard focus in place.
+import * as sync from '../lib/sync.js';
+import { h, perFrame, replaceChildren } from '../lib/dom.js';
+import { icon } from '../lib/icons.js';
+import { colorClass, initials, listTime, preview } from '../lib/format.js';
+import { href } from '../lib/router.js';
+import { store } from '../lib/store.js';
+
+export function renderChatList() {
+  const search = h('input', { type: 'search', class: 'search-input', id: 'chat-search', placeholder: 'Search', 'aria-label': 'Search chats', autocomplete: 'off' });
+  const list = h('ul', { class: 'chat-list', id: 'chat-list' });
+  const empty = h('p', { class: 'chat-list-empty', hidden: true });
+  const element = h('nav', { class: 'chat-list-area', 'aria-label': 'Chat list' }, h('div', { class: 'search-box' }, icon('search'), search), empty, list);
+
+  const render = perFrame(() => {
+    const focusedId = document.activeElement?.closest?.('.chat-item')?.dataset.chatId;
+    const filter = search.value.trim().toLowerCase();
+    const chats = store.sortedChats().filter((chat) => !filter || sync.chatTitle(chat).toLowerCase().includes(filter));
+    replaceChildren(list, ...chats.map(item));
+    empty.hidden = chats.length > 0;
+    empty.textContent = filter ? 'No chats match.' : 'No chats yet. Start one with the pencil button.';
+    if (focusedId) list.querySelector(`[data-chat-id="${CSS.escape(focusedId)}"]`)?.focus();
+  });
+
+  search.addEventListener('input', render);
+  search.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') {
+      search.value = '';
+      render();
+    }
+  });
+  const cleanups = ['chats', 'users', 'presence', 'typing', 'route', 'me'].map((topic) => store.on(topic, render));
+  render();
+  return { element, teardown: () => cleanups.forEach((cleanup) => cleanup()) };
+}
+
+function item(chat) {
+  const title = sync.chatTitle(chat);
+  const peer = chat.type === 'dm' ? store.users.get(chat.peer_id) : null;
+  const online = chat.type === 'dm' && store.presence.get(chat.peer_id)?.online;
+  const typing = sync.typingNames(chat.id);
+  const last = chat.last_message;
+  const own = last && last.sender_id === store.me?.id;
+  const unread = chat.unread_count ?? 0;
+
+  let previewNode;
+  if (typing.length) {
+    previewNode = h('span', { class: 'typing', text: chat.type === 'dm' ? 'typing…' : `${typing[0]} is typing…` });
+  } else if (last) {
+    previewNode = h('span', {}, own && chat.type !== 'channel' ? h('span', { class: 'preview-author', text: 'You: ' }) : null, preview(last));
+  } else {
+    previewNode = h('span', { class: 'muted', text: chat.type === 'channel' ? 'No posts yet' : 'No messages yet' });
+  }
+
+  const kindIcon = chat.type === 'group' ? icon('users', { className: 'icon kind' }) : chat.type === 'channel' ? icon('megaphone', { className: 'icon kind' }) : null;
+  const status = own && chat.type !== 'channel' ? ownStatusIcon(chat, last) : null;
+  const label = [title, online ? 'online' : null, unread ? `${unread} unread` : null].filter(Boolean).join(', ');
+
+  return h(
+    'li',
+    {},
+    h(
+      'a',
+      {
+        href: href('chat', chat.id),
+        class: ['chat-item', store.activeChatId === chat.id ? 'active' : ''],
+        dataset: { chatId: chat.id, chatType: chat.type },
+        'aria-current': store.activeChatId === chat.id ? 'page' : null,
+        'aria-label': label,
+      },
+      h(
+        'span',
+        { class: ['avatar', colorClass(chat.type === 'dm' ? chat.peer_id : chat.id)], 'aria-hidden': 'true' },
+        initials(title),
+        online ? h('span', { class: 'online-dot' }) : null,
+      ),
+      h(
+        'span',
+        { class: 'chat-item-body' },
+        h(
+          'span',
+          { class: 'chat-item-top' },
+          h('span', { class: 'chat-item-title' }, kindIcon, h('span', { class: 'chat-name', text: title }), peer?.is_premium ? icon('star', { className: 'icon premium-star', label: 'Premium' }) : null),
+          h('span', { class: 'chat-item-time' }, status, listTime(last?.created_at ?? chat.last_activity_at)),
+        ),
+        h(
+          'span',
+          { class: 'chat-item-bottom' },
+          h('span', { class: 'chat-item-preview' }, previewNode),
+          unread ? h('span', { class: 'unread-badge', 'aria-hidden': 'true', text: unread > 999 ? '999+' : String(unread) }) : null,
+        ),
+      ),
+    ),
+  );
+}
+
+function ownStatusIcon(chat, message) {
+  const read = (chat.others_read_seq ?? 0) >= message.seq;
+  return icon(read ? 'checks' : 'check', { className: 'icon tick', label: read ? 'Read' : 'Sent' });
+}

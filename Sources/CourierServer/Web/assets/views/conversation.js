@@ -1,0 +1,472 @@
+// One conversation: header (name, presence or typing), history with date separators and
+// infinite scroll upwards, live messages, pending → sent → read ticks, reply, edit, delete.
+//
+// Message rows are keyed and reused between renders, so a live message or an ack touches only
+// its own row: focus, text selection and open menus elsewhere survive.
+import * as api from '../lib/api.js';
+import * as sync from '../lib/sync.js';
+import * as users from '../lib/users.js';
+import { choose } from '../lib/dialog.js';
+import { h, perFrame, replaceChildren } from '../lib/dom.js';
+import { icon } from '../lib/icons.js';
+import { showMenu } from '../lib/menu.js';
+import { clock, colorClass, count, dayKey, dayLabel, fullDate, initials, lastSeen, preview } from '../lib/format.js';
+import { href } from '../lib/router.js';
+import { store } from '../lib/store.js';
+import { showChatInfo } from './chat-info.js';
+
+/** Pixels from the bottom within which the view follows new messages. */
+const STICK_THRESHOLD = 48;
+/** A device without hover (a phone): tapping a message opens its actions. */
+const touchOnly = window.matchMedia('(hover: none)');
+
+export function renderConversation(container, chatId) {
+  const cleanups = [];
+  let mounted = true;
+  const timeline = sync.timeline(chatId);
+  /** {kind: 'reply' | 'edit', message} while the composer replies to or edits a message. */
+  let context = null;
+  let stickToBottom = true;
+  const rows = new Map(); // key → {element, signature}
+
+  const title = h('h2', { class: 'conversation-title', id: 'conversation-title' });
+  const subtitle = h('p', { class: 'conversation-subtitle', id: 'conversation-subtitle', 'aria-live': 'polite' });
+  const avatar = h('span', { class: 'avatar', 'aria-hidden': 'true' });
+  const infoButton = h('button', { type: 'button', class: 'icon-button', id: 'chat-info-button', 'aria-label': 'Chat info', on: { click: () => showChatInfo(chatId) } }, icon('info'));
+  const header = h(
+    'header',
+    { class: 'conversation-header' },
+    h('a', { class: 'icon-button back-button', href: href('home'), 'aria-label': 'Back to chats' }, icon('back')),
+    h('button', { type: 'button', class: 'conversation-heading', on: { click: () => showChatInfo(chatId) } }, avatar, h('span', { class: 'conversation-titles' }, title, subtitle)),
+    infoButton,
+  );
+
+  const olderStatus = h('p', { class: 'older-status', 'aria-live': 'polite' });
+  const list = h('ol', { class: 'message-list', id: 'message-list' });
+  const scroller = h('div', { class: 'messages', id: 'messages', tabindex: '0', role: 'log', 'aria-label': 'Messages' }, olderStatus, list);
+
+  const contextBar = h('div', { class: 'composer-context', hidden: true });
+  const input = h('textarea', { class: 'composer-input', id: 'composer-input', rows: '1', 'aria-label': 'Message', placeholder: 'Message', maxlength: '4096' });
+  const sendButton = h('button', { type: 'submit', class: 'send-button', id: 'send-button', 'aria-label': 'Send' }, icon('send'));
+  const composer = h('form', { class: 'composer', id: 'composer' }, input, sendButton);
+  const readOnlyBar = h('div', { class: 'read-only-bar', id: 'read-only-bar', hidden: true });
+  const footer = h('div', { class: 'conversation-footer' }, contextBar, composer, readOnlyBar);
+
+  const section = h('section', { class: 'conversation', 'aria-labelledby': 'conversation-title', dataset: { chatId } }, header, scroller, footer);
+  replaceChildren(container, section);
+
+  // --- header ------------------------------------------------------------------------------
+
+  function renderHeader() {
+    const chat = store.chats.get(chatId);
+    if (!chat) return;
+    const name = sync.chatTitle(chat);
+    replaceChildren(title, name);
+    const peer = chat.type === 'dm' ? store.users.get(chat.peer_id) : null;
+    if (peer?.is_premium) title.append(icon('star', { className: 'icon premium-star', label: 'Premium' }));
+    avatar.className = `avatar ${colorClass(chat.type === 'dm' ? chat.peer_id : chat.id)}`;
+    avatar.textContent = initials(name);
+    const typing = sync.typingNames(chatId);
+    subtitle.classList.toggle('typing', typing.length > 0);
+    if (typing.length) {
+      subtitle.textContent = chat.type === 'dm' ? 'typing…' : `${typing.join(', ')} ${typing.length === 1 ? 'is' : 'are'} typing…`;
+    } else if (chat.type === 'dm') {
+      const presence = store.presence.get(chat.peer_id);
+      subtitle.textContent = presence?.online ? 'online' : presence ? lastSeen(presence.last_seen) : '';
+    } else if (chat.type === 'group') {
+      subtitle.textContent = count(chat.member_count ?? 0, 'member');
+    } else {
+      subtitle.textContent = count(chat.member_count ?? 0, 'subscriber');
+    }
+    const canPost = sync.canPost(chat);
+    composer.hidden = !canPost;
+    readOnlyBar.hidden = canPost;
+    if (!canPost) {
+      replaceChildren(readOnlyBar, 
+        h('span', { text: 'Only the channel’s admins can post here.' }),
+        h('button', { type: 'button', class: 'button', on: { click: () => showChatInfo(chatId) } }, 'Channel info'),
+      );
+    }
+    input.placeholder = chat.type === 'channel' ? 'Broadcast a post' : 'Message';
+  }
+
+  // --- messages ----------------------------------------------------------------------------
+
+  /** Everything to show, in order: [key, signature, build]. */
+  function entries() {
+    const chat = store.chats.get(chatId);
+    const isGroup = chat?.type === 'group';
+    const othersRead = chat?.others_read_seq ?? 0;
+    const result = [];
+    let lastDay = null;
+    const addDay = (iso) => {
+      const day = dayKey(iso);
+      if (day === lastDay) return;
+      lastDay = day;
+      const label = dayLabel(iso);
+      result.push([`d:${day}`, label, () => h('li', { class: 'day-separator', dataset: { day } }, h('span', { text: label }))]);
+    };
+    for (const message of timeline.messages) {
+      addDay(message.created_at);
+      const own = message.sender_id === store.me?.id;
+      const status = own && chat?.type !== 'channel' ? (othersRead >= message.seq ? 'read' : 'sent') : null;
+      const author = isGroup && !own ? users.nameOf(message.sender_id) : '';
+      const reply = message.reply_to_id ? replySummary(message.reply_to_id) : null;
+      const signature = [message.content, message.edited_at, message.deleted_at, status, author, reply?.author, reply?.text].join('\u0000');
+      result.push([`m:${message.id}`, signature, () => messageRow(message, { own, status, author, reply })]);
+    }
+    for (const entry of timeline.pending) {
+      addDay(entry.created_at);
+      const reply = entry.reply_to_id ? replySummary(entry.reply_to_id) : null;
+      result.push([`p:${entry.client_msg_id}`, [entry.state, entry.error, entry.content].join('\u0000'), () => pendingRow(entry, reply)]);
+    }
+    return result;
+  }
+
+  function replySummary(messageId) {
+    const original = timeline.findById(messageId);
+    if (!original) return { author: '', text: 'Original message', id: messageId };
+    return { author: users.nameOf(original.sender_id), text: preview(original) || 'Message', id: messageId };
+  }
+
+  function replyQuote(reply) {
+    return h(
+      'button',
+      { type: 'button', class: 'reply-quote', 'aria-label': `Reply to ${reply.author || 'a message'}: ${reply.text}`, on: { click: () => scrollToMessage(reply.id) } },
+      reply.author ? h('span', { class: 'reply-author', text: reply.author }) : null,
+      h('span', { class: 'reply-text', text: reply.text }),
+    );
+  }
+
+  function messageRow(message, { own, status, author, reply }) {
+    const deleted = Boolean(message.deleted_at);
+    const meta = h(
+      'span',
+      { class: 'message-meta' },
+      message.edited_at && !deleted ? h('span', { class: 'edited', text: 'edited' }) : null,
+      h('time', { datetime: message.created_at, title: fullDate(message.created_at), text: clock(message.created_at) }),
+      status ? icon(status === 'read' ? 'checks' : 'check', { className: `icon tick ${status}`, label: status === 'read' ? 'Read' : 'Sent' }) : null,
+    );
+    const bubble = h(
+      'div',
+      { class: 'bubble' },
+      author ? h('span', { class: ['message-author', colorClass(message.sender_id)], text: author }) : null,
+      reply && !deleted ? replyQuote(reply) : null,
+      h('p', { class: 'message-text', text: deleted ? 'Message deleted' : message.content }),
+      meta,
+    );
+    const actions = deleted
+      ? null
+      : h('button', { type: 'button', class: 'message-actions', 'aria-label': 'Message actions', 'aria-haspopup': 'menu', 'aria-expanded': 'false', on: { click: (event) => openActions(event.currentTarget, message) } }, icon('more'));
+    if (actions) {
+      // Right-click (or a long press) opens the same menu, as in Telegram; so does a tap on a
+      // touch screen, where there is no hover to reveal the actions button.
+      bubble.addEventListener('contextmenu', (event) => {
+        if (window.getSelection()?.toString()) return; // keep the browser's menu for copying a selection
+        event.preventDefault();
+        openActions(actions, message);
+      });
+      bubble.addEventListener('click', (event) => {
+        if (!touchOnly.matches || event.target.closest('.reply-quote') || window.getSelection()?.toString()) return;
+        openActions(actions, message);
+      });
+    }
+    return h(
+      'li',
+      {
+        class: ['message', own ? 'own' : 'other', deleted ? 'deleted' : ''],
+        id: `message-${message.id}`,
+        dataset: { id: message.id, seq: message.seq, status: status ?? '', clientMsgId: message.client_msg_id ?? '' },
+      },
+      bubble,
+      actions,
+    );
+  }
+
+  function pendingRow(entry, reply) {
+    const failed = entry.state === 'failed';
+    const meta = h(
+      'span',
+      { class: 'message-meta' },
+      h('time', { datetime: entry.created_at, text: clock(entry.created_at) }),
+      icon(failed ? 'alert' : 'clock', { className: `icon tick ${failed ? 'failed' : 'pending'}`, label: failed ? 'Not sent' : 'Sending' }),
+    );
+    const bubble = h('div', { class: 'bubble' }, reply ? replyQuote(reply) : null, h('p', { class: 'message-text', text: entry.content }), meta);
+    const failure = failed
+      ? h(
+          'div',
+          { class: 'message-failure', role: 'alert' },
+          h('span', { text: entry.error || 'Not sent.' }),
+          h('button', { type: 'button', class: 'link-button', on: { click: () => sync.retry(chatId, entry.client_msg_id) } }, 'Retry'),
+          h('button', { type: 'button', class: 'link-button', on: { click: () => sync.discard(chatId, entry.client_msg_id) } }, 'Discard'),
+        )
+      : null;
+    return h('li', { class: ['message', 'own', 'pending'], dataset: { clientMsgId: entry.client_msg_id, status: failed ? 'failed' : 'pending' } }, bubble, failure);
+  }
+
+  const renderMessages = perFrame(() => {
+    if (!mounted) return;
+    // Remember what the reader looks at, to keep it in place when older messages are added above.
+    const anchor = stickToBottom ? null : firstVisibleRow();
+    const anchorTop = anchor?.getBoundingClientRect().top;
+
+    const wanted = entries();
+    const keep = new Set(wanted.map(([key]) => key));
+    for (const [key, row] of rows) {
+      if (!keep.has(key)) {
+        row.element.remove();
+        rows.delete(key);
+      }
+    }
+    let previous = null;
+    for (const [key, signature, build] of wanted) {
+      let row = rows.get(key);
+      if (!row || row.signature !== signature) {
+        const element = build();
+        if (row) row.element.replaceWith(element);
+        row = { element, signature };
+        rows.set(key, row);
+      }
+      const expectedNext = previous ? previous.nextSibling : list.firstChild;
+      if (expectedNext !== row.element) list.insertBefore(row.element, expectedNext);
+      previous = row.element;
+    }
+
+    olderStatus.textContent = timeline.loadingOlder ? 'Loading older messages…' : !timeline.loaded ? 'Loading…' : timeline.hasOlder ? '' : timeline.messages.length ? 'This is the beginning of the chat.' : '';
+    olderStatus.hidden = !olderStatus.textContent;
+    if (timeline.loaded && !timeline.messages.length && !timeline.pending.length) {
+      olderStatus.hidden = false;
+      olderStatus.textContent = store.chats.get(chatId)?.type === 'channel' ? 'No posts yet.' : 'No messages here yet. Say hello!';
+    }
+
+    if (stickToBottom) {
+      scroller.scrollTop = scroller.scrollHeight;
+    } else if (anchor?.isConnected) {
+      scroller.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+    }
+    maybeLoadOlder();
+    readIfSeen();
+  });
+
+  /** Marks the chat read when its newest messages are on screen and the tab is visible. */
+  function readIfSeen() {
+    if (stickToBottom && document.visibilityState === 'visible') sync.markRead(chatId);
+  }
+
+  function firstVisibleRow() {
+    const top = scroller.getBoundingClientRect().top;
+    for (const row of list.children) if (row.getBoundingClientRect().bottom > top) return row;
+    return null;
+  }
+
+  function maybeLoadOlder() {
+    if (timeline.loaded && timeline.hasOlder && !timeline.loadingOlder && scroller.scrollTop < 300) {
+      sync.loadOlder(chatId).catch(() => {});
+    }
+  }
+
+  scroller.addEventListener('scroll', () => {
+    stickToBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < STICK_THRESHOLD;
+    maybeLoadOlder();
+    readIfSeen();
+  });
+
+  function scrollToMessage(messageId) {
+    const row = document.getElementById(`message-${messageId}`);
+    if (!row) return;
+    row.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    row.classList.add('highlight');
+    setTimeout(() => row.classList.remove('highlight'), 1500);
+  }
+
+  // --- actions -----------------------------------------------------------------------------
+
+  function openActions(button, message) {
+    const chat = store.chats.get(chatId);
+    const own = message.sender_id === store.me?.id;
+    const admin = chat?.role === 'owner' || chat?.role === 'admin';
+    const items = [];
+    if (sync.canPost(chat)) items.push({ label: 'Reply', icon: 'reply', action: () => setContext({ kind: 'reply', message }) });
+    if (own) items.push({ label: 'Edit', icon: 'edit', action: () => setContext({ kind: 'edit', message }) });
+    items.push({ label: 'Copy text', icon: 'chat', action: () => navigator.clipboard?.writeText(message.content).catch(() => {}) });
+    items.push({ label: 'Delete', icon: 'trash', danger: true, action: () => confirmDelete(message, own || (admin && chat?.type !== 'dm')) });
+    showMenu(button, items, { align: own ? 'end' : 'start' });
+  }
+
+  async function confirmDelete(message, forEveryone) {
+    const options = [];
+    if (forEveryone) options.push({ label: 'Delete for everyone', value: 'everyone', className: 'danger' });
+    options.push({ label: 'Delete for me', value: 'me', className: forEveryone ? '' : 'danger' }, { label: 'Cancel', value: null });
+    const scope = await choose('Delete message?', forEveryone ? 'Delete it for everyone in this chat, or only hide it for you.' : 'This hides the message for you.', options);
+    if (!scope) return;
+    try {
+      await sync.deleteMessage(message, scope);
+    } catch (error) {
+      await choose('Not deleted', api.describe(error), [{ label: 'OK', value: true }]);
+    }
+  }
+
+  function setContext(next) {
+    context = next;
+    contextBar.hidden = !context;
+    if (!context) {
+      contextBar.replaceChildren();
+      return;
+    }
+    const { kind, message } = context;
+    replaceChildren(contextBar, 
+      icon(kind === 'edit' ? 'edit' : 'reply'),
+      h(
+        'span',
+        { class: 'composer-context-text' },
+        h('strong', { text: kind === 'edit' ? 'Editing' : `Reply to ${users.nameOf(message.sender_id)}` }),
+        h('span', { text: preview(message) }),
+      ),
+      h('button', { type: 'button', class: 'icon-button', 'aria-label': kind === 'edit' ? 'Cancel editing' : 'Cancel reply', on: { click: cancelContext } }, icon('close')),
+    );
+    if (kind === 'edit') input.value = message.content;
+    autosize();
+    input.focus();
+  }
+
+  function cancelContext() {
+    if (context?.kind === 'edit') input.value = '';
+    setContext(null);
+    autosize();
+  }
+
+  // --- composer ----------------------------------------------------------------------------
+
+  function autosize() {
+    input.style.height = 'auto';
+    input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
+  }
+
+  composer.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    if (context?.kind === 'edit') {
+      const { message } = context;
+      if (text === message.content) {
+        cancelContext();
+        return;
+      }
+      try {
+        await sync.editMessage(message, text);
+        input.value = '';
+        setContext(null);
+        autosize();
+      } catch (error) {
+        await choose('Not saved', api.describe(error), [{ label: 'OK', value: true }]);
+      }
+      return;
+    }
+    const replyTo = context?.kind === 'reply' ? context.message.id : null;
+    sync.sendMessage(chatId, text, replyTo);
+    input.value = '';
+    setContext(null);
+    autosize();
+    stickToBottom = true;
+    renderMessages();
+  });
+
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      composer.requestSubmit();
+    } else if (event.key === 'Escape' && context) {
+      event.preventDefault();
+      cancelContext();
+    } else if (event.key === 'ArrowUp' && !input.value) {
+      // As in Telegram: up in an empty composer edits your last message.
+      const last = [...timeline.messages].reverse().find((m) => m.sender_id === store.me?.id && !m.deleted_at);
+      if (last) {
+        event.preventDefault();
+        setContext({ kind: 'edit', message: last });
+      }
+    }
+  });
+  input.addEventListener('input', () => {
+    autosize();
+    if (input.value.trim() && context?.kind !== 'edit') sync.sendTyping(chatId);
+  });
+
+  // --- lifecycle ---------------------------------------------------------------------------
+
+  const onVisible = () => readIfSeen();
+  document.addEventListener('visibilitychange', onVisible);
+  cleanups.push(() => document.removeEventListener('visibilitychange', onVisible));
+
+  cleanups.push(
+    store.on('timeline', (id) => {
+      if (id === chatId) renderMessages();
+    }),
+    store.on('users', () => {
+      renderHeader();
+      renderMessages();
+    }),
+    store.on('chats', () => {
+      if (!store.chats.has(chatId)) {
+        showMissing();
+        return;
+      }
+      renderHeader();
+    }),
+    store.on('presence', renderHeader),
+    store.on('typing', (id) => {
+      if (id === chatId) renderHeader();
+    }),
+  );
+
+  function showMissing() {
+    if (store.chatsLoaded && !store.chats.has(chatId)) {
+      replaceChildren(section, 
+        h('div', { class: 'empty-screen' }, h('p', { text: 'This chat is not available.' }), h('a', { class: 'button', href: href('home') }, 'Back to chats')),
+      );
+    }
+  }
+
+  async function start() {
+    if (!store.chats.has(chatId)) {
+      // Not in the list (yet): a chat just created elsewhere, or one we are not in.
+      await sync.refreshChat(chatId).catch(() => null);
+      if (!mounted) return;
+      if (!store.chats.has(chatId)) {
+        store.chatsLoaded = true;
+        showMissing();
+        return;
+      }
+    }
+    renderHeader();
+    renderMessages();
+    try {
+      await sync.openTimeline(chatId);
+    } catch (error) {
+      olderStatus.hidden = false;
+      olderStatus.textContent = api.describe(error);
+    }
+    if (!mounted) return;
+    renderMessages();
+    const chat = store.chats.get(chatId);
+    if (chat?.type === 'group') loadMembers();
+    if (window.matchMedia('(hover: hover)').matches && !composer.hidden) input.focus();
+  }
+
+  async function loadMembers() {
+    try {
+      const page = await api.get(`/chats/${chatId}/members${api.query({ limit: 100 })}`);
+      users.remember(page.members.map((m) => m.user));
+    } catch {
+      // Names then load one by one as messages need them.
+    }
+  }
+
+  start();
+
+  return () => {
+    mounted = false;
+    sync.flushReads();
+    cleanups.forEach((cleanup) => cleanup());
+  };
+}
