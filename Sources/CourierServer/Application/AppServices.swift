@@ -4,8 +4,9 @@ import CourierTelegram
 import Logging
 import ServiceLifecycle
 
-/// The services of one Courier node, built once and shared by every transport.
-public struct AppServices: Sendable {
+/// The services of one Courier node, built once and shared by every transport. A class: every
+/// controller and every WebSocket session holds a reference, not its own copy of the whole set.
+public final class AppServices: Sendable {
     public let store: Store
     public let auth: AuthService
     public let users: UserService

@@ -48,7 +48,8 @@ struct WebSocketGateway: Sendable {
     @Sendable func run(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<AppRequestContext>
     ) async throws {
-        guard let user = try? await authenticate(context.request) else {
+        let request = context.request
+        guard let user = try? await inChildTask({ try await authenticate(request) }) else {
             await registry.cancelReservation()
             try await outbound.close(.policyViolation, reason: "Not signed in.")
             return
@@ -64,7 +65,8 @@ struct WebSocketGateway: Sendable {
             }
         }
         let isFirst = await registry.register(connection)
-        await presence.connected(user.userID, isFirst: isFirst)
+        let presence = self.presence
+        await inChildTask { await presence.connected(user.userID, isFirst: isFirst) }
         var connectionLogger = context.logger
         connectionLogger[metadataKey: "connection"] = "\(connection.id)"
         let logger = connectionLogger
@@ -94,7 +96,7 @@ struct WebSocketGateway: Sendable {
                     connection.send(ServerFrame.text(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "Frames are JSON text."))))
                     continue
                 }
-                await session.handle(text)
+                await inChildTask { await session.handle(text) }
             }
             group.cancelAll()
         }
