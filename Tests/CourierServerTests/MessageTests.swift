@@ -125,6 +125,18 @@ struct MessageTests {
             #expect(caughtUp["has_more"] as? Bool == false)
 
             #expect(try await api.history(alice, chat, query: "?limit=100").seqs.count == 100)
+
+            // Offsets count only what the viewer sees: with messages deleted for them, and without.
+            let bob = try await api.register(username: "bob_12")
+            #expect(try await api.send(.post, "/api/v1/chats/\(chat)/members", json: ["user_ids": [bob.id]], token: alice.token).status == .ok)
+            let ids = try await api.history(bob, chat, query: "?limit=3").messages.compactMap { $0["id"] as? String }
+            for id in ids.prefix(2) {
+                #expect(try await api.send(.delete, "/api/v1/messages/\(id)?for=me", token: bob.token).status == .noContent)
+            }
+            let bobs = try await api.history(bob, chat, query: "?limit=3&offset=1")
+            #expect(bobs.seqs == [117, 116, 115])
+            #expect(bobs["total"] as? Int == 118)
+            #expect(try await api.history(alice, chat, query: "?limit=3&offset=1").seqs == [119, 118, 117])
             for query in ["?limit=0", "?limit=101", "?limit=ten", "?offset=-5", "?before_seq=0", "?after_seq=-1",
                           "?before_seq=5&after_seq=1", "?offset=5&before_seq=9"] {
                 let response = try await api.history(alice, chat, query: query)

@@ -143,13 +143,23 @@ public struct MessageStore: Sendable {
                 FROM chats c WHERE c.id = \(bind: chatID)
                 """).first()
             // Messages are never removed, only cleared, and seq has no gaps: the count is last_seq.
-            let total = try (counts?.decode(column: "last_seq", as: Int.self) ?? 0) - (counts?.decode(column: "hidden", as: Int.self) ?? 0)
+            let lastSeq = try counts?.decode(column: "last_seq", as: Int.self) ?? 0
+            let hidden = try counts?.decode(column: "hidden", as: Int.self) ?? 0
+            let total = lastSeq - hidden
             let visible: SQLQueryString = """
                 m.chat_id = \(bind: chatID)
                 AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.message_id = m.id)
                 """
             let select = "SELECT \(Message.columns(of: "m", prefix: "")) FROM messages m"
             switch request.position {
+            case .offset(let offset) where hidden == 0:
+                // Nothing hidden from this viewer: the message `offset` places from the newest has
+                // seq last_seq - offset, so the page is an index range, not a scan past `offset` rows.
+                let rows = try await sql.raw("""
+                    \(unsafeRaw: select) WHERE m.chat_id = \(bind: chatID) AND m.seq <= \(bind: lastSeq - offset)
+                    ORDER BY m.seq DESC LIMIT \(bind: request.limit)
+                    """).all()
+                return (rows, total, offset + rows.count < total)
             case .offset(let offset):
                 let rows = try await sql.raw("""
                     \(unsafeRaw: select) WHERE \(visible) ORDER BY m.seq DESC LIMIT \(bind: request.limit) OFFSET \(bind: offset)
