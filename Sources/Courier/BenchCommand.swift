@@ -23,6 +23,7 @@ struct BenchCommand: AsyncParsableCommand {
         func run<Settings: Codable & Sendable, Result: Codable & Sendable>(
             mode: String, settings: Settings, table: (Result) -> TextTable, _ body: (BenchTarget) async throws -> Result
         ) async throws {
+            OpenFileLimit.raiseToMaximum()
             let target = try BenchTarget(baseURL: url)
             let engine = try await target.databaseEngine()
             let machine = MachineInfo.current()
@@ -101,9 +102,11 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Messages in the chat.") var messages = 1_000_000
         @Option(help: "Pages fetched per paging mode.") var requests = 500
         @Option(help: "Fetches in flight at once.") var concurrency = 1
+        @Option(help: "Measurements of the same chat (filled once); the table marks the median.") var rounds = 1
 
         func run() async throws {
             var settings = HistoryBenchmark.Settings()
+            settings.rounds = rounds
             settings.messages = messages
             settings.requests = requests
             settings.concurrency = concurrency

@@ -13,6 +13,12 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.configuration()
         let logger = bootstrapLogging(level: configuration.logLevel)
+        let openFiles = OpenFileLimit.raiseToMaximum()
+        if openFiles >= 0, openFiles < configuration.maxConnections + 64 {
+            logger.warning("the open-file limit is below the connection limit", metadata: [
+                "open_file_limit": "\(openFiles)", "max_connections": "\(configuration.maxConnections)",
+            ])
+        }
         let store = try await openStore(configuration: configuration, logger: logger)
         do {
             let app = try await buildApplication(configuration: configuration, store: store, logger: logger)

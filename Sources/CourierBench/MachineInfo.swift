@@ -109,10 +109,14 @@ extension ConnectionsBenchmark.Result {
 
 extension HistoryBenchmark.Result {
     public var table: TextTable {
-        TextTable(
-            header: ["paging", "messages", "pages", "p50 ms", "p95 ms", "p99 ms", "max ms"],
-            rows: [("offset", offset), ("cursor", cursor)].map { name, latency in
-                [name, "\(messages)", "\(latency.count)", latency.p50.ms, latency.p95.ms, latency.p99.ms, latency.max.ms]
+        let median = rounds.count > 1 ? rounds.sorted { $0.cursor.p95 < $1.cursor.p95 }[rounds.count / 2] : nil
+        return TextTable(
+            header: ["round", "paging", "messages", "pages", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+            rows: rounds.enumerated().flatMap { index, round in
+                let name = "\(index + 1)" + (median.map { $0.cursor.p95 == round.cursor.p95 ? " (median)" : "" } ?? "")
+                return [("offset", round.offset), ("cursor", round.cursor)].map { paging, latency in
+                    [name, paging, "\(messages)", "\(latency.count)", latency.p50.ms, latency.p95.ms, latency.p99.ms, latency.max.ms]
+                }
             }
         )
     }
