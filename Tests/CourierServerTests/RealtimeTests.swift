@@ -252,6 +252,18 @@ struct RealtimeTests {
             let _: Channel = try await client.call(.POST, "/api/v1/channels/\(channel.id)/subscribe", token: bob.token)
             let _: ChatMessage = try await client.call(.POST, "/api/v1/channels/\(channel.id)/posts", body: ["content": "Edition 1"], token: alice.token)
             try await bobsPhone.recorder.wait("channel post") { $0.contains { $0.type == "new_message" && $0.message?.content == "Edition 1" } }
+            // A new subscriber is news for the channel's owner and admins, not for other subscribers.
+            let carol = try await client.signUp("carol_1")
+            let _: Channel = try await client.call(.POST, "/api/v1/channels/\(channel.id)/subscribe", token: carol.token)
+            try await alicesPhone.recorder.wait("subscriber added") { frames in
+                frames.contains { $0.type == "member_added" && $0.chatID == channel.id }
+            }
+            let _: Channel = try await client.call(.DELETE, "/api/v1/channels/\(channel.id)/subscribe", token: carol.token)
+            try await alicesPhone.recorder.wait("subscriber removed") { frames in
+                frames.contains { $0.type == "member_removed" && $0.chatID == channel.id }
+            }
+            // Bob heard of his own subscription only.
+            #expect(await bobsPhone.recorder.frames.filter { $0.type == "member_added" && $0.chatID == channel.id }.count == 1)
 
             await alicesPhone.stop()
             try await bobsPhone.recorder.wait("alice offline") { frames in

@@ -54,7 +54,7 @@ public final class AppServices: Sendable {
         let botAPI = bot ?? telegram.map { HTTPBotAPI(token: $0.botToken, apiURL: $0.apiURL) }
         let relay = TelegramRelay(enabled: botAPI != nil, store: store.telegram, registry: registry, logger: logger)
         self.messages = MessageService(messages: store.messages, chats: chats, events: events, relay: relay)
-        self.channels = ChannelService(chats: store.chats, messages: messages)
+        self.channels = ChannelService(chats: store.chats, messages: messages, events: events)
         let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.telegram = TelegramService(
             bot: botAPI, settings: telegram, store: store.telegram, messages: messages, audit: audit, publicURL: base,

@@ -9,10 +9,12 @@ import Foundation
 public struct ChannelService: Sendable {
     let chats: ChatStore
     let messages: MessageService
+    let events: EventPublisher
 
-    public init(chats: ChatStore, messages: MessageService) {
+    public init(chats: ChatStore, messages: MessageService, events: EventPublisher) {
         self.chats = chats
         self.messages = messages
+        self.events = events
     }
 
     /// A channel as one person sees it.
@@ -56,7 +58,8 @@ public struct ChannelService: Sendable {
     /// Subscribes; subscribing again changes nothing.
     public func subscribe(_ id: UUID, by userID: UUID) async throws -> View {
         _ = try await channel(id, for: userID)
-        _ = try await chats.addMembers([userID], to: id, role: .subscriber, limit: nil, at: .now())
+        let (added, _) = try await chats.addMembers([userID], to: id, role: .subscriber, limit: nil, at: .now())
+        if !added.isEmpty { await events.audienceChanged("member_added", channelID: id, subscriber: userID) }
         return try await channel(id, for: userID)
     }
 
@@ -66,7 +69,10 @@ public struct ChannelService: Sendable {
         if view.role == .owner {
             throw ChatService.forbidden("The owner cannot unsubscribe from their own channel.")
         }
-        if view.role != nil { try await chats.removeMember(userID, from: id, at: .now()) }
+        if view.role != nil {
+            try await chats.removeMember(userID, from: id, at: .now())
+            await events.audienceChanged("member_removed", channelID: id, subscriber: userID)
+        }
         return try await channel(id, for: userID)
     }
 

@@ -54,6 +54,18 @@ public struct EventPublisher: Sendable {
         await publish(frame, to: chatID, alsoTo: extra)
     }
 
+    /// A channel gained or lost a subscriber: told to its owner and admins (who see the count) and
+    /// to the subscriber's own devices, never to every other subscriber.
+    func audienceChanged(_ type: String, channelID: UUID, subscriber: UUID) async {
+        do {
+            let managers = try await chats.managerIDs(of: channelID)
+            let frame = ServerFrame.text(ServerFrame.Membership(type: type, chatID: channelID.apiString, userIDs: [subscriber.apiString]))
+            await send(Delivery(recipients: Array(Set(managers + [subscriber])), frame: frame))
+        } catch {
+            logger.warning("event not published", metadata: ["chat_id": "\(channelID)", "error": "\(error)"])
+        }
+    }
+
     func presence(of userID: UUID, online: Bool, lastSeen: Timestamp?, to recipients: [UUID]) async {
         guard !recipients.isEmpty else { return }
         let frame = ServerFrame.text(ServerFrame.Presence(userID: userID.apiString, online: online, lastSeen: lastSeen))

@@ -205,6 +205,14 @@ public struct ChatStore: Sendable {
         }
     }
 
+    /// The owner and admins of a chat.
+    public func managerIDs(of chatID: UUID) async throws -> [UUID] {
+        try await engine.read { sql in
+            try await sql.raw("SELECT user_id FROM chat_members WHERE chat_id = \(bind: chatID) AND role IN ('owner', 'admin')").all()
+                .map { try $0.decode(column: "user_id", as: UUID.self) }
+        }
+    }
+
     /// The members of a chat, for fan-out.
     public func memberIDs(of chatID: UUID) async throws -> [UUID] {
         try await engine.read { sql in
