@@ -41,7 +41,7 @@ async function startApp() {
     // The server is unreachable (or restarting): say so, and try again by itself.
     sync.stop();
     replaceScreen(() => {
-      replaceChildren(root, 
+      replaceChildren(root,
         h(
           'div',
           { class: 'boot', role: 'status' },

@@ -21,6 +21,9 @@ export class NetworkError extends Error {
   }
 }
 
+/** The longest a request waits for a rate limit to pass before it reports the 429. */
+const MAX_RETRY_AFTER_S = 10;
+
 /** Codes of a 401 that a refreshed access token can cure. */
 const REFRESHABLE = new Set(['token_expired', 'token_invalid', 'unauthorized']);
 
@@ -30,7 +33,9 @@ const REFRESHABLE = new Set(['token_expired', 'token_invalid', 'unauthorized']);
  * `session.SessionExpired`.
  */
 export async function request(method, path, { body, headers = {}, auth = true } = {}) {
-  for (let attempt = 0; ; attempt++) {
+  let refreshed = false;
+  let rateLimitWaits = 0;
+  for (;;) {
     const init = { method, headers: { Accept: 'application/json', ...headers } };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
@@ -50,9 +55,16 @@ export async function request(method, path, { body, headers = {}, auth = true } 
     if (response.ok) {
       return response.status === 204 ? null : response.json();
     }
+    if (response.status === 429 && rateLimitWaits++ < 2) {
+      // Rate limited: wait as told (a little, at most) and try again.
+      const seconds = Math.min(Number(response.headers.get('Retry-After')) || 1, MAX_RETRY_AFTER_S);
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      continue;
+    }
     const error = new ApiError(response.status, (await response.json().catch(() => ({}))).error);
     if (auth && response.status === 401) {
-      if (attempt === 0 && REFRESHABLE.has(error.code)) {
+      if (!refreshed && REFRESHABLE.has(error.code)) {
+        refreshed = true;
         await offlineAware(session.refresh(refreshSeen));
         continue;
       }

@@ -23,7 +23,7 @@ function identifierField(identifier) {
 export function renderAuth(root, { message, onSignedIn }) {
   const card = h('main', { class: 'auth-card', id: 'auth' });
   const reference = currentRoute().name === 'reference';
-  replaceChildren(root, 
+  replaceChildren(root,
     h(
       'div',
       { class: 'auth-screen' },

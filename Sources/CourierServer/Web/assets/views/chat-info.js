@@ -2,7 +2,7 @@
 // people, appointing admins, renaming, leaving; a channel's description, subscribers (for its
 // admins) and unsubscribing.
 import * as api from '../lib/api.js';
-import * as sync from '../lib/sync.js';
+import * as chats from '../lib/chats.js';
 import * as users from '../lib/users.js';
 import { choose, openDialog } from '../lib/dialog.js';
 import { h, replaceChildren } from '../lib/dom.js';
@@ -50,7 +50,7 @@ function renderRoom(body, chat, close) {
 
   function renderHero(extra = {}) {
     const current = store.chats.get(chat.id) ?? chat;
-    replaceChildren(hero, 
+    replaceChildren(hero,
       h('span', { class: ['avatar', 'large', colorClass(chat.id)], 'aria-hidden': 'true', text: initials(current.name) }),
       h('h3', { id: 'info-name', text: current.name }),
       extra.username ? h('p', { class: 'muted', text: `@${extra.username}` }) : null,
@@ -64,14 +64,15 @@ function renderRoom(body, chat, close) {
     const error = errorLine();
     const name = field({ label: chat.type === 'group' ? 'Group name' : 'Channel name', name: 'name', value: current.name ?? '', required: true, maxlength: 255 });
     const form = h('form', { class: 'form compact', id: 'rename-form' }, name.row, error, h('button', { type: 'submit', class: 'button', text: 'Rename' }));
+    const details = h('details', { class: 'rename' }, h('summary', { text: 'Rename' }), form);
     onSubmit(form, error, async () => {
       const newName = name.input.value.trim();
       if (chat.type === 'group') await api.patch(`/chats/${chat.id}`, { name: newName });
       else await api.patch(`/channels/${chat.id}`, { name: newName });
-      await sync.refreshChat(chat.id);
+      await chats.refreshChat(chat.id);
       renderHero(channelInfo ?? {});
     });
-    return form;
+    return details;
   }
 
   let channelInfo = null;
@@ -125,13 +126,13 @@ function renderRoom(body, chat, close) {
       showError(error, null);
       try {
         await request();
-        await sync.refreshChat(chat.id);
+        await chats.refreshChat(chat.id);
         await loadMembers();
       } catch (failure) {
         showError(error, api.describe(failure));
       }
     }
-    replaceChildren(membersSection, 
+    replaceChildren(membersSection,
       h('h4', { text: `${chat.type === 'group' ? 'Members' : 'Subscribers'} (${total})` }),
       error,
       h('ul', { class: 'member-list', id: 'member-list' }, rows),
@@ -152,7 +153,7 @@ function renderRoom(body, chat, close) {
         throw failure;
       }
       await api.post(`/chats/${chat.id}/members`, { user_ids: [user.id] });
-      await sync.refreshChat(chat.id);
+      await chats.refreshChat(chat.id);
       renderHero(channelInfo ?? {});
       await loadMembers();
     });
@@ -178,7 +179,7 @@ function renderRoom(body, chat, close) {
               if (chat.type === 'group') await api.post(`/chats/${chat.id}/leave`);
               else await api.del(`/channels/${chat.id}/subscribe`);
               close();
-              await sync.refreshChat(chat.id);
+              chats.removeChat(chat.id);
               navigate('home');
             } catch (failure) {
               await choose('Could not leave', api.describe(failure), [{ label: 'OK', value: true }]);

@@ -1,6 +1,6 @@
 // The chat list: avatar with online dot, name, last message, time, unread badge, typing state.
 // Re-rendered as a whole (it is short) at most once per frame, keeping keyboard focus in place.
-import * as sync from '../lib/sync.js';
+import * as chats from '../lib/chats.js';
 import { h, perFrame, replaceChildren } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { colorClass, initials, listTime, preview } from '../lib/format.js';
@@ -16,9 +16,9 @@ export function renderChatList() {
   const render = perFrame(() => {
     const focusedId = document.activeElement?.closest?.('.chat-item')?.dataset.chatId;
     const filter = search.value.trim().toLowerCase();
-    const chats = store.sortedChats().filter((chat) => !filter || sync.chatTitle(chat).toLowerCase().includes(filter));
-    replaceChildren(list, ...chats.map(item));
-    empty.hidden = chats.length > 0;
+    const shown = store.sortedChats().filter((chat) => !filter || chats.chatTitle(chat).toLowerCase().includes(filter));
+    replaceChildren(list, ...shown.map(item));
+    empty.hidden = shown.length > 0;
     empty.textContent = filter ? 'No chats match.' : 'No chats yet. Start one with the pencil button.';
     if (focusedId) list.querySelector(`[data-chat-id="${CSS.escape(focusedId)}"]`)?.focus();
   });
@@ -36,10 +36,10 @@ export function renderChatList() {
 }
 
 function item(chat) {
-  const title = sync.chatTitle(chat);
+  const title = chats.chatTitle(chat);
   const peer = chat.type === 'dm' ? store.users.get(chat.peer_id) : null;
   const online = chat.type === 'dm' && store.presence.get(chat.peer_id)?.online;
-  const typing = sync.typingNames(chat.id);
+  const typing = chats.typingNames(chat.id);
   const last = chat.last_message;
   const own = last && last.sender_id === store.me?.id;
   const unread = chat.unread_count ?? 0;

@@ -1,32 +1,34 @@
 // One conversation: header (name, presence or typing), history with date separators and
 // infinite scroll upwards, live messages, pending → sent → read ticks, reply, edit, delete.
 //
-// Message rows are keyed and reused between renders, so a live message or an ack touches only
-// its own row: focus, text selection and open menus elsewhere survive.
+// Message rows (built in message-rows.js) are keyed and reused between renders, so a live message
+// or an ack touches only its own row: focus, text selection and open menus elsewhere survive.
 import * as api from '../lib/api.js';
-import * as sync from '../lib/sync.js';
+import * as chats from '../lib/chats.js';
+import * as messages from '../lib/messages.js';
 import * as users from '../lib/users.js';
 import { choose } from '../lib/dialog.js';
 import { h, perFrame, replaceChildren } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { showMenu } from '../lib/menu.js';
-import { clock, colorClass, count, dayKey, dayLabel, fullDate, initials, lastSeen, preview } from '../lib/format.js';
+import { colorClass, count, dayKey, dayLabel, initials, lastSeen, preview } from '../lib/format.js';
 import { href } from '../lib/router.js';
 import { store } from '../lib/store.js';
 import { showChatInfo } from './chat-info.js';
+import { daySeparator, messageRow, pendingRow } from './message-rows.js';
 
 /** Pixels from the bottom within which the view follows new messages. */
 const STICK_THRESHOLD = 48;
-/** A device without hover (a phone): tapping a message opens its actions. */
-const touchOnly = window.matchMedia('(hover: none)');
 
 export function renderConversation(container, chatId) {
   const cleanups = [];
   let mounted = true;
-  const timeline = sync.timeline(chatId);
+  const timeline = messages.timeline(chatId);
   /** {kind: 'reply' | 'edit', message} while the composer replies to or edits a message. */
   let context = null;
   let stickToBottom = true;
+  /** Why the history could not be loaded (shown instead of it), if it could not. */
+  let loadError = null;
   const rows = new Map(); // key → {element, signature}
 
   const title = h('h2', { class: 'conversation-title', id: 'conversation-title' });
@@ -60,13 +62,13 @@ export function renderConversation(container, chatId) {
   function renderHeader() {
     const chat = store.chats.get(chatId);
     if (!chat) return;
-    const name = sync.chatTitle(chat);
+    const name = chats.chatTitle(chat);
     replaceChildren(title, name);
     const peer = chat.type === 'dm' ? store.users.get(chat.peer_id) : null;
     if (peer?.is_premium) title.append(icon('star', { className: 'icon premium-star', label: 'Premium' }));
     avatar.className = `avatar ${colorClass(chat.type === 'dm' ? chat.peer_id : chat.id)}`;
     avatar.textContent = initials(name);
-    const typing = sync.typingNames(chatId);
+    const typing = chats.typingNames(chatId);
     subtitle.classList.toggle('typing', typing.length > 0);
     if (typing.length) {
       subtitle.textContent = chat.type === 'dm' ? 'typing…' : `${typing.join(', ')} ${typing.length === 1 ? 'is' : 'are'} typing…`;
@@ -78,11 +80,11 @@ export function renderConversation(container, chatId) {
     } else {
       subtitle.textContent = count(chat.member_count ?? 0, 'subscriber');
     }
-    const canPost = sync.canPost(chat);
+    const canPost = chats.canPost(chat);
     composer.hidden = !canPost;
     readOnlyBar.hidden = canPost;
     if (!canPost) {
-      replaceChildren(readOnlyBar, 
+      replaceChildren(readOnlyBar,
         h('span', { text: 'Only the channel’s admins can post here.' }),
         h('button', { type: 'button', class: 'button', on: { click: () => showChatInfo(chatId) } }, 'Channel info'),
       );
@@ -104,7 +106,7 @@ export function renderConversation(container, chatId) {
       if (day === lastDay) return;
       lastDay = day;
       const label = dayLabel(iso);
-      result.push([`d:${day}`, label, () => h('li', { class: 'day-separator', dataset: { day } }, h('span', { text: label }))]);
+      result.push([`d:${day}`, label, () => daySeparator(day, label)]);
     };
     for (const message of timeline.messages) {
       addDay(message.created_at);
@@ -113,95 +115,28 @@ export function renderConversation(container, chatId) {
       const author = isGroup && !own ? users.nameOf(message.sender_id) : '';
       const reply = message.reply_to_id ? replySummary(message.reply_to_id) : null;
       const signature = [message.content, message.edited_at, message.deleted_at, status, author, reply?.author, reply?.text].join('\u0000');
-      result.push([`m:${message.id}`, signature, () => messageRow(message, { own, status, author, reply })]);
+      result.push([`m:${message.id}`, signature, () => messageRow(message, { own, status, author, reply }, rowActions)]);
     }
     for (const entry of timeline.pending) {
       addDay(entry.created_at);
       const reply = entry.reply_to_id ? replySummary(entry.reply_to_id) : null;
-      result.push([`p:${entry.client_msg_id}`, [entry.state, entry.error, entry.content].join('\u0000'), () => pendingRow(entry, reply)]);
+      result.push([`p:${entry.client_msg_id}`, [entry.state, entry.error, entry.content].join('\u0000'), () => pendingRow(entry, reply, rowActions)]);
     }
     return result;
   }
+
+  /** What the rows' buttons do. */
+  const rowActions = {
+    openActions: (button, message) => openActions(button, message),
+    showOriginal: (messageId) => scrollToMessage(messageId),
+    retry: (entry) => messages.retry(chatId, entry.client_msg_id),
+    discard: (entry) => messages.discard(chatId, entry.client_msg_id),
+  };
 
   function replySummary(messageId) {
     const original = timeline.findById(messageId);
     if (!original) return { author: '', text: 'Original message', id: messageId };
     return { author: users.nameOf(original.sender_id), text: preview(original) || 'Message', id: messageId };
-  }
-
-  function replyQuote(reply) {
-    return h(
-      'button',
-      { type: 'button', class: 'reply-quote', 'aria-label': `Reply to ${reply.author || 'a message'}: ${reply.text}`, on: { click: () => scrollToMessage(reply.id) } },
-      reply.author ? h('span', { class: 'reply-author', text: reply.author }) : null,
-      h('span', { class: 'reply-text', text: reply.text }),
-    );
-  }
-
-  function messageRow(message, { own, status, author, reply }) {
-    const deleted = Boolean(message.deleted_at);
-    const meta = h(
-      'span',
-      { class: 'message-meta' },
-      message.edited_at && !deleted ? h('span', { class: 'edited', text: 'edited' }) : null,
-      h('time', { datetime: message.created_at, title: fullDate(message.created_at), text: clock(message.created_at) }),
-      status ? icon(status === 'read' ? 'checks' : 'check', { className: `icon tick ${status}`, label: status === 'read' ? 'Read' : 'Sent' }) : null,
-    );
-    const bubble = h(
-      'div',
-      { class: 'bubble' },
-      author ? h('span', { class: ['message-author', colorClass(message.sender_id)], text: author }) : null,
-      reply && !deleted ? replyQuote(reply) : null,
-      h('p', { class: 'message-text', text: deleted ? 'Message deleted' : message.content }),
-      meta,
-    );
-    const actions = deleted
-      ? null
-      : h('button', { type: 'button', class: 'message-actions', 'aria-label': 'Message actions', 'aria-haspopup': 'menu', 'aria-expanded': 'false', on: { click: (event) => openActions(event.currentTarget, message) } }, icon('more'));
-    if (actions) {
-      // Right-click (or a long press) opens the same menu, as in Telegram; so does a tap on a
-      // touch screen, where there is no hover to reveal the actions button.
-      bubble.addEventListener('contextmenu', (event) => {
-        if (window.getSelection()?.toString()) return; // keep the browser's menu for copying a selection
-        event.preventDefault();
-        openActions(actions, message);
-      });
-      bubble.addEventListener('click', (event) => {
-        if (!touchOnly.matches || event.target.closest('.reply-quote') || window.getSelection()?.toString()) return;
-        openActions(actions, message);
-      });
-    }
-    return h(
-      'li',
-      {
-        class: ['message', own ? 'own' : 'other', deleted ? 'deleted' : ''],
-        id: `message-${message.id}`,
-        dataset: { id: message.id, seq: message.seq, status: status ?? '', clientMsgId: message.client_msg_id ?? '' },
-      },
-      bubble,
-      actions,
-    );
-  }
-
-  function pendingRow(entry, reply) {
-    const failed = entry.state === 'failed';
-    const meta = h(
-      'span',
-      { class: 'message-meta' },
-      h('time', { datetime: entry.created_at, text: clock(entry.created_at) }),
-      icon(failed ? 'alert' : 'clock', { className: `icon tick ${failed ? 'failed' : 'pending'}`, label: failed ? 'Not sent' : 'Sending' }),
-    );
-    const bubble = h('div', { class: 'bubble' }, reply ? replyQuote(reply) : null, h('p', { class: 'message-text', text: entry.content }), meta);
-    const failure = failed
-      ? h(
-          'div',
-          { class: 'message-failure', role: 'alert' },
-          h('span', { text: entry.error || 'Not sent.' }),
-          h('button', { type: 'button', class: 'link-button', on: { click: () => sync.retry(chatId, entry.client_msg_id) } }, 'Retry'),
-          h('button', { type: 'button', class: 'link-button', on: { click: () => sync.discard(chatId, entry.client_msg_id) } }, 'Discard'),
-        )
-      : null;
-    return h('li', { class: ['message', 'own', 'pending'], dataset: { clientMsgId: entry.client_msg_id, status: failed ? 'failed' : 'pending' } }, bubble, failure);
   }
 
   const renderMessages = perFrame(() => {
@@ -232,7 +167,15 @@ export function renderConversation(container, chatId) {
       previous = row.element;
     }
 
-    olderStatus.textContent = timeline.loadingOlder ? 'Loading older messages…' : !timeline.loaded ? 'Loading…' : timeline.hasOlder ? '' : timeline.messages.length ? 'This is the beginning of the chat.' : '';
+    olderStatus.textContent = timeline.loadingOlder
+      ? 'Loading older messages…'
+      : !timeline.loaded
+        ? loadError ?? 'Loading…'
+        : timeline.hasOlder
+          ? ''
+          : timeline.messages.length
+            ? 'This is the beginning of the chat.'
+            : '';
     olderStatus.hidden = !olderStatus.textContent;
     if (timeline.loaded && !timeline.messages.length && !timeline.pending.length) {
       olderStatus.hidden = false;
@@ -250,7 +193,7 @@ export function renderConversation(container, chatId) {
 
   /** Marks the chat read when its newest messages are on screen and the tab is visible. */
   function readIfSeen() {
-    if (stickToBottom && document.visibilityState === 'visible') sync.markRead(chatId);
+    if (stickToBottom && document.visibilityState === 'visible') messages.markRead(chatId);
   }
 
   function firstVisibleRow() {
@@ -261,7 +204,7 @@ export function renderConversation(container, chatId) {
 
   function maybeLoadOlder() {
     if (timeline.loaded && timeline.hasOlder && !timeline.loadingOlder && scroller.scrollTop < 300) {
-      sync.loadOlder(chatId).catch(() => {});
+      messages.loadOlder(chatId).catch(() => {});
     }
   }
 
@@ -286,7 +229,7 @@ export function renderConversation(container, chatId) {
     const own = message.sender_id === store.me?.id;
     const admin = chat?.role === 'owner' || chat?.role === 'admin';
     const items = [];
-    if (sync.canPost(chat)) items.push({ label: 'Reply', icon: 'reply', action: () => setContext({ kind: 'reply', message }) });
+    if (chats.canPost(chat)) items.push({ label: 'Reply', icon: 'reply', action: () => setContext({ kind: 'reply', message }) });
     if (own) items.push({ label: 'Edit', icon: 'edit', action: () => setContext({ kind: 'edit', message }) });
     items.push({ label: 'Copy text', icon: 'chat', action: () => navigator.clipboard?.writeText(message.content).catch(() => {}) });
     items.push({ label: 'Delete', icon: 'trash', danger: true, action: () => confirmDelete(message, own || (admin && chat?.type !== 'dm')) });
@@ -300,7 +243,7 @@ export function renderConversation(container, chatId) {
     const scope = await choose('Delete message?', forEveryone ? 'Delete it for everyone in this chat, or only hide it for you.' : 'This hides the message for you.', options);
     if (!scope) return;
     try {
-      await sync.deleteMessage(message, scope);
+      await messages.deleteMessage(message, scope);
     } catch (error) {
       await choose('Not deleted', api.describe(error), [{ label: 'OK', value: true }]);
     }
@@ -314,7 +257,7 @@ export function renderConversation(container, chatId) {
       return;
     }
     const { kind, message } = context;
-    replaceChildren(contextBar, 
+    replaceChildren(contextBar,
       icon(kind === 'edit' ? 'edit' : 'reply'),
       h(
         'span',
@@ -353,7 +296,7 @@ export function renderConversation(container, chatId) {
         return;
       }
       try {
-        await sync.editMessage(message, text);
+        await messages.editMessage(message, text);
         input.value = '';
         setContext(null);
         autosize();
@@ -363,7 +306,7 @@ export function renderConversation(container, chatId) {
       return;
     }
     const replyTo = context?.kind === 'reply' ? context.message.id : null;
-    sync.sendMessage(chatId, text, replyTo);
+    messages.sendMessage(chatId, text, replyTo);
     input.value = '';
     setContext(null);
     autosize();
@@ -389,7 +332,7 @@ export function renderConversation(container, chatId) {
   });
   input.addEventListener('input', () => {
     autosize();
-    if (input.value.trim() && context?.kind !== 'edit') sync.sendTyping(chatId);
+    if (input.value.trim() && context?.kind !== 'edit') messages.sendTyping(chatId);
   });
 
   // --- lifecycle ---------------------------------------------------------------------------
@@ -419,39 +362,63 @@ export function renderConversation(container, chatId) {
     }),
   );
 
+  /** The chat is gone (left, removed) or was never ours. */
+  function showUnavailable() {
+    replaceChildren(
+      section,
+      h('div', { class: 'empty-screen' }, h('p', { text: 'This chat is not available.' }), h('a', { class: 'button', href: href('home') }, 'Back to chats')),
+    );
+  }
+
   function showMissing() {
-    if (store.chatsLoaded && !store.chats.has(chatId)) {
-      replaceChildren(section, 
-        h('div', { class: 'empty-screen' }, h('p', { text: 'This chat is not available.' }), h('a', { class: 'button', href: href('home') }, 'Back to chats')),
-      );
-    }
+    if (store.chatsLoaded && !store.chats.has(chatId)) showUnavailable();
   }
 
   async function start() {
     if (!store.chats.has(chatId)) {
       // Not in the list (yet): a chat just created elsewhere, or one we are not in.
-      await sync.refreshChat(chatId).catch(() => null);
+      await chats.refreshChat(chatId).catch(() => null);
       if (!mounted) return;
       if (!store.chats.has(chatId)) {
-        store.chatsLoaded = true;
-        showMissing();
+        // The server said no (or cannot be asked now): not a chat of ours, as far as we know.
+        showUnavailable();
         return;
       }
     }
     renderHeader();
     renderMessages();
-    try {
-      await sync.openTimeline(chatId);
-    } catch (error) {
-      olderStatus.hidden = false;
-      olderStatus.textContent = api.describe(error);
-    }
+    // Nobody is told when someone subscribes to a channel: take a fresh subscriber count.
+    if (store.chats.get(chatId)?.type === 'channel' && !disconnected()) chats.refreshChat(chatId).catch(() => {});
+    await loadHistory();
     if (!mounted) return;
-    renderMessages();
-    const chat = store.chats.get(chatId);
-    if (chat?.type === 'group') loadMembers();
     if (window.matchMedia('(hover: hover)').matches && !composer.hidden) input.focus();
   }
+
+  /** Whether the app knows it cannot reach the server now (then it asks nothing, and waits). */
+  const disconnected = () => store.connection === 'offline' || store.connection === 'reconnecting';
+
+  /** The newest page of history; when disconnected or after a failure, once the connection is back. */
+  async function loadHistory() {
+    loadError = null;
+    if (disconnected() && !timeline.loaded) {
+      loadError = 'Waiting for the connection…';
+      renderMessages();
+      return;
+    }
+    try {
+      await messages.openTimeline(chatId);
+      // Group messages name their authors: learn them all at once.
+      if (store.chats.get(chatId)?.type === 'group') loadMembers();
+    } catch (error) {
+      loadError = api.describe(error);
+    }
+    if (mounted) renderMessages();
+  }
+  cleanups.push(
+    store.on('connection', () => {
+      if (store.connection === 'online' && loadError && !timeline.loaded) loadHistory();
+    }),
+  );
 
   async function loadMembers() {
     try {
@@ -466,7 +433,7 @@ export function renderConversation(container, chatId) {
 
   return () => {
     mounted = false;
-    sync.flushReads();
+    messages.flushReads();
     cleanups.forEach((cleanup) => cleanup());
   };
 }

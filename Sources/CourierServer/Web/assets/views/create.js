@@ -1,7 +1,7 @@
 // Starting things: a direct message by username or phone, a group with members, a channel, and
 // finding a public channel by its username to subscribe.
 import * as api from '../lib/api.js';
-import * as sync from '../lib/sync.js';
+import * as chats from '../lib/chats.js';
 import * as users from '../lib/users.js';
 import { openDialog } from '../lib/dialog.js';
 import { h, replaceChildren } from '../lib/dom.js';
@@ -28,7 +28,7 @@ export function newDirectMessage() {
           throw failure;
         });
         const chat = await api.post('/chats', { type: 'dm', user_id: user.id });
-        await sync.addChat(chat);
+        await chats.addChat(chat);
         close(chat.id);
       });
       return form;
@@ -48,7 +48,7 @@ export function newGroup() {
       const memberError = errorLine();
 
       function renderChips() {
-        replaceChildren(chips, 
+        replaceChildren(chips,
           ...[...members.values()].map((user) =>
             h(
               'li',
@@ -96,7 +96,7 @@ export function newGroup() {
       onSubmit(form, error, async () => {
         if (memberInput.value.trim()) await addMember();
         const chat = await api.post('/chats', { type: 'group', name: name.input.value.trim(), member_ids: [...members.keys()] });
-        await sync.addChat(chat.id);
+        await chats.addChat(chat.id);
         close(chat.id);
       });
       return form;
@@ -117,7 +117,7 @@ export function newChannel() {
         if (username.input.value.trim()) body.username = username.input.value.trim().replace(/^@/, '');
         if (description.input.value.trim()) body.description = description.input.value.trim();
         const channel = await api.post('/channels', body);
-        await sync.addChat(channel.id);
+        await chats.addChat(channel.id);
         close(channel.id);
       });
       return form;
@@ -147,14 +147,14 @@ export function findChannel() {
           action.disabled = true;
           try {
             if (!channel.is_subscribed) await api.post(`/channels/${channel.id}/subscribe`);
-            await sync.addChat(channel.id);
+            await chats.addChat(channel.id);
             close(channel.id);
           } catch (failure) {
             showError(actionError, api.describe(failure));
             action.disabled = false;
           }
         });
-        replaceChildren(result, 
+        replaceChildren(result,
           h(
             'div',
             { class: 'card' },

@@ -22,7 +22,7 @@ export function renderPremium(container) {
   const error = errorLine();
   const plans = h('div', { class: 'plans' });
 
-  replaceChildren(container, 
+  replaceChildren(container,
     h(
       'section',
       { class: 'page premium-page', 'aria-labelledby': 'premium-title' },
@@ -45,7 +45,7 @@ export function renderPremium(container) {
     const sub = info.subscription;
     if (info.is_premium && sub) {
       const renewing = sub.auto_renew && sub.status === 'active';
-      replaceChildren(status, 
+      replaceChildren(status,
         h('p', { class: 'premium-active' }, icon('star', { className: 'icon premium-star' }), h('strong', { text: 'Premium is active' })),
         h('p', { text: `${sub.type === 'premium_yearly' ? 'Yearly' : 'Monthly'} plan · ${renewing ? 'renews' : 'ends'} ${fullDate(sub.end_date)}` }),
         renewing
@@ -56,7 +56,7 @@ export function renderPremium(container) {
       replaceChildren(status, h('p', { text: 'You do not have Premium.' }));
     }
     status.dataset.premium = String(Boolean(info.is_premium));
-    replaceChildren(plans, 
+    replaceChildren(plans,
       ...PLANS.map((plan) =>
         h(
           'div',

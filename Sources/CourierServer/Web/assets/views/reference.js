@@ -2,7 +2,7 @@
 // link into its chat, for a signed-in user who may read it; anyone else learns only that it is
 // not available (the server does not reveal whether it exists).
 import * as api from '../lib/api.js';
-import * as sync from '../lib/sync.js';
+import * as chats from '../lib/chats.js';
 import * as users from '../lib/users.js';
 import { h, replaceChildren } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
@@ -13,7 +13,7 @@ import { store } from '../lib/store.js';
 export function renderReference(container, reference) {
   let mounted = true;
   const body = h('div', { class: 'page-body', id: 'reference', 'aria-live': 'polite' }, h('p', { class: 'muted', text: 'Opening the message…' }));
-  replaceChildren(container, 
+  replaceChildren(container,
     h('section', { class: 'page reference-page', 'aria-labelledby': 'reference-title' },
       h('header', { class: 'page-header' },
         h('a', { class: 'icon-button back-button', href: href('home'), 'aria-label': 'Back to chats' }, icon('back')),
@@ -30,7 +30,7 @@ export function renderReference(container, reference) {
     } catch (failure) {
       if (!mounted) return;
       const gone = failure instanceof api.ApiError && failure.status === 404;
-      replaceChildren(body, 
+      replaceChildren(body,
         h('p', { class: 'notice', id: 'reference-unavailable', role: 'status', text: gone ? 'This message is not available.' : api.describe(failure) }),
         gone ? h('p', { class: 'muted', text: 'It may have been deleted, or you may not be a member of its chat.' }) : null,
         h('a', { class: 'button', href: href('home') }, 'Go to chats'),
@@ -38,12 +38,12 @@ export function renderReference(container, reference) {
       return;
     }
     await users.ensure([message.sender_id]);
-    if (!store.chats.has(message.chat_id)) await sync.refreshChat(message.chat_id).catch(() => null);
+    if (!store.chats.has(message.chat_id)) await chats.refreshChat(message.chat_id).catch(() => null);
     if (!mounted) return;
     const chat = store.chats.get(message.chat_id);
-    replaceChildren(body, 
+    replaceChildren(body,
       h('article', { class: 'reference-message', id: 'reference-message', dataset: { messageId: message.id, chatId: message.chat_id } },
-        h('p', { class: 'muted' }, chat && chat.type !== 'dm' ? `In ${sync.chatTitle(chat)} · ` : '', `From ${users.nameOf(message.sender_id)} · ${fullDate(message.created_at)}`),
+        h('p', { class: 'muted' }, chat && chat.type !== 'dm' ? `In ${chats.chatTitle(chat)} · ` : '', `From ${users.nameOf(message.sender_id)} · ${fullDate(message.created_at)}`),
         h('p', { class: 'message-text', text: message.deleted_at ? 'Message deleted' : message.content }),
       ),
       h('a', {

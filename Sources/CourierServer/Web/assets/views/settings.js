@@ -26,7 +26,7 @@ export function renderSettings(container) {
   const sessions = h('section', { class: 'settings-section', id: 'settings-sessions', 'aria-labelledby': 'sessions-title' });
   const signOut = h('button', { type: 'button', class: 'button danger wide', id: 'sign-out-button', text: 'Sign out', on: { click: () => sync.signOut() } });
 
-  replaceChildren(container, 
+  replaceChildren(container,
     h(
       'section',
       { class: 'page settings-page', 'aria-labelledby': 'settings-title' },
@@ -75,7 +75,7 @@ function renderProfile(section) {
 
 async function renderTelegram(section, isMounted) {
   const body = h('div', { class: 'settings-body' }, h('p', { class: 'muted', text: 'Loading…' }));
-  replaceChildren(section, 
+  replaceChildren(section,
     h('h3', { id: 'telegram-title', text: 'Telegram notifications' }),
     h('p', { class: 'muted', text: 'Courier can tell you through a Telegram bot that a message is waiting. Only an opaque link travels through Telegram, never the message, its sender or the chat.' }),
     body,
@@ -108,7 +108,7 @@ async function renderTelegram(section, isMounted) {
         showError(error, null);
         try {
           const answer = await api.post('/telegram/link');
-          replaceChildren(linkArea, 
+          replaceChildren(linkArea,
             h('p', { text: 'Open this link in Telegram and press Start:' }),
             h('p', {}, h('a', { href: answer.url, target: '_blank', rel: 'noopener noreferrer', id: 'telegram-deep-link', class: 'deep-link', text: answer.url })),
             h('p', { class: 'muted', text: `Valid until ${fullDate(answer.expires_at)}. Then come back and refresh this page.` }),
@@ -136,7 +136,7 @@ async function renderTelegram(section, isMounted) {
         showError(error, api.describe(failure));
       }
     });
-    replaceChildren(body, 
+    replaceChildren(body,
       h('p', { id: 'telegram-status', text: `Linked${link.linked_at ? ` since ${fullDate(link.linked_at)}` : ''}.` }),
       h('div', { class: 'field' }, h('label', { for: 'relay-mode', text: 'Notify me through Telegram' }), select),
       error,
@@ -197,7 +197,7 @@ async function renderTwoFactor(section, isMounted) {
       const answer = await api.post('/auth/2fa/confirm', { code: code.input.value.trim() });
       showRecoveryCodes(answer.recovery_codes ?? []);
     });
-    replaceChildren(body, 
+    replaceChildren(body,
       h('ol', { class: 'steps' },
         h('li', { text: 'Scan this QR code with an authenticator app (or enter the key by hand).' }),
         h('li', { text: 'Type the six-digit code the app shows.' }),
@@ -214,7 +214,7 @@ async function renderTwoFactor(section, isMounted) {
   }
 
   function showRecoveryCodes(codes) {
-    replaceChildren(body, 
+    replaceChildren(body,
       h('p', { class: 'notice success', role: 'status', text: 'Two-step verification is on.' }),
       h('p', { text: 'Keep these recovery codes somewhere safe. Each works once if you lose your phone. They are shown only now.' }),
       h('ul', { class: 'recovery-codes', id: 'recovery-codes' }, codes.map((c) => h('li', {}, h('code', { text: c })))),
@@ -229,8 +229,8 @@ async function renderTwoFactor(section, isMounted) {
     const form = h('form', { class: 'form', id: 'twofa-disable-form' }, password.row, code.row, error, h('button', { type: 'submit', class: 'button danger', text: 'Turn off' }));
     onSubmit(form, error, async () => {
       const value = code.input.value.trim();
-      const body2 = { password: password.input.value, ...(/^\d{6,8}$/.test(value) ? { code: value } : { recovery_code: value }) };
-      await api.post('/auth/2fa/disable', body2);
+      const request = { password: password.input.value, ...(/^\d{6,8}$/.test(value) ? { code: value } : { recovery_code: value }) };
+      await api.post('/auth/2fa/disable', request);
       load();
     });
     replaceChildren(body, h('p', { id: 'twofa-status', text: 'On. Sign-ins need a code from your authenticator app.' }), h('details', {}, h('summary', { text: 'Turn off two-step verification' }), form));
@@ -248,7 +248,7 @@ async function renderSessions(section, isMounted) {
     try {
       const { sessions } = await api.get('/auth/sessions');
       if (!isMounted()) return;
-      replaceChildren(list, 
+      replaceChildren(list,
         ...sessions.map((s) =>
           h(
             'li',

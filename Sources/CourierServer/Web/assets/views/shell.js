@@ -71,7 +71,7 @@ export function renderShell(root) {
   function showProfile() {
     const me = store.me;
     if (!me) return;
-    replaceChildren(profile, 
+    replaceChildren(profile,
       h('span', { class: ['avatar', 'small', colorClass(me.id)], 'aria-hidden': 'true', text: initials(me.username) }),
       h('span', { class: 'profile-name', text: me.username }),
       me.is_premium ? h('span', { class: 'premium-badge', id: 'premium-badge', title: 'Premium', 'aria-label': 'Premium' }, icon('star')) : null,
@@ -80,8 +80,13 @@ export function renderShell(root) {
   }
 
   let screen = null;
+  let shown = null;
   function route() {
     const next = currentRoute();
+    // A hash link fires both popstate and hashchange: show each screen once.
+    const key = `${next.name}:${next.id ?? ''}`;
+    if (key === shown) return;
+    shown = key;
     screen?.();
     screen = null;
     store.activeChatId = next.name === 'chat' ? next.id : null;
@@ -125,7 +130,21 @@ export function renderShell(root) {
   shell.addEventListener('click', onLinkClick);
   cleanups.push(() => shell.removeEventListener('click', onLinkClick));
 
-  cleanups.push(store.on('connection', showConnection), store.on('me', showProfile), onRouteChange(route));
+  // The tab's title counts unread messages, as Telegram Web does.
+  function showUnreadInTitle() {
+    const unread = [...store.chats.values()].reduce((sum, chat) => sum + (chat.unread_count ?? 0), 0);
+    document.title = unread ? `(${unread}) Courier` : 'Courier';
+  }
+
+  cleanups.push(
+    store.on('connection', showConnection),
+    store.on('me', showProfile),
+    store.on('chats', showUnreadInTitle),
+    onRouteChange(route),
+    () => {
+      document.title = 'Courier';
+    },
+  );
   showConnection();
   showProfile();
   route();

@@ -1,0 +1,105 @@
+// The rows of a conversation: a date separator, a stored message (author in groups, reply quote,
+// text or "Message deleted", "edited", time, ✓ sent / ✓✓ read for your own), and one of your own
+// messages still waiting for the server (🕓, or "Not sent" with Retry and Discard).
+import { h } from '../lib/dom.js';
+import { icon } from '../lib/icons.js';
+import { clock, colorClass, fullDate } from '../lib/format.js';
+
+/** A device without hover (a phone): tapping a message opens its actions. */
+const touchOnly = window.matchMedia('(hover: none)');
+
+export function daySeparator(day, label) {
+  return h('li', { class: 'day-separator', dataset: { day } }, h('span', { text: label }));
+}
+
+/** The quote of the message replied to; clicking it shows the original. */
+function replyQuote(reply, actions) {
+  return h(
+    'button',
+    { type: 'button', class: 'reply-quote', 'aria-label': `Reply to ${reply.author || 'a message'}: ${reply.text}`, on: { click: () => actions.showOriginal(reply.id) } },
+    reply.author ? h('span', { class: 'reply-author', text: reply.author }) : null,
+    h('span', { class: 'reply-text', text: reply.text }),
+  );
+}
+
+/**
+ * A stored message. `view`: {own, status ('sent' | 'read' | null), author ('' unless shown),
+ * reply ({author, text, id} | null)}. `actions`: {openActions(button, message), showOriginal(id)}.
+ */
+export function messageRow(message, { own, status, author, reply }, actions) {
+  const deleted = Boolean(message.deleted_at);
+  const meta = h(
+    'span',
+    { class: 'message-meta' },
+    message.edited_at && !deleted ? h('span', { class: 'edited', text: 'edited' }) : null,
+    h('time', { datetime: message.created_at, title: fullDate(message.created_at), text: clock(message.created_at) }),
+    status ? icon(status === 'read' ? 'checks' : 'check', { className: `icon tick ${status}`, label: status === 'read' ? 'Read' : 'Sent' }) : null,
+  );
+  const bubble = h(
+    'div',
+    { class: 'bubble' },
+    author ? h('span', { class: ['message-author', colorClass(message.sender_id)], text: author }) : null,
+    reply && !deleted ? replyQuote(reply, actions) : null,
+    h('p', { class: 'message-text', text: deleted ? 'Message deleted' : message.content }),
+    meta,
+  );
+  const menuButton = deleted
+    ? null
+    : h(
+        'button',
+        {
+          type: 'button',
+          class: 'message-actions',
+          'aria-label': 'Message actions',
+          'aria-haspopup': 'menu',
+          'aria-expanded': 'false',
+          on: { click: (event) => actions.openActions(event.currentTarget, message) },
+        },
+        icon('more'),
+      );
+  if (menuButton) {
+    // Right-click (or a long press) opens the same menu, as in Telegram; so does a tap on a
+    // touch screen, where there is no hover to reveal the actions button.
+    bubble.addEventListener('contextmenu', (event) => {
+      if (window.getSelection()?.toString()) return; // keep the browser's menu for copying a selection
+      event.preventDefault();
+      actions.openActions(menuButton, message);
+    });
+    bubble.addEventListener('click', (event) => {
+      if (!touchOnly.matches || event.target.closest('.reply-quote') || window.getSelection()?.toString()) return;
+      actions.openActions(menuButton, message);
+    });
+  }
+  return h(
+    'li',
+    {
+      class: ['message', own ? 'own' : 'other', deleted ? 'deleted' : ''],
+      id: `message-${message.id}`,
+      dataset: { id: message.id, seq: message.seq, status: status ?? '', clientMsgId: message.client_msg_id ?? '' },
+    },
+    bubble,
+    menuButton,
+  );
+}
+
+/** One of your messages not acknowledged yet. `actions`: {retry(entry), discard(entry), showOriginal(id)}. */
+export function pendingRow(entry, reply, actions) {
+  const failed = entry.state === 'failed';
+  const meta = h(
+    'span',
+    { class: 'message-meta' },
+    h('time', { datetime: entry.created_at, text: clock(entry.created_at) }),
+    icon(failed ? 'alert' : 'clock', { className: `icon tick ${failed ? 'failed' : 'pending'}`, label: failed ? 'Not sent' : 'Sending' }),
+  );
+  const bubble = h('div', { class: 'bubble' }, reply ? replyQuote(reply, actions) : null, h('p', { class: 'message-text', text: entry.content }), meta);
+  const failure = failed
+    ? h(
+        'div',
+        { class: 'message-failure', role: 'alert' },
+        h('span', { text: entry.error || 'Not sent.' }),
+        h('button', { type: 'button', class: 'link-button', on: { click: () => actions.retry(entry) } }, 'Retry'),
+        h('button', { type: 'button', class: 'link-button', on: { click: () => actions.discard(entry) } }, 'Discard'),
+      )
+    : null;
+  return h('li', { class: ['message', 'own', 'pending'], dataset: { clientMsgId: entry.client_msg_id, status: failed ? 'failed' : 'pending' } }, bubble, failure);
+}

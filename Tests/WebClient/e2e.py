@@ -1,0 +1,823 @@
+#!/usr/bin/env python3
+"""End-to-end test of the Courier web client in a real browser (Debian's chromium, headless).
+
+It starts the real server binary on a free port with a fresh data folder (and a fake of
+Telegram's Bot API), drives two separate browser sessions (Alice and Bob) through the app like
+people would: accounts, DMs, groups, channels, premium, settings and 2FA, Telegram references,
+history paging, phone width, a network drop, a killed and restarted server, two tabs. It saves
+screenshots of the main screens and fails on any browser console error or warning except the few
+a step expects (failed connections while the server is down, say), matched narrowly.
+
+    python3 Tests/WebClient/e2e.py --server .build/debug/courier [--output test-output/web]
+                                   [--web-dir Sources/CourierServer/Web]
+
+Exits 0 when every step passed; prints `web-e2e: N passed, N failed` as its last line.
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fake_telegram import BOT_USERNAME, FakeTelegram  # noqa: E402 - after the path is set
+
+WAIT = 15  # seconds for any single UI condition
+DESKTOP = (1280, 800)
+PHONE = (390, 844)
+PASSWORD = "correct horse battery"
+
+
+# ------------------------------------------------------------------------------------------------
+# The server
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """The courier binary on a fixed port and data folder, so it can be restarted in place."""
+
+    def __init__(self, binary, output, telegram_url, web_dir=None):
+        self.binary = binary
+        self.telegram_url = telegram_url
+        self.port = free_port()
+        self.data_dir = tempfile.mkdtemp(prefix="courier-web-e2e-")
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = open(os.path.join(output, "server.log"), "ab")
+        self.web_dir = web_dir
+        self.process = None
+
+    def start(self):
+        env = dict(os.environ)
+        env.update(
+            COURIER_PORT=str(self.port),
+            COURIER_HOST="127.0.0.1",
+            COURIER_DATA_DIR=self.data_dir,
+            COURIER_BCRYPT_COST="4",
+            LOG_LEVEL="info",
+            COURIER_PUBLIC_URL=self.base,
+            TELEGRAM_BOT_TOKEN="4242:e2e-test-token",
+            TELEGRAM_API_URL=self.telegram_url,
+        )
+        env.pop("TELEGRAM_WEBHOOK_SECRET", None)
+        if self.web_dir:
+            env["COURIER_WEB_DIR"] = self.web_dir
+        self.process = subprocess.Popen([self.binary, "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.process.returncode}; see server.log")
+            try:
+                with urllib.request.urlopen(self.base + "/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the server did not become healthy within 60 s")
+
+    def kill(self):
+        """Kills the server abruptly (SIGKILL), as a crash or a pulled plug would."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def cleanup(self):
+        self.stop()
+        self.log.close()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def api(self, method, path, body=None, token=None):
+        request = urllib.request.Request(self.base + "/api/v1" + path, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", "Bearer " + token)
+        data = json.dumps(body).encode() if body is not None else None
+        with urllib.request.urlopen(request, data=data, timeout=10) as response:
+            text = response.read()
+            return json.loads(text) if text else None
+
+
+# ------------------------------------------------------------------------------------------------
+# A browser session
+
+
+class ConsoleErrors(AssertionError):
+    pass
+
+
+class Browser:
+    """One person's browser (its own profile, so its own localStorage and session)."""
+
+    def __init__(self, name, base, output):
+        self.name = name
+        self.base = base
+        self.output = output
+        self.allowed = []  # regexes of console errors expected right now
+        options = Options()
+        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                         f"--window-size={DESKTOP[0]},{DESKTOP[1]}", "--lang=en-US"):
+            options.add_argument(argument)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        browser_binary = os.environ.get("CHROMIUM") or shutil.which("chromium")
+        if browser_binary:
+            options.binary_location = browser_binary  # Debian's chromium; nothing is downloaded
+        self.driver = webdriver.Chrome(service=Service(find_chromedriver()), options=options)
+        self.viewport(*DESKTOP)
+
+    def viewport(self, width, height):
+        """Sets the page's viewport exactly (the window size would include browser chrome)."""
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600,
+        })
+
+    def open(self, path="/"):
+        self.driver.get(self.base + path)
+
+    def wait(self, condition, message, timeout=WAIT):
+        try:
+            return WebDriverWait(self.driver, timeout, ignored_exceptions=[StaleElementReferenceException]).until(condition)
+        except TimeoutException:
+            raise AssertionError(f"{self.name}: timed out waiting for {message}") from None
+
+    def find(self, css, timeout=WAIT):
+        return self.wait(lambda d: visible(d, css), f"{css} to be visible", timeout)
+
+    def click(self, css):
+        """Clicks the visible element matching `css`. Views rebuild some elements when state
+        changes (the chat list on presence, a row on its tick), so a stale one is found again."""
+        for attempt in range(5):
+            try:
+                self.find(css).click()
+                return
+            except StaleElementReferenceException:
+                if attempt == 4:
+                    raise
+
+    def type(self, css, text, enter=False):
+        element = self.find(css)
+        element.clear()
+        element.send_keys(text)
+        if enter:
+            element.send_keys(Keys.ENTER)
+        return element
+
+    def text_of(self, css):
+        return self.find(css).text
+
+    def js(self, script, *args):
+        return self.driver.execute_script(script, *args)
+
+    def screenshot(self, name):
+        path = os.path.join(self.output, f"{name}.png")
+        self.driver.save_screenshot(path)
+        return path
+
+    def check_console(self):
+        """Fails on any console error (or warning) that is not expected right now."""
+        problems = []
+        for entry in self.driver.get_log("browser"):
+            if entry["level"] not in ("SEVERE", "WARNING"):
+                continue
+            if any(re.search(pattern, entry["message"]) for pattern in self.allowed):
+                continue
+            problems.append(f"{entry['level']} {entry['source']}: {entry['message']}")
+        if problems:
+            raise ConsoleErrors(f"{self.name}: browser console:\n  " + "\n  ".join(problems))
+
+    def quit(self):
+        try:
+            self.driver.quit()
+        except Exception:  # noqa: BLE001 - best effort at the end
+            pass
+
+
+def find_chromedriver():
+    for candidate in (os.environ.get("CHROMEDRIVER"), "/usr/bin/chromedriver", shutil.which("chromedriver")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    raise RuntimeError("chromedriver not found (apt-get install chromium-driver)")
+
+
+def visible(driver, css):
+    for element in driver.find_elements(By.CSS_SELECTOR, css):
+        if element.is_displayed():
+            return element
+    return False
+
+
+def message_texts(driver):
+    """The texts of all shown messages, read in one go in the page (rows may be rebuilt meanwhile)."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#message-list .message .message-text')].map((e) => e.textContent)")
+
+
+def find_message(driver, text):
+    """The message row whose text is exactly `text`, or False (rows are replaced when their
+    state changes, e.g. pending → sent, so look them up again rather than keeping them)."""
+    try:
+        for row in driver.find_elements(By.CSS_SELECTOR, "#message-list .message"):
+            texts = row.find_elements(By.CSS_SELECTOR, ".message-text")
+            if texts and texts[0].text == text:
+                return row
+    except StaleElementReferenceException:
+        pass  # rebuilt while we looked: the caller's wait looks again
+    return False
+
+
+def message_row(browser, text):
+    return browser.wait(lambda d: find_message(d, text), f"a message {text!r}")
+
+
+def message_status(browser, text, statuses):
+    """Waits until the message `text` has one of `statuses` (pending, sent, read, failed)."""
+    browser.wait(lambda d: (row := find_message(d, text)) and row.get_attribute("data-status") in statuses,
+                 f"the message {text!r} to be {' or '.join(statuses)}")
+
+
+def totp(secret, step_offset=0):
+    """The RFC 6238 code (SHA-1, 30 s, 6 digits) of `secret` for the current time step plus `step_offset`."""
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    counter = int(time.time() // 30) + step_offset
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+# ------------------------------------------------------------------------------------------------
+# The scenario
+
+
+class Scenario:
+    def __init__(self, args):
+        self.args = args
+        os.makedirs(args.output, exist_ok=True)
+        self.telegram = FakeTelegram().start()
+        self.server = Server(os.path.abspath(args.server), args.output, self.telegram.url, args.web_dir and os.path.abspath(args.web_dir))
+        self.suffix = f"{random.randint(0, 999999):06d}"
+        self.alice_name = f"alice_{self.suffix}"
+        self.bob_name = f"bob_{self.suffix}"
+        self.channel_username = f"news_{self.suffix}"
+        self.alice = None
+        self.bob = None
+        self.alice_totp_secret = None
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def register(self, browser, username, phone):
+        browser.open("/")
+        browser.find("#sign-in-form")
+        if browser is self.alice:
+            browser.screenshot("01-sign-in")
+        browser.click("#sign-in-form .link-button")
+        browser.type("#register-form input[name=phone]", phone)
+        browser.type("#register-form input[name=username]", username)
+        browser.type("#register-form input[name=password]", PASSWORD)
+        browser.click("#register-form button[type=submit]")
+        browser.wait(lambda d: d.find_element(By.ID, "connection-state").get_attribute("data-state") == "online",
+                     "the connection to be online")
+        assert browser.text_of("#profile-link .profile-name") == username, "the profile link shows the username"
+
+    def step_register(self):
+        self.register(self.alice, self.alice_name, f"+1415{self.suffix}1")
+        self.register(self.bob, self.bob_name, f"+1415{self.suffix}2")
+
+    def open_menu_item(self, browser, label):
+        browser.click("#new-chat-button")
+        browser.wait(lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, ".menu .menu-item") if b.text == label],
+                     f"the menu item {label}")[0].click()
+
+    def send(self, browser, text):
+        browser.type("#composer-input", text, enter=True)
+
+    def step_direct_messages(self):
+        a, b = self.alice, self.bob
+        self.open_menu_item(a, "New message")
+        a.type("#dm-username", self.bob_name, enter=True)
+        a.wait(lambda d: d.find_element(By.ID, "conversation-title").text == self.bob_name, "the DM with Bob to open")
+        self.send(a, "Hello Bob!")
+        message_status(a, "Hello Bob!", ("sent", "read"))
+
+        # Bob: the chat appears in his list, live, with an unread badge; opening it shows the message.
+        b.find(f".chat-item[aria-label^='{self.alice_name}']")
+        b.wait(lambda d: "1" in [e.text for e in d.find_elements(By.CSS_SELECTOR, ".chat-item .unread-badge")], "an unread badge")
+        b.click(f".chat-item[aria-label^='{self.alice_name}']")
+        message_row(b, "Hello Bob!")
+        # Bob read it: Alice's tick turns double, live.
+        message_status(a, "Hello Bob!", ("read",))
+
+        # Typing indicator, then Bob's answer, live on Alice's side.
+        b.find("#composer-input").send_keys("Hi Al")
+        a.wait(lambda d: "typing" in d.find_element(By.ID, "conversation-subtitle").text, "Bob's typing indicator")
+        b.find("#composer-input").send_keys("ice, nice to see you here", Keys.ENTER)
+        message_row(a, "Hi Alice, nice to see you here")
+
+        # Edit: Alice changes her first message; Bob sees the new text and the "edited" mark.
+        self.message_action(a, "Hello Bob!", "Edit")
+        composer = a.find("#composer-input")
+        a.wait(lambda d: composer.get_attribute("value") == "Hello Bob!", "the composer to hold the text to edit")
+        composer.send_keys(Keys.END, " How are you?", Keys.ENTER)
+        b.wait(lambda d: (row := find_message(d, "Hello Bob! How are you?")) and row.find_elements(By.CSS_SELECTOR, ".edited"),
+               "Bob to see the edited message, marked as edited")
+
+        # Reply: Alice answers Bob's message; both see the quote.
+        self.message_action(a, "Hi Alice, nice to see you here", "Reply")
+        a.find(".composer-context")
+        self.send(a, "Glad you made it")
+        for browser in (a, b):
+            browser.wait(lambda d: (row := find_message(d, "Glad you made it"))
+                         and "Hi Alice, nice to see you here" in row.find_element(By.CSS_SELECTOR, ".reply-quote").text,
+                         "the reply, quoting Bob's message")
+
+        # Delete for everyone: Bob sees a tombstone.
+        self.send(a, "Oops, wrong chat")
+        message_row(b, "Oops, wrong chat")
+        self.message_action(a, "Oops, wrong chat", "Delete")
+        a.wait(lambda d: [x for x in d.find_elements(By.CSS_SELECTOR, "dialog .button") if x.text == "Delete for everyone"],
+               "the delete dialog")[0].click()
+        for browser in (a, b):
+            browser.wait(lambda d: "Oops, wrong chat" not in message_texts(d), f"{browser.name}: the message to be deleted")
+            browser.find("#message-list .message.deleted")
+        self.send(b, "See you in the group")
+        message_row(a, "See you in the group")
+        a.screenshot("02-chat-list-and-conversation")
+
+    def message_action(self, browser, text, action):
+        """Opens a message's actions menu and picks `action`. A row is rebuilt when its state
+        changes (e.g. its tick turns to read), so a stale row is looked up again."""
+        for attempt in range(5):
+            try:
+                row = message_row(browser, text)
+                browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
+                button = row.find_element(By.CSS_SELECTOR, ".message-actions")
+                browser.driver.execute_script("arguments[0].focus()", button)  # focus shows it, as hover does
+                button.click()
+                break
+            except StaleElementReferenceException:
+                if attempt == 4:
+                    raise
+        browser.wait(lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, ".menu .menu-item") if b.text == action],
+                     f"the {action} action")[0].click()
+
+    def step_group(self):
+        a, b = self.alice, self.bob
+        self.open_menu_item(a, "New group")
+        a.type("#group-name", "Weekend plans")
+        a.type("#group-member", self.bob_name, enter=True)
+        a.wait(lambda d: self.bob_name in d.find_element(By.ID, "group-members").text, "Bob to be added as a member")
+        a.click("#create-group-button")
+        a.wait(lambda d: d.find_element(By.ID, "conversation-title").text == "Weekend plans", "the group to open")
+        assert "2 members" in a.text_of("#conversation-subtitle")
+        self.send(a, "Who is in for a hike on Saturday?")
+        message_row(a, "Who is in for a hike on Saturday?")
+        b.click(".chat-item[aria-label^='Weekend plans']")
+        message_row(b, "Who is in for a hike on Saturday?")
+        self.send(b, "Count me in!")
+        a.wait(lambda d: (row := find_message(d, "Count me in!"))
+               and row.find_element(By.CSS_SELECTOR, ".message-author").text == self.bob_name, "Bob's message, with his name")
+        # Members and admins: Alice (owner) makes Bob an admin.
+        a.click("#chat-info-button")
+        a.find("#member-list [data-user-id] .member-name")
+        a.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#member-list .member-row")) == 2, "two members listed")
+        make_admin = a.wait(lambda d: [x for x in d.find_elements(By.CSS_SELECTOR, "#member-list button") if x.text == "Make admin"], "a Make admin button")[0]
+        make_admin.click()
+        a.wait(lambda d: [x for x in d.find_elements(By.CSS_SELECTOR, "#member-list .member-row[data-role=admin]")], "Bob to be an admin")
+        a.screenshot("03-group-members")
+        a.find("dialog").send_keys(Keys.ESCAPE)
+        a.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog[open]"), "the dialog to close on Escape")
+        a.screenshot("03-group")
+        # Bob leaves: the group goes from his list, and Alice's count follows live.
+        b.click("#chat-info-button")
+        b.click("#leave-button")
+        b.wait(lambda d: [x for x in d.find_elements(By.CSS_SELECTOR, "dialog[open]")[-1].find_elements(By.CSS_SELECTOR, ".button")
+                          if x.text == "Leave group" and x.get_attribute("id") != "leave-button"], "the confirmation")[0].click()
+        b.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, ".chat-item[aria-label^='Weekend plans']"), "the group to leave Bob's list")
+        a.wait(lambda d: d.find_element(By.ID, "conversation-subtitle").text == "1 member", "Alice's member count to follow")
+
+    def step_channel(self):
+        a, b = self.alice, self.bob
+        self.open_menu_item(a, "New channel")
+        a.type("#channel-name", "Courier News")
+        a.type("#channel-username", self.channel_username)
+        a.type("#channel-description", "Release notes and tips")
+        a.click("#create-channel-button")
+        a.wait(lambda d: d.find_element(By.ID, "conversation-title").text == "Courier News", "the channel to open")
+        self.send(a, "Welcome to Courier News!")
+        a.wait(lambda d: message_row(a, "Welcome to Courier News!"), "the post")
+        a.screenshot("04-channel")
+
+        self.open_menu_item(b, "Find a channel")
+        b.type("#find-channel-username", self.channel_username, enter=True)
+        b.find("#channel-result .card")
+        b.click("#subscribe-button")
+        b.wait(lambda d: d.find_element(By.ID, "conversation-title").text == "Courier News", "Bob's channel view")
+        message_row(b, "Welcome to Courier News!")
+        assert b.find("#read-only-bar").is_displayed(), "subscribers cannot post"
+        self.send(a, "Second post, live")
+        message_row(b, "Second post, live")
+        b.screenshot("04-channel-subscriber")
+
+    def step_premium(self):
+        a = self.alice
+        a.click("#premium-link")
+        notice = a.find("#no-charge-notice")
+        assert "No real charge" in notice.text
+        a.wait(lambda d: d.find_element(By.ID, "premium-status").get_attribute("data-premium") == "false", "the premium status")
+        a.click("button[data-plan=premium_monthly]")
+        result = a.find("#purchase-result")
+        assert "No real charge" in result.text, result.text
+        a.find("#premium-badge")
+        a.wait(lambda d: d.find_element(By.ID, "premium-status").get_attribute("data-premium") == "true", "premium to be active")
+        a.screenshot("05-premium")
+        a.click("#cancel-premium")
+        a.find("#premium-cancelled")
+        a.find("#premium-badge")  # premium lasts until the end of the period
+
+    def step_settings(self):
+        a = self.alice
+        a.click("#settings-link")
+        a.find("#profile-form")
+        a.type("#profile-bio", "Hiking, coffee and Swift.")
+        a.click("#profile-form button[type=submit]")
+        a.find("#profile-form .notice.success")
+        a.find("#telegram-status, #telegram-disabled")
+        a.find("#session-list .session-row")
+        a.click("#twofa-setup-button")
+        canvas = a.find("#twofa-qr")
+        uri = a.text_of("#twofa-uri")
+        assert uri.startswith("otpauth://totp/"), uri
+        assert int(canvas.get_attribute("width")) > 100, "the QR code is drawn"
+        a.js("arguments[0].scrollIntoView({block: 'center'})", canvas)
+        a.screenshot("06-settings-2fa")
+        decoder = shutil.which("zbarimg")
+        if decoder:
+            path = os.path.join(self.args.output, "qr-code.png")
+            with open(path, "wb") as file:
+                file.write(canvas.screenshot_as_png)
+            decoded = subprocess.run([decoder, "--quiet", "--raw", path], capture_output=True, text=True).stdout.strip()
+            assert decoded == uri, f"the QR code decodes to the otpauth URI (got {decoded!r})"
+        else:
+            print("  (zbarimg not installed: the QR code was drawn but not decoded)")
+        # Turn it on with a code from "the app" (the previous time step: the sign-in at the end uses the current one).
+        self.alice_totp_secret = a.text_of("#twofa-secret")
+        a.type("#twofa-code", totp(self.alice_totp_secret, -1), enter=True)
+        a.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#recovery-codes li")) == 10, "ten recovery codes")
+        a.click("#settings-2fa .button")  # Done
+        a.wait(lambda d: d.find_element(By.ID, "twofa-status").text.startswith("On"), "two-step verification on")
+
+    def step_telegram_reference(self):
+        """Bob links Telegram; Alice's message reaches him as a reference-only notice; after signing
+        out and in again through the notice's link, Bob's browser shows the message."""
+        a, b = self.alice, self.bob
+        b.click("#settings-link")
+        b.click("#telegram-link-button")
+        link = b.find("#telegram-deep-link").get_attribute("href")
+        prefix = f"https://t.me/{BOT_USERNAME}?start="
+        assert link.startswith(prefix), link
+        telegram_chat = 777000 + random.randint(0, 999)
+        self.telegram.user_says(telegram_chat, "/start " + link[len(prefix):])
+        self.telegram.wait_for_sent(lambda m: m.get("chat_id") == telegram_chat and "Linked" in m.get("text", ""), description="confirmation")
+        b.click("#telegram-linked-button")
+        select = b.find("#relay-mode")
+        b.js("arguments[0].value = 'always'; arguments[0].dispatchEvent(new Event('change'))", select)
+        b.wait(lambda d: d.find_element(By.ID, "relay-mode").get_attribute("value") == "always"
+               and "Linked" in d.find_element(By.ID, "telegram-status").text, "the relay mode to be saved")
+        b.screenshot("07-settings-telegram")
+
+        a.click(f".chat-item[aria-label^='{self.bob_name}']")
+        secret = f"Meet at the north gate {self.suffix}"
+        self.send(a, secret)
+        notice = self.telegram.wait_for_sent(
+            lambda m: m.get("chat_id") == telegram_chat and "/r/" in json.dumps(m.get("reply_markup", {})), description="notice")
+        assert secret not in json.dumps(notice), "the notice must not carry the message"
+        url = notice["reply_markup"]["inline_keyboard"][0][0]["url"]
+        assert url.startswith(self.server.base + "/r/"), url
+
+        # Signed out, the link asks to sign in first, then opens the message.
+        b.click("#sign-out-button")
+        b.find("#sign-in-form")
+        b.driver.get(url)
+        assert "Sign in to open the message" in b.text_of(".auth-subtitle")
+        b.type("#sign-in-form input[name=identifier]", self.bob_name)
+        b.type("#sign-in-form input[name=password]", PASSWORD, enter=True)
+        b.find("#reference-message")
+        b.wait(lambda d: secret in d.find_element(By.ID, "reference-message").text, "the referenced message")
+        b.screenshot("08-reference")
+        b.click("#reference-open-chat")
+        b.wait(lambda d: d.find_element(By.ID, "conversation-title").text == self.alice_name, "the chat of the referenced message")
+        message_row(b, secret)
+
+    def step_module_checks(self):
+        """The pure client modules (timeline merge rules, QR encoder, formatting), in the page."""
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "module_checks.js")) as file:
+            script = file.read()
+        self.alice.open("/")
+        self.alice.find("#sign-in-form")
+        result = self.alice.driver.execute_async_script(script)
+        assert not result["failures"], "module checks failed: " + "; ".join(result["failures"])
+
+    def step_history(self):
+        """Carol (over REST) sends Alice 70 messages: the chat appears live with its unread count,
+        opens on the newest page, and scrolling up loads the older ones, each once, in order."""
+        a = self.alice
+        carol = self.server.api("POST", "/auth/register", {
+            "phone": f"+1415{self.suffix}3", "username": f"carol_{self.suffix}", "password": PASSWORD})
+        alice_id = a.js("return localStorage.getItem('courier.user_id')")
+        chat = self.server.api("POST", "/chats", {"type": "dm", "user_id": alice_id}, carol["token"])
+        total = 70
+        for i in range(1, total + 1):
+            self.server.api("POST", "/messages", {"chat_id": chat["id"], "content": f"History {i}", "client_msg_id": f"h-{i}"}, carol["token"])
+        a.find(f".chat-item[aria-label^='carol_{self.suffix}']")
+        a.wait(lambda d: d.find_element(By.CSS_SELECTOR, f".chat-item[data-chat-id='{chat['id']}'] .unread-badge").text == str(total),
+               f"an unread badge of {total}")
+        a.click(f".chat-item[data-chat-id='{chat['id']}']")
+        message_row(a, f"History {total}")
+        assert not find_message(a.driver, "History 1"), "only the newest page is loaded at first"
+
+        def scrolled_to_beginning(driver):
+            driver.execute_script("document.getElementById('messages').scrollTop = 0")
+            return find_message(driver, "History 1")
+        a.wait(scrolled_to_beginning, "older messages to load when scrolling up")
+        texts = [t for t in message_texts(a.driver) if t.startswith("History ")]
+        assert texts == [f"History {i}" for i in range(1, total + 1)], f"history in order, each once: {texts}"
+        a.wait(lambda d: "beginning" in d.find_element(By.CSS_SELECTOR, ".older-status").text, "the beginning of the chat")
+        a.screenshot("14-history")
+        a.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, f".chat-item[data-chat-id='{chat['id']}'] .unread-badge"),
+               "the unread badge to go once the chat is read")
+
+    def step_reference(self):
+        b = self.bob
+        b.allowed = [r"/api/v1/references/not-a-real-reference .*404"]
+        b.open("/r/not-a-real-reference")
+        notice = b.find("#reference-unavailable")
+        assert "not available" in notice.text, notice.text
+        b.screenshot("09-reference-not-available")
+        b.check_console()
+        b.allowed = []
+        b.open("/")
+        b.find(".chat-item")
+
+    def step_phone_width(self):
+        a = self.alice
+        a.viewport(*PHONE)
+        a.open("/#/")
+        a.find(".chat-item")
+        assert not a.driver.find_element(By.ID, "main").is_displayed(), "phone width shows only the list"
+        a.screenshot("10-phone-chat-list")
+        a.click(f".chat-item[aria-label^='{self.bob_name}']")
+        a.find("#composer-input")
+        assert not a.driver.find_element(By.CSS_SELECTOR, ".sidebar").is_displayed(), "phone width shows only the conversation"
+        a.find(".back-button")
+        a.screenshot("11-phone-conversation")
+        a.click(".conversation .back-button")
+        a.find(".chat-item")
+        a.viewport(*DESKTOP)
+
+    def step_network_drop(self):
+        """Alice's network drops (the browser goes offline): the page says so, and once the network
+        is back it reconnects by itself and shows what Bob sent meanwhile."""
+        a, b = self.alice, self.bob
+        a.driver.refresh()  # a fresh page: no history loaded yet but the DM's
+        a.click(f".chat-item[aria-label^='{self.bob_name}']")
+        message_row(a, "See you in the group")
+        b.click(f".chat-item[aria-label^='{self.alice_name}']")
+        b.find("#composer-input")
+        conditions = {"latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+        a.driver.execute_cdp_cmd("Network.enable", {})
+        a.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": True, **conditions})
+        a.wait(lambda d: d.find_element(By.ID, "connection-state").get_attribute("data-state") == "offline", "the offline state")
+        assert "network" in a.text_of("#connection-banner").lower()
+        self.send(b, "Sent while your network was down")
+        message_status(b, "Sent while your network was down", ("sent", "read"))
+        assert not find_message(a.driver, "Sent while your network was down")
+        # A chat whose history is not here yet waits for the connection (asking nothing while
+        # offline, so no failed request either) and loads once the network is back.
+        a.click(".chat-item[aria-label^='Courier News']")
+        a.wait(lambda d: "Waiting for the connection" in d.find_element(By.CSS_SELECTOR, ".older-status").text, "the waiting notice")
+        a.check_console()
+        a.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, **conditions})
+        a.wait(lambda d: d.find_element(By.ID, "connection-state").get_attribute("data-state") == "online", "the page to reconnect")
+        message_row(a, "Second post, live")
+        a.click(f".chat-item[aria-label^='{self.bob_name}']")
+        message_row(a, "Sent while your network was down")
+        message_status(b, "Sent while your network was down", ("read",))
+
+    def step_restart(self):
+        a, b = self.alice, self.bob
+        for browser in (a, b):
+            browser.open("/")
+            browser.click(f".chat-item[aria-label^='{self.bob_name if browser is a else self.alice_name}']")
+            browser.wait(lambda d: d.find_element(By.ID, "connection-state").get_attribute("data-state") == "online", "online")
+            browser.check_console()
+        message_row(a, "See you in the group")
+        # After the reload the ticks come from the chat summary (others_last_read_seq), not from live frames.
+        message_status(a, "Hello Bob! How are you?", ("read",))
+        # While the server is away, only failed connections to it may be logged.
+        port = self.server.port
+        for browser in (a, b):
+            browser.allowed = [
+                rf"WebSocket connection to 'ws://127\.0\.0\.1:{port}/ws\?token=[^']*&resume=1' failed",
+                rf"http://127\.0\.0\.1:{port}/api/v1/users/me - Failed to load resource: net::ERR_CONNECTION_REFUSED",
+            ]
+        self.server.kill()
+        for browser in (a, b):
+            browser.wait(lambda d: d.find_element(By.ID, "connection-state").get_attribute("data-state") == "reconnecting",
+                         "the page to show it is reconnecting")
+            browser.find("#connection-banner")
+        a.screenshot("12-reconnecting")
+        self.server.start()
+        # Bob's device sends over REST right away (Alice's page is likely still backing off).
+        token = b.js("return localStorage.getItem('courier.token')")
+        chat_id = b.js("return document.querySelector('.conversation').dataset.chatId")
+        self.server.api("POST", "/messages", {"chat_id": chat_id, "content": "Sent while you were away", "client_msg_id": f"away-{self.suffix}"}, token)
+        for browser in (a, b):
+            browser.wait(lambda d: d.find_element(By.ID, "connection-state").get_attribute("data-state") == "online",
+                         "the page to reconnect", timeout=40)
+        message_row(a, "Sent while you were away")
+        # And the live path works again, both ways.
+        self.send(a, "Back online")
+        message_row(b, "Back online")
+        for browser in (a, b):
+            texts = message_texts(browser.driver)
+            for text in ("Sent while you were away", "Back online", "Hello Bob! How are you?"):
+                assert texts.count(text) == 1, f"{browser.name}: {text!r} shown {texts.count(text)} times: {texts}"
+            browser.check_console()
+            browser.allowed = []
+        a.screenshot("13-after-restart")
+
+    def step_readme_screenshot(self):
+        """A tidy desktop view of a conversation for the README."""
+        a = self.alice
+        a.viewport(*DESKTOP)
+        a.open("/#/")
+        a.click(f".chat-item[aria-label^='{self.bob_name}']")
+        message_row(a, "Back online")
+        a.js("document.activeElement.blur()")
+        a.screenshot("readme-web-client")
+        # The same in the dark theme (the page follows the system setting).
+        a.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+        a.wait(lambda d: d.execute_script("return matchMedia('(prefers-color-scheme: dark)').matches"), "the dark theme")
+        a.screenshot("16-dark-theme")
+        a.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+    def step_two_tabs(self):
+        """A second tab of Alice's browser shares her session: when the access token is about to
+        expire, concurrent requests refresh it once (the refresh token works once: a second use
+        would sign the session out), and signing out in one tab signs out the other."""
+        a = self.alice
+        first = a.driver.current_window_handle
+        a.driver.switch_to.new_window("tab")
+        a.open("/")
+        a.wait(lambda d: d.find_element(By.ID, "connection-state").get_attribute("data-state") == "online", "the second tab online")
+        refresh_before = a.js("return localStorage.getItem('courier.refresh_token')")
+        a.js("localStorage.setItem('courier.token_expires_at', new Date(Date.now() + 1000).toISOString())")
+        result = a.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            import('/assets/lib/api.js')
+              .then((api) => Promise.all([api.get('/users/me'), api.get('/chats'), api.get('/auth/sessions'), api.get('/auth/2fa')]))
+              .then((answers) => done({ ok: answers.length }), (error) => done({ error: String(error) }));
+        """)
+        assert result.get("ok") == 4, result
+        assert a.js("return localStorage.getItem('courier.refresh_token')") != refresh_before, "the token pair was refreshed"
+        audit = self.server.api("GET", "/audit?limit=100", token=a.js("return localStorage.getItem('courier.token')"))
+        refreshes = [e for e in audit["entries"] if e["action"] == "token_refresh"]
+        assert len(refreshes) == 1, f"one refresh for four concurrent requests, got {len(refreshes)}"
+        assert not [e for e in audit["entries"] if e["action"] == "refresh_token_reuse"], "no refresh token was used twice"
+
+        a.click("#settings-link")
+        a.click("#sign-out-button")
+        a.find("#sign-in-form")
+        a.driver.switch_to.window(first)
+        a.find("#sign-in-form")  # the first tab followed
+        a.check_console()
+
+    def step_two_factor_sign_in(self):
+        """Alice (signed out by the previous step) signs in: password, then the code step."""
+        a = self.alice
+        a.type("#sign-in-form input[name=identifier]", self.alice_name)
+        a.type("#sign-in-form input[name=password]", PASSWORD)
+        # The server answers the password alone with 401 two_factor_required: the one expected error.
+        a.allowed = [rf"{re.escape(self.server.base)}/api/v1/auth/login - Failed to load resource: the server responded with a status of 401"]
+        a.click("#sign-in-form button[type=submit]")
+        a.find("#two-factor-form")
+        a.check_console()
+        a.allowed = []
+        a.screenshot("15-two-factor-sign-in")
+        a.type("#two-factor-form input[name=totp_code]", totp(self.alice_totp_secret), enter=True)
+        a.wait(lambda d: d.find_element(By.ID, "connection-state").get_attribute("data-state") == "online", "Alice signed in again")
+        a.find(f".chat-item[aria-label^='{self.bob_name}']")
+
+    # -- runner -------------------------------------------------------------------------------
+
+    def run(self):
+        steps = [
+            ("client modules: timeline rules, QR encoder, formatting", self.step_module_checks),
+            ("register two people", self.step_register),
+            ("direct messages: live delivery, ticks, typing, edit, reply, delete", self.step_direct_messages),
+            ("group with members and an admin", self.step_group),
+            ("channel: post, find, subscribe, live posts", self.step_channel),
+            ("premium: buy and cancel the stub subscription", self.step_premium),
+            ("settings: profile, sessions, 2FA QR code", self.step_settings),
+            ("Telegram link, a reference-only notice, sign out and in through its link", self.step_telegram_reference),
+            ("/r/<unknown reference> is not available", self.step_reference),
+            ("history: infinite scroll upwards", self.step_history),
+            ("phone width", self.step_phone_width),
+            ("network drop: offline state, reconnect, catch up", self.step_network_drop),
+            ("server killed and restarted: reconnect and catch up", self.step_restart),
+            ("README screenshot (light and dark)", self.step_readme_screenshot),
+            ("two tabs: one refresh for both, sign-out follows", self.step_two_tabs),
+            ("sign in with the two-step verification code", self.step_two_factor_sign_in),
+        ]
+        passed = failed = 0
+        started = time.time()
+        try:
+            self.server.start()
+            self.alice = Browser("alice", self.server.base, self.args.output)
+            self.bob = Browser("bob", self.server.base, self.args.output)
+            for name, step in steps:
+                step_started = time.time()
+                try:
+                    step()
+                    for browser in (self.alice, self.bob):
+                        browser.check_console()
+                except Exception as error:  # noqa: BLE001 - report, keep artefacts, stop
+                    failed += 1
+                    print(f"FAIL {name}: {error}")
+                    traceback.print_exc()
+                    for browser in (self.alice, self.bob):
+                        try:  # artefacts for the post-mortem; never mask the failure itself
+                            browser.screenshot(f"failure-{browser.name}")
+                            with open(os.path.join(self.args.output, f"failure-{browser.name}.html"), "w") as file:
+                                file.write(browser.driver.page_source)
+                            browser.check_console()
+                        except ConsoleErrors as console:
+                            print(console)
+                        except Exception as artefact_error:  # noqa: BLE001
+                            print(f"(no artefacts from {browser.name}: {artefact_error})")
+                    break
+                passed += 1
+                print(f"ok   {name} ({time.time() - step_started:.1f} s)")
+        finally:
+            for browser in (self.alice, self.bob):
+                if browser:
+                    browser.quit()
+            self.server.cleanup()
+            self.telegram.stop()
+        skipped = len(steps) - passed - failed
+        print(f"screenshots in {self.args.output}; {time.time() - started:.1f} s in all")
+        print(f"web-e2e: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+        return failed == 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server", default=os.environ.get("COURIER_BINARY", ".build/debug/courier"), help="the courier binary")
+    parser.add_argument("--output", default="test-output/web", help="folder for screenshots and logs")
+    parser.add_argument("--web-dir", default=os.environ.get("COURIER_WEB_DIR"), help="serve this web folder instead of the built-in one")
+    args = parser.parse_args()
+    if not os.path.exists(args.server):
+        sys.exit(f"web-e2e: no server binary at {args.server}")
+    # A TERM (a CI timeout, say) unwinds like Ctrl-C, so the server and the browsers are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.exit(0 if Scenario(args).run() else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+// Checks of the web client's pure modules, run inside the page by e2e.py (execute_async_script),
+// so they need no JavaScript runtime besides the browser under test. Reports {failures: [...]}.
+const done = arguments[arguments.length - 1];
+
+(async () => {
+  const { Timeline } = await import('/assets/lib/timeline.js');
+  const { encodeQr } = await import('/assets/lib/qr.js');
+  const { initials, dayLabel, preview } = await import('/assets/lib/format.js');
+  const failures = [];
+  const check = (name, ok) => {
+    if (!ok) failures.push(name);
+  };
+  const at = (seconds) => new Date(Date.UTC(2026, 0, 1, 12, 0, seconds)).toISOString();
+  const message = (seq, extra = {}) => ({ id: `m${seq}`, chat_id: 'c', seq, content: `text ${seq}`, created_at: at(seq), updated_at: at(seq), ...extra });
+  const seqs = (t) => t.messages.map((m) => m.seq).join(',');
+
+  // Timeline: order, duplicates, holes, acks, tombstones.
+  const t = new Timeline('c');
+  t.merge([message(3), message(1), message(2), message(2)]);
+  check('merge sorts by seq and drops duplicates', seqs(t) === '1,2,3');
+  check('merge ignores other chats', !t.merge([{ ...message(9), chat_id: 'other' }]) && seqs(t) === '1,2,3');
+  t.loaded = true;
+  t.merge([message(5)]);
+  check('contiguousSeq stops before a hole (resume fills it)', t.contiguousSeq === 3);
+  check('a message after a hole is detected', t.hasGapBefore(7) && !t.hasGapBefore(6));
+  t.addPending({ client_msg_id: 'k1', content: 'hello' });
+  check('pending waits for its ack', t.unacknowledged().length === 1);
+  t.merge([message(4, { client_msg_id: 'k1' })]);
+  check('the stored message settles its pending copy', t.pending.length === 0 && t.contiguousSeq === 5);
+  t.merge([message(2, { content: '', deleted_at: at(60), updated_at: at(60) })]);
+  t.merge([message(2)]);
+  check('a tombstone is not undone by an older copy (resume after a delete)', t.messages[1].deleted_at && t.messages[1].content === '');
+  t.addPending({ client_msg_id: 'k2', content: 'nope' });
+  t.fail('k2', 'refused');
+  check('a refused message is failed and not re-sent', t.findPending('k2').state === 'failed' && t.unacknowledged().length === 0);
+  check('edit replaces by id', t.update(message(3, { content: 'changed', edited_at: at(70), updated_at: at(70) })) && t.findById('m3').content === 'changed');
+  check('delete for me removes', t.remove('m1') && seqs(t) === '2,3,4,5');
+
+  // QR encoder: sizes by version, and its limits.
+  const small = encodeQr('hello', 'M');
+  check('"hello" is a version 1 symbol of 21 modules', small.version === 1 && small.size === 21 && small.modules.length === 21);
+  const uri = 'otpauth://totp/Courier:someone_with_a_long_name?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Courier';
+  const medium = encodeQr(uri, 'M');
+  check('an otpauth URI fits at level M', medium.version >= 5 && medium.version <= 10 && medium.size === medium.version * 4 + 17);
+  let threw = false;
+  try {
+    encodeQr('x'.repeat(400), 'M');
+  } catch {
+    threw = true;
+  }
+  check('too long for version 10 throws', threw);
+
+  // Formatting.
+  check('initials', initials('Weekend plans') === 'WP' && initials('alice_1') === 'A' && initials('') === '?');
+  check('today and yesterday', dayLabel(new Date().toISOString()) === 'Today' && dayLabel(new Date(Date.now() - 86400000).toISOString()) === 'Yesterday');
+  check('previews of tombstones', preview({ content: '', deleted_at: at(1) }) === 'Message deleted');
+
+  done({ failures });
+})().catch((error) => done({ failures: [`threw: ${error}`] }));
