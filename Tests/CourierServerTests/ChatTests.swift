@@ -68,6 +68,11 @@ struct ChatTests {
             #expect(try again.string("id") == first.string("id"))
             #expect(try fromBob.string("id") == first.string("id"))
             #expect(fromBob["peer_id"] as? String == alice.id)
+            #expect(try fromBob.object("peer")["username"] as? String == "alice_1")
+            let listed = try await api.send(.get, "/api/v1/chats", token: alice.token)
+            let dm = try #require((listed["chats"] as? [[String: Any]])?.first)
+            #expect((dm["peer"] as? [String: Any])?["username"] as? String == "bob_12")
+            #expect((dm["peer"] as? [String: Any])?["phone"] == nil, "only the public profile")
 
             let yourself = try await api.send(.post, "/api/v1/chats", json: ["type": "dm", "user_id": alice.id], token: alice.token)
             #expect(yourself.status == .unprocessableContent)

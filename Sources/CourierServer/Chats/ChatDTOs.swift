@@ -58,6 +58,7 @@ struct ChatResponse: ResponseEncodable {
     let lastMessage: MessageResponse?
     let peerID: String?
     let othersLastReadSeq: Int64?
+    let peer: PublicUserResponse?
 
     enum CodingKeys: String, CodingKey {
         case id, type, name, role
@@ -72,6 +73,7 @@ struct ChatResponse: ResponseEncodable {
         case lastMessage = "last_message"
         case peerID = "peer_id"
         case othersLastReadSeq = "others_last_read_seq"
+        case peer
     }
 
     /// A chat; with a summary, also the reader's role, read state and the last message.
@@ -91,6 +93,7 @@ struct ChatResponse: ResponseEncodable {
         lastMessage = summary?.lastMessage.map(MessageResponse.init)
         peerID = summary?.peerID?.apiString
         othersLastReadSeq = summary?.othersLastReadSeq
+        peer = summary?.peer.map(PublicUserResponse.init)
     }
 
     init(_ summary: ChatStore.Summary) {

@@ -73,13 +73,27 @@ public struct ChatService: Sendable {
     }
 
     public func summaries(for userID: UUID, limit: Int, offset: Int) async throws -> (summaries: [ChatStore.Summary], total: Int) {
-        try await chats.summaries(for: userID, limit: limit, offset: offset)
+        let listed = try await chats.summaries(for: userID, limit: limit, offset: offset)
+        return (try await withPeers(listed.summaries), listed.total)
     }
 
     /// The chat as its member sees it in the list (last message, unread count).
     public func summary(of chatID: UUID, for userID: UUID) async throws -> ChatStore.Summary {
         guard let summary = try await chats.summary(of: chatID, for: userID) else { throw CourierError.notFound("chat") }
-        return summary
+        return try await withPeers([summary])[0]
+    }
+
+    /// Adds the other person's public profile to DM summaries, in one look-up for the whole page,
+    /// so a client can name every DM without asking for each person.
+    private func withPeers(_ summaries: [ChatStore.Summary]) async throws -> [ChatStore.Summary] {
+        let ids = Array(Set(summaries.compactMap(\.peerID)))
+        guard !ids.isEmpty else { return summaries }
+        let peers = Dictionary(try await users.find(ids: ids).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        return summaries.map { summary in
+            var withPeer = summary
+            withPeer.peer = summary.peerID.flatMap { peers[$0] }
+            return withPeer
+        }
     }
 
     /// Renames a group or channel (owner and admins).

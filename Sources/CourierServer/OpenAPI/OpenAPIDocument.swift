@@ -889,6 +889,7 @@ components:
         last_message: { $ref: "#/components/schemas/Message" }
         peer_id: { type: string, format: uuid, description: The other person of a DM }
         others_last_read_seq: { type: integer, description: "How far the other members have read (the furthest); 0 in channels" }
+        peer: { $ref: "#/components/schemas/PublicUser", description: "DMs: the other person's public profile" }
     MessageInput:
       type: object
       properties:

@@ -24,6 +24,8 @@ public struct ChatStore: Sendable {
         /// How far the other members have read (the furthest of them), for read ticks; 0 in channels,
         /// where subscribers' reading is nobody else's business.
         public var othersLastReadSeq: Int64
+        /// The other person of a DM, when the caller looked them up.
+        public var peer: User? = nil
     }
 
     /// Creates a group or channel with its owner and first members.

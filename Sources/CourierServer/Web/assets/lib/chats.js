@@ -58,6 +58,8 @@ export function loadChatsSoon() {
  * time is announced as 'chat-known' (messages that came before it are waiting for that).
  */
 function merge(chat) {
+  // DM summaries carry the other person's profile: no request per person on a cold start.
+  if (chat.peer) users.remember([chat.peer]);
   const current = store.chats.get(chat.id);
   if (!current && chat.type === 'dm' && chat.peer_id && isOnline()) {
     // A new DM: ask whether its person is online (presence frames only come on changes).
