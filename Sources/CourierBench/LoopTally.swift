@@ -16,6 +16,8 @@ final class LoopTally: @unchecked Sendable {
     var failedAcks = 0
     var closedByServer = 0
     var otherFrames = 0
+    /// Messages intended before this (a previous ramp step's stragglers) are not counted.
+    var measureFrom: UInt64 = 0
 
     /// Microseconds up to an hour, 3 significant digits.
     static func histogram() -> Histogram<UInt64> {
@@ -28,6 +30,7 @@ final class LoopTally: @unchecked Sendable {
         delivered = 0
         acked = 0
         failedAcks = 0
+        closedByServer = 0
         otherFrames = 0
     }
 
@@ -35,14 +38,18 @@ final class LoopTally: @unchecked Sendable {
         let now = MonotonicClock.nanoseconds()
         frame.withUnsafeReadableBytes { bytes in
             if ByteScan.contains(Self.ackType, in: bytes) {
-                guard let sent = ByteScan.number(after: Self.clientMessageIDPrefix, in: bytes) else { otherFrames += 1; return }
+                guard let sent = ByteScan.number(after: Self.clientMessageIDPrefix, in: bytes), sent >= measureFrom else {
+                    otherFrames += 1
+                    return
+                }
                 if ByteScan.contains(Self.errorKey, in: bytes) {
                     failedAcks += 1
                 } else {
                     acked += 1
                     acks.record(now > sent ? (now - sent) / 1000 : 0)
                 }
-            } else if ByteScan.contains(Self.newMessageType, in: bytes), let sent = ByteScan.number(after: Self.measuredContent, in: bytes) {
+            } else if ByteScan.contains(Self.newMessageType, in: bytes),
+                      let sent = ByteScan.number(after: Self.measuredContent, in: bytes), sent >= measureFrom {
                 delivered += 1
                 deliveries.record(now > sent ? (now - sent) / 1000 : 0)
             } else {

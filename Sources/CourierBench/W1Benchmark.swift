@@ -67,6 +67,9 @@ public struct W1Benchmark: Sendable {
         guard settings.groupSize >= 2, settings.users >= settings.groupSize else {
             throw BenchError("w1 needs groups of at least 2 and at least one full group of users.")
         }
+        guard settings.rate >= settings.threads, settings.threads >= 1, settings.durationSeconds > 0, settings.warmupSeconds >= 0 else {
+            throw BenchError("w1 needs a rate of at least one message a second per thread, and a duration above zero.")
+        }
         let target = self.target
         let settings = self.settings
         let groups = settings.users / settings.groupSize
@@ -125,9 +128,16 @@ public struct W1Benchmark: Sendable {
         let end = warmupEnd + UInt64(settings.durationSeconds * 1e9)
         let perLoop = Double(rate) / Double(drivers.count)
         for driver in drivers {
-            try await driver.eventLoop.submit { driver.start(rate: perLoop, start: start, measureFrom: warmupEnd, end: end) }.get()
+            try await driver.eventLoop.submit {
+                driver.tally.measureFrom = warmupEnd
+                driver.start(rate: perLoop, start: start, measureFrom: warmupEnd, end: end)
+            }.get()
         }
-        try await Task.sleep(for: .seconds(settings.warmupSeconds + settings.durationSeconds + 0.1))
+        try await Task.sleep(for: .seconds(settings.warmupSeconds + settings.durationSeconds))
+        // Every message due before the end must be out before `sent` is read, however busy the loops are.
+        while try await !drivers.allSatisfyAsync({ driver in try await driver.eventLoop.submit { driver.finished }.get() }) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let sent = try await drivers.asyncSum { driver in try await driver.eventLoop.submit { driver.measuredSent }.get() }
         let expected = sent * (settings.groupSize - 1)
         // Wait for what is still on its way, but no longer than the drain time.
@@ -178,6 +188,8 @@ final class LoadDriver: @unchecked Sendable {
     let tally = LoopTally()
     var senders: [(socket: BenchSocket, chatID: String)] = []
     private(set) var measuredSent = 0
+    /// Whether the current step has sent everything due before its end.
+    private(set) var finished = false
     private var task: RepeatedTask?
     /// Messages sent in this step, warm-up included.
     private(set) var issued = 0
@@ -193,14 +205,23 @@ final class LoadDriver: @unchecked Sendable {
         task?.cancel()
         issued = 0
         measuredSent = 0
+        finished = false
         let interval = 1e9 / rate
         task = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(1)) { [self] task in
             let now = MonotonicClock.nanoseconds()
-            guard !senders.isEmpty else { return }
+            guard !senders.isEmpty else {
+                finished = true
+                task.cancel()
+                return
+            }
             while true {
                 let intended = start + UInt64(Double(issued) * interval)
                 guard intended <= now else { break }
-                guard intended < end else { task.cancel(); return }
+                guard intended < end else {
+                    finished = true
+                    task.cancel()
+                    return
+                }
                 let sender = senders[nextSender]
                 nextSender = (nextSender + 1) % senders.count
                 let measured = intended >= measureFrom
@@ -235,6 +256,11 @@ public struct Percentiles: Sendable, Codable {
 }
 
 extension Array {
+    func allSatisfyAsync(_ predicate: (Element) async throws -> Bool) async rethrows -> Bool {
+        for element in self where try await !predicate(element) { return false }
+        return true
+    }
+
     func asyncSum(_ value: (Element) async throws -> Int) async rethrows -> Int {
         var total = 0
         for element in self { total += try await value(element) }

@@ -69,6 +69,24 @@ struct MessageTests {
     }
 
     @Test(arguments: TestEngine.all)
+    func aRetryAfterLeavingStillGetsItsMessage(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let bob = try await api.register(username: "bob_12")
+            let chat = try await api.createGroup(alice, members: [bob])
+            let first = try await api.sendMessage(bob, to: chat, "before leaving", extra: ["client_msg_id": "r-1"])
+            #expect(first.status == .created)
+            #expect(try await api.send(.post, "/api/v1/chats/\(chat)/leave", token: bob.token).status == .noContent)
+            // The ack was lost and Bob retries: he gets his message, not a 404.
+            let retry = try await api.sendMessage(bob, to: chat, "before leaving", extra: ["client_msg_id": "r-1"])
+            #expect(retry.status == .ok)
+            #expect(try retry.string("id") == first.string("id"))
+            // A new message is refused, as is a retry id he never used.
+            #expect(try await api.sendMessage(bob, to: chat, "after", extra: ["client_msg_id": "r-2"]).status == .notFound)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
     func concurrentSendersGetGapFreeSeqs(engine: TestEngine) async throws {
         try await withTestApp(engine) { api, _ in
             let alice = try await api.register(username: "alice_1")

@@ -262,6 +262,13 @@ struct RealtimeTests {
             try await alicesPhone.recorder.wait("subscriber removed") { frames in
                 frames.contains { $0.type == "member_removed" && $0.chatID == channel.id }
             }
+            // How far a subscriber has read is not news for anyone else.
+            let marked = try await bobsPhone.connection.markRead(channel.id, upTo: 1)
+            #expect(marked.lastReadSeq == 1)
+            let marker = try await alicesPhone.connection.send("after the channel read", to: chat)
+            #expect(marker.error == nil)
+            try await bobsPhone.recorder.wait("marker") { $0.contains { $0.message?.content == "after the channel read" } }
+            #expect(await alicesPhone.recorder.frames.contains { $0.type == "read" && $0.chatID == channel.id } == false)
             // Bob heard of his own subscription only.
             #expect(await bobsPhone.recorder.frames.filter { $0.type == "member_added" && $0.chatID == channel.id }.count == 1)
 

@@ -59,7 +59,7 @@ public struct ChannelService: Sendable {
     public func subscribe(_ id: UUID, by userID: UUID) async throws -> View {
         _ = try await channel(id, for: userID)
         let (added, _) = try await chats.addMembers([userID], to: id, role: .subscriber, limit: nil, at: .now())
-        if !added.isEmpty { await events.audienceChanged("member_added", channelID: id, subscriber: userID) }
+        if !added.isEmpty { await events.membership("member_added", chatID: id, kind: .channel, users: [userID]) }
         return try await channel(id, for: userID)
     }
 
@@ -71,7 +71,7 @@ public struct ChannelService: Sendable {
         }
         if view.role != nil {
             try await chats.removeMember(userID, from: id, at: .now())
-            await events.audienceChanged("member_removed", channelID: id, subscriber: userID)
+            await events.membership("member_removed", chatID: id, kind: .channel, users: [userID])
         }
         return try await channel(id, for: userID)
     }

@@ -32,13 +32,9 @@ public struct ChatService: Sendable {
         return Membered(chat: found.chat, membership: membership)
     }
 
-    /// Like `memberAccess`, with the ids of everyone in the chat (the recipients of a post), read
-    /// together.
-    public func memberAccessWithMembers(_ chatID: UUID, for userID: UUID) async throws -> (access: Membered, memberIDs: [UUID]) {
-        guard let found = try await chats.chatWithMembers(chatID, asSeenBy: userID), let membership = found.membership else {
-            throw CourierError.notFound("chat")
-        }
-        return (Membered(chat: found.chat, membership: membership), found.memberIDs)
+    /// Everyone in a chat, for delivering what happens in it.
+    public func memberIDs(of chatID: UUID) async throws -> [UUID] {
+        try await chats.memberIDs(of: chatID)
     }
 
     /// Creates a group owned by `ownerID` with the given members.
@@ -54,7 +50,7 @@ public struct ChatService: Sendable {
             lastActivityAt: now, createdAt: now, updatedAt: now
         )
         try await chats.create(chat, ownerID: ownerID, memberIDs: members, memberRole: .member)
-        await events.membership("chat_created", chatID: chat.id, users: [ownerID] + members)
+        await events.membership("chat_created", chatID: chat.id, kind: .group, users: [ownerID] + members)
         return chat
     }
 
@@ -68,7 +64,7 @@ public struct ChatService: Sendable {
             throw CourierError(.unprocessable, code: "unknown_user", message: "There is no user \(peerID.apiString).", field: "user_id")
         }
         let result = try await chats.findOrCreateDM(between: userID, and: peerID, at: .now())
-        if result.created { await events.membership("chat_created", chatID: result.chat.id, users: [userID, peerID]) }
+        if result.created { await events.membership("chat_created", chatID: result.chat.id, kind: .dm, users: [userID, peerID]) }
         return result
     }
 
@@ -104,7 +100,7 @@ public struct ChatService: Sendable {
         }
         let name = try Self.chatName(rawName)
         try await chats.rename(chatID, to: name, at: .now())
-        await events.membership("chat_updated", chatID: chatID, users: [])
+        await events.chatUpdated(chatID)
         return try await memberAccess(chatID, for: userID).chat
     }
 
@@ -133,7 +129,7 @@ public struct ChatService: Sendable {
         let ownerIsPremium = try await access.chat.ownerID.asyncMap { try await premium.isPremium($0) } ?? false
         let limit = ChatPolicy.memberLimit(kind: access.chat.kind, ownerIsPremium: ownerIsPremium)
         let result = try await chats.addMembers(ids, to: chatID, role: ChatPolicy.joiningRole(for: access.chat.kind), limit: limit, at: .now())
-        if !result.added.isEmpty { await events.membership("member_added", chatID: chatID, users: result.added) }
+        if !result.added.isEmpty { await events.membership("member_added", chatID: chatID, kind: access.chat.kind, users: result.added) }
         return result
     }
 
@@ -149,7 +145,7 @@ public struct ChatService: Sendable {
             }
         }
         if try await chats.removeMember(targetID, from: chatID, at: .now()) {
-            await events.membership("member_removed", chatID: chatID, users: [targetID], alsoTo: [targetID])
+            await events.membership("member_removed", chatID: chatID, kind: access.chat.kind, users: [targetID], alsoTo: [targetID])
         }
     }
 
@@ -177,7 +173,7 @@ public struct ChatService: Sendable {
         guard seq >= 0 else { throw CourierError.invalid("seq", "seq must not be negative.") }
         let previous = access.membership.lastReadSeq
         let mark = try await chats.markRead(chatID, by: userID, upTo: min(seq, access.chat.lastSeq))
-        if mark > previous { await events.read(chatID: chatID, by: userID, upTo: mark, excluding: connection) }
+        if mark > previous { await events.read(chatID: chatID, kind: access.chat.kind, by: userID, upTo: mark, excluding: connection) }
         return (mark, try await chats.unreadCount(chatID, for: userID))
     }
 
@@ -187,7 +183,7 @@ public struct ChatService: Sendable {
         guard ChatPolicy.canPost(kind: access.chat.kind, role: access.membership.role) else {
             throw CourierError(.forbidden, code: "not_allowed_to_post", message: "You cannot post in this chat.")
         }
-        await events.typing(chatID: chatID, by: userID)
+        await events.typing(chatID: chatID, kind: access.chat.kind, by: userID)
     }
 
     // MARK: Rules shared with channels

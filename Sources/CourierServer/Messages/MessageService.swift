@@ -28,23 +28,39 @@ public struct MessageService: Sendable {
 
     /// Stores a message from `senderID`, then publishes it. Repeating a `client_msg_id` returns the first message.
     public func send(_ draft: MessageDraft, from senderID: UUID, connection: UUID? = nil) async throws -> Sent {
-        // A repeated client_msg_id is found by the unique index when the insert fails, not by a look-up
-        // before every send: retries are rare, sends are not.
-        let (access, members) = try await chats.memberAccessWithMembers(draft.chatID, for: senderID)
-        try Self.requirePosting(access)
+        // A repeated client_msg_id is found by the unique index when the insert fails (or by a look-up
+        // when the sender may no longer post), not by a look-up before every send: retries are rare,
+        // sends are not.
+        do {
+            let access = try await chats.memberAccess(draft.chatID, for: senderID)
+            try Self.requirePosting(access)
+        } catch {
+            // The ack of a stored message was lost, and the sender left or lost the right to post
+            // before retrying: the retry still gets its message.
+            if let earlier = try await earlierSend(of: draft, from: senderID) { return Sent(message: earlier, created: false) }
+            throw error
+        }
         if let replyTo = draft.replyToID {
             guard let original = try await messages.find(id: replyTo), original.chatID == draft.chatID else {
                 throw CourierError.invalid("reply_to_id", "reply_to_id must be a message of the same chat.")
             }
         }
         do {
-            return Sent(message: try await store(draft, from: senderID, to: members, connection: connection), created: true)
+            return Sent(message: try await store(draft, from: senderID, connection: connection), created: true)
         } catch where MessageStore.isDuplicateClientMessageID(error) {
-            // A retry raced the first attempt; the first one is the message.
-            guard let clientID = draft.clientMessageID, let earlier = try await messages.find(senderID: senderID, clientMessageID: clientID)
-            else { throw error }
+            // A retry of a message already stored; the first one is the message.
+            guard let earlier = try await earlierSend(of: draft, from: senderID) else { throw error }
             return Sent(message: earlier, created: false)
         }
+    }
+
+    /// The message stored earlier for this draft's `client_msg_id`, if any.
+    private func earlierSend(of draft: MessageDraft, from senderID: UUID) async throws -> Message? {
+        guard let clientID = draft.clientMessageID else { return nil }
+        guard let earlier = try await messages.find(senderID: senderID, clientMessageID: clientID), earlier.chatID == draft.chatID else {
+            return nil
+        }
+        return earlier
     }
 
     /// A page of a chat's history, for a member.
@@ -102,7 +118,7 @@ public struct MessageService: Sendable {
         guard let targetID = UUID(uuidString: rawChatID) else { throw CourierError.invalid("chat_id", "chat_id must be a chat id.") }
         let (original, _) = try await message(id, for: userID)
         guard !original.isDeleted else { throw CourierError.notFound("message") }
-        let (target, members) = try await chats.memberAccessWithMembers(targetID, for: userID)
+        let target = try await chats.memberAccess(targetID, for: userID)
         try Self.requirePosting(target)
         let draft = try MessageDraft(
             chatID: targetID, content: original.content, kind: original.kind, mediaURL: original.mediaURL,
@@ -111,17 +127,23 @@ public struct MessageService: Sendable {
         let origin = MessageStore.ForwardOrigin(
             messageID: original.forwardedFromID ?? original.id, senderID: original.forwardedFromSenderID ?? original.senderID
         )
-        return try await store(draft, from: userID, to: members, forwardedFrom: origin)
+        return try await store(draft, from: userID, forwardedFrom: origin)
     }
 
-    /// Stores a message, then hands it to real-time delivery and the Telegram relay for `members`.
+    /// Stores a message, then hands it to real-time delivery and the Telegram relay. The recipients
+    /// are read after the commit, so someone removed before the message was stored never gets it.
     private func store(
-        _ draft: MessageDraft, from senderID: UUID, to members: [UUID], forwardedFrom origin: MessageStore.ForwardOrigin? = nil,
-        connection: UUID? = nil
+        _ draft: MessageDraft, from senderID: UUID, forwardedFrom origin: MessageStore.ForwardOrigin? = nil, connection: UUID? = nil
     ) async throws -> Message {
         let message = try await messages.append(draft, from: senderID, forwardedFrom: origin, at: .now())
-        await events.messageCreated(message, to: members, excluding: connection)
-        await relay.messageStored(message, members: members)
+        do {
+            let members = try await chats.memberIDs(of: message.chatID)
+            await events.messageCreated(message, to: members, excluding: connection)
+            await relay.messageStored(message, members: members)
+        } catch {
+            // Stored and acknowledged all the same: devices catch up with `resume`.
+            events.logger.warning("message not published", metadata: ["message_id": "\(message.id)", "error": "\(error)"])
+        }
         return message
     }
 

@@ -20,7 +20,7 @@ public struct EventPublisher: Sendable {
         self.logger = logger
     }
 
-    /// A new message, to `members` (the chat's, read by the caller while the message was stored).
+    /// A new message, to `members` (the chat's, read by the caller after the message was stored).
     func messageCreated(_ message: Message, to members: [UUID], excluding connection: UUID? = nil) async {
         await send(Delivery(
             recipients: members, frame: ServerFrame.newMessage(message),
@@ -38,32 +38,34 @@ public struct EventPublisher: Sendable {
         await publish(frame, to: message.chatID, excluding: connection)
     }
 
-    func read(chatID: UUID, by userID: UUID, upTo seq: Int64, excluding connection: UUID? = nil) async {
+    /// A read mark moved. In a channel only the reader's own devices hear of it: how far a
+    /// subscriber has read is nobody else's business.
+    func read(chatID: UUID, kind: ChatKind, by userID: UUID, upTo seq: Int64, excluding connection: UUID? = nil) async {
         let frame = ServerFrame.text(ServerFrame.Read(chatID: chatID.apiString, userID: userID.apiString, seq: seq))
-        await publish(frame, to: chatID, excluding: connection)
-    }
-
-    func typing(chatID: UUID, by userID: UUID) async {
-        let frame = ServerFrame.text(ServerFrame.Typing(chatID: chatID.apiString, userID: userID.apiString))
-        await publish(frame, to: chatID, except: userID)
-    }
-
-    /// A membership change, to the chat's members and to `alsoTo` (someone who just left).
-    func membership(_ type: String, chatID: UUID, users: [UUID], alsoTo extra: [UUID] = []) async {
-        let frame = ServerFrame.text(ServerFrame.Membership(type: type, chatID: chatID.apiString, userIDs: users.map(\.apiString)))
-        await publish(frame, to: chatID, alsoTo: extra)
-    }
-
-    /// A channel gained or lost a subscriber: told to its owner and admins (who see the count) and
-    /// to the subscriber's own devices, never to every other subscriber.
-    func audienceChanged(_ type: String, channelID: UUID, subscriber: UUID) async {
-        do {
-            let managers = try await chats.managerIDs(of: channelID)
-            let frame = ServerFrame.text(ServerFrame.Membership(type: type, chatID: channelID.apiString, userIDs: [subscriber.apiString]))
-            await send(Delivery(recipients: Array(Set(managers + [subscriber])), frame: frame))
-        } catch {
-            logger.warning("event not published", metadata: ["chat_id": "\(channelID)", "error": "\(error)"])
+        if kind == .channel {
+            await send(Delivery(recipients: [userID], frame: frame, excludedConnection: connection))
+        } else {
+            await publish(frame, to: chatID, excluding: connection)
         }
+    }
+
+    func typing(chatID: UUID, kind: ChatKind, by userID: UUID) async {
+        let frame = ServerFrame.text(ServerFrame.Typing(chatID: chatID.apiString, userID: userID.apiString))
+        await publish(frame, to: chatID, kind: kind, concerning: [], except: userID)
+    }
+
+    /// A membership change, to the people it concerns (`users`, and `alsoTo`: someone who just left)
+    /// and to those who may see the member list: everyone in a group, the owner and admins of a
+    /// channel, whose subscribers never learn about each other.
+    func membership(_ type: String, chatID: UUID, kind: ChatKind, users: [UUID], alsoTo extra: [UUID] = []) async {
+        let frame = ServerFrame.text(ServerFrame.Membership(type: type, chatID: chatID.apiString, userIDs: users.map(\.apiString)))
+        await publish(frame, to: chatID, kind: kind, concerning: users + extra)
+    }
+
+    /// The chat's name or description changed: public to everyone in it, subscribers included.
+    func chatUpdated(_ chatID: UUID) async {
+        let frame = ServerFrame.text(ServerFrame.Membership(type: "chat_updated", chatID: chatID.apiString, userIDs: []))
+        await publish(frame, to: chatID)
     }
 
     func presence(of userID: UUID, online: Bool, lastSeen: Timestamp?, to recipients: [UUID]) async {
@@ -72,14 +74,17 @@ public struct EventPublisher: Sendable {
         await send(Delivery(recipients: recipients, frame: frame))
     }
 
+    /// Publishes `frame` to the chat's members, or for a channel of `kind` to its owner and admins
+    /// and the people `concerning`.
     private func publish(
-        _ frame: String, to chatID: UUID, sequence: ChatSequence? = nil, excluding connection: UUID? = nil,
-        except user: UUID? = nil, alsoTo extra: [UUID] = []
+        _ frame: String, to chatID: UUID, kind: ChatKind? = nil, concerning: [UUID] = [], excluding connection: UUID? = nil,
+        except user: UUID? = nil
     ) async {
         do {
-            var recipients = try await chats.memberIDs(of: chatID) + extra
+            let audience = kind == .channel ? try await chats.managerIDs(of: chatID) : try await chats.memberIDs(of: chatID)
+            var recipients = Array(Set(audience + concerning))
             if let user { recipients.removeAll { $0 == user } }
-            await send(Delivery(recipients: recipients, frame: frame, sequence: sequence, excludedConnection: connection))
+            await send(Delivery(recipients: recipients, frame: frame, excludedConnection: connection))
         } catch {
             logger.warning("event not published", metadata: ["chat_id": "\(chatID)", "error": "\(error)"])
         }

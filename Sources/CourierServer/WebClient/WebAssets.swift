@@ -38,7 +38,10 @@ public struct WebAssets: Sendable {
         for case let file as URL in walker {
             let values = try file.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey])
             guard values.isRegularFile == true, (values.fileSize ?? 0) <= Self.maximumFileBytes else { continue }
-            let relative = String(file.resolvingSymlinksInPath().path.dropFirst(root.path.count + 1))
+            // A link out of the folder is not part of the web client.
+            let resolved = file.resolvingSymlinksInPath().path
+            guard resolved.hasPrefix(root.path + "/") else { continue }
+            let relative = String(resolved.dropFirst(root.path.count + 1))
             guard !relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) else { continue }
             let data = try Data(contentsOf: file)
             let digest = SHA256.hash(data: data).prefix(12).map { String(format: "%02x", $0) }.joined()

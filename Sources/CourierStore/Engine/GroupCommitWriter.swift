@@ -9,8 +9,8 @@ import SQLiteKit
 /// while each keeps its own all-or-nothing outcome (see `commit`). Callers hear back only after
 /// the commit that holds their work is durable.
 ///
-/// A writer's body may run twice (after a batch-mate failed), always in a fresh transaction:
-/// bodies must only act on the database, as every `DatabaseEngine.write` body does.
+/// A writer's body may run more than once (after a batch-mate failed), always in a fresh
+/// transaction: bodies must only act on the database, as every `DatabaseEngine.write` body does.
 actor GroupCommitWriter {
     /// Transactions one commit takes at most, so a flood of writers cannot grow a batch without bound.
     static let maximumBatch = 256
@@ -48,17 +48,30 @@ actor GroupCommitWriter {
         draining = false
     }
 
-    /// Runs the batch as one transaction. Failures are rare (a duplicate `client_msg_id`, a chat
-    /// deleted meanwhile), so the common path spends nothing on isolating writers from each other:
-    /// when any of them fails, the whole transaction is rolled back and each writer runs again in a
-    /// transaction of its own, so the failure stays its own.
+    /// Runs the batch as one transaction. Failures are rare (a repeated `client_msg_id`, a chat
+    /// deleted meanwhile), so the common path spends nothing on isolating writers from each other.
+    /// When a writer's own statements fail, the whole transaction is rolled back, that writer keeps
+    /// its failure (the writers before it ran as they will run again, in the same order), and the
+    /// others try again together: k failures cost k + 1 commits.
     private func commit(_ batch: [any GroupedWrite]) async {
-        if batch.count > 1, await transaction(batch) == nil {
-            for job in batch { job.finish(committed: nil) }
-            return
-        }
-        for job in batch {
-            job.finish(committed: await transaction([job]))
+        var pending = batch
+        var failed: [any GroupedWrite] = []
+        // Writers that failed hear back last, once the others are committed: a repeated
+        // `client_msg_id` must find the first message stored when its writer looks for it.
+        defer { for job in failed { job.finish(committed: nil) } }
+        while true {
+            guard let error = await transaction(pending) else {
+                for job in pending { job.finish(committed: nil) }
+                return
+            }
+            let failedNow = pending.filter(\.failed)
+            guard !failedNow.isEmpty, pending.count > failedNow.count else {
+                // Only failed writers, or a failure that is nobody's own (the commit, the connection).
+                for job in pending { job.finish(committed: error) }
+                return
+            }
+            failed += failedNow
+            pending.removeAll(where: \.failed)
         }
     }
 
@@ -89,6 +102,8 @@ protocol GroupedWrite: Sendable {
     /// Runs the transaction's statements; throws when they failed (and must be rolled back). May be
     /// called again after a rollback; the last run's outcome counts.
     func run(on sql: any SQLDatabase) async throws
+    /// Whether the last run's statements failed.
+    var failed: Bool { get }
     /// Reports the outcome: the body's result or error, or `committed`, the error that lost the whole batch.
     func finish(committed: (any Error)?)
 }
@@ -105,7 +120,12 @@ final class PendingWrite<Result: Sendable>: GroupedWrite, @unchecked Sendable {
         self.continuation = continuation
     }
 
+    var failed: Bool {
+        if case .failure = outcome { true } else { false }
+    }
+
     func run(on sql: any SQLDatabase) async throws {
+        outcome = nil
         do {
             outcome = .success(try await body(sql))
         } catch {

@@ -100,29 +100,6 @@ public struct ChatStore: Sendable {
         }
     }
 
-    /// The chat, `userID`'s membership if any, and every member's id, in one query: what sending a
-    /// message needs, both to check the sender and to know the recipients.
-    public func chatWithMembers(_ chatID: UUID, asSeenBy userID: UUID) async throws -> (chat: Chat, membership: ChatMembership?, memberIDs: [UUID])? {
-        try await engine.read { sql in
-            let rows = try await sql.raw("""
-                SELECT \(unsafeRaw: Chat.columns(of: "c")), m.user_id AS m_user_id, m.chat_id AS m_chat_id, m.role AS m_role,
-                       m.joined_at AS m_joined_at, m.last_read_seq AS m_last_read_seq
-                FROM chats c LEFT JOIN chat_members m ON m.chat_id = c.id
-                WHERE c.id = \(bind: chatID)
-                """).all()
-            guard let first = rows.first else { return nil }
-            var membership: ChatMembership?
-            var memberIDs: [UUID] = []
-            memberIDs.reserveCapacity(rows.count)
-            for row in rows {
-                guard let member = try row.decode(column: "m_user_id", as: UUID?.self) else { continue }
-                memberIDs.append(member)
-                if member == userID { membership = try ChatMembership(row: row, prefix: "m_") }
-            }
-            return (try Chat(row: first), membership, memberIDs)
-        }
-    }
-
     /// The user's chats, most recent activity first, with last message and unread count.
     public func summaries(for userID: UUID, limit: Int, offset: Int) async throws -> (summaries: [Summary], total: Int) {
         let (rows, total) = try await engine.read { sql in

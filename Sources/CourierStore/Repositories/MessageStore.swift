@@ -67,17 +67,20 @@ public struct MessageStore: Sendable {
         }
     }
 
-    /// Most rows one bulk insert carries: at 7 bound values a row, well under SQLite's and
+    /// Most rows one bulk insert carries: at 8 bound values a row, well under SQLite's and
     /// PostgreSQL's limits on parameters per statement.
     public static let bulkBatchLimit = 500
 
     /// Stores many text messages from one sender in one transaction, with consecutive `seq`s taken in
-    /// one step. For seeding large chats (`courier bench history`), where `append`'s round trip per
-    /// message would dominate; the rows are the same as `append` writes, encrypted alike.
-    /// At most `bulkBatchLimit` contents per call.
+    /// one step, and returns the last `seq`. For seeding large chats (`courier bench history`), where
+    /// `append`'s round trip per message would dominate; the message rows are the ones `append`
+    /// writes, encrypted alike (the sender's read mark is left where it is). At most
+    /// `bulkBatchLimit` contents per call.
     @discardableResult
     public func appendBulk(_ contents: [String], to chatID: UUID, from senderID: UUID, at time: Timestamp) async throws -> Int64 {
-        precondition(contents.count <= Self.bulkBatchLimit, "appendBulk takes at most \(Self.bulkBatchLimit) messages")
+        guard contents.count <= Self.bulkBatchLimit else {
+            throw CourierError.invalid("messages", "At most \(Self.bulkBatchLimit) messages are written at once.")
+        }
         guard !contents.isEmpty else { return 0 }
         var sealed: [(id: UUID, content: String)] = []
         sealed.reserveCapacity(contents.count)

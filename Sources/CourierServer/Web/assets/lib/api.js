@@ -26,6 +26,9 @@ const MAX_RETRY_AFTER_S = 10;
 
 /** Codes of a 401 that a refreshed access token can cure. */
 const REFRESHABLE = new Set(['token_expired', 'token_invalid', 'unauthorized']);
+// 401s that mean this session is over. Any other 401 (a wrong password or code typed into a
+// form) belongs to the form that sent it, not to the session.
+const SESSION_OVER = new Set([...REFRESHABLE, 'session_revoked', 'refresh_token_invalid', 'refresh_token_reused']);
 
 /**
  * Calls `/api/v1<path>`. Options: `body` (sent as JSON), `headers`, `auth` (default true).
@@ -62,7 +65,7 @@ export async function request(method, path, { body, headers = {}, auth = true } 
       continue;
     }
     const error = new ApiError(response.status, (await response.json().catch(() => ({}))).error);
-    if (auth && response.status === 401) {
+    if (auth && response.status === 401 && SESSION_OVER.has(error.code)) {
       if (!refreshed && REFRESHABLE.has(error.code)) {
         refreshed = true;
         await offlineAware(session.refresh(refreshSeen));

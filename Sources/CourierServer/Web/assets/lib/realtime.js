@@ -133,6 +133,8 @@ export class RealtimeConnection {
   }
 
   #receive(socket, data) {
+    // Frames still arriving on a socket given up on are not this connection's.
+    if (socket !== this.socket) return;
     // Any frame shows the connection is alive.
     clearTimeout(this.pongTimer);
     this.pongTimer = null;
@@ -151,7 +153,7 @@ export class RealtimeConnection {
       this.hooks.onResumed(frame, isReconnect);
       return;
     }
-    if (socket === this.socket) this.hooks.onFrame(frame);
+    this.hooks.onFrame(frame);
   }
 
   /**
