@@ -698,9 +698,10 @@ class Scenario:
         a.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
 
     def step_two_tabs(self):
-        """A second tab of Alice's browser shares her session: when the access token is about to
-        expire, concurrent requests refresh it once (the refresh token works once: a second use
-        would sign the session out), and signing out in one tab signs out the other."""
+        """A second tab of Alice's browser shares her session: when the stored access token is about
+        to expire, four concurrent requests in the new tab refresh it once, and the server's audit
+        log shows no other refresh from either tab (the refresh token works once: a second use
+        would sign the session out). Signing out in one tab signs out the other."""
         a = self.alice
         first = a.driver.current_window_handle
         a.driver.switch_to.new_window("tab")

@@ -52,7 +52,10 @@ const done = arguments[arguments.length - 1];
 
   // Formatting.
   check('initials', initials('Weekend plans') === 'WP' && initials('alice_1') === 'A' && initials('') === '?');
-  check('today and yesterday', dayLabel(new Date().toISOString()) === 'Today' && dayLabel(new Date(Date.now() - 86400000).toISOString()) === 'Yesterday');
+  // Yesterday by the calendar, not 24 hours ago (a day around a clock change is 23 or 25 hours).
+  const yesterday = new Date();
+  yesterday.setDate(yesterday.getDate() - 1);
+  check('today and yesterday', dayLabel(new Date().toISOString()) === 'Today' && dayLabel(yesterday.toISOString()) === 'Yesterday');
   check('previews of tombstones', preview({ content: '', deleted_at: at(1) }) === 'Message deleted');
 
   done({ failures });

@@ -196,7 +196,10 @@ export class RealtimeConnection {
   }
 }
 
-/** At most the server's limit of chats per resume: the ones with the newest messages. */
+/**
+ * At most the server's limit of chats per resume: the busiest ones (highest seq). The others catch
+ * up from their summaries when the chat list loads.
+ */
 function limitChats(chats) {
   const entries = Object.entries(chats);
   if (entries.length <= MAX_RESUME_CHATS) return chats;
