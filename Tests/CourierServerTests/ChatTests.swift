@@ -1,4 +1,5 @@
 import CourierCore
+import CourierStore
 import Foundation
 import Testing
 
@@ -113,6 +114,27 @@ struct ChatTests {
                 let bad = try await api.send(.get, "/api/v1/chats?\(query)", token: bob.token)
                 #expect(bad.status == .badRequest, "\(query)")
             }
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func unreadCountsStopAtTheirLimit(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, services in
+            let alice = try await api.register(username: "alice_1")
+            let bob = try await api.register(username: "bob_12")
+            let chat = try await api.createGroup(alice, members: [bob])
+            let chatID = try #require(UUID(uuidString: chat))
+            let aliceID = try #require(UUID(uuidString: alice.id))
+            for batch in 0..<3 {
+                let contents = (0..<400).map { "bulk \(batch * 400 + $0)" }
+                try await services.store.messages.appendBulk(contents, to: chatID, from: aliceID, at: .now())
+            }
+            let limit = ChatStore.unreadCountLimit
+            #expect(try await api.send(.get, "/api/v1/chats/\(chat)", token: bob.token)["unread_count"] as? Int == limit)
+            let listed = try await api.send(.get, "/api/v1/chats", token: bob.token)
+            #expect((listed["chats"] as? [[String: Any]])?.first?["unread_count"] as? Int == limit)
+            let read = try await api.send(.post, "/api/v1/chats/\(chat)/read", json: ["seq": 1150], token: bob.token)
+            #expect(read["unread_count"] as? Int == 50)
         }
     }
 

@@ -885,7 +885,7 @@ components:
         updated_at: { type: string, format: date-time }
         role: { $ref: "#/components/schemas/Role" }
         last_read_seq: { type: integer }
-        unread_count: { type: integer }
+        unread_count: { type: integer, maximum: 1000, description: "Messages from others after your read mark; counting stops at 1000" }
         last_message: { $ref: "#/components/schemas/Message" }
         peer_id: { type: string, format: uuid, description: The other person of a DM }
         others_last_read_seq: { type: integer, description: "How far the other members have read (the furthest); 0 in channels" }

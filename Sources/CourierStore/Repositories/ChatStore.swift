@@ -143,9 +143,10 @@ public struct ChatStore: Sendable {
                    m.chat_id AS m_chat_id, m.user_id AS m_user_id, m.role AS m_role, m.joined_at AS m_joined_at,
                    m.last_read_seq AS m_last_read_seq,
                    \(unsafeRaw: Message.columns(of: "lm", prefix: "lm_")),
-                   (SELECT COUNT(*) FROM messages u
+                   (SELECT COUNT(*) FROM (SELECT 1 FROM messages u
                      WHERE u.chat_id = c.id AND u.seq > m.last_read_seq AND u.deleted_at IS NULL
-                       AND (u.sender_id IS NULL OR u.sender_id <> m.user_id)) AS unread_count,
+                       AND (u.sender_id IS NULL OR u.sender_id <> m.user_id)
+                     LIMIT \(unsafeRaw: String(Self.unreadCountLimit))) unread) AS unread_count,
                    (SELECT p.user_id FROM chat_members p
                      WHERE c.type = 'dm' AND p.chat_id = c.id AND p.user_id <> m.user_id LIMIT 1) AS peer_id,
                    (SELECT MAX(o.last_read_seq) FROM chat_members o
@@ -289,13 +290,20 @@ public struct ChatStore: Sendable {
         }
     }
 
-    /// Messages from others, after the member's read mark, not deleted.
+    /// Unread counts stop at this: counting is a scan of the unread messages, and a chat list must not
+    /// slow down with a busy channel nobody has read for a year. Clients show "999+".
+    public static let unreadCountLimit = 1000
+
+    /// Messages from others after the member's read mark, not deleted; at most `unreadCountLimit`.
     public func unreadCount(_ chatID: UUID, for userID: UUID) async throws -> Int {
         try await engine.read { sql in
             try await sql.raw("""
-                SELECT COUNT(*) AS n FROM messages u JOIN chat_members m ON m.chat_id = u.chat_id AND m.user_id = \(bind: userID)
-                WHERE u.chat_id = \(bind: chatID) AND u.seq > m.last_read_seq AND u.deleted_at IS NULL
-                  AND (u.sender_id IS NULL OR u.sender_id <> m.user_id)
+                SELECT COUNT(*) AS n FROM (
+                    SELECT 1 FROM messages u JOIN chat_members m ON m.chat_id = u.chat_id AND m.user_id = \(bind: userID)
+                    WHERE u.chat_id = \(bind: chatID) AND u.seq > m.last_read_seq AND u.deleted_at IS NULL
+                      AND (u.sender_id IS NULL OR u.sender_id <> m.user_id)
+                    LIMIT \(unsafeRaw: String(Self.unreadCountLimit))
+                ) unread
                 """).first()?.decode(column: "n", as: Int.self) ?? 0
         }
     }
