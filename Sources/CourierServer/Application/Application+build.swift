@@ -80,6 +80,9 @@ public func buildApplication(
         publicURL: configuration.publicURL, logger: logger
     )
     let webClient = try configuration.webDirectory.map { try WebAssets(folder: URL(fileURLWithPath: $0)) } ?? .bundled
+    if webClient.isEmpty {
+        logger.warning("no web client to serve: keep Courier_CourierServer.resources next to the courier binary, or set COURIER_WEB_DIR")
+    }
     return buildApplication(
         services: services, host: configuration.host, port: configuration.port,
         allowedOrigins: configuration.allowedOrigins, https: configuration.publicURL.hasPrefix("https://"),

@@ -18,11 +18,32 @@ public struct WebAssets: Sendable {
     /// Files larger than this are not part of a web client; refusing them keeps memory bounded.
     static let maximumFileBytes = 2 * 1024 * 1024
 
-    /// The web client built into the server (the `Web` folder of this target).
+    /// The web client built with the server (the `Web` folder of this target), or none when it
+    /// cannot be found (then `/` answers 404 `web_client_missing` and `serve` warns).
     public static let bundled: WebAssets = {
-        guard let folder = Bundle.module.url(forResource: "Web", withExtension: nil) else { return WebAssets(assets: [:]) }
-        return (try? WebAssets(folder: folder)) ?? WebAssets(assets: [:])
+        for folder in bundledFolders where FileManager.default.fileExists(atPath: folder.path) {
+            if let assets = try? WebAssets(folder: folder), assets.index != nil { return assets }
+        }
+        return WebAssets(assets: [:])
     }()
+
+    /// Where the built web client may be. SwiftPM copies it into a resources folder next to the
+    /// executable (keep the two together when installing `courier`); a build also still has its
+    /// sources. `Bundle.module` is not used: it stops the process when its folder is missing.
+    static var bundledFolders: [URL] {
+        let executableFolder = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]))
+            .resolvingSymlinksInPath().deletingLastPathComponent()
+        let sourceFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        return [
+            executableFolder.appendingPathComponent("Courier_CourierServer.resources/Web"),
+            executableFolder.appendingPathComponent("Courier_CourierServer.bundle/Contents/Resources/Web"),
+            executableFolder.appendingPathComponent("Courier_CourierServer.bundle/Web"),
+            sourceFolder.appendingPathComponent("Web"),
+        ]
+    }
+
+    /// Whether there is a web client to serve.
+    public var isEmpty: Bool { index == nil }
 
     init(assets: [String: Asset]) {
         self.assets = assets
