@@ -40,32 +40,35 @@ struct BenchUser: Sendable {
     let token: String
 }
 
+/// The throwaway accounts of one benchmark run: `bench<tag>_<n>` with phone numbers of their own,
+/// so runs against the same server never clash.
+struct BenchAccounts: Sendable {
+    /// Every bench account's password.
+    static let password = "bench-password-1"
+
+    let prefix = "bench" + String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+    private let phoneBase = UInt64.random(in: 1_000_000...9_999_999) * 100_000
+
+    func username(_ index: Int) -> String { "\(prefix)_\(index)" }
+    func phone(_ index: Int) -> String { "+1\(phoneBase + UInt64(index))" }
+}
+
 extension BenchTarget {
-    /// Signs up `count` users named `<prefix>_<n>`, `concurrency` at a time.
-    func registerUsers(count: Int, prefix: String, concurrency: Int) async throws -> [BenchUser] {
-        let phoneBase = UInt64.random(in: 1_000_000...9_999_999) * 100_000
-        return try await concurrentMap(0..<count, concurrency: concurrency) { index in
-            let signedIn = try await registerExplained(
-                username: "\(prefix)_\(index)", phone: "+1\(phoneBase + UInt64(index))", password: BenchTarget.password
-            )
+    /// Signs up the first `count` of `accounts`, `concurrency` at a time.
+    func registerUsers(count: Int, of accounts: BenchAccounts = BenchAccounts(), concurrency: Int) async throws -> [BenchUser] {
+        try await concurrentMap(0..<count, concurrency: concurrency) { index in
+            let signedIn = try await register(index, of: accounts)
             return BenchUser(id: signedIn.user.id, username: signedIn.user.username, token: signedIn.token)
         }
     }
 
-    func registerExplained(username: String, phone: String, password: String) async throws -> SignedIn {
+    /// Signs up account `index` of `accounts`, explaining a rate limit.
+    func register(_ index: Int, of accounts: BenchAccounts) async throws -> SignedIn {
         do {
-            return try await client.register(username: username, phone: phone, password: password)
+            return try await client.register(username: accounts.username(index), phone: accounts.phone(index), password: BenchAccounts.password)
         } catch let error as CourierAPIError where error.status == 429 {
             throw BenchError("The server rate-limits sign-ups; start it with COURIER_RATE_LIMITS=off for benchmarks.")
         }
-    }
-
-    /// Every bench user's password: benchmarks create throwaway accounts.
-    static let password = "bench-password-1"
-
-    /// A short random tag, so runs against the same server never clash on usernames.
-    static func runTag() -> String {
-        String(UInt32.random(in: 0..<UInt32.max), radix: 36)
     }
 }
 

@@ -34,8 +34,10 @@ public struct HistoryBenchmark: Sendable {
         public let rounds: [Round]
 
         /// The round with the median cursor p95 (the figure the target is about).
-        public var medianRound: Round {
-            rounds.sorted { $0.cursor.p95 < $1.cursor.p95 }[rounds.count / 2]
+        public var medianRound: Round { rounds[medianRoundIndex] }
+
+        var medianRoundIndex: Int {
+            rounds.indices.sorted { rounds[$0].cursor.p95 < rounds[$1].cursor.p95 }[rounds.count / 2]
         }
         public var offset: Percentiles { medianRound.offset }
         public var cursor: Percentiles { medianRound.cursor }
@@ -58,7 +60,7 @@ public struct HistoryBenchmark: Sendable {
         guard settings.messages >= settings.pageSize, (1...100).contains(settings.pageSize) else {
             throw BenchError("history needs at least one page of messages and a page size of 1 to 100.")
         }
-        let owner = try await target.registerUsers(count: 1, prefix: "bench\(BenchTarget.runTag())", concurrency: 1)[0]
+        let owner = try await target.registerUsers(count: 1, concurrency: 1)[0]
         let chatID = try await target.client.createGroup(named: "bench history", members: [], token: owner.token)
         guard let chat = UUID(uuidString: chatID), let sender = UUID(uuidString: owner.id) else {
             throw BenchError("The server answered with ids that are not UUIDs.")
@@ -114,8 +116,6 @@ public struct HistoryBenchmark: Sendable {
             }
             return elapsed
         }
-        var histogram = LoopTally.histogram()
-        for latency in latencies { histogram.record(latency) }
-        return Percentiles(microseconds: histogram)
+        return Percentiles(microsecondSamples: latencies)
     }
 }

@@ -34,18 +34,15 @@ public struct LoginBenchmark: Sendable {
     }
 
     public func run() async throws -> Result {
-        let prefix = "bench\(BenchTarget.runTag())"
-        let phoneBase = UInt64.random(in: 1_000_000...9_999_999) * 100_000
+        let accounts = BenchAccounts()
         let target = self.target
         log("login: signing up \(settings.users) users, \(settings.concurrency) at a time…")
         let register = try await measure(settings.users) { index in
-            _ = try await target.registerExplained(
-                username: "\(prefix)_\(index)", phone: "+1\(phoneBase + UInt64(index))", password: BenchTarget.password
-            )
+            _ = try await target.register(index, of: accounts)
         }
         log("login: signing in \(settings.users) times…")
         let login = try await measure(settings.users) { index in
-            _ = try await target.client.login(username: "\(prefix)_\(index)", password: BenchTarget.password)
+            _ = try await target.client.login(username: accounts.username(index), password: BenchAccounts.password)
         }
         return Result(register: register, login: login)
     }
@@ -58,8 +55,6 @@ public struct LoginBenchmark: Sendable {
             return (MonotonicClock.nanoseconds() - begin) / 1000
         }
         let seconds = Double(MonotonicClock.nanoseconds() - started) / 1e9
-        var histogram = LoopTally.histogram()
-        for latency in latencies { histogram.record(latency) }
-        return Phase(count: count, seconds: seconds, perSecond: Double(count) / seconds, latency: Percentiles(microseconds: histogram))
+        return Phase(count: count, seconds: seconds, perSecond: Double(count) / seconds, latency: Percentiles(microsecondSamples: latencies))
     }
 }

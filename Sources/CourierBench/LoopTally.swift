@@ -15,7 +15,6 @@ final class LoopTally: @unchecked Sendable {
     var acked = 0
     var failedAcks = 0
     var closedByServer = 0
-    var otherFrames = 0
     /// Messages intended before this (a previous ramp step's stragglers) are not counted.
     var measureFrom: UInt64 = 0
 
@@ -31,17 +30,15 @@ final class LoopTally: @unchecked Sendable {
         acked = 0
         failedAcks = 0
         closedByServer = 0
-        otherFrames = 0
     }
 
+    /// Counts a frame if it is the ack or the delivery of a measured message; anything else
+    /// (presence, membership, warm-up traffic, a previous step's stragglers) is ignored.
     func received(_ frame: ByteBuffer) {
         let now = MonotonicClock.nanoseconds()
         frame.withUnsafeReadableBytes { bytes in
             if ByteScan.contains(Self.ackType, in: bytes) {
-                guard let sent = ByteScan.number(after: Self.clientMessageIDPrefix, in: bytes), sent >= measureFrom else {
-                    otherFrames += 1
-                    return
-                }
+                guard let sent = ByteScan.number(after: Self.clientMessageIDPrefix, in: bytes), sent >= measureFrom else { return }
                 if ByteScan.contains(Self.errorKey, in: bytes) {
                     failedAcks += 1
                 } else {
@@ -52,16 +49,14 @@ final class LoopTally: @unchecked Sendable {
                       let sent = ByteScan.number(after: Self.measuredContent, in: bytes), sent >= measureFrom {
                 delivered += 1
                 deliveries.record(now > sent ? (now - sent) / 1000 : 0)
-            } else {
-                otherFrames += 1
             }
         }
     }
 
-    /// Only measured (not warm-up) messages count for acks too.
     static let ackType = Array(#""type":"ack""#.utf8)
     static let newMessageType = Array(#""type":"new_message""#.utf8)
     static let measuredContent = Array(#""content":"t="#.utf8)
+    /// Measured messages' client ids start with `b`, warm-up ones with `w`.
     static let clientMessageIDPrefix = Array(#""client_msg_id":"b"#.utf8)
     static let errorKey = Array(#""error":"#.utf8)
 }

@@ -74,14 +74,14 @@ public struct W1Benchmark: Sendable {
         let settings = self.settings
         let groups = settings.users / settings.groupSize
         let users = groups * settings.groupSize
-        let prefix = "bench\(BenchTarget.runTag())"
+        let accounts = BenchAccounts()
         log("w1: signing up \(users) users…")
-        let accounts = try await target.registerUsers(count: users, prefix: prefix, concurrency: 16)
+        let signedUp = try await target.registerUsers(count: users, of: accounts, concurrency: 16)
         log("w1: creating \(groups) groups of \(settings.groupSize)…")
         let chatIDs = try await concurrentMap(0..<groups, concurrency: 16) { group in
-            let members = accounts[(group * settings.groupSize)..<((group + 1) * settings.groupSize)]
+            let members = signedUp[(group * settings.groupSize)..<((group + 1) * settings.groupSize)]
             return try await target.client.createGroup(
-                named: "\(prefix) group \(group)", members: members.dropFirst().map(\.id), token: members.first!.token
+                named: "\(accounts.prefix) group \(group)", members: members.dropFirst().map(\.id), token: members.first!.token
             )
         }
 
@@ -91,7 +91,7 @@ public struct W1Benchmark: Sendable {
         let sockets = try await concurrentMap(0..<users, concurrency: 64) { index in
             let driver = drivers[index % drivers.count]
             let socket = try await BenchSocket.connect(
-                host: target.host, port: target.port, token: accounts[index].token, on: driver.eventLoop, tally: driver.tally
+                host: target.host, port: target.port, token: signedUp[index].token, on: driver.eventLoop, tally: driver.tally
             )
             return (index, socket)
         }
@@ -120,8 +120,8 @@ public struct W1Benchmark: Sendable {
     }
 
     private func runStep(rate: Int, drivers: [LoadDriver]) async throws -> Step {
-        let serverPID = ProcessMemory.listener(onPort: target.port)
-        let cpuBefore = serverPID.flatMap(ProcessMemory.cpuSeconds(of:))
+        let serverPID = LinuxProcess.listener(onPort: target.port)
+        let cpuBefore = serverPID.flatMap(LinuxProcess.cpuSeconds(of:))
         let wallBefore = MonotonicClock.nanoseconds()
         let start = MonotonicClock.nanoseconds() + 50_000_000
         let warmupEnd = start + UInt64(settings.warmupSeconds * 1e9)
@@ -149,7 +149,7 @@ public struct W1Benchmark: Sendable {
         }
         let issued = try await drivers.asyncSum { driver in try await driver.eventLoop.submit { driver.issued }.get() }
         var cpu: Double?
-        if let before = cpuBefore, let pid = serverPID, let after = ProcessMemory.cpuSeconds(of: pid) { cpu = after - before }
+        if let before = cpuBefore, let pid = serverPID, let after = LinuxProcess.cpuSeconds(of: pid) { cpu = after - before }
         let wall = Double(MonotonicClock.nanoseconds() - wallBefore) / 1e9
         for driver in drivers { try await driver.eventLoop.submit { driver.tally.reset() }.get() }
         return Step(
@@ -234,24 +234,6 @@ final class LoadDriver: @unchecked Sendable {
                 if measured { measuredSent += 1 }
             }
         }
-    }
-}
-
-/// Latency percentiles in milliseconds.
-public struct Percentiles: Sendable, Codable {
-    public let count: UInt64
-    public let p50: Double
-    public let p95: Double
-    public let p99: Double
-    public let max: Double
-
-    init(microseconds histogram: Histogram<UInt64>) {
-        count = histogram.totalCount
-        func ms(_ value: UInt64) -> Double { Double(value) / 1000 }
-        p50 = count == 0 ? 0 : ms(histogram.valueAtPercentile(50))
-        p95 = count == 0 ? 0 : ms(histogram.valueAtPercentile(95))
-        p99 = count == 0 ? 0 : ms(histogram.valueAtPercentile(99))
-        max = count == 0 ? 0 : ms(histogram.max)
     }
 }
 

@@ -84,11 +84,10 @@ public struct ChannelService: Sendable {
         return try await messages.history(of: id, for: userID, page)
     }
 
-    /// Publishes a post; `MessageService` applies who may post, as for any chat.
+    /// Publishes a post; `MessageService` applies who may post, as for any chat. A channel is public,
+    /// so someone not subscribed is refused as a subscriber would be, not told it does not exist.
     public func publish(_ draft: MessageDraft, by userID: UUID) async throws -> MessageService.Sent {
-        guard try await channel(draft.chatID, for: userID).role != nil else {
-            throw CourierError(.forbidden, code: "not_allowed_to_post", message: "Only the channel's owner and admins can post.")
-        }
+        guard try await channel(draft.chatID, for: userID).role != nil else { throw ChatService.notAllowedToPost(in: .channel) }
         return try await messages.send(draft, from: userID)
     }
 

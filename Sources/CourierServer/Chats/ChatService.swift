@@ -181,7 +181,7 @@ public struct ChatService: Sendable {
     public func typing(in chatID: UUID, by userID: UUID) async throws {
         let access = try await memberAccess(chatID, for: userID)
         guard ChatPolicy.canPost(kind: access.chat.kind, role: access.membership.role) else {
-            throw CourierError(.forbidden, code: "not_allowed_to_post", message: "You cannot post in this chat.")
+            throw Self.notAllowedToPost(in: access.chat.kind)
         }
         await events.typing(chatID: chatID, kind: access.chat.kind, by: userID)
     }
@@ -194,6 +194,14 @@ public struct ChatService: Sendable {
             throw .invalid("name", "name must be 1 to \(ChatPolicy.maxNameCharacters) characters.")
         }
         return name
+    }
+
+    /// The refusal of a post (or of typing) by someone `ChatPolicy` does not let post in a chat of `kind`.
+    static func notAllowedToPost(in kind: ChatKind) -> CourierError {
+        CourierError(
+            .forbidden, code: "not_allowed_to_post",
+            message: kind == .channel ? "Only the channel's owner and admins can post." : "You cannot post in this chat."
+        )
     }
 
     static func forbidden(_ message: String) -> CourierError {

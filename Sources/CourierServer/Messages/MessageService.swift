@@ -149,10 +149,7 @@ public struct MessageService: Sendable {
 
     private static func requirePosting(_ access: ChatService.Membered) throws(CourierError) {
         guard ChatPolicy.canPost(kind: access.chat.kind, role: access.membership.role) else {
-            throw CourierError(
-                .forbidden, code: "not_allowed_to_post",
-                message: access.chat.kind == .channel ? "Only the channel's owner and admins can post." : "You cannot post in this chat."
-            )
+            throw ChatService.notAllowedToPost(in: access.chat.kind)
         }
     }
 }
