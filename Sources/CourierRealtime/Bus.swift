@@ -1,29 +1,51 @@
-/// Carries deliveries from the node where an event happened to every node, each of which hands
-/// them to its own connections.
+import Foundation
+
+/// Carries what every node must act on (deliveries for connected devices, signed-out sessions)
+/// from the node where it happened to every node, each of which applies it to its own connections.
 ///
 /// In-process by default; a Redis implementation lets several nodes serve one deployment.
 public protocol Bus: Sendable {
-    /// Sends a delivery to every node, this one included.
-    func publish(_ delivery: Delivery) async throws
+    /// Sends an event to every node, this one included.
+    func publish(_ event: BusEvent) async throws
 
-    /// The deliveries published on any node, for this node's connections. One consumer per node.
-    func deliveries() -> AsyncStream<Delivery>
+    /// The events published on any node, for this node's connections. One consumer per node.
+    func events() -> AsyncStream<BusEvent>
 }
 
-/// The bus of a single node: a delivery published here is delivered here.
+/// What travels on the bus.
+public enum BusEvent: Sendable {
+    /// A frame for the connected devices of some users.
+    case delivery(Delivery)
+    /// Device sessions that were signed out: their sockets close on every node.
+    case sessionsEnded(SessionsEnded)
+}
+
+/// Device sessions of one user that no longer hold access.
+public struct SessionsEnded: Sendable, Equatable {
+    public var userID: UUID
+    /// The sessions signed out; nil means every session of the user.
+    public var sessionIDs: Set<UUID>?
+
+    public init(userID: UUID, sessionIDs: Set<UUID>?) {
+        self.userID = userID
+        self.sessionIDs = sessionIDs
+    }
+}
+
+/// The bus of a single node: an event published here is handled here.
 public final class InProcessBus: Bus {
-    private let stream: AsyncStream<Delivery>
-    private let continuation: AsyncStream<Delivery>.Continuation
+    private let stream: AsyncStream<BusEvent>
+    private let continuation: AsyncStream<BusEvent>.Continuation
 
     public init() {
-        (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .unbounded)
+        (stream, continuation) = AsyncStream.makeStream(of: BusEvent.self, bufferingPolicy: .unbounded)
     }
 
-    public func publish(_ delivery: Delivery) async throws {
-        continuation.yield(delivery)
+    public func publish(_ event: BusEvent) async throws {
+        continuation.yield(event)
     }
 
-    public func deliveries() -> AsyncStream<Delivery> { stream }
+    public func events() -> AsyncStream<BusEvent> { stream }
 
     deinit { continuation.finish() }
 }

@@ -1,41 +1,54 @@
+import CourierCore
 import Foundation
 
-/// The WebSocket connections open on this node, by user, with a limit on how many may be open.
+/// The WebSocket connections open on this node, by user, within the node's and each user's limit.
+///
+/// A place is taken only by `admit`, when the WebSocket session starts, and given back by
+/// `unregister` when it ends: nothing is held for an upgrade in progress, so a client that vanishes
+/// during the handshake cannot leak a place.
 public actor ConnectionRegistry {
     public let maxConnections: Int
+    public let maxConnectionsPerUser: Int
     private var connections: [UUID: [UUID: DeviceConnection]] = [:]
-    private var reserved = 0
+    /// When each connection's access token expires (ms since 1970), for `closeExpired`.
+    private var expiries: [UUID: (connection: DeviceConnection, expiresAt: Int64)] = [:]
     /// Kept alongside `connections` so admitting a connection costs the same at 10 or 10,000.
     private var open = 0
 
-    public init(maxConnections: Int) {
+    public init(maxConnections: Int, maxConnectionsPerUser: Int = .max) {
         self.maxConnections = maxConnections
+        self.maxConnectionsPerUser = maxConnectionsPerUser
     }
 
-    /// Open connections plus upgrades in progress.
-    public var count: Int { reserved + open }
+    /// Open connections.
+    public var count: Int { open }
 
-    /// Claims a place for an upgrade in progress; false when the node is full.
-    public func reserve() -> Bool {
-        guard count < maxConnections else { return false }
-        reserved += 1
-        return true
+    /// Whether a connection may be opened, or which limit stops it.
+    public enum Admission: Sendable, Equatable {
+        /// Admitted; `isFirst` when it is the user's only connection on this node.
+        case admitted(isFirst: Bool)
+        case nodeFull
+        case userFull
     }
 
-    /// Gives back a place claimed by `reserve` whose upgrade did not happen.
-    public func cancelReservation() {
-        reserved = max(0, reserved - 1)
+    /// Whether `userID` could open one more connection now (checked before an upgrade, which
+    /// `admit` decides for good).
+    public func room(for userID: UUID) -> Admission {
+        if open >= maxConnections { return .nodeFull }
+        let mine = connections[userID]?.count ?? 0
+        if mine >= maxConnectionsPerUser { return .userFull }
+        return .admitted(isFirst: mine == 0)
     }
 
-    /// Turns a reservation into an open connection. Returns true when it is the user's first.
-    @discardableResult
-    public func register(_ connection: DeviceConnection) -> Bool {
-        reserved = max(0, reserved - 1)
-        let first = connections[connection.userID]?.isEmpty ?? true
-        if connections[connection.userID, default: [:]].updateValue(connection, forKey: connection.id) == nil {
-            open += 1
-        }
-        return first
+    /// Opens `connection` when both limits allow it. Its access token expires at `expiresAt`, after
+    /// which `closeExpired` closes it.
+    public func admit(_ connection: DeviceConnection, expiresAt: Timestamp) -> Admission {
+        let verdict = room(for: connection.userID)
+        guard case .admitted = verdict else { return verdict }
+        connections[connection.userID, default: [:]][connection.id] = connection
+        expiries[connection.id] = (connection, expiresAt.milliseconds)
+        open += 1
+        return verdict
     }
 
     /// Removes a connection. Returns true when it was the user's last.
@@ -43,6 +56,7 @@ public actor ConnectionRegistry {
     public func unregister(_ connection: DeviceConnection) -> Bool {
         if connections[connection.userID]?.removeValue(forKey: connection.id) != nil {
             open -= 1
+            expiries[connection.id] = nil
         }
         if connections[connection.userID]?.isEmpty == true {
             connections[connection.userID] = nil
@@ -63,5 +77,34 @@ public actor ConnectionRegistry {
                 connection.enqueue(delivery.frame, sequence: delivery.sequence)
             }
         }
+    }
+
+    /// Closes the connections of sessions that were signed out. Returns how many it closed.
+    @discardableResult
+    public func close(_ ended: SessionsEnded) -> Int {
+        guard let devices = connections[ended.userID] else { return 0 }
+        var closed = 0
+        for connection in devices.values where ended.sessionIDs?.contains(connection.sessionID) ?? true {
+            connection.close(.sessionRevoked)
+            closed += 1
+        }
+        return closed
+    }
+
+    /// Closes every connection whose access token expired by `now`. Returns how many it closed.
+    @discardableResult
+    public func closeExpired(at now: Timestamp) -> Int {
+        var closed = 0
+        for (id, entry) in expiries where entry.expiresAt <= now.milliseconds {
+            entry.connection.close(.tokenExpired)
+            expiries[id] = nil
+            closed += 1
+        }
+        return closed
+    }
+
+    /// The device sessions with an open connection on this node, by user.
+    public func openSessions() -> [UUID: Set<UUID>] {
+        connections.mapValues { Set($0.values.map(\.sessionID)) }
     }
 }

@@ -5,20 +5,19 @@ import Synchronization
 ///
 /// Frames are queued without waiting, so a slow device never slows the fan-out to others. When a
 /// device does not keep up and its queue is full, the queue is closed and the connection ends with
-/// ``DeviceConnection/overflowCloseCode``; the device reconnects and resumes from its last `seq`.
+/// ``ConnectionCloseReason/overflow``; the device reconnects and resumes from its last `seq`.
 public final class DeviceConnection: Sendable, Identifiable {
-    /// Close code sent when a connection's outgoing queue overflowed (private-use range 4000–4999).
-    public static let overflowCloseCode: UInt16 = 4008
-
     public let id = UUID()
     public let userID: UUID
+    /// The device session whose access token opened the connection: signing it out closes it.
+    public let sessionID: UUID
     /// Frames to write, in order; ends when the connection closes or overflows.
     public let outgoing: AsyncStream<OutgoingFrame>
     private let continuation: AsyncStream<OutgoingFrame>.Continuation
     private let state = Mutex(State())
 
     private struct State {
-        var overflowed = false
+        var closeReason: ConnectionCloseReason?
         /// While resuming, live frames wait here so that missed history goes out first.
         var held: [OutgoingFrame]?
         /// Per chat, the newest `seq` a resume sent from history. Every message up to it was
@@ -42,13 +41,21 @@ public final class DeviceConnection: Sendable, Identifiable {
         public let sequence: ChatSequence?
     }
 
-    public init(userID: UUID, queueLimit: Int) {
+    public init(userID: UUID, sessionID: UUID, queueLimit: Int) {
         self.userID = userID
+        self.sessionID = sessionID
         (outgoing, continuation) = AsyncStream.makeStream(of: OutgoingFrame.self, bufferingPolicy: .bufferingOldest(queueLimit))
     }
 
-    /// Whether the queue overflowed, so the connection must close with the overflow code.
-    public var overflowed: Bool { state.withLock { $0.overflowed } }
+    /// Why the server ends this connection, once it does: the writer sends it as the close frame.
+    public var closeReason: ConnectionCloseReason? { state.withLock { $0.closeReason } }
+
+    /// Ends the connection for `reason`: nothing more is queued, the writer stops after the frames
+    /// already queued and closes with the reason. The first reason given is the one sent.
+    public func close(_ reason: ConnectionCloseReason) {
+        state.withLock { if $0.closeReason == nil { $0.closeReason = reason } }
+        continuation.finish()
+    }
 
     /// Queues a live frame: held back while the connection is resuming, dropped when a resume
     /// already sent it.
@@ -120,8 +127,7 @@ public final class DeviceConnection: Sendable, Identifiable {
             }
         }
         if case .dropped = continuation.yield(frame) {
-            state.withLock { $0.overflowed = true }
-            continuation.finish()
+            close(.overflow)
         }
     }
 }

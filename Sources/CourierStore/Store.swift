@@ -14,7 +14,10 @@ public struct Store: Sendable {
     public let telegram: TelegramStore
 
     /// The repositories over a migrated database, encrypting content with `keyring`.
-    public init(engine: any DatabaseEngine, keyring: Keyring) {
+    ///
+    /// - Parameter auditAnchorPath: the file outside the database where this node keeps the audit
+    ///   log's anchor; nil keeps none.
+    public init(engine: any DatabaseEngine, keyring: Keyring, auditAnchorPath: String? = nil) {
         let cipher = MessageCipher(keyring: keyring)
         self.engine = engine
         self.keyring = keyring
@@ -23,7 +26,7 @@ public struct Store: Sendable {
         self.chats = ChatStore(engine: engine, cipher: cipher)
         self.messages = MessageStore(engine: engine, cipher: cipher)
         self.subscriptions = SubscriptionStore(engine: engine)
-        self.audit = AuditStore(engine: engine)
+        self.audit = AuditStore(engine: engine, keyring: keyring, anchor: auditAnchorPath.map(AuditAnchor.init(path:)))
         self.twoFactor = TwoFactorStore(engine: engine, keyring: keyring)
         self.telegram = TelegramStore(engine: engine)
     }

@@ -1,4 +1,4 @@
-import CourierStore
+@testable import CourierStore
 import Foundation
 import Testing
 
@@ -43,7 +43,7 @@ struct AuditTests {
     func theChainDetectsChangedAndRemovedEntries(engine: TestEngine) async throws {
         try await engine.withStore { store in
             for index in 1...5 { try await store.audit.append(.init(action: "test_event", details: ["n": String(index)])) }
-            #expect(try await store.audit.verify() == .init(entries: 5, firstBrokenSeq: nil))
+            #expect(try await store.audit.verify() == .init(entries: 5, firstBrokenSeq: nil, anchor: .matches(seq: 5)))
 
             try await store.engine.write { try await $0.raw(#"UPDATE audit_log SET details = '{"n":"9"}' WHERE seq = 3"#).run() }
             #expect(try await store.audit.verify().firstBrokenSeq == 3)
@@ -64,7 +64,87 @@ struct AuditTests {
                 }
                 try await group.waitForAll()
             }
-            #expect(try await store.audit.verify() == .init(entries: 40, firstBrokenSeq: nil))
+            #expect(try await store.audit.verify() == .init(entries: 40, firstBrokenSeq: nil, anchor: .matches(seq: 40)))
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func rechainingWithoutTheKeyIsDetected(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            for index in 1...5 { try await store.audit.append(.init(action: "test_event", details: ["n": String(index)])) }
+            // Someone with write access to the database but not the key file changes entry 3 and
+            // recomputes every hash after it, as the old plain SHA-256 chain allowed.
+            try await store.engine.write { sql in
+                try await sql.raw(#"UPDATE audit_log SET details = '{"n":"9"}' WHERE seq = 3"#).run()
+            }
+            let rows = try await store.audit.entries(about: nil, limit: 10, before: nil).sorted { $0.seq < $1.seq }
+            var previous = rows[1].hash
+            for var entry in rows[2...] {
+                entry.previousHash = previous
+                entry.hash = AuditStore.plainHash(of: entry)
+                previous = entry.hash
+                let sealed = entry
+                try await store.engine.write { sql in
+                    try await sql.raw("UPDATE audit_log SET prev_hash = \(bind: sealed.previousHash), hash = \(bind: sealed.hash) WHERE seq = \(bind: sealed.seq)").run()
+                }
+            }
+            let result = try await store.audit.verify()
+            #expect(result.firstBrokenSeq == 3)
+            #expect(!result.isIntact)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func removingTheNewestEntriesIsDetectedByTheAnchor(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            for index in 1...5 { try await store.audit.append(.init(action: "test_event", details: ["n": String(index)])) }
+            try await store.engine.write { try await $0.raw("DELETE FROM audit_log WHERE seq >= 4").run() }
+            let result = try await store.audit.verify()
+            #expect(result.firstBrokenSeq == nil)
+            #expect(result.anchor == .mismatch(seq: 5))
+            #expect(!result.isIntact)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func aChangedAnchorIsDetected(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            for index in 1...5 { try await store.audit.append(.init(action: "test_event", details: ["n": String(index)])) }
+            // Pointing the anchor at an older entry, to hide the removal of the newest ones.
+            let path = try #require(store.audit.anchor?.path)
+            var anchor = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+            let third = try await store.audit.entries(about: nil, limit: 10, before: nil).first { $0.seq == 3 }
+            anchor["seq"] = 3
+            anchor["hash"] = third?.hash
+            try JSONSerialization.data(withJSONObject: anchor).write(to: URL(fileURLWithPath: path))
+            try await store.engine.write { try await $0.raw("DELETE FROM audit_log WHERE seq >= 4").run() }
+            let result = try await store.audit.verify()
+            #expect(result.anchor == .forged)
+            #expect(!result.isIntact)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func entriesFromBeforeTheKeyAreSealedOnce(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            for index in 1...3 { try await store.audit.append(.init(action: "test_event", details: ["n": String(index)])) }
+            // Turn them into what the unkeyed log wrote: plain SHA-256, key version 0.
+            var previous = String(repeating: "0", count: 64)
+            for var entry in try await store.audit.entries(about: nil, limit: 10, before: nil).sorted(by: { $0.seq < $1.seq }) {
+                entry.previousHash = previous
+                entry.hash = AuditStore.plainHash(of: entry)
+                previous = entry.hash
+                let sealed = entry
+                try await store.engine.write { sql in
+                    try await sql.raw("UPDATE audit_log SET prev_hash = \(bind: sealed.previousHash), hash = \(bind: sealed.hash), key_version = 0 WHERE seq = \(bind: sealed.seq)").run()
+                }
+            }
+            #expect(try await store.audit.verify().firstBrokenSeq == 1)
+            #expect(try await store.audit.sealUnkeyedEntries() == 3)
+            #expect(try await store.audit.sealUnkeyedEntries() == 0)
+            try await store.audit.append(.init(action: "after"))
+            let result = try await store.audit.verify()
+            #expect(result == .init(entries: 4, firstBrokenSeq: nil, anchor: .matches(seq: 4)))
         }
     }
 }

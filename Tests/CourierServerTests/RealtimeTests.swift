@@ -142,7 +142,7 @@ struct RealtimeTests {
 
             release.continuation.yield()
             let result = try await stalledDevice.value
-            #expect(result.closeCode == DeviceConnection.overflowCloseCode)
+            #expect(result.closeCode == ConnectionCloseReason.overflow.code)
             #expect(result.frames < total)
             await bobsPhone.stop()
         }

@@ -59,9 +59,24 @@ public enum ChatPolicy {
         kind != .channel || role.isAdmin
     }
 
-    /// Whether `role` may delete for everyone a message sent by `sender`.
+    /// Whether `role` may change the text of a message (`isSender`: the one who sent it). In a
+    /// channel, posts belong to the channel: its current owner and admins edit them, and an admin
+    /// who was demoted no longer can, not even their own.
+    public static func canEdit(kind: ChatKind, role: ChatRole, isSender: Bool) -> Bool {
+        switch kind {
+        case .dm, .group: isSender
+        case .channel: role.isAdmin
+        }
+    }
+
+    /// Whether `role` may delete a message for everyone (`isSender`: the one who sent it). Group
+    /// admins delete anyone's; channel posts, as with editing, only the channel's current admins.
     public static func canDeleteForEveryone(kind: ChatKind, role: ChatRole, isSender: Bool) -> Bool {
-        isSender || (kind != .dm && role.isAdmin)
+        switch kind {
+        case .dm: isSender
+        case .group: isSender || role.isAdmin
+        case .channel: role.isAdmin
+        }
     }
 
     /// The role a person joining a chat of `kind` gets.

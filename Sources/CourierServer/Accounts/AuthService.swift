@@ -1,4 +1,5 @@
 import CourierCore
+import CourierRealtime
 import CourierStore
 import Foundation
 
@@ -14,10 +15,13 @@ public struct AuthService: Sendable {
     let limiter: RateLimiter
     let audit: AuditService
     let twoFactor: TwoFactorService
+    let lockout: AccountLockout
+    /// Tells every node when sessions end, so their sockets close at once.
+    let events: EventPublisher
 
     public init(
         users: UserStore, sessions: SessionStore, tokens: TokenService, passwords: PasswordHasher, limiter: RateLimiter,
-        audit: AuditService, twoFactor: TwoFactorService
+        audit: AuditService, twoFactor: TwoFactorService, events: EventPublisher
     ) {
         self.users = users
         self.sessions = sessions
@@ -26,6 +30,8 @@ public struct AuthService: Sendable {
         self.limiter = limiter
         self.audit = audit
         self.twoFactor = twoFactor
+        self.lockout = AccountLockout(limiter: limiter)
+        self.events = events
     }
 
     /// The second factor a sign-in brings, when the account has two-factor authentication on.
@@ -105,17 +111,18 @@ public struct AuthService: Sendable {
     /// Signs a device in with an account identifier and password. Wrong password and unknown account
     /// get the same answer, after the same amount of work.
     ///
-    /// Limited per IP address, and per account after repeated failures (429 with `Retry-After`).
-    /// With two-factor authentication on, the password alone answers 401 `two_factor_required`.
+    /// Limited per IP address, and per account after repeated failures (429 with `Retry-After`): the
+    /// lock holds whichever of the account's names is tried next. With two-factor authentication
+    /// on, the password alone answers 401 `two_factor_required`.
     public func login(
         _ identifier: LoginIdentifier?, password: String, secondFactor: SecondFactor = .init(), device: Device
     ) async throws -> SignedIn {
         try await limiter.take("login-ip:\(device.ipAddress ?? "unknown")", limiter.settings.loginPerIP)
-        let accountKey = identifier.map { "login-failures:\($0)" }
-        if let accountKey { try await limiter.check(accountKey, limiter.settings.loginFailuresPerAccount) }
         let credentials = try await identifier.asyncMap { try await users.credentials(for: $0) } ?? nil
+        let account: AccountLockout.Account? = credentials.map { .user($0.user.id) } ?? identifier.map { .unknown($0) }
+        if let account { try await lockout.check(account) }
         guard try await passwords.verify(password, against: credentials?.passwordHash), let user = credentials?.user else {
-            if let accountKey { try? await limiter.take(accountKey, limiter.settings.loginFailuresPerAccount) }
+            if let account { await lockout.recordFailure(account) }
             await audit.record(.init(
                 action: "login", outcome: .failure, subjectID: credentials?.user.id, ipAddress: device.ipAddress,
                 details: ["reason": credentials == nil ? "unknown_account" : "wrong_password"]
@@ -125,13 +132,11 @@ public struct AuthService: Sendable {
         do {
             try await twoFactor.verifySecondFactor(for: user.id, code: secondFactor.code, recoveryCode: secondFactor.recoveryCode)
         } catch let error as CourierError {
-            if error.code == TwoFactorService.wrongCode.code, let accountKey {
-                try? await limiter.take(accountKey, limiter.settings.loginFailuresPerAccount)
-            }
+            if error.code == TwoFactorService.wrongCode.code { await lockout.recordFailure(.user(user.id)) }
             await audit.record(.init(action: "login", outcome: .failure, subjectID: user.id, ipAddress: device.ipAddress, details: ["reason": error.code]))
             throw error
         }
-        if let accountKey { await limiter.reset(accountKey) }
+        await lockout.reset(.user(user.id))
         let signedIn = SignedIn(user: user, tokens: try await startSession(for: user.id, device: device, at: .now()))
         await audit.record(.init(action: "login", actorID: user.id, ipAddress: device.ipAddress, details: ["session_id": signedIn.tokens.sessionID.apiString]))
         return signedIn
@@ -159,6 +164,7 @@ public struct AuthService: Sendable {
             throw CourierError.unauthorized("The refresh token is not valid; sign in again.", code: "refresh_token_invalid")
         case .reused(let sessionID):
             let owner = try await sessions.find(id: sessionID)?.userID
+            if let owner { await events.sessionsEnded(SessionsEnded(userID: owner, sessionIDs: [sessionID])) }
             await audit.record(.init(
                 action: "refresh_token_reuse", outcome: .denied, subjectID: owner, ipAddress: device.ipAddress,
                 details: ["session_id": sessionID.apiString, "effect": "session_revoked"]
@@ -171,18 +177,24 @@ public struct AuthService: Sendable {
 
     /// The signed-in user behind an access token, if its session is still signed in.
     public func authenticate(accessToken: String) async throws -> AuthenticatedUser {
-        let user = try await tokens.verifyAccessToken(accessToken)
-        guard let session = try await sessions.find(id: user.sessionID),
-              session.userID == user.userID, session.isActive(at: .now())
+        try await verify(accessToken: accessToken).user
+    }
+
+    /// `authenticate`, also telling when the token expires (a WebSocket lives no longer than that).
+    public func verify(accessToken: String) async throws -> (user: AuthenticatedUser, expiresAt: Timestamp) {
+        let verified = try await tokens.verifyAccessToken(accessToken)
+        guard let session = try await sessions.find(id: verified.user.sessionID),
+              session.userID == verified.user.userID, session.isActive(at: .now())
         else {
             throw CourierError.unauthorized("This session has been signed out; sign in again.", code: "session_revoked")
         }
-        return user
+        return verified
     }
 
-    /// Signs the current device out.
+    /// Signs the current device out; its sockets close on every node.
     public func logout(_ user: AuthenticatedUser) async throws {
         try await sessions.revoke(sessionID: user.sessionID, userID: user.userID, at: .now())
+        await events.sessionsEnded(SessionsEnded(userID: user.userID, sessionIDs: [user.sessionID]))
         await audit.record(.init(action: "logout", actorID: user.userID, details: ["session_id": user.sessionID.apiString]))
     }
 
@@ -196,6 +208,7 @@ public struct AuthService: Sendable {
         guard try await sessions.revoke(sessionID: sessionID, userID: user.userID, at: .now()) else {
             throw CourierError.notFound("session")
         }
+        await events.sessionsEnded(SessionsEnded(userID: user.userID, sessionIDs: [sessionID]))
         await audit.record(.init(action: "session_revoked", actorID: user.userID, details: ["session_id": sessionID.apiString]))
     }
 

@@ -12,6 +12,7 @@ public struct TwoFactorService: Sendable {
     let users: UserStore
     let passwords: PasswordHasher
     let audit: AuditService
+    let lockout: AccountLockout
 
     static let issuer = "Courier"
     static let timeStep: Int64 = 30
@@ -52,14 +53,31 @@ public struct TwoFactorService: Sendable {
     }
 
     /// Turns two-factor authentication off; needs the password and a current code (or a recovery code).
-    public func disable(for userID: UUID, password: String, code: String?, recoveryCode: String?) async throws {
+    ///
+    /// A stolen access token must not become a way to guess the password: wrong passwords and codes
+    /// count against the same per-account lock as sign-in (429 once locked), and every attempt is
+    /// audited.
+    public func disable(for userID: UUID, password: String, code: String?, recoveryCode: String?, ipAddress: String?) async throws {
+        try await lockout.check(.user(userID))
+        func refuse(_ error: CourierError) async -> CourierError {
+            if error.code == "invalid_credentials" || error.code == Self.wrongCode.code { await lockout.recordFailure(.user(userID)) }
+            await audit.record(.init(
+                action: "two_factor_disabled", outcome: .failure, actorID: userID, ipAddress: ipAddress, details: ["reason": error.code]
+            ))
+            return error
+        }
         let credentials = try await users.credentials(forID: userID)
         guard try await passwords.verify(password, against: credentials?.passwordHash) else {
-            throw CourierError.unauthorized("The password is not correct.", code: "invalid_credentials")
+            throw await refuse(CourierError.unauthorized("The password is not correct.", code: "invalid_credentials"))
         }
-        try await verifySecondFactor(for: userID, code: code, recoveryCode: recoveryCode)
+        do {
+            try await verifySecondFactor(for: userID, code: code, recoveryCode: recoveryCode)
+        } catch let error as CourierError {
+            throw await refuse(error)
+        }
         try await store.remove(userID)
-        await audit.record(.init(action: "two_factor_disabled", actorID: userID))
+        await lockout.reset(.user(userID))
+        await audit.record(.init(action: "two_factor_disabled", actorID: userID, ipAddress: ipAddress))
     }
 
     /// Checks the second factor of a sign-in when the account has one: a TOTP code (each usable

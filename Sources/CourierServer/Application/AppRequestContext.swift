@@ -11,12 +11,15 @@ public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext
     public var identity: AuthenticatedUser?
     public let remoteAddress: SocketAddress?
     public let webSocket: WebSocketHandlerReference<AppRequestContext>
+    /// The connection the request came on (a refused WebSocket upgrade writes its answer there).
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.identity = nil
         self.remoteAddress = source.channel.remoteAddress
         self.webSocket = .init()
+        self.channel = source.channel
     }
 
     /// JSON bodies larger than this are refused with 413 before they are parsed.

@@ -38,17 +38,19 @@ public final class AppServices: Sendable {
         self.store = store
         self.bus = bus
         self.gateway = gateway
-        self.registry = ConnectionRegistry(maxConnections: gateway.maxConnections)
+        self.registry = ConnectionRegistry(maxConnections: gateway.maxConnections, maxConnectionsPerUser: gateway.maxConnectionsPerUser)
         self.limiter = RateLimiter(settings: rateLimits)
         self.audit = AuditService(audit: store.audit, users: store.users, logger: logger)
+        self.events = EventPublisher(bus: bus, chats: store.chats, logger: logger)
         let passwords = try await PasswordHasher(cost: bcryptCost)
-        self.twoFactor = TwoFactorService(store: store.twoFactor, users: store.users, passwords: passwords, audit: audit)
+        self.twoFactor = TwoFactorService(
+            store: store.twoFactor, users: store.users, passwords: passwords, audit: audit, lockout: AccountLockout(limiter: limiter)
+        )
         self.auth = AuthService(
             users: store.users, sessions: store.sessions, tokens: await TokenService(secret: jwtSecret),
-            passwords: passwords, limiter: limiter, audit: audit, twoFactor: twoFactor
+            passwords: passwords, limiter: limiter, audit: audit, twoFactor: twoFactor, events: events
         )
         self.users = UserService(users: store.users)
-        self.events = EventPublisher(bus: bus, chats: store.chats, logger: logger)
         self.premium = PremiumService(subscriptions: store.subscriptions, users: store.users, limiter: limiter)
         self.chats = ChatService(chats: store.chats, users: store.users, premium: premium, events: events)
         let botAPI = bot ?? telegram.map { HTTPBotAPI(token: $0.botToken, apiURL: $0.apiURL) }
@@ -62,10 +64,12 @@ public final class AppServices: Sendable {
         )
     }
 
-    /// The background services of a node: fan-out, premium expiry, and the Telegram relay when on.
+    /// The background services of a node: fan-out, the sweep of sockets whose tokens ended,
+    /// premium expiry, and the Telegram relay when on.
     func backgroundServices(logger: Logger) -> [any Service] {
         var services: [any Service] = [
             FanOutService(bus: bus, registry: registry),
+            ConnectionSweepService(registry: registry, sessions: store.sessions, sessionCheck: gateway.sessionCheckInterval, logger: logger),
             PremiumExpiryService(premium: premium, interval: .seconds(60), logger: logger),
         ]
         if let bot = telegram.bot, let settings = telegram.settings {

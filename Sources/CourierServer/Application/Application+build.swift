@@ -30,8 +30,8 @@ public func buildRouter(
     WebSocketGateway(services: services, registry: services.registry, configuration: services.gateway).addRoutes(to: router)
 
     let api = router.group("api/v1")
-        .add(middleware: TokenAuthenticator(auth: services.auth))
-        .add(middleware: RateLimitMiddleware(premium: services.premium))
+        .add(middleware: TokenAuthenticator(auth: services.auth, limiter: services.limiter))
+        .add(middleware: RateLimitMiddleware(premium: services.premium, limiter: services.limiter))
         .add(middleware: AccessDenialAuditMiddleware(audit: services.audit))
     AuthController(auth: services.auth).addRoutes(to: api.group("auth"))
     UserController(users: services.users).addRoutes(to: api.group("users", context: AuthenticatedContext.self))
@@ -76,7 +76,7 @@ public func buildApplication(
     let secret = try configuration.jwtSecret ?? SecretFile.loadOrCreate(at: configuration.jwtSecretPath)
     let services = try await AppServices(
         store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost, rateLimits: configuration.rateLimits,
-        gateway: GatewayConfiguration(maxConnections: configuration.maxConnections), telegram: configuration.telegram,
+        gateway: GatewayConfiguration(maxConnections: configuration.maxConnections, maxConnectionsPerUser: configuration.maxConnectionsPerUser), telegram: configuration.telegram,
         publicURL: configuration.publicURL, logger: logger
     )
     let webClient = try configuration.webDirectory.map { try WebAssets(folder: URL(fileURLWithPath: $0)) } ?? .bundled
@@ -98,7 +98,10 @@ public func openStore(configuration: ServerConfiguration, logger: Logger) async 
     do {
         try await Migrator(engine: engine).migrate(logger: logger)
         let keyring = try await Keyring.open(keyFile: configuration.masterKeyPath, engine: engine)
-        return Store(engine: engine, keyring: keyring)
+        let store = Store(engine: engine, keyring: keyring, auditAnchorPath: configuration.auditAnchorPath)
+        let sealed = try await store.audit.sealUnkeyedEntries()
+        if sealed > 0 { logger.notice("sealed the audit log with the master key", metadata: ["entries": "\(sealed)"]) }
+        return store
     } catch {
         try? await engine.close()
         throw error

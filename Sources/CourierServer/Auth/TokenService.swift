@@ -34,9 +34,9 @@ public struct TokenService: Sendable {
         return (try await keys.sign(claims), expiresAt)
     }
 
-    /// The user and session an access token names, if its signature and expiry are valid.
-    /// Whether the session is still signed in is the caller's check.
-    func verifyAccessToken(_ token: String) async throws(CourierError) -> AuthenticatedUser {
+    /// The user and session an access token names, and when it expires, if its signature and expiry
+    /// are valid. Whether the session is still signed in is the caller's check.
+    func verifyAccessToken(_ token: String) async throws(CourierError) -> (user: AuthenticatedUser, expiresAt: Timestamp) {
         let claims: AccessTokenClaims
         do {
             claims = try await keys.verify(token, as: AccessTokenClaims.self)
@@ -48,6 +48,6 @@ public struct TokenService: Sendable {
         guard let userID = UUID(uuidString: claims.sub.value), let sessionID = UUID(uuidString: claims.sid) else {
             throw .unauthorized("The access token is not valid.", code: "token_invalid")
         }
-        return AuthenticatedUser(userID: userID, sessionID: sessionID)
+        return (AuthenticatedUser(userID: userID, sessionID: sessionID), Timestamp(claims.exp.value))
     }
 }

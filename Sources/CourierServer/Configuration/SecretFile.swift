@@ -1,3 +1,4 @@
+import CourierStore
 import Crypto
 import Foundation
 
@@ -13,8 +14,10 @@ enum SecretFile {
             let secret = SymmetricKey(size: SymmetricKeySize(bitCount: byteCount * 8))
                 .withUnsafeBytes { Data($0) }.hexString
             // Created with 0600 from the start, so the secret is never readable by others, not even briefly.
-            guard manager.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw ConfigurationError("Cannot write the secret file \(path).")
+            do {
+                try PrivateFile.create(at: path, contents: Data(secret.utf8))
+            } catch {
+                throw ConfigurationError("Cannot write the secret file: \(error)")
             }
         }
         guard let data = manager.contents(atPath: path),

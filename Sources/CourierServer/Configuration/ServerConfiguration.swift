@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var bcryptCost: Int
     /// WebSocket connections this node holds at most.
     public var maxConnections: Int
+    /// WebSocket connections one user may hold open on this node.
+    public var maxConnectionsPerUser: Int
     /// The master key file; nil for `master.key` in the data folder.
     public var masterKeyFile: String?
     /// The abuse limits.
@@ -40,7 +42,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         host: String = defaultHost, port: Int = defaultPort, dataDirectory: String = "./data",
         databaseURL: String? = nil, jwtSecret: String? = nil, publicURL: String? = nil,
         logLevel: Logger.Level = .info, bcryptCost: Int = defaultBcryptCost,
-        maxConnections: Int = GatewayConfiguration.defaultMaxConnections, masterKeyFile: String? = nil,
+        maxConnections: Int = GatewayConfiguration.defaultMaxConnections,
+        maxConnectionsPerUser: Int = GatewayConfiguration.defaultMaxConnectionsPerUser, masterKeyFile: String? = nil,
         rateLimits: RateLimitSettings = RateLimitSettings(), allowedOrigins: Set<String> = [], telegram: TelegramSettings? = nil,
         webDirectory: String? = nil
     ) {
@@ -53,6 +56,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.logLevel = logLevel
         self.bcryptCost = bcryptCost
         self.maxConnections = maxConnections
+        self.maxConnectionsPerUser = maxConnectionsPerUser
         self.masterKeyFile = masterKeyFile
         self.rateLimits = rateLimits
         self.allowedOrigins = allowedOrigins
@@ -105,13 +109,15 @@ public struct ServerConfiguration: Sendable, Equatable {
             connections = fromEnvironment
         }
         guard connections >= 1 else { throw ConfigurationError("The connection limit must be at least 1.") }
+        let perUser = try integer("COURIER_MAX_CONNECTIONS_PER_USER") ?? GatewayConfiguration.defaultMaxConnectionsPerUser
+        guard perUser >= 1 else { throw ConfigurationError("COURIER_MAX_CONNECTIONS_PER_USER must be at least 1.") }
 
         return ServerConfiguration(
             host: resolvedHost, port: resolvedPort,
             dataDirectory: dataDirectory ?? value("COURIER_DATA_DIR") ?? "./data",
             databaseURL: value("DATABASE_URL"), jwtSecret: secret,
             publicURL: publicURL ?? value("COURIER_PUBLIC_URL"),
-            logLevel: level, bcryptCost: cost, maxConnections: connections,
+            logLevel: level, bcryptCost: cost, maxConnections: connections, maxConnectionsPerUser: perUser,
             masterKeyFile: masterKeyFile ?? value("COURIER_MASTER_KEY_FILE"),
             rateLimits: try RateLimitSettings.resolve(environment: environment),
             allowedOrigins: Set((value("COURIER_ALLOWED_ORIGINS") ?? "").split(separator: ",").map {
@@ -130,6 +136,9 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// Where the generated JWT secret is kept when `JWT_SECRET` is not set.
     public var jwtSecretPath: String { (dataDirectory as NSString).appendingPathComponent("jwt-secret") }
+
+    /// Where the audit log's anchor (its newest entry, sealed) is kept, outside the database.
+    public var auditAnchorPath: String { (dataDirectory as NSString).appendingPathComponent("audit-anchor") }
 }
 
 /// A setting that cannot work, explained for the person who set it.

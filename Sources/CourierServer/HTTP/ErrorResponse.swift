@@ -16,6 +16,12 @@ struct ErrorResponse: Encodable {
 
     /// The HTTP response for `error`, with `Retry-After` on 429 and a Bearer challenge on 401.
     static func response(for error: CourierError, requestID: String) -> Response {
+        let (headers, body) = parts(for: error, requestID: requestID)
+        return Response(status: error.kind.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The headers and JSON body of the response for `error`.
+    static func parts(for error: CourierError, requestID: String) -> (headers: HTTPFields, body: Data) {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         switch error.kind {
         case .tooManyRequests(let seconds): headers[.retryAfter] = String(seconds)
@@ -25,7 +31,7 @@ struct ErrorResponse: Encodable {
         headers[.requestID] = requestID
         let body = ErrorResponse(error: .init(code: error.code, message: error.message, field: error.field))
         let data = (try? JSONEncoder().encode(body)) ?? Data(#"{"error":{"code":"internal_error","message":"error"}}"#.utf8)
-        return Response(status: error.kind.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return (headers, data)
     }
 }
 

@@ -49,12 +49,20 @@ public struct MessageService: Sendable {
             return Sent(message: try await store(draft, from: senderID, connection: connection), created: true)
         } catch where MessageStore.isDuplicateClientMessageID(error) {
             // A retry of a message already stored; the first one is the message.
-            guard let earlier = try await earlierSend(of: draft, from: senderID) else { throw error }
+            guard let earlier = try await earlierSend(of: draft, from: senderID) else { throw Self.clientMessageIDReused }
             return Sent(message: earlier, created: false)
         }
     }
 
-    /// The message stored earlier for this draft's `client_msg_id`, if any.
+    /// A `client_msg_id` names one send of its sender: using it again for another chat is a client
+    /// bug, told apart from a retry (which gets the first message back).
+    static let clientMessageIDReused = CourierError(
+        .conflict, code: "client_msg_id_reused",
+        message: "This client_msg_id was already used for a message in another chat; use a new one for each message.",
+        field: "client_msg_id"
+    )
+
+    /// The message stored earlier for this draft's `client_msg_id` in the same chat, if any.
     private func earlierSend(of draft: MessageDraft, from senderID: UUID) async throws -> Message? {
         guard let clientID = draft.clientMessageID else { return nil }
         guard let earlier = try await messages.find(senderID: senderID, clientMessageID: clientID), earlier.chatID == draft.chatID else {
@@ -82,11 +90,12 @@ public struct MessageService: Sendable {
         return (message, access)
     }
 
-    /// Changes the text of one's own message.
+    /// Changes the text of one's own message, or of a channel post by the channel's admins.
     public func edit(_ id: UUID, content rawContent: String, by userID: UUID, connection: UUID? = nil) async throws -> Message {
-        let (message, _) = try await message(id, for: userID)
-        guard message.senderID == userID else {
-            throw CourierError(.forbidden, code: "not_message_sender", message: "Only the sender can edit a message.")
+        let (message, access) = try await message(id, for: userID)
+        guard ChatPolicy.canEdit(kind: access.chat.kind, role: access.membership.role, isSender: message.senderID == userID) else {
+            let text = access.chat.kind == .channel ? "Only the channel's owner and admins edit its posts." : "Only the sender can edit a message."
+            throw CourierError(.forbidden, code: "not_message_sender", message: text)
         }
         guard !message.isDeleted else { throw CourierError.notFound("message") }
         let content = MessageDraft.normalized(rawContent)

@@ -90,9 +90,18 @@ public struct EventPublisher: Sendable {
         }
     }
 
+    /// Device sessions were signed out: every node closes their sockets.
+    func sessionsEnded(_ ended: SessionsEnded) async {
+        await publish(.sessionsEnded(ended))
+    }
+
     private func send(_ delivery: Delivery) async {
+        await publish(.delivery(delivery))
+    }
+
+    private func publish(_ event: BusEvent) async {
         do {
-            try await bus.publish(delivery)
+            try await bus.publish(event)
         } catch {
             logger.warning("event not published", metadata: ["error": "\(error)"])
         }

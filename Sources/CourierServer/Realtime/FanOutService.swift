@@ -1,15 +1,19 @@
 import CourierRealtime
 import ServiceLifecycle
 
-/// Hands every delivery that arrives on the bus to this node's connections.
+/// Applies every event that arrives on the bus to this node's connections: deliveries are queued
+/// on the recipients' devices, signed-out sessions have their sockets closed.
 struct FanOutService: Service {
     let bus: any Bus
     let registry: ConnectionRegistry
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            for await delivery in bus.deliveries() {
-                await registry.deliver(delivery)
+            for await event in bus.events() {
+                switch event {
+                case .delivery(let delivery): await registry.deliver(delivery)
+                case .sessionsEnded(let ended): await registry.close(ended)
+                }
             }
         }
     }

@@ -2,6 +2,12 @@
 public struct GatewayConfiguration: Sendable, Equatable {
     /// Open connections per node; further upgrades get 503.
     public var maxConnections: Int
+    /// Open connections of one user per node (a phone, a laptop and a few tabs need a handful);
+    /// further upgrades get 429 `too_many_connections_for_user`.
+    public var maxConnectionsPerUser: Int
+    /// How often the sessions behind open sockets are checked against the database, a backstop for
+    /// sign-outs that did not arrive over the bus.
+    public var sessionCheckInterval: Duration
     /// Frames waiting for one slow device before its connection is closed (code 4008).
     public var outgoingQueueLimit: Int
     /// The largest client frame; a larger one closes the connection with 1009.
@@ -12,12 +18,16 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var typingInterval: Duration
 
     public static let defaultMaxConnections = 500
+    public static let defaultMaxConnectionsPerUser = 20
 
     public init(
-        maxConnections: Int = defaultMaxConnections, outgoingQueueLimit: Int = 1024, maxFrameBytes: Int = 64 * 1024,
-        pingInterval: Duration = .seconds(30), typingInterval: Duration = .seconds(2)
+        maxConnections: Int = defaultMaxConnections, maxConnectionsPerUser: Int = defaultMaxConnectionsPerUser,
+        outgoingQueueLimit: Int = 1024, maxFrameBytes: Int = 64 * 1024, pingInterval: Duration = .seconds(30),
+        typingInterval: Duration = .seconds(2), sessionCheckInterval: Duration = .seconds(60)
     ) {
         self.maxConnections = maxConnections
+        self.maxConnectionsPerUser = maxConnectionsPerUser
+        self.sessionCheckInterval = sessionCheckInterval
         self.outgoingQueueLimit = outgoingQueueLimit
         self.maxFrameBytes = maxFrameBytes
         self.pingInterval = pingInterval

@@ -7,8 +7,11 @@ import HummingbirdAuth
 import HummingbirdWebSocket
 import Logging
 
-/// `GET /ws`: the real-time transport. Authenticates before the upgrade (401 otherwise), holds
-/// each device's connection, feeds its frames to a `GatewaySession` and writes its outgoing queue.
+/// `GET /ws`: the real-time transport. Authenticates before the upgrade, holds each device's
+/// connection, feeds its frames to a `GatewaySession` and writes its outgoing queue.
+///
+/// A connection lives only as long as its access: signing its session out closes it at once with
+/// 4001 (through the bus, on every node), and it closes with 4002 when its access token expires.
 struct WebSocketGateway: Sendable {
     let services: AppServices
     let registry: ConnectionRegistry
@@ -26,46 +29,89 @@ struct WebSocketGateway: Sendable {
         router.ws("ws", shouldUpgrade: shouldUpgrade, onUpgrade: run)
     }
 
-    /// Refuses the upgrade for a missing or dead token (401) and when the node is full (503).
+    /// Refuses the upgrade for a missing or dead token (401 `unauthorized`, `token_invalid`,
+    /// `token_expired`, `session_revoked`), too many upgrades (429), a user at their connection
+    /// limit (429) and a full node (503), each with the JSON error body a REST call would get.
     ///
-    /// Hummingbird answers every refused upgrade with a bare 400 and closes; a plain `GET /ws`
-    /// (without upgrade headers) gets the reason as a JSON error, so a client can find out why.
+    /// Nothing is reserved here: the place is taken when the session starts (`run`), so a client that
+    /// vanishes mid-handshake holds nothing.
     @Sendable func shouldUpgrade(request: Request, context: AppRequestContext) async throws -> RouterShouldUpgrade {
-        _ = try await authenticate(request)
-        guard request.headers[.upgrade]?.lowercased() == "websocket" else {
-            // Only a real upgrade may take a place: a plain GET would hold it forever.
-            if await registry.count >= registry.maxConnections { throw Self.full }
-            throw CourierError(.badRequest, code: "upgrade_required", message: "Connect with a WebSocket client.")
+        do {
+            let user = try await authenticate(request, from: context).user
+            let isUpgrade = request.headers[.upgrade]?.lowercased() == "websocket"
+            if isUpgrade {
+                try await services.limiter.take("ws-upgrade:\(user.userID)", services.limiter.settings.webSocketUpgradesPerUser)
+            }
+            switch await registry.room(for: user.userID) {
+            case .nodeFull: throw Self.nodeFull
+            case .userFull: throw Self.userFull(configuration.maxConnectionsPerUser)
+            case .admitted: break
+            }
+            guard isUpgrade else {
+                throw CourierError(.badRequest, code: "upgrade_required", message: "Connect with a WebSocket client.")
+            }
+            return .upgrade([:])
+        } catch {
+            if request.headers[.upgrade] != nil {
+                await UpgradeRefusalHandler.install(ErrorMiddleware<AppRequestContext>.courierError(for: error), requestID: context.id, on: context.channel)
+            }
+            throw error
         }
-        guard await registry.reserve() else { throw Self.full }
-        return .upgrade([:])
     }
 
-    private static let full = CourierError(
+    static let nodeFull = CourierError(
         .unavailable, code: "too_many_connections", message: "This server holds all the connections it can; try again soon."
     )
+
+    static func userFull(_ limit: Int) -> CourierError {
+        CourierError(
+            .tooManyRequests(retryAfterSeconds: 30), code: "too_many_connections_for_user",
+            message: "You have \(limit) connections open already; close one first."
+        )
+    }
+
+    /// Close code right after the upgrade when a limit filled up between the check and the
+    /// session's start (many upgrades at once): 1013, "try again later".
+    private static let admissionRefusedCode: UInt16 = 1013
 
     @Sendable func run(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<AppRequestContext>
     ) async throws {
         let request = context.request
-        guard let user = try? await inChildTask({ try await authenticate(request) }) else {
-            await registry.cancelReservation()
-            try await outbound.close(.policyViolation, reason: "Not signed in.")
+        // Who the connection is for, from the token's signature alone: the place is taken first, and
+        // the session checked after, so a sign-out published in between is not missed (below).
+        guard let token = Self.token(in: request), let claimed = try? await services.auth.tokens.verifyAccessToken(token) else {
+            try await outbound.close(.unknown(ConnectionCloseReason.tokenExpired.code), reason: ConnectionCloseReason.tokenExpired.reason)
             return
         }
-        let connection = DeviceConnection(userID: user.userID, queueLimit: configuration.outgoingQueueLimit)
+        let user = claimed.user
+        let connection = DeviceConnection(userID: user.userID, sessionID: user.sessionID, queueLimit: configuration.outgoingQueueLimit)
+        guard case .admitted(let isFirst) = await registry.admit(connection, expiresAt: claimed.expiresAt) else {
+            try await outbound.close(.unknown(Self.admissionRefusedCode), reason: "too_many_connections")
+            return
+        }
+        let presence = self.presence
+        defer {
+            connection.finish()
+            Task {
+                let wasLast = await registry.unregister(connection)
+                await presence.disconnected(user.userID, wasLast: wasLast)
+            }
+        }
+        // The session may have been signed out since the upgrade was accepted, and that sign-out was
+        // published before this connection was there to close: look now that any later one finds it.
+        if (try? await inChildTask({ try await services.auth.verify(accessToken: token) })) == nil {
+            connection.close(.sessionRevoked)
+        }
         // `?resume=1`: the client's first frame will be a resume. Hold live traffic from the first
         // moment, so that nothing live overtakes the missed history (released after 10 s at the latest).
-        if ["1", "true"].contains(context.request.uri.queryParameters.get("resume") ?? "") {
+        if ["1", "true"].contains(request.uri.queryParameters.get("resume") ?? "") {
             connection.holdLiveFrames()
             Task {
                 try? await Task.sleep(for: .seconds(10))
                 connection.releaseUnlessResuming()
             }
         }
-        let isFirst = await registry.register(connection)
-        let presence = self.presence
         await inChildTask { await presence.connected(user.userID, isFirst: isFirst) }
         var connectionLogger = context.logger
         connectionLogger[metadataKey: "connection"] = "\(connection.id)"
@@ -74,39 +120,51 @@ struct WebSocketGateway: Sendable {
             user: user, connection: connection, services: services, presence: presence,
             typingInterval: configuration.typingInterval, logger: logger
         )
-        defer {
-            connection.finish()
-            Task {
-                let wasLast = await registry.unregister(connection)
-                await presence.disconnected(user.userID, wasLast: wasLast)
-            }
-        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await frame in connection.outgoing {
                     try await outbound.write(.text(frame.text))
                 }
-                if connection.overflowed {
-                    logger.notice("closing a connection that does not keep up")
-                    try await outbound.close(.unknown(DeviceConnection.overflowCloseCode), reason: "Too far behind; reconnect and resume.")
+                if let reason = connection.closeReason {
+                    logger.notice("closing a connection", metadata: ["reason": "\(reason.reason)"])
+                    try await outbound.close(.unknown(reason.code), reason: reason.reason)
                 }
             }
             for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
+                // Once the server has ended the connection, nothing the client still sends counts.
+                if connection.closeReason != nil { break }
                 guard case .text(let text) = message else {
                     connection.send(ServerFrame.text(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "Frames are JSON text."))))
                     continue
                 }
                 await inChildTask { await session.handle(text) }
             }
+            if connection.closeReason != nil {
+                // Let the writer send the close frame with its reason, but do not wait long on a
+                // client that stopped reading.
+                group.addTask { try await Task.sleep(for: .seconds(2)) }
+                _ = try? await group.next()
+            }
             group.cancelAll()
         }
     }
 
-    /// The user of `Authorization: Bearer …` or `?token=…`.
-    private func authenticate(_ request: Request) async throws -> AuthenticatedUser {
-        guard let token = request.headers.bearer?.token ?? request.uri.queryParameters.get("token"), !token.isEmpty else {
-            throw CourierError.unauthorized("Give the access token as 'Authorization: Bearer …' or '?token=…'.")
+    /// What the token of `Authorization: Bearer …` or `?token=…` grants. A missing or dead token is
+    /// charged to the IP address's budget for requests without a valid token.
+    private func authenticate(_ request: Request, from context: AppRequestContext) async throws -> (user: AuthenticatedUser, expiresAt: Timestamp) {
+        do {
+            guard let token = Self.token(in: request) else {
+                throw CourierError.unauthorized("Give the access token as 'Authorization: Bearer …' or '?token=…'.")
+            }
+            return try await services.auth.verify(accessToken: token)
+        } catch {
+            try await services.limiter.takeUnauthenticated(from: context.remoteAddress?.ipAddress)
+            throw error
         }
-        return try await services.auth.authenticate(accessToken: token)
+    }
+
+    private static func token(in request: Request) -> String? {
+        guard let token = request.headers.bearer?.token ?? request.uri.queryParameters.get("token"), !token.isEmpty else { return nil }
+        return token
     }
 }

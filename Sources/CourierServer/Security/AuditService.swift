@@ -20,6 +20,8 @@ public struct AuditService: Sendable {
     func record(_ event: AuditStore.Event) async {
         do {
             try await audit.append(event)
+        } catch let error as PrivateFileError {
+            logger.error("audit anchor not updated: removal of the newest entries may go unseen", metadata: ["error": "\(error)"])
         } catch {
             logger.error("audit entry not recorded", metadata: ["action": "\(event.action)", "error": "\(error)"])
         }

@@ -23,11 +23,17 @@ public struct RateLimitSettings: Sendable, Equatable {
     public var loginPerIP: Limit
     /// Failed sign-ins per account before it is locked for the window.
     public var loginFailuresPerAccount: Limit
+    /// Requests per IP address that carry no valid token (anonymous calls, bad or dead tokens,
+    /// refused WebSocket upgrades): each can cost a database look-up or write.
+    public var unauthenticatedPerIP: Limit
+    /// WebSocket upgrades per signed-in user.
+    public var webSocketUpgradesPerUser: Limit
 
     public init(
         enabled: Bool = true, user: Limit = .init(100, per: 60), premiumUser: Limit = .init(1000, per: 60),
         registerPerIP: Limit = .init(20, per: 3600), loginPerIP: Limit = .init(30, per: 60),
-        loginFailuresPerAccount: Limit = .init(10, per: 900)
+        loginFailuresPerAccount: Limit = .init(10, per: 900), unauthenticatedPerIP: Limit = .init(120, per: 60),
+        webSocketUpgradesPerUser: Limit = .init(30, per: 60)
     ) {
         self.enabled = enabled
         self.user = user
@@ -35,12 +41,15 @@ public struct RateLimitSettings: Sendable, Equatable {
         self.registerPerIP = registerPerIP
         self.loginPerIP = loginPerIP
         self.loginFailuresPerAccount = loginFailuresPerAccount
+        self.unauthenticatedPerIP = unauthenticatedPerIP
+        self.webSocketUpgradesPerUser = webSocketUpgradesPerUser
     }
 
     public static let off = RateLimitSettings(enabled: false)
 
     /// `COURIER_RATE_LIMITS` (`on`/`off`) and `COURIER_RATE_LIMIT_<NAME>` = `count` or `count/seconds`
-    /// for USER, PREMIUM_USER, REGISTER_PER_IP, LOGIN_PER_IP, LOGIN_FAILURES_PER_ACCOUNT.
+    /// for USER, PREMIUM_USER, REGISTER_PER_IP, LOGIN_PER_IP, LOGIN_FAILURES_PER_ACCOUNT,
+    /// UNAUTHENTICATED_PER_IP, WEBSOCKET_UPGRADES_PER_USER.
     public static func resolve(environment: [String: String]) throws(ConfigurationError) -> RateLimitSettings {
         var settings = RateLimitSettings()
         switch environment["COURIER_RATE_LIMITS"]?.lowercased() {
@@ -61,6 +70,8 @@ public struct RateLimitSettings: Sendable, Equatable {
         settings.registerPerIP = try limit("REGISTER_PER_IP", settings.registerPerIP)
         settings.loginPerIP = try limit("LOGIN_PER_IP", settings.loginPerIP)
         settings.loginFailuresPerAccount = try limit("LOGIN_FAILURES_PER_ACCOUNT", settings.loginFailuresPerAccount)
+        settings.unauthenticatedPerIP = try limit("UNAUTHENTICATED_PER_IP", settings.unauthenticatedPerIP)
+        settings.webSocketUpgradesPerUser = try limit("WEBSOCKET_UPGRADES_PER_USER", settings.webSocketUpgradesPerUser)
         return settings
     }
 }

@@ -52,6 +52,12 @@ public actor RateLimiter {
         return bucket
     }
 
+    /// Charges a request that carries no valid token (anonymous, or with a bad or dead token) to the
+    /// budget of the IP address it came from.
+    public func takeUnauthenticated(from ipAddress: String?) throws(CourierError) {
+        try take("unauthenticated-ip:\(ipAddress ?? "unknown")", settings.unauthenticatedPerIP)
+    }
+
     /// Forgets `key` (a successful sign-in clears the failures).
     public func reset(_ key: String) {
         buckets[key] = nil

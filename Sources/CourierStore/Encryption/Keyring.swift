@@ -60,6 +60,16 @@ public final class Keyring: Sendable {
         return keyring
     }
 
+    // MARK: Keys derived for other uses
+
+    /// The key that seals the audit log under master key `version`, derived (HKDF-SHA256) so that
+    /// the master key itself never signs anything.
+    func auditKey(version: Int) -> SymmetricKey? {
+        masterKeys[version].map {
+            HKDF<SHA256>.deriveKey(inputKeyMaterial: $0, info: Data("courier/audit-log/v1".utf8), outputByteCount: 32)
+        }
+    }
+
     // MARK: Sealing fields
 
     /// Which data key seals a field: each chat has its own; account secrets share one.

@@ -66,21 +66,17 @@ public struct MasterKeyFile: Sendable {
 
     /// Writes the file atomically, readable by its owner only. With `creating`, refuses to replace one.
     public func save(creating: Bool = false) throws {
-        let manager = FileManager.default
-        if creating, manager.fileExists(atPath: path) {
+        if creating, FileManager.default.fileExists(atPath: path) {
             throw KeyringError("The master key file \(path) already exists.")
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(Contents(current: current, keys: entries))
-        let temporary = path + ".tmp"
-        try? manager.removeItem(atPath: temporary)
-        guard manager.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw KeyringError("Cannot write the master key file \(path).")
-        }
-        // rename(2) replaces the old file in one step: a crash leaves the old or the new file, never half.
-        guard rename(temporary, path) == 0 else {
-            throw KeyringError("Cannot replace the master key file \(path).")
+        do {
+            // 0600 from the first byte, replaced in one step.
+            if creating { try PrivateFile.create(at: path, contents: data) } else { try PrivateFile.replace(at: path, contents: data) }
+        } catch {
+            throw KeyringError("Cannot write the master key file: \(error)")
         }
     }
 }

@@ -26,6 +26,12 @@ public final class SQLiteEngine: DatabaseEngine {
 
     /// Opens (creating if needed) the database file at `path`.
     public static func open(path: String, readerCount: Int = 4, logger: Logger) async throws -> SQLiteEngine {
+        // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database
+        // file's mode, so no file of the database is ever readable by others.
+        if path != ":memory:" {
+            try PrivateFile.secure(path)
+            for journal in ["-wal", "-shm", "-journal"] { try PrivateFile.narrowIfPresent(path + journal) }
+        }
         let writer = try await openConnection(path: path, logger: logger)
         // WAL is a property of the file: set it once, on the writer, before any reader opens it.
         _ = try await writer.sql(queryLogLevel: nil).raw("PRAGMA journal_mode=WAL").all()

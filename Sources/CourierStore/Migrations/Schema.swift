@@ -5,7 +5,7 @@
 /// engines), enumerations are text with CHECK constraints, unique indexes are named
 /// `<table>_<column>_unique` so a violation can be traced to its field on both engines.
 public enum Schema {
-    public static let migrations: [Migration] = [initial]
+    public static let migrations: [Migration] = [initial, keyedAuditLog]
 
     static let initial = Migration(version: 1, name: "initial schema") { t in
         [
@@ -272,5 +272,12 @@ public enum Schema {
             )
             """,
         ]
+    }
+
+    /// The audit log is sealed with a key from the keyring (HMAC-SHA256) instead of a plain hash, so
+    /// that write access to the database alone cannot re-chain it. 0 marks entries from before, which
+    /// `AuditStore.sealUnkeyedEntries` seals when the keyring opens.
+    static let keyedAuditLog = Migration(version: 2, name: "keyed audit log") { _ in
+        ["ALTER TABLE audit_log ADD COLUMN key_version INTEGER NOT NULL DEFAULT 0"]
     }
 }

@@ -53,6 +53,23 @@ public struct SessionStore: Sendable {
         }
     }
 
+    /// Those of `ids` that no longer hold access at `time`: signed out, expired or gone.
+    public func ended(among ids: Set<UUID>, at time: Timestamp) async throws -> Set<UUID> {
+        var active: Set<UUID> = []
+        let all = Array(ids)
+        for start in stride(from: 0, to: all.count, by: 500) {
+            let chunk = Array(all[start..<min(start + 500, all.count)])
+            let rows = try await engine.read { sql in
+                try await sql.raw("""
+                    SELECT id FROM sessions
+                    WHERE id IN (\(binds: chunk)) AND revoked_at IS NULL AND expires_at > \(bind: time.milliseconds)
+                    """).all()
+            }
+            for row in rows { active.insert(try row.decode(column: "id", as: UUID.self)) }
+        }
+        return ids.subtracting(active)
+    }
+
     /// Spends the refresh token with hash `presentedHash` and, when it was current, issues
     /// `newHash` in its place and extends the session to `expiresAt`.
     ///

@@ -75,7 +75,8 @@ enum TestEngine: String, CaseIterable, Sendable, CustomTestStringConvertible {
         do {
             try await Migrator(engine: engine).migrate(logger: logger)
             let keyring = try await Keyring.open(keyFile: keyFile, engine: engine)
-            let result = try await body(Store(engine: engine, keyring: keyring), Location(sqlitePath: sqlitePath, schema: schema, keyFile: keyFile))
+            let store = Store(engine: engine, keyring: keyring, auditAnchorPath: keys.path + "/audit-anchor")
+            let result = try await body(store, Location(sqlitePath: sqlitePath, schema: schema, keyFile: keyFile))
             try await engine.close()
             return result
         } catch {

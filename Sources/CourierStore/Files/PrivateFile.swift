@@ -1,0 +1,70 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Files only their owner may read, mode 0600 from the first byte (keys, secrets, the database).
+///
+/// Foundation's `createFile(atPath:contents:attributes:)` writes a temporary file with the default
+/// mode, renames it into place and only then applies the attributes: for that moment a secret is
+/// readable by everyone. These create the file with `open(2)` and mode 0600, so it never is.
+public enum PrivateFile {
+    public static let mode: mode_t = 0o600
+
+    /// Creates `path` with `contents`; fails when something (a file, a planted symlink) is there.
+    public static func create(at path: String, contents: Data) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw PrivateFileError(path: path, operation: "create", code: errno) }
+        defer { close(descriptor) }
+        try contents.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw PrivateFileError(path: path, operation: "write", code: errno)
+                }
+                offset += written
+            }
+        }
+        guard fsync(descriptor) == 0 else { throw PrivateFileError(path: path, operation: "sync", code: errno) }
+    }
+
+    /// Replaces `path` with `contents` in one step: a crash leaves the old or the new file, never half.
+    public static func replace(at path: String, contents: Data) throws {
+        let temporary = "\(path).\(UUID().uuidString.prefix(8)).tmp"
+        try create(at: temporary, contents: contents)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw PrivateFileError(path: path, operation: "replace", code: code)
+        }
+    }
+
+    /// Makes sure `path` exists and only its owner may read or write it (creating it empty, or
+    /// narrowing the mode of one that is there). For files another library then opens and fills,
+    /// such as SQLite's database, whose journal files take the database file's mode.
+    public static func secure(_ path: String) throws {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw PrivateFileError(path: path, operation: "open", code: errno) }
+        defer { close(descriptor) }
+        guard fchmod(descriptor, mode) == 0 else { throw PrivateFileError(path: path, operation: "chmod", code: errno) }
+    }
+
+    /// Narrows the mode of `path` to 0600 when it exists.
+    public static func narrowIfPresent(_ path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        guard chmod(path, mode) == 0 else { throw PrivateFileError(path: path, operation: "chmod", code: errno) }
+    }
+}
+
+/// A private file could not be written, explained for the operator.
+public struct PrivateFileError: Error, CustomStringConvertible {
+    public let path: String
+    public let operation: String
+    public let code: Int32
+
+    public var description: String { "Cannot \(operation) \(path): \(String(cString: strerror(code)))" }
+}

@@ -1,0 +1,96 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// HTTP spoken byte by byte over a plain socket, for what a ready-made client will not do: read the
+/// answer to a WebSocket upgrade request, or reset the connection in the middle of one.
+///
+/// Blocking calls on loopback, each bounded by a timeout; used by tests only.
+enum RawHTTP {
+    /// A WebSocket upgrade request for `path`.
+    static func upgradeRequest(_ path: String, headers: [String] = []) -> String {
+        ([
+            "GET \(path) HTTP/1.1", "Host: 127.0.0.1", "Connection: Upgrade", "Upgrade: websocket",
+            "Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        ] + headers).joined(separator: "\r\n") + "\r\n\r\n"
+    }
+
+    /// The answer's status and body.
+    struct Answer: Sendable {
+        let status: Int
+        let headers: String
+        let body: String
+
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:] }
+        var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    }
+
+    /// Sends `request` and reads the answer: its head, and the body `Content-Length` announces.
+    static func exchange(port: Int, _ request: String, timeoutSeconds: Int = 5) throws -> Answer {
+        let socket = try connect(port: port, timeoutSeconds: timeoutSeconds)
+        defer { close(socket) }
+        try send(socket, request)
+        var received = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let text = String(decoding: received, as: UTF8.self)
+            if let split = text.range(of: "\r\n\r\n") {
+                let head = String(text[..<split.lowerBound])
+                let body = String(text[split.upperBound...])
+                let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                    .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+                if body.utf8.count >= length || head.hasPrefix("HTTP/1.1 101") {
+                    let status = Int(head.split(separator: " ")[1]) ?? 0
+                    return Answer(status: status, headers: head, body: body)
+                }
+            }
+            let count = recv(socket, &buffer, buffer.count, 0)
+            guard count > 0 else { throw RawHTTPError("connection ended after \(received.count) bytes: \(text)") }
+            received += buffer[0..<count]
+        }
+    }
+
+    /// Sends `request` and at once resets the connection (RST), as a client that vanishes mid-handshake.
+    static func sendAndReset(port: Int, _ request: String) throws {
+        let socket = try connect(port: port, timeoutSeconds: 5)
+        try send(socket, request)
+        var hard = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(socket, SOL_SOCKET, SO_LINGER, &hard, socklen_t(MemoryLayout<linger>.size))
+        close(socket)
+    }
+
+    private static func connect(port: Int, timeoutSeconds: Int) throws -> Int32 {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw RawHTTPError("socket: \(errno)") }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            close(socket)
+            throw RawHTTPError("connect: \(errno)")
+        }
+        return socket
+    }
+
+    private static func send(_ socket: Int32, _ text: String) throws {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBufferPointer { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent > 0 else { throw RawHTTPError("send: \(errno)") }
+            offset += sent
+        }
+    }
+}
+
+struct RawHTTPError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
