@@ -67,7 +67,9 @@ struct ChatCommand: AsyncParsableCommand {
                     if let message = frame.message, message.chatID == chatID { await Self.show(message, names: names) }
                 case .frame(let frame) where frame.type == "typing" && frame.chatID == chatID:
                     if let user = frame.userID { print("… \(await names.name(user)) is typing") }
-                case .disconnected:
+                case .signedOut:
+                    print("(this session was signed out; sign in again)")
+                case .disconnected(let code) where code != RealtimeConnection.sessionRevokedCloseCode:
                     print("(connection lost, reconnecting)")
                 default:
                     break

@@ -14,7 +14,13 @@ public actor RealtimeConnection {
         case connected
         case disconnected(closeCode: UInt16?)
         case frame(ServerEvent)
+        /// The server closed the socket because the device's session was signed out (close code
+        /// 4001): the connection stops reconnecting; sign in again.
+        case signedOut
     }
+
+    /// Close code of a socket whose session was signed out.
+    public static let sessionRevokedCloseCode: UInt16 = 4001
 
     /// A frame from the server, with the fields clients usually need already decoded.
     public struct ServerEvent: Decodable, Sendable {
@@ -176,6 +182,13 @@ public actor RealtimeConnection {
             }
             outbound = nil
             eventSink.yield(.disconnected(closeCode: closeCode))
+            if closeCode == Self.sessionRevokedCloseCode {
+                // Reconnecting with this session's tokens would only be refused.
+                stopped = true
+                for (_, waiting) in pending { waiting.continuation.resume(throwing: CancellationError()) }
+                pending = [:]
+                eventSink.yield(.signedOut)
+            }
             if stopped { break }
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))

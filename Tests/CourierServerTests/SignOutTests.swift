@@ -25,6 +25,9 @@ struct SignOutTests {
             #expect(try await Live.call(client, .POST, "/api/v1/auth/logout", token: alice.token).status == 204)
             #expect(try await phone.recorder.waitForClose(seconds: 1) == ConnectionCloseReason.sessionRevoked.code)
             #expect(ContinuousClock.now - started < .seconds(1))
+            // The client stops instead of knocking with dead tokens.
+            try await phone.recorder.waitForSignOut()
+            #expect(await phone.recorder.connects == 1)
             await phone.stop()
 
             // "Sign out that device" from another one.

@@ -46,14 +46,19 @@ paths:
       tags: [health]
       summary: WebSocket for real-time delivery (frames are described in the README)
       description: |
-        Upgrade with the access token as a Bearer header or `?token=`. A refused upgrade gets a bare
-        400 and is closed; the same request without upgrade headers answers why, as JSON.
+        Upgrade with the access token as a Bearer header or `?token=`. A refused upgrade answers with
+        the JSON error and closes: 401 `unauthorized`, `token_invalid`, `token_expired` or
+        `session_revoked`; 429 `too_many_connections_for_user` or `rate_limited`; 503
+        `too_many_connections`. Without upgrade headers it answers 400 `upgrade_required` (or the
+        same refusals). The server closes a socket with 4001 when its session is signed out and 4002
+        when its access token expires.
       parameters:
         - { name: token, in: query, schema: { type: string }, description: "The access token, when no Authorization header can be set" }
       responses:
         "101": { description: Switched to WebSocket }
         "400": { $ref: "#/components/responses/Error" }
         "401": { $ref: "#/components/responses/Error" }
+        "429": { $ref: "#/components/responses/Error" }
         "503": { $ref: "#/components/responses/Error" }
   /api/v1/auth/register:
     post:
@@ -193,6 +198,7 @@ paths:
       responses:
         "200": { description: "Two-factor is now off", content: { application/json: { schema: { type: object, properties: { enabled: { type: boolean } } } } } }
         "401": { $ref: "#/components/responses/Error" }
+        "429": { $ref: "#/components/responses/Error" }
   /api/v1/users/me:
     get:
       tags: [users]
@@ -417,6 +423,9 @@ paths:
     post:
       tags: [messages]
       summary: Send a message (201; 200 with the original when client_msg_id was used before)
+      description: |
+        `client_msg_id` names one send of its sender: a retry in the same chat answers 200 with the
+        first message; the same id in another chat is 409 `client_msg_id_reused`.
       requestBody:
         required: true
         content:
@@ -430,6 +439,7 @@ paths:
         "200": { $ref: "#/components/responses/Message" }
         "403": { $ref: "#/components/responses/Error" }
         "404": { $ref: "#/components/responses/Error" }
+        "409": { $ref: "#/components/responses/Error" }
         "422": { $ref: "#/components/responses/Error" }
   /api/v1/messages/{id}:
     get:

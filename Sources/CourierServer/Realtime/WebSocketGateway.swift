@@ -86,6 +86,16 @@ struct WebSocketGateway: Sendable {
         }
         let user = claimed.user
         let connection = DeviceConnection(userID: user.userID, sessionID: user.sessionID, queueLimit: configuration.outgoingQueueLimit)
+        // `?resume=1`: the client's first frame will be a resume. Hold live traffic from the first
+        // moment (before the connection is admitted and can receive any), so that nothing live
+        // overtakes the missed history (released after 10 s at the latest).
+        if ["1", "true"].contains(request.uri.queryParameters.get("resume") ?? "") {
+            connection.holdLiveFrames()
+            Task {
+                try? await Task.sleep(for: .seconds(10))
+                connection.releaseUnlessResuming()
+            }
+        }
         guard case .admitted(let isFirst) = await registry.admit(connection, expiresAt: claimed.expiresAt) else {
             try await outbound.close(.unknown(Self.admissionRefusedCode), reason: "too_many_connections")
             return
@@ -102,15 +112,6 @@ struct WebSocketGateway: Sendable {
         // published before this connection was there to close: look now that any later one finds it.
         if (try? await inChildTask({ try await services.auth.verify(accessToken: token) })) == nil {
             connection.close(.sessionRevoked)
-        }
-        // `?resume=1`: the client's first frame will be a resume. Hold live traffic from the first
-        // moment, so that nothing live overtakes the missed history (released after 10 s at the latest).
-        if ["1", "true"].contains(request.uri.queryParameters.get("resume") ?? "") {
-            connection.holdLiveFrames()
-            Task {
-                try? await Task.sleep(for: .seconds(10))
-                connection.releaseUnlessResuming()
-            }
         }
         await inChildTask { await presence.connected(user.userID, isFirst: isFirst) }
         var connectionLogger = context.logger

@@ -66,12 +66,14 @@ actor EventRecorder {
     private(set) var frames: [RealtimeConnection.ServerEvent] = []
     private(set) var closeCodes: [UInt16?] = []
     private(set) var connects = 0
+    private(set) var signedOut = false
 
     func record(_ event: RealtimeConnection.Event) {
         switch event {
         case .frame(let frame): frames.append(frame)
         case .disconnected(let code): closeCodes.append(code)
         case .connected: connects += 1
+        case .signedOut: signedOut = true
         }
     }
 
@@ -81,6 +83,18 @@ actor EventRecorder {
         while !condition(frames) {
             guard ContinuousClock.now < deadline else {
                 Issue.record("timed out waiting for \(what); got \(frames.map(\.type))")
+                throw CancellationError()
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Waits until the connection reported that its session was signed out.
+    func waitForSignOut(seconds: Double = 5) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while !signedOut {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting for the sign-out")
                 throw CancellationError()
             }
             try await Task.sleep(for: .milliseconds(10))

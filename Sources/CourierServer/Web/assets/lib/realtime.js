@@ -11,8 +11,11 @@ const PONG_TIMEOUT_MS = 10_000;
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 const MAX_RESUME_CHATS = 500; // the server's limit per resume frame
 
-/** Close codes after which reconnecting at once is right (server restart, slow-consumer drop). */
-const RECONNECT_NOW = new Set([1001, 1012, 4008]);
+/** Close codes after which reconnecting at once is right (server restart, slow-consumer drop,
+ *  access token expired: a fresh one is fetched before the next connect). */
+const RECONNECT_NOW = new Set([1001, 1012, 4002, 4008]);
+/** The server closed the socket because this session was signed out (on another device, say). */
+const SESSION_REVOKED = 4001;
 
 export class RealtimeConnection {
   /**
@@ -126,6 +129,10 @@ export class RealtimeConnection {
       this.socket = null;
       this.#stopHeartbeat();
       if (this.stopped) return;
+      if (event.code === SESSION_REVOKED) {
+        this.hooks.onSessionEnded();
+        return;
+      }
       this.lastAttemptRefused = !opened;
       if (opened && RECONNECT_NOW.has(event.code)) this.attempts = 0;
       this.#scheduleRetry();
