@@ -41,7 +41,7 @@ public struct ChatService: Sendable {
     public func createGroup(named rawName: String?, memberIDs: [String], by ownerID: UUID) async throws -> Chat {
         let name = try Self.chatName(rawName)
         let members = try await existingUsers(memberIDs, excluding: ownerID, field: "member_ids")
-        if let limit = ChatPolicy.memberLimit(kind: .group, ownerIsPremium: try await premium.isPremium(ownerID)), members.count + 1 > limit {
+        if let limit = ChatPolicy.memberLimit(kind: .group, ownerIsPremium: try await premium.expireAndCheckPremium(ownerID)), members.count + 1 > limit {
             throw Self.memberLimitError(limit)
         }
         let now = Timestamp.now()
@@ -126,7 +126,7 @@ public struct ChatService: Sendable {
                 ? "Only the owner and admins can add members." : "Members cannot be added to this chat.")
         }
         let ids = try await existingUsers(rawIDs, excluding: nil, field: "user_ids")
-        let ownerIsPremium = try await access.chat.ownerID.asyncMap { try await premium.isPremium($0) } ?? false
+        let ownerIsPremium = try await access.chat.ownerID.asyncMap { try await premium.expireAndCheckPremium($0) } ?? false
         let limit = ChatPolicy.memberLimit(kind: access.chat.kind, ownerIsPremium: ownerIsPremium)
         let result = try await chats.addMembers(ids, to: chatID, role: ChatPolicy.joiningRole(for: access.chat.kind), limit: limit, at: .now())
         if !result.added.isEmpty { await events.membership("member_added", chatID: chatID, kind: access.chat.kind, users: result.added) }

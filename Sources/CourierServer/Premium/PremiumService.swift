@@ -67,14 +67,16 @@ public struct PremiumService: Sendable {
         return subscription
     }
 
-    /// Whether the user is premium right now.
-    public func isPremium(_ userID: UUID) async throws -> Bool {
+    /// Whether the user is premium right now. Ends their subscription first when it ran out (a
+    /// write), so the answer and `is_premium` agree.
+    public func expireAndCheckPremium(_ userID: UUID) async throws -> Bool {
         try await currentSubscription(of: userID) != nil
     }
 
-    /// Charges one request (REST call or WebSocket frame) to the user's budget, which premium raises.
-    public func chargeRequest(of userID: UUID) async throws {
-        try await limiter.takeRequest(of: userID) { try await isPremium(userID) }
+    /// Takes one request (REST call or WebSocket frame) from the user's rate-limit budget, which
+    /// premium raises; 429 when it is spent.
+    public func takeRequestBudget(of userID: UUID) async throws {
+        try await limiter.takeRequest(of: userID) { try await expireAndCheckPremium(userID) }
     }
 
     /// Ends every subscription past its end date; returns how many users lost premium.

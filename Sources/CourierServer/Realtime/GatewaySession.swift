@@ -39,7 +39,7 @@ actor GatewaySession {
         }
         do {
             // Each frame counts against the same budget as a REST request.
-            try await services.premium.chargeRequest(of: user.userID)
+            try await services.premium.takeRequestBudget(of: user.userID)
             try await dispatch(header, data)
         } catch {
             let failure = Self.courierError(error, logger: logger)

@@ -10,7 +10,7 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let user = context.identity {
-            try await premium.chargeRequest(of: user.userID)
+            try await premium.takeRequestBudget(of: user.userID)
         } else {
             try await limiter.takeUnauthenticated(from: context.remoteAddress?.ipAddress)
         }
