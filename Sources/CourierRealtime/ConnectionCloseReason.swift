@@ -18,4 +18,13 @@ public struct ConnectionCloseReason: Sendable, Equatable {
     public static let tokenExpired = ConnectionCloseReason(code: 4002, reason: "token_expired")
     /// The device did not keep up and its outgoing queue overflowed: reconnect and resume.
     public static let overflow = ConnectionCloseReason(code: 4008, reason: "too_far_behind")
+    /// The server cannot serve the connection right now (a limit filled up during the handshake,
+    /// the database did not answer): reconnect after a moment. WebSocket's own 1013.
+    public static let tryAgainLater = ConnectionCloseReason(code: 1013, reason: "try_again_later")
+
+    /// The close for an access token refused with `code`: expired (refresh and reconnect) or
+    /// anything else (sign in again).
+    public static func refusedToken(code: String) -> ConnectionCloseReason {
+        code == "token_expired" ? .tokenExpired : .sessionRevoked
+    }
 }

@@ -1,5 +1,6 @@
 import CourierCore
 import Foundation
+import HeapModule
 
 /// The WebSocket connections open on this node, by user, within the node's and each user's limit.
 ///
@@ -10,8 +11,20 @@ public actor ConnectionRegistry {
     public let maxConnections: Int
     public let maxConnectionsPerUser: Int
     private var connections: [UUID: [UUID: DeviceConnection]] = [:]
-    /// When each connection's access token expires (ms since 1970), for `closeExpired`.
-    private var expiries: [UUID: (connection: DeviceConnection, expiresAt: Int64)] = [:]
+    /// Open connections by id, for closing them when their token expires.
+    private var byID: [UUID: (connection: DeviceConnection, expiresAt: Int64)] = [:]
+    /// When each connection's access token expires, soonest first: `closeExpired` looks only at
+    /// those due, not at every connection. Entries of connections gone already are skipped.
+    private var expiries = Heap<Expiry>()
+
+    private struct Expiry: Comparable {
+        let milliseconds: Int64
+        let connectionID: UUID
+
+        static func < (lhs: Expiry, rhs: Expiry) -> Bool {
+            (lhs.milliseconds, lhs.connectionID.uuidString) < (rhs.milliseconds, rhs.connectionID.uuidString)
+        }
+    }
     /// Kept alongside `connections` so admitting a connection costs the same at 10 or 10,000.
     private var open = 0
 
@@ -46,7 +59,8 @@ public actor ConnectionRegistry {
         let verdict = room(for: connection.userID)
         guard case .admitted = verdict else { return verdict }
         connections[connection.userID, default: [:]][connection.id] = connection
-        expiries[connection.id] = (connection, expiresAt.milliseconds)
+        byID[connection.id] = (connection, expiresAt.milliseconds)
+        expiries.insert(Expiry(milliseconds: expiresAt.milliseconds, connectionID: connection.id))
         open += 1
         return verdict
     }
@@ -56,7 +70,12 @@ public actor ConnectionRegistry {
     public func unregister(_ connection: DeviceConnection) -> Bool {
         if connections[connection.userID]?.removeValue(forKey: connection.id) != nil {
             open -= 1
-            expiries[connection.id] = nil
+            byID[connection.id] = nil
+            // Entries of closed connections wait in the heap until their time; when they are most
+            // of it (many reconnects), it is rebuilt from the open ones.
+            if expiries.count > 2 * byID.count + 1024 {
+                expiries = Heap(byID.map { Expiry(milliseconds: $0.value.expiresAt, connectionID: $0.key) })
+            }
         }
         if connections[connection.userID]?.isEmpty == true {
             connections[connection.userID] = nil
@@ -95,9 +114,10 @@ public actor ConnectionRegistry {
     @discardableResult
     public func closeExpired(at now: Timestamp) -> Int {
         var closed = 0
-        for (id, entry) in expiries where entry.expiresAt <= now.milliseconds {
+        while let soonest = expiries.min, soonest.milliseconds <= now.milliseconds {
+            expiries.removeMin()
+            guard let entry = byID[soonest.connectionID] else { continue }
             entry.connection.close(.tokenExpired)
-            expiries[id] = nil
             closed += 1
         }
         return closed

@@ -2,6 +2,8 @@
 import Foundation
 import Testing
 
+@testable import CourierServer
+
 @Suite("Audit log")
 struct AuditTests {
     @Test(arguments: TestEngine.all)
@@ -124,27 +126,65 @@ struct AuditTests {
         }
     }
 
+    /// Rewrites every entry as the unkeyed log wrote them: plain SHA-256, key version 0.
+    private static func downgrade(_ store: Store) async throws {
+        var previous = String(repeating: "0", count: 64)
+        for var entry in try await store.audit.entries(about: nil, limit: 100, before: nil).sorted(by: { $0.seq < $1.seq }) {
+            entry.previousHash = previous
+            entry.hash = AuditStore.plainHash(of: entry)
+            previous = entry.hash
+            let sealed = entry
+            try await store.engine.write { sql in
+                try await sql.raw("UPDATE audit_log SET prev_hash = \(bind: sealed.previousHash), hash = \(bind: sealed.hash), key_version = 0 WHERE seq = \(bind: sealed.seq)").run()
+            }
+        }
+    }
+
     @Test(arguments: TestEngine.all)
-    func entriesFromBeforeTheKeyAreSealedOnce(engine: TestEngine) async throws {
+    func entriesFromBeforeTheKeyAreSealedOnceOnTheFirstStart(engine: TestEngine) async throws {
         try await engine.withStore { store in
             for index in 1...3 { try await store.audit.append(.init(action: "test_event", details: ["n": String(index)])) }
-            // Turn them into what the unkeyed log wrote: plain SHA-256, key version 0.
-            var previous = String(repeating: "0", count: 64)
-            for var entry in try await store.audit.entries(about: nil, limit: 10, before: nil).sorted(by: { $0.seq < $1.seq }) {
-                entry.previousHash = previous
-                entry.hash = AuditStore.plainHash(of: entry)
-                previous = entry.hash
-                let sealed = entry
-                try await store.engine.write { sql in
-                    try await sql.raw("UPDATE audit_log SET prev_hash = \(bind: sealed.previousHash), hash = \(bind: sealed.hash), key_version = 0 WHERE seq = \(bind: sealed.seq)").run()
-                }
-            }
+            // As an upgraded install finds them: unkeyed, counted by the migration, no anchor yet.
+            try await Self.downgrade(store)
+            try await store.engine.write { try await $0.raw("INSERT INTO audit_unsealed (head) VALUES (3)").run() }
+            try FileManager.default.removeItem(atPath: try #require(store.audit.anchor?.path))
             #expect(try await store.audit.verify().firstBrokenSeq == 1)
             #expect(try await store.audit.sealUnkeyedEntries() == 3)
             #expect(try await store.audit.sealUnkeyedEntries() == 0)
             try await store.audit.append(.init(action: "after"))
             let result = try await store.audit.verify()
             #expect(result == .init(entries: 4, firstBrokenSeq: nil, anchor: .matches(seq: 4)))
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func entriesRewrittenAsUnkeyedAreNeverSealed(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            for index in 1...5 { try await store.audit.append(.init(action: "test_event", details: ["n": String(index)])) }
+            // Someone with the database only rewrites the log in the old format, even marking it
+            // for sealing: this node keeps an anchor, so the upgrade is behind it.
+            try await store.engine.write { try await $0.raw(#"UPDATE audit_log SET ip_address = '203.0.113.66' WHERE seq = 3"#).run() }
+            try await Self.downgrade(store)
+            try await store.engine.write { try await $0.raw("INSERT INTO audit_unsealed (head) VALUES (5)").run() }
+            #expect(try await store.audit.sealUnkeyedEntries() == 0)
+            let result = try await store.audit.verify()
+            #expect(result.firstBrokenSeq == 1)
+            #expect(!result.isIntact)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func aCutLogIsNotPaperedOverByNewEntries(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            for index in 1...5 { try await store.audit.append(.init(action: "test_event", details: ["n": String(index)])) }
+            try await store.engine.write { try await $0.raw("DELETE FROM audit_log WHERE seq >= 4").run() }
+            // A node does not start on it.
+            await #expect(throws: ConfigurationError.self) { try await checkAuditLog(store, logger: TestEngine.logger) }
+            // And a running one does not move its anchor onto the new chain.
+            try await store.audit.append(.init(action: "again 4"))
+            try await store.audit.append(.init(action: "again 5"))
+            await #expect(throws: AuditLogBehindAnchor.self) { try await store.audit.append(.init(action: "6")) }
+            #expect(try await store.audit.verify().anchor == .mismatch(seq: 5))
         }
     }
 }

@@ -96,6 +96,19 @@ struct HardeningTests {
         }
     }
 
+    @Test func requestsThatSucceedWithoutATokenCostNothingOfThatBudget() async throws {
+        // People behind one address (an office, a proxy) sign up and sign in without using up the
+        // budget that throttles refused requests.
+        let limits = RateLimitSettings(unauthenticatedPerIP: .init(2, per: 60))
+        try await withTestApp(.sqlite, rateLimits: limits) { api, _ in
+            for index in 0..<5 {
+                let user = try await api.register(username: "person_\(index)")
+                let refreshed = try await api.send(.post, "/api/v1/auth/refresh", json: ["refresh_token": user.refreshToken])
+                #expect(refreshed.status == .ok)
+            }
+        }
+    }
+
     @Test(arguments: TestEngine.all)
     func channelPostsBelongToTheChannelsCurrentAdmins(engine: TestEngine) async throws {
         try await withTestApp(engine) { api, _ in
@@ -118,6 +131,25 @@ struct HardeningTests {
             #expect(try await api.send(.patch, "/api/v1/messages/\(postID)", json: ["content": "the owner's now"], token: owner.token).status == .ok)
             #expect(try await api.send(.delete, "/api/v1/messages/\(postID)?for=everyone", token: owner.token).status == .noContent)
         }
+    }
+
+    @Test func secretsLeftReadableByOthersAreNarrowedOnStart() async throws {
+        let folder = try TemporaryFolder()
+        let configuration = ServerConfiguration(dataDirectory: folder.path + "/data", bcryptCost: 4)
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let secret = String(repeating: "s", count: 64)
+        FileManager.default.createFile(atPath: configuration.jwtSecretPath, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o644])
+        let logger = Logger(label: "test")
+        let store = try await openStore(configuration: configuration, logger: logger)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: configuration.masterKeyPath)
+        try await store.engine.close()
+        let reopened = try await openStore(configuration: configuration, logger: logger)
+        _ = try await buildApplication(configuration: configuration, store: reopened, logger: logger)
+        for path in [configuration.jwtSecretPath, configuration.masterKeyPath] {
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+            #expect(mode & 0o077 == 0, "\(path) has mode \(String(mode, radix: 8))")
+        }
+        try await reopened.engine.close()
     }
 
     @Test func secretAndDatabaseFilesAreTheOwnersOnly() async throws {

@@ -55,7 +55,7 @@ struct SignOutTests {
             await laptopDevice.stop()
 
             // A signed-out token cannot open a new socket.
-            let refused = try RawHTTP.exchange(port: try Live.port(client), RawHTTP.upgradeRequest("/ws?token=\(alice.token)"))
+            let refused = try await RawHTTP.exchange(port: try Live.port(client), RawHTTP.upgradeRequest("/ws?token=\(alice.token)"))
             #expect(refused.status == 401)
             #expect(refused.errorCode == "session_revoked")
         }
@@ -73,6 +73,27 @@ struct SignOutTests {
             let session = try #require(try await services.store.sessions.active(userID: userID, at: .now()).first)
             _ = try await services.store.sessions.revoke(sessionID: session.id, userID: session.userID, at: .now())
             #expect(try await device.recorder.waitForClose(seconds: 5) == ConnectionCloseReason.sessionRevoked.code)
+            await device.stop()
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func aSilentClientDoesNotKeepTheSocketOfASignedOutSession(engine: TestEngine) async throws {
+        try await withLiveServer(engine, gateway: GatewayConfiguration(maxConnectionsPerUser: 1)) { client, services in
+            let alice = try await client.signUp("alice_1")
+            // A client that neither reads nor answers the close frame nor closes its end.
+            let silent = try await RawHTTP.openSilentWebSocket(port: try Live.port(client), path: "/ws?token=\(alice.token)")
+            defer { RawHTTP.close(silent) }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(await services.registry.count == 1)
+            #expect(try await Live.call(client, .POST, "/api/v1/auth/logout", token: alice.token).status == 204)
+            // Its place comes back once the close grace has passed, not when the client gets round to it.
+            let deadline = ContinuousClock.now + .seconds(6)
+            while await services.registry.count > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(await services.registry.count == 0)
+            let again = try await client.login(username: "alice_1", password: "correct horse battery")
+            let device = await TestDevice(client, token: again.token)
+            try await device.ready()
             await device.stop()
         }
     }
@@ -108,20 +129,20 @@ struct UpgradeTests {
                 ("/ws", "unauthorized"), ("/ws?token=garbage", "token_invalid"), ("/ws?token=\(forged)", "token_invalid"),
                 ("/ws?token=\(expired)", "token_expired"),
             ] {
-                let answer = try RawHTTP.exchange(port: port, RawHTTP.upgradeRequest(path))
+                let answer = try await RawHTTP.exchange(port: port, RawHTTP.upgradeRequest(path))
                 #expect(answer.status == 401, "\(code): \(answer.headers)")
                 #expect(answer.errorCode == code)
                 #expect(answer.headers.lowercased().contains("content-type: application/json"))
             }
             let device = await TestDevice(client, token: alice.token)
             try await device.ready()
-            let full = try RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=\(alice.token)"))
+            let full = try await RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=\(alice.token)"))
             #expect(full.status == 503)
             #expect(full.errorCode == "too_many_connections")
             await device.stop()
             // An accepted upgrade is still a plain 101.
             try await Task.sleep(for: .milliseconds(200))
-            #expect(try RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=\(alice.token)")).status == 101)
+            #expect(try await RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=\(alice.token)")).status == 101)
         }
     }
 
@@ -131,7 +152,7 @@ struct UpgradeTests {
             let port = try Live.port(client)
             let alice = try await client.signUp("alice_1")
             for _ in 0..<60 {
-                try RawHTTP.sendAndReset(port: port, RawHTTP.upgradeRequest("/ws?token=\(alice.token)"))
+                try await RawHTTP.sendAndReset(port: port, RawHTTP.upgradeRequest("/ws?token=\(alice.token)"))
             }
             // Let the server notice every reset.
             try await Task.sleep(for: .milliseconds(500))
@@ -159,7 +180,7 @@ struct UpgradeTests {
                 try await device.ready()
                 devices.append(device)
             }
-            let fourth = try RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=\(mallory.token)"))
+            let fourth = try await RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=\(mallory.token)"))
             #expect(fourth.status == 429)
             #expect(fourth.errorCode == "too_many_connections_for_user")
             // Others still get in.
@@ -167,8 +188,8 @@ struct UpgradeTests {
             try await bobsPhone.ready()
             await bobsPhone.stop()
             // Upgrades themselves are rate-limited: mallory used 4 of 6, two more, then 429.
-            for _ in 0..<2 { _ = try RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=\(mallory.token)")) }
-            let flooded = try RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=\(mallory.token)"))
+            for _ in 0..<2 { _ = try await RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=\(mallory.token)")) }
+            let flooded = try await RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=\(mallory.token)"))
             #expect(flooded.status == 429)
             #expect(flooded.errorCode == "rate_limited")
             #expect(flooded.headers.lowercased().contains("retry-after:"))
@@ -181,9 +202,9 @@ struct UpgradeTests {
         try await withLiveServer(.sqlite, rateLimits: limits) { client, _ in
             let port = try Live.port(client)
             for _ in 0..<5 {
-                #expect(try RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=garbage")).status == 401)
+                #expect(try await RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=garbage")).status == 401)
             }
-            let throttled = try RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=garbage"))
+            let throttled = try await RawHTTP.exchange(port: port, RawHTTP.upgradeRequest("/ws?token=garbage"))
             #expect(throttled.status == 429)
             #expect(throttled.errorCode == "rate_limited")
         }

@@ -191,6 +191,22 @@ public struct AuthService: Sendable {
         return verified
     }
 
+    /// `verify` for a request from `ipAddress`: refused tokens (and a missing one, answered with
+    /// `missing`) count against the address's budget for refused requests, which once spent answers
+    /// 429 before any look-up. REST and WebSocket upgrades both authenticate through here.
+    public func verify(
+        accessToken: String?, from ipAddress: String?, missing: CourierError
+    ) async throws -> (user: AuthenticatedUser, expiresAt: Timestamp) {
+        try await limiter.checkRefusals(from: ipAddress)
+        do {
+            guard let accessToken, !accessToken.isEmpty else { throw missing }
+            return try await verify(accessToken: accessToken)
+        } catch let error as CourierError where error.kind == .unauthorized {
+            await limiter.countRefusal(from: ipAddress)
+            throw error
+        }
+    }
+
     /// Signs the current device out; its sockets close on every node.
     public func logout(_ user: AuthenticatedUser) async throws {
         try await sessions.revoke(sessionID: user.sessionID, userID: user.userID, at: .now())

@@ -30,7 +30,7 @@ public func buildRouter(
     WebSocketGateway(services: services, registry: services.registry, configuration: services.gateway).addRoutes(to: router)
 
     let api = router.group("api/v1")
-        .add(middleware: TokenAuthenticator(auth: services.auth, limiter: services.limiter))
+        .add(middleware: TokenAuthenticator(auth: services.auth))
         .add(middleware: RateLimitMiddleware(premium: services.premium, limiter: services.limiter))
         .add(middleware: AccessDenialAuditMiddleware(audit: services.audit))
     AuthController(auth: services.auth).addRoutes(to: api.group("auth"))
@@ -73,6 +73,7 @@ public func buildApplication(
 public func buildApplication(
     configuration: ServerConfiguration, store: Store, logger: Logger
 ) async throws -> some ApplicationProtocol {
+    try await checkAuditLog(store, logger: logger)
     let secret = try configuration.jwtSecret ?? SecretFile.loadOrCreate(at: configuration.jwtSecretPath)
     let services = try await AppServices(
         store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost, rateLimits: configuration.rateLimits,
@@ -93,17 +94,35 @@ public func buildApplication(
 /// Opens the configured database (creating the data folder first), brings its schema up to date and
 /// opens the master key file, refusing to go on when the key does not fit the data.
 public func openStore(configuration: ServerConfiguration, logger: Logger) async throws -> Store {
-    try SecretFile.ensureDirectory(configuration.dataDirectory)
+    if try !SecretFile.ensureDirectory(configuration.dataDirectory) {
+        logger.warning("the data folder lets other users in; make it mode 0700", metadata: ["folder": "\(configuration.dataDirectory)"])
+    }
     let engine = try await Store.openEngine(databaseURL: configuration.databaseURL, sqlitePath: configuration.sqlitePath, logger: logger)
     do {
         try await Migrator(engine: engine).migrate(logger: logger)
         let keyring = try await Keyring.open(keyFile: configuration.masterKeyPath, engine: engine)
-        let store = Store(engine: engine, keyring: keyring, auditAnchorPath: configuration.auditAnchorPath)
-        let sealed = try await store.audit.sealUnkeyedEntries()
-        if sealed > 0 { logger.notice("sealed the audit log with the master key", metadata: ["entries": "\(sealed)"]) }
-        return store
+        return Store(engine: engine, keyring: keyring, auditAnchorPath: configuration.auditAnchorPath)
     } catch {
         try? await engine.close()
         throw error
+    }
+}
+
+/// Before a node serves: seals an audit log written before it was keyed (once, on the first start
+/// after the upgrade), and refuses to start when the log lost the entry this node's anchor names,
+/// so that new entries never paper over removed ones.
+func checkAuditLog(_ store: Store, logger: Logger) async throws {
+    let sealed = try await store.audit.sealUnkeyedEntries()
+    if sealed > 0 { logger.notice("sealed the audit log with the master key", metadata: ["entries": "\(sealed)"]) }
+    switch try await store.audit.checkAnchor() {
+    case .mismatch(let seq):
+        throw ConfigurationError(
+            "The audit log no longer holds entry \(seq), which this node wrote: its newest entries were removed or the database was replaced. "
+                + "Run `courier audit verify` and keep the evidence; to start anyway, move \(store.audit.anchor?.path ?? "the audit anchor") aside."
+        )
+    case .forged:
+        throw ConfigurationError("The audit anchor \(store.audit.anchor?.path ?? "") was changed. Run `courier audit verify`; to start anyway, move it aside.")
+    case .matches, .missing, .notKept:
+        break
     }
 }

@@ -10,6 +10,8 @@ enum SecretFile {
     /// Reads the secret at `path`, creating it with `byteCount` random bytes (hex) if it does not exist.
     static func loadOrCreate(at path: String, byteCount: Int = 64) throws -> String {
         let manager = FileManager.default
+        // A secret left readable by others (an older install, a copy) is narrowed before it is used.
+        _ = try? PrivateFile.narrowIfPresent(path)
         if !manager.fileExists(atPath: path) {
             let secret = SymmetricKey(size: SymmetricKeySize(bitCount: byteCount * 8))
                 .withUnsafeBytes { Data($0) }.hexString
@@ -29,14 +31,14 @@ enum SecretFile {
         return secret
     }
 
-    /// Creates the data folder, readable only by its owner, if it does not exist yet.
-    static func ensureDirectory(_ path: String) throws {
+    /// Creates the data folder, readable only by its owner, if it does not exist yet; returns false
+    /// when one that is there lets others in.
+    @discardableResult
+    static func ensureDirectory(_ path: String) throws -> Bool {
         do {
-            try FileManager.default.createDirectory(
-                atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
-            )
+            return try PrivateFile.ensureDirectory(path)
         } catch {
-            throw ConfigurationError("Cannot create the data folder \(path): \(error.localizedDescription)")
+            throw ConfigurationError("Cannot create the data folder \(path): \(error)")
         }
     }
 }

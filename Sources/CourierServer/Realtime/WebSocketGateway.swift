@@ -70,9 +70,6 @@ struct WebSocketGateway: Sendable {
         )
     }
 
-    /// Close code right after the upgrade when a limit filled up between the check and the
-    /// session's start (many upgrades at once): 1013, "try again later".
-    private static let admissionRefusedCode: UInt16 = 1013
 
     @Sendable func run(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<AppRequestContext>
@@ -80,8 +77,14 @@ struct WebSocketGateway: Sendable {
         let request = context.request
         // Who the connection is for, from the token's signature alone: the place is taken first, and
         // the session checked after, so a sign-out published in between is not missed (below).
-        guard let token = Self.token(in: request), let claimed = try? await services.auth.tokens.verifyAccessToken(token) else {
-            try await outbound.close(.unknown(ConnectionCloseReason.tokenExpired.code), reason: ConnectionCloseReason.tokenExpired.reason)
+        let token = Self.token(in: request) ?? ""
+        let claimed: (user: AuthenticatedUser, expiresAt: Timestamp)
+        do {
+            claimed = try await services.auth.tokens.verifyAccessToken(token)
+        } catch {
+            // Checked moments ago by `shouldUpgrade`: only an expiry in between lands here.
+            let reason = ConnectionCloseReason.refusedToken(code: error.code)
+            try await outbound.close(.unknown(reason.code), reason: reason.reason)
             return
         }
         let user = claimed.user
@@ -89,16 +92,18 @@ struct WebSocketGateway: Sendable {
         // `?resume=1`: the client's first frame will be a resume. Hold live traffic from the first
         // moment (before the connection is admitted and can receive any), so that nothing live
         // overtakes the missed history (released after 10 s at the latest).
-        if ["1", "true"].contains(request.uri.queryParameters.get("resume") ?? "") {
-            connection.holdLiveFrames()
+        let resuming = ["1", "true"].contains(request.uri.queryParameters.get("resume") ?? "")
+        if resuming { connection.holdLiveFrames() }
+        guard case .admitted(let isFirst) = await registry.admit(connection, expiresAt: claimed.expiresAt) else {
+            let reason = ConnectionCloseReason.tryAgainLater
+            try await outbound.close(.unknown(reason.code), reason: reason.reason)
+            return
+        }
+        if resuming {
             Task {
                 try? await Task.sleep(for: .seconds(10))
                 connection.releaseUnlessResuming()
             }
-        }
-        guard case .admitted(let isFirst) = await registry.admit(connection, expiresAt: claimed.expiresAt) else {
-            try await outbound.close(.unknown(Self.admissionRefusedCode), reason: "too_many_connections")
-            return
         }
         let presence = self.presence
         defer {
@@ -110,8 +115,13 @@ struct WebSocketGateway: Sendable {
         }
         // The session may have been signed out since the upgrade was accepted, and that sign-out was
         // published before this connection was there to close: look now that any later one finds it.
-        if (try? await inChildTask({ try await services.auth.verify(accessToken: token) })) == nil {
-            connection.close(.sessionRevoked)
+        do {
+            _ = try await inChildTask { try await services.auth.verify(accessToken: token) }
+        } catch let error as CourierError where error.kind == .unauthorized {
+            connection.close(.refusedToken(code: error.code))
+        } catch {
+            // Not a verdict on the session (the database did not answer): the device just retries.
+            connection.close(.tryAgainLater)
         }
         await inChildTask { await presence.connected(user.userID, isFirst: isFirst) }
         var connectionLogger = context.logger
@@ -122,6 +132,9 @@ struct WebSocketGateway: Sendable {
             typingInterval: configuration.typingInterval, logger: logger
         )
         try await withThrowingTaskGroup(of: Void.self) { group in
+            // Writes the outgoing queue. When the server ends the connection (signed out, token
+            // expired, too far behind), sends the close frame with the reason and gives the client
+            // a moment to answer it.
             group.addTask {
                 for await frame in connection.outgoing {
                     try await outbound.write(.text(frame.text))
@@ -129,39 +142,39 @@ struct WebSocketGateway: Sendable {
                 if let reason = connection.closeReason {
                     logger.notice("closing a connection", metadata: ["reason": "\(reason.reason)"])
                     try await outbound.close(.unknown(reason.code), reason: reason.reason)
+                    try await Task.sleep(for: Self.closeGrace)
                 }
             }
-            for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
-                // Once the server has ended the connection, nothing the client still sends counts.
-                if connection.closeReason != nil { break }
-                guard case .text(let text) = message else {
-                    connection.send(ServerFrame.text(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "Frames are JSON text."))))
-                    continue
+            // Reads the client's frames until it closes.
+            group.addTask {
+                for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
+                    // Once the server has ended the connection, nothing the client still sends counts.
+                    if connection.closeReason != nil { break }
+                    guard case .text(let text) = message else {
+                        connection.send(ServerFrame.text(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "Frames are JSON text."))))
+                        continue
+                    }
+                    await inChildTask { await session.handle(text) }
                 }
-                await inChildTask { await session.handle(text) }
             }
-            if connection.closeReason != nil {
-                // Let the writer send the close frame with its reason, but do not wait long on a
-                // client that stopped reading.
-                group.addTask { try await Task.sleep(for: .seconds(2)) }
-                _ = try? await group.next()
-            }
+            // Whichever ends first ends the connection: the client closed, or the server closed it
+            // and the client did not answer in time. Either way its place is given back now, not
+            // when a silent client gets round to closing its end.
+            _ = try await group.next()
             group.cancelAll()
         }
     }
 
-    /// What the token of `Authorization: Bearer …` or `?token=…` grants. A missing or dead token is
-    /// charged to the IP address's budget for requests without a valid token.
+    /// How long a client has to answer the server's close frame before the connection is dropped.
+    static let closeGrace = Duration.seconds(2)
+
+    /// What the token of `Authorization: Bearer …` or `?token=…` grants (a refused one counts
+    /// against the IP address's budget, as on REST).
     private func authenticate(_ request: Request, from context: AppRequestContext) async throws -> (user: AuthenticatedUser, expiresAt: Timestamp) {
-        do {
-            guard let token = Self.token(in: request) else {
-                throw CourierError.unauthorized("Give the access token as 'Authorization: Bearer …' or '?token=…'.")
-            }
-            return try await services.auth.verify(accessToken: token)
-        } catch {
-            try await services.limiter.takeUnauthenticated(from: context.remoteAddress?.ipAddress)
-            throw error
-        }
+        try await services.auth.verify(
+            accessToken: Self.token(in: request), from: context.remoteAddress?.ipAddress,
+            missing: CourierError.unauthorized("Give the access token as 'Authorization: Bearer …' or '?token=…'.")
+        )
     }
 
     private static func token(in request: Request) -> String? {

@@ -22,6 +22,8 @@ public struct AuditService: Sendable {
             try await audit.append(event)
         } catch let error as PrivateFileError {
             logger.error("audit anchor not updated: removal of the newest entries may go unseen", metadata: ["error": "\(error)"])
+        } catch let error as AuditLogBehindAnchor {
+            logger.critical("the audit log was cut and written again", metadata: ["error": "\(error)"])
         } catch {
             logger.error("audit entry not recorded", metadata: ["action": "\(event.action)", "error": "\(error)"])
         }

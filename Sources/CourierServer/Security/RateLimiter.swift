@@ -52,11 +52,18 @@ public actor RateLimiter {
         return bucket
     }
 
-    /// Charges a request that carries no valid token (anonymous, or with a bad or dead token) to the
-    /// budget of the IP address it came from.
-    public func takeUnauthenticated(from ipAddress: String?) throws(CourierError) {
-        try take("unauthenticated-ip:\(ipAddress ?? "unknown")", settings.unauthenticatedPerIP)
+    /// 429 once the IP address has used up its budget of refused requests (bad, expired or
+    /// signed-out tokens, bogus refresh tokens): checked before such a request costs a look-up.
+    public func checkRefusals(from ipAddress: String?) throws(CourierError) {
+        try check(Self.refusalKey(ipAddress), settings.unauthenticatedPerIP)
     }
+
+    /// Counts a request refused with 401 against its IP address's budget.
+    public func countRefusal(from ipAddress: String?) {
+        try? take(Self.refusalKey(ipAddress), settings.unauthenticatedPerIP)
+    }
+
+    private static func refusalKey(_ ipAddress: String?) -> String { "refused-ip:\(ipAddress ?? "unknown")" }
 
     /// Forgets `key` (a successful sign-in clears the failures).
     public func reset(_ key: String) {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOPosix
 
 /// The newest audit entry this node wrote, kept in a file outside the database and sealed with the
 /// audit key: deleting the newest entries of the log, or rolling the whole table back to an older
@@ -22,19 +23,37 @@ public actor AuditAnchor {
     }
 
     public nonisolated let path: String
-    private var newestWritten: Int64 = 0
+    /// The newest entry recorded, from the file when this process has not written yet.
+    private var newest: Contents?
+    private var loaded = false
 
     public init(path: String) {
         self.path = path
     }
 
-    /// Records entry `seq` with `hash` as the newest, unless a newer one was recorded already
-    /// (appends commit in order but may reach here out of order).
-    func record(seq: Int64, hash: String, keyVersion: Int, key: SymmetricKey) throws {
-        guard seq > newestWritten else { return }
+    /// Records entry `seq` (sealed `hash`, chained to `previousHash`) as the newest.
+    ///
+    /// An anchor never moves back, and never onto a chain that does not continue the one it names:
+    /// appends commit in order but may reach here out of order (an older one is ignored), while an
+    /// entry right after the anchored one that does not link to it means the log was cut and written
+    /// again, which `AuditLogBehindAnchor` reports and the anchor keeps as evidence.
+    func record(seq: Int64, hash: String, previousHash: String, keyVersion: Int, key: SymmetricKey) async throws {
+        if !loaded {
+            newest = try read()
+            loaded = true
+        }
+        if let newest {
+            guard seq > newest.seq else { return }
+            if seq == newest.seq + 1, previousHash != newest.hash {
+                throw AuditLogBehindAnchor(anchored: newest.seq, appended: seq)
+            }
+        }
         let contents = Contents(seq: seq, hash: hash, keyVersion: keyVersion, mac: Self.mac(seq: seq, hash: hash, key: key))
-        try PrivateFile.replace(at: path, contents: try JSONEncoder().encode(contents))
-        newestWritten = seq
+        let data = try JSONEncoder().encode(contents)
+        let path = self.path
+        // File work (and its fsync) runs on NIO's thread pool, not on the threads that run tasks.
+        try await NIOThreadPool.singleton.runIfActive { try PrivateFile.replace(at: path, contents: data) }
+        newest = contents
     }
 
     /// The anchor in the file, nil when there is none; throws when the file is not an anchor.
@@ -51,6 +70,16 @@ public actor AuditAnchor {
     static func mac(seq: Int64, hash: String, key: SymmetricKey) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Data("courier/audit-anchor/\(seq)/\(hash)".utf8), using: key)
         return Data(code).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// An audit entry was appended that does not continue the entry the anchor names: entries were
+/// removed and the log written again from there.
+public struct AuditLogBehindAnchor: Error, CustomStringConvertible {
+    public let anchored: Int64
+    public let appended: Int64
+    public var description: String {
+        "Audit entry \(appended) does not follow entry \(anchored) named by the anchor: entries were removed. Run `courier audit verify`."
     }
 }
 

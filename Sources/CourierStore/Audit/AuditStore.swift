@@ -13,7 +13,8 @@ import SQLKit
 public struct AuditStore: Sendable {
     let engine: any DatabaseEngine
     let keyring: Keyring
-    let anchor: AuditAnchor?
+    /// Where this node keeps its anchor, if it keeps one.
+    public let anchor: AuditAnchor?
 
     /// - Parameter anchor: where this node keeps its anchor; nil keeps none (truncation then goes unseen).
     public init(engine: any DatabaseEngine, keyring: Keyring, anchor: AuditAnchor?) {
@@ -76,46 +77,68 @@ public struct AuditStore: Sendable {
             return entry
         }
         // After the commit: the anchor never names an entry the log does not have.
-        try await anchor?.record(seq: entry.seq, hash: entry.hash, keyVersion: version, key: key)
+        try await anchor?.record(seq: entry.seq, hash: entry.hash, previousHash: entry.previousHash, keyVersion: version, key: key)
         return entry
     }
 
-    /// Seals the entries written before the log was keyed (key version 0, plain SHA-256), once,
-    /// when their plain chain is intact; a broken one is left for `verify` to report.
-    /// Returns how many it sealed.
+    /// Seals the entries written before the log was keyed (key version 0, plain SHA-256): once, on
+    /// the first start after the upgrade, and only those the upgrade found (`audit_unsealed`), only
+    /// when their plain chain is intact and nothing was written after them, and only on a node that
+    /// never kept an anchor (a node with one has written sealed entries, so the upgrade is behind
+    /// it). Entries that someone later rewrites as version 0 are therefore never sealed: they stay
+    /// broken for `verify`. Returns how many it sealed.
     @discardableResult
     public func sealUnkeyedEntries() async throws -> Int {
         let version = keyring.currentVersion
         guard let key = keyring.auditKey(version: version) else { throw KeyringError("No master key version \(version).") }
+        if let anchor, try anchor.read() != nil { return 0 }
         let kind = engine.kind
-        return try await engine.write { sql in
+        let sealed = try await engine.write { sql -> AuditEntry? in
             if kind == .postgres {
                 try await sql.raw("SELECT pg_advisory_xact_lock(1131377011)").run()
             }
-            guard try await sql.raw("SELECT 1 AS present FROM audit_log WHERE key_version = 0 LIMIT 1").first() != nil else { return 0 }
+            guard let head = try await sql.raw("SELECT head FROM audit_unsealed").first()?.decode(column: "head", as: Int64.self) else {
+                return nil
+            }
+            try await sql.raw("DELETE FROM audit_unsealed").run()
             let rows = try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM audit_log ORDER BY seq").all()
             var plainPrevious = Self.genesis
-            var sealed: [AuditEntry] = []
             var previous = Self.genesis
+            var entries: [AuditEntry] = []
             for row in rows {
                 var (entry, entryVersion) = try Self.entry(from: row)
-                guard entryVersion == 0, entry.seq == Int64(sealed.count + 1), entry.previousHash == plainPrevious,
+                guard entryVersion == 0, entry.seq == Int64(entries.count + 1), entry.seq <= head, entry.previousHash == plainPrevious,
                       Self.plainHash(of: entry) == entry.hash
-                else { return 0 }
+                else { return nil }
                 plainPrevious = entry.hash
                 entry.previousHash = previous
                 entry.hash = Self.seal(entry, key: key)
                 previous = entry.hash
-                sealed.append(entry)
+                entries.append(entry)
             }
-            for entry in sealed {
+            guard Int64(entries.count) == head else { return nil }
+            for entry in entries {
                 try await sql.raw("""
                     UPDATE audit_log SET prev_hash = \(bind: entry.previousHash), hash = \(bind: entry.hash), key_version = \(bind: version)
                     WHERE seq = \(bind: entry.seq)
                     """).run()
             }
-            return sealed.count
+            return entries.last
         }
+        guard let newest = sealed else { return 0 }
+        try await anchor?.record(seq: newest.seq, hash: newest.hash, previousHash: newest.previousHash, keyVersion: version, key: key)
+        return Int(newest.seq)
+    }
+
+    /// Whether the log still holds the entry this node's anchor names (a quick check at start; `verify`
+    /// checks everything).
+    public func checkAnchor() async throws -> AnchorCheck {
+        guard let anchor else { return .notKept }
+        guard let anchored = try anchor.read() else { return .missing }
+        let hash = try await engine.read { sql in
+            try await sql.raw("SELECT hash FROM audit_log WHERE seq = \(bind: anchored.seq)").first()?.decode(column: "hash", as: String.self)
+        }
+        return check(anchored, against: hash.map { [anchored.seq: $0] } ?? [:])
     }
 
     /// Entries, newest first; only those about `subjectID` when given.

@@ -38,6 +38,8 @@ public struct MasterKeyFile: Sendable {
     /// Reads the file; nil when it does not exist.
     public static func load(path: String) throws -> MasterKeyFile? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
+        // A key file left readable by others (an older install, a copy) is narrowed before it is used.
+        _ = try? PrivateFile.narrowIfPresent(path)
         guard let data = FileManager.default.contents(atPath: path),
               let contents = try? JSONDecoder().decode(Contents.self, from: data),
               contents.keys.contains(where: { $0.version == contents.current }),

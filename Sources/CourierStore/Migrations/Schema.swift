@@ -275,9 +275,14 @@ public enum Schema {
     }
 
     /// The audit log is sealed with a key from the keyring (HMAC-SHA256) instead of a plain hash, so
-    /// that write access to the database alone cannot re-chain it. 0 marks entries from before, which
-    /// `AuditStore.sealUnkeyedEntries` seals when the keyring opens.
+    /// that write access to the database alone cannot re-chain it. Key version 0 marks entries from
+    /// before; `audit_unsealed` records how many there were when this ran, and the first server
+    /// start afterwards seals exactly those (`AuditStore.sealUnkeyedEntries`), once.
     static let keyedAuditLog = Migration(version: 2, name: "keyed audit log") { _ in
-        ["ALTER TABLE audit_log ADD COLUMN key_version INTEGER NOT NULL DEFAULT 0"]
+        [
+            "ALTER TABLE audit_log ADD COLUMN key_version INTEGER NOT NULL DEFAULT 0",
+            "CREATE TABLE audit_unsealed (head BIGINT NOT NULL)",
+            "INSERT INTO audit_unsealed (head) SELECT MAX(seq) FROM audit_log HAVING COUNT(*) > 0",
+        ]
     }
 }

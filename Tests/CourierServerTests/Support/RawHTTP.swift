@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,8 +7,21 @@ import Glibc
 /// HTTP spoken byte by byte over a plain socket, for what a ready-made client will not do: read the
 /// answer to a WebSocket upgrade request, or reset the connection in the middle of one.
 ///
-/// Blocking calls on loopback, each bounded by a timeout; used by tests only.
+/// The socket calls block (each bounded by a timeout), so they run on NIO's thread pool: on the
+/// threads that run tasks they would starve the server under test, whose handlers run there too.
 enum RawHTTP {
+    static func exchange(port: Int, _ request: String, timeoutSeconds: Int = 5) async throws -> Answer {
+        try await NIOThreadPool.singleton.runIfActive { try blockingExchange(port: port, request, timeoutSeconds: timeoutSeconds) }
+    }
+
+    static func sendAndReset(port: Int, _ request: String) async throws {
+        try await NIOThreadPool.singleton.runIfActive { try blockingSendAndReset(port: port, request) }
+    }
+
+    static func openSilentWebSocket(port: Int, path: String) async throws -> Int32 {
+        try await NIOThreadPool.singleton.runIfActive { try blockingOpenSilentWebSocket(port: port, path: path) }
+    }
+
     /// A WebSocket upgrade request for `path`.
     static func upgradeRequest(_ path: String, headers: [String] = []) -> String {
         ([
@@ -27,7 +41,7 @@ enum RawHTTP {
     }
 
     /// Sends `request` and reads the answer: its head, and the body `Content-Length` announces.
-    static func exchange(port: Int, _ request: String, timeoutSeconds: Int = 5) throws -> Answer {
+    private static func blockingExchange(port: Int, _ request: String, timeoutSeconds: Int) throws -> Answer {
         let socket = try connect(port: port, timeoutSeconds: timeoutSeconds)
         defer { close(socket) }
         try send(socket, request)
@@ -51,8 +65,32 @@ enum RawHTTP {
         }
     }
 
+    /// Opens a WebSocket and returns its socket, to be held open without reading or writing (as a
+    /// client that went silent); close it with `close(_:)`.
+    private static func blockingOpenSilentWebSocket(port: Int, path: String) throws -> Int32 {
+        let socket = try connect(port: port, timeoutSeconds: 5)
+        try send(socket, upgradeRequest(path))
+        var received = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 1)
+        // Byte by byte up to the end of the 101's head, so that nothing after it is read.
+        while !received.suffix(4).elementsEqual(Array("\r\n\r\n".utf8)) {
+            guard recv(socket, &buffer, 1, 0) == 1 else {
+                Glibc.close(socket)
+                throw RawHTTPError("no answer to the upgrade")
+            }
+            received += buffer
+        }
+        guard String(decoding: received, as: UTF8.self).hasPrefix("HTTP/1.1 101") else {
+            Glibc.close(socket)
+            throw RawHTTPError("upgrade refused: \(String(decoding: received, as: UTF8.self))")
+        }
+        return socket
+    }
+
+    static func close(_ socket: Int32) { Glibc.close(socket) }
+
     /// Sends `request` and at once resets the connection (RST), as a client that vanishes mid-handshake.
-    static func sendAndReset(port: Int, _ request: String) throws {
+    private static func blockingSendAndReset(port: Int, _ request: String) throws {
         let socket = try connect(port: port, timeoutSeconds: 5)
         try send(socket, request)
         var hard = linger(l_onoff: 1, l_linger: 0)
