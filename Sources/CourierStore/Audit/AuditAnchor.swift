@@ -26,6 +26,9 @@ public actor AuditAnchor {
     /// The newest entry recorded, from the file when this process has not written yet.
     private var newest: Contents?
     private var loaded = false
+    /// The anchor waiting to be written, and whether a write is under way.
+    private var pending: Contents?
+    private var writing = false
 
     public init(path: String) {
         self.path = path
@@ -49,11 +52,20 @@ public actor AuditAnchor {
             }
         }
         let contents = Contents(seq: seq, hash: hash, keyVersion: keyVersion, mac: Self.mac(seq: seq, hash: hash, key: key))
-        let data = try JSONEncoder().encode(contents)
-        let path = self.path
-        // File work (and its fsync) runs on NIO's thread pool, not on the threads that run tasks.
-        try await NIOThreadPool.singleton.runIfActive { try PrivateFile.replace(at: path, contents: data) }
         newest = contents
+        pending = contents
+        // One write at a time, the newest last: while a write is under way (the actor takes other
+        // calls meanwhile), later anchors wait in `pending` and the writer picks up the newest.
+        guard !writing else { return }
+        writing = true
+        defer { writing = false }
+        while let next = pending {
+            pending = nil
+            let data = try JSONEncoder().encode(next)
+            let path = self.path
+            // File work (and its fsync) runs on NIO's thread pool, not on the threads that run tasks.
+            try await NIOThreadPool.singleton.runIfActive { try PrivateFile.replace(at: path, contents: data) }
+        }
     }
 
     /// The anchor in the file, nil when there is none; throws when the file is not an anchor.
