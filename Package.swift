@@ -135,6 +135,7 @@ let package = Package(
             name: "CourierServerTests",
             dependencies: [
                 "CourierBench",
+                "CourierCore",
                 "CourierServer",
                 "CourierStore",
                 "CourierClient",

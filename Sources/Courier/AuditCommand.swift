@@ -12,7 +12,8 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.configuration()
-            let store = try await openStore(configuration: configuration, logger: bootstrapLogging(level: .warning))
+            // Only reads: an old schema is refused, never migrated, and nothing is sealed.
+            let store = try await openStore(configuration: configuration, logger: bootstrapLogging(level: .warning), migrating: false)
             let result = try await store.audit.verify()
             try await store.engine.close()
             for line in Self.report(result) { print(line) }

@@ -51,20 +51,25 @@ struct ChatCommand: AsyncParsableCommand {
             chatID = chat!
         }
 
+        // The chat's position first, then its history: whatever happens in between comes again as
+        // an update, and messages already shown from the history are not shown again.
+        let position = try await client.chat(chatID, token: token).pts
         let history = try await client.history(of: chatID, query: "limit=20", token: token)
         let names = NameCache(client: client, token: token)
         for message in history.messages.reversed() { await Self.show(message, names: names) }
-        let newest = history.messages.first?.seq ?? 0
+        let newestShown = history.messages.first?.seq ?? 0
 
         var logger = Logger(label: "courier-chat")
         logger.logLevel = .critical
-        let connection = RealtimeConnection(client: client, token: { token }, knownSeqs: [chatID: newest], logger: logger)
+        let connection = RealtimeConnection(
+            client: client, token: { token }, positions: .init(chats: [chatID: position]), logger: logger
+        )
         await connection.start()
         let printer = Task {
             for await event in connection.events {
                 switch event {
                 case .frame(let frame) where frame.type == "new_message":
-                    if let message = frame.message, message.chatID == chatID { await Self.show(message, names: names) }
+                    if let message = frame.message, message.chatID == chatID, message.seq > newestShown { await Self.show(message, names: names) }
                 case .frame(let frame) where frame.type == "typing" && frame.chatID == chatID:
                     if let user = frame.userID { print("… \(await names.name(user)) is typing") }
                 case .signedOut:

@@ -54,9 +54,11 @@ public struct ChatSummary: Decodable, Sendable {
     public let lastSeq: Int64
     public let unreadCount: Int?
     public let peerID: String?
+    /// The chat's position in the update log when it was read: catch up from here.
+    public let pts: Int64
 
     enum CodingKeys: String, CodingKey {
-        case id, type, name
+        case id, type, name, pts
         case lastSeq = "last_seq"
         case unreadCount = "unread_count"
         case peerID = "peer_id"

@@ -55,6 +55,11 @@ public struct CourierClient: Sendable {
         return profile.username
     }
 
+    /// One chat as the user sees it.
+    public func chat(_ id: String, token: String) async throws -> ChatSummary {
+        try await call(.GET, "/api/v1/chats/\(id)", token: token)
+    }
+
     public func chats(token: String) async throws -> [ChatSummary] {
         struct List: Decodable { let chats: [ChatSummary] }
         let list: List = try await call(.GET, "/api/v1/chats?limit=100", token: token)

@@ -1,10 +1,13 @@
 import Foundation
+import Synchronization
 import HummingbirdWSClient
 import Logging
 import NIOWebSocket
 
 /// A device's live connection to Courier: connects the WebSocket, reconnects by itself when the
-/// connection drops, and resumes from the newest `seq` it has of each chat, so it misses nothing.
+/// connection drops, and applies the update log: it holds its position in its own log and in each
+/// chat, takes every update exactly once and in order, and catches up (`resume`, page after page)
+/// after a reconnect or the moment a live update shows a gap, so it misses nothing.
 ///
 /// Messages sent while disconnected wait and go out after the reconnect; their `client_msg_id`
 /// makes the retry safe.
@@ -33,6 +36,18 @@ public actor RealtimeConnection {
         public let chatID: String?
         public let online: Bool?
         public let lastReadSeq: Int64?
+        /// The update's position in its chat's log (on `chat_joined`: where to catch up from).
+        public let pts: Int64?
+        /// The update's position in the person's own log.
+        public let accountPTS: Int64?
+        public let messageID: String?
+        public let seq: Int64?
+        public let role: String?
+        /// `resumed`: more updates wait; chats to reload; chats left.
+        public let more: Bool?
+        public let tooLong: [String]?
+        public let invalidPosition: [String]?
+        public let left: [String]?
 
         public struct Failure: Decodable, Sendable {
             public let code: String
@@ -40,10 +55,27 @@ public actor RealtimeConnection {
         }
 
         enum CodingKeys: String, CodingKey {
-            case type, ref, message, chats, error, online
+            case type, ref, message, chats, error, online, pts, seq, role, more, left
             case userID = "user_id"
             case chatID = "chat_id"
             case lastReadSeq = "last_read_seq"
+            case accountPTS = "account_pts"
+            case messageID = "message_id"
+            case tooLong = "too_long"
+            case invalidPosition = "invalid_position"
+        }
+    }
+
+    /// Where a device stands in the update log.
+    public struct Positions: Sendable, Equatable {
+        /// In the person's own log; nil before the first catch-up.
+        public var account: Int64?
+        /// Per chat id.
+        public var chats: [String: Int64]
+
+        public init(account: Int64? = nil, chats: [String: Int64] = [:]) {
+            self.account = account
+            self.chats = chats
         }
     }
 
@@ -52,18 +84,26 @@ public actor RealtimeConnection {
     private let url: @Sendable () async throws -> String
     private let logger: Logger
     private var outbound: WebSocketOutboundWriter?
-    private var lastSeq: [String: Int64] = [:]
+    private var positions: Positions
+    /// Whether a catch-up is under way (its `resumed` not yet received), and whether a gap showed
+    /// meanwhile (the page under way may have been read before it: ask again after it).
+    private var catchingUp = false
+    private var gapWhileCatchingUp = false
+    private static let catchUpRef = "catch-up"
     private var pending: [String: (frame: String, continuation: CheckedContinuation<ServerEvent, any Error>)] = [:]
     private var loop: Task<Void, Never>?
     private var stopped = false
 
     /// - Parameters:
     ///   - token: returns a valid access token (refreshing it if needed); asked before each connect.
-    ///   - knownSeqs: the newest `seq` the device already has per chat, to resume from.
-    public init(client: CourierClient, token: @escaping @Sendable () async throws -> String, knownSeqs: [String: Int64] = [:], logger: Logger = Logger(label: "courier-client")) {
+    ///   - positions: where the device stands in the update log (kept from an earlier connection).
+    public init(
+        client: CourierClient, token: @escaping @Sendable () async throws -> String, positions: Positions = Positions(),
+        logger: Logger = Logger(label: "courier-client")
+    ) {
         self.url = { client.webSocketURL(token: try await token(), resume: true) }
         self.logger = logger
-        self.lastSeq = knownSeqs
+        self.positions = positions
         (events, eventSink) = AsyncStream.makeStream(of: Event.self)
     }
 
@@ -89,8 +129,8 @@ public actor RealtimeConnection {
         try? await outbound?.close(.goingAway, reason: "dropped")
     }
 
-    /// The newest `seq` received per chat.
-    public var knownSeqs: [String: Int64] { lastSeq }
+    /// Where the device stands in the update log.
+    public var knownPositions: Positions { positions }
 
     /// Sends a text message and returns the server's ack (which carries the message or an error).
     public func send(_ content: String, to chatID: String, clientMessageID: String = UUID().uuidString) async throws -> ServerEvent {
@@ -162,24 +202,20 @@ public actor RealtimeConnection {
         await write(String(decoding: (try? JSONEncoder().encode(fields)) ?? Data(), as: UTF8.self))
     }
 
+    /// How long connecting and the WebSocket handshake may take before the attempt is given up.
+    /// The WebSocket client waits for the server's answer without a limit, and a server that
+    /// accepts but never answers (a proxy, a node being killed) would hold the device forever.
+    static let handshakeTimeout = Duration.seconds(15)
+
+    /// The attempt whose socket is the current one (an abandoned attempt must not take over).
+    private var attempt = 0
+
     private func run() async {
         var delay = Duration.milliseconds(100)
         while !stopped, !Task.isCancelled {
-            var closeCode: UInt16?
-            do {
-                let close = try await WebSocketClient.connect(
-                    url: try await url(), configuration: .init(maxFrameSize: 1 << 20), logger: logger
-                ) { inbound, outbound, _ in
-                    await self.attach(outbound)
-                    for try await message in inbound.messages(maxSize: 1 << 24) {
-                        if case .text(let text) = message { await self.receive(text) }
-                    }
-                }
-                closeCode = close.map { UInt16(webSocketErrorCode: $0.closeCode) }
-                delay = .milliseconds(100)
-            } catch {
-                logger.debug("connection failed", metadata: ["error": "\(error)"])
-            }
+            attempt += 1
+            let closeCode = await connectOnce(attempt: attempt)
+            if closeCode != nil { delay = .milliseconds(100) }
             outbound = nil
             eventSink.yield(.disconnected(closeCode: closeCode))
             if closeCode == Self.sessionRevokedCloseCode {
@@ -195,15 +231,71 @@ public actor RealtimeConnection {
         }
     }
 
-    private func attach(_ writer: WebSocketOutboundWriter) async {
+    /// One connection: connects, and returns when it ends (with the server's close code, if any),
+    /// or when it has not got through the handshake in time.
+    private func connectOnce(attempt: Int) async -> UInt16? {
+        let target: String
+        do { target = try await url() } catch { return nil }
+        let logger = self.logger
+        let connection = Task { () -> UInt16? in
+            let close = try await WebSocketClient.connect(url: target, configuration: .init(maxFrameSize: 1 << 20), logger: logger) { inbound, outbound, _ in
+                guard await self.attach(outbound, attempt: attempt) else { return }
+                for try await message in inbound.messages(maxSize: 1 << 24) {
+                    if case .text(let text) = message { await self.receive(text) }
+                }
+            }
+            return close.map { UInt16(webSocketErrorCode: $0.closeCode) }
+        }
+        let settled = OnceFlag()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<UInt16?, Never>) in
+            Task {
+                let code: UInt16?
+                do { code = try await connection.value } catch {
+                    logger.debug("connection failed", metadata: ["error": "\(error)"])
+                    code = nil
+                }
+                if settled.claim() { continuation.resume(returning: code) }
+            }
+            Task {
+                try? await Task.sleep(for: Self.handshakeTimeout)
+                guard await self.attempt == attempt, await self.outbound == nil else { return }
+                if settled.claim() {
+                    logger.debug("handshake timed out")
+                    connection.cancel()
+                    continuation.resume(returning: nil)
+                }
+            }
+        }
+    }
+
+    /// Makes `writer` the current socket, unless its attempt was given up meanwhile.
+    private func attach(_ writer: WebSocketOutboundWriter, attempt: Int) async -> Bool {
+        guard attempt == self.attempt else {
+            try? await writer.close(.goingAway, reason: "given up")
+            return false
+        }
         outbound = writer
         eventSink.yield(.connected)
         // Catch up first, then retry whatever was waiting for an ack.
-        let resume = ["type": "resume", "chats": lastSeq] as [String: Any]
+        catchingUp = false
+        await catchUp()
+        for (_, waiting) in pending { await write(waiting.frame) }
+        return true
+    }
+
+    /// Asks for every update after the device's positions (one page; `resumed` says if more wait).
+    private func catchUp() async {
+        guard !catchingUp else {
+            gapWhileCatchingUp = true
+            return
+        }
+        catchingUp = true
+        gapWhileCatchingUp = false
+        var resume: [String: Any] = ["type": "resume", "chats": positions.chats, "ref": Self.catchUpRef]
+        if let account = positions.account { resume["account_pts"] = account }
         if let data = try? JSONSerialization.data(withJSONObject: resume) {
             await write(String(decoding: data, as: UTF8.self))
         }
-        for (_, waiting) in pending { await write(waiting.frame) }
     }
 
     private func write(_ frame: String) async {
@@ -214,17 +306,85 @@ public actor RealtimeConnection {
         }
     }
 
-    private func receive(_ text: String) {
+    private func receive(_ text: String) async {
         guard let event = try? JSONDecoder().decode(ServerEvent.self, from: Data(text.utf8)) else { return }
-        if let message = event.message, event.type == "new_message" || event.type == "ack" {
-            lastSeq[message.chatID] = max(lastSeq[message.chatID] ?? 0, message.seq)
-        }
-        if event.type == "resumed", let chats = event.chats {
-            lastSeq.merge(chats) { max($0, $1) }
+        switch event.type {
+        case "resumed":
+            catchingUp = false
+            positions.account = event.accountPTS ?? positions.account
+            for (chat, pts) in event.chats ?? [:] { positions.chats[chat] = pts }
+            for chat in event.left ?? [] { positions.chats[chat] = nil }
+            if event.more == true || gapWhileCatchingUp { await catchUp() }
+        case "error" where event.ref == Self.catchUpRef:
+            // The catch-up failed (the server was shutting down, say): ask again in a moment.
+            catchingUp = false
+            Task {
+                try? await Task.sleep(for: .seconds(1))
+                await self.catchUp()
+            }
+        case "ack":
+            // An ack's position continues the device's own; anything else means updates were missed.
+            if let chat = event.chatID ?? event.message?.chatID, let pts = event.pts, !advance(chat: chat, to: pts) { await catchUp() }
+            if let pts = event.accountPTS, !advanceAccount(to: pts) { await catchUp() }
+        default:
+            if let accountPTS = event.accountPTS {
+                guard advanceAccount(to: accountPTS) else {
+                    if accountPTS > (positions.account ?? 0) { await catchUp() }
+                    return
+                }
+                if event.type == "chat_joined", let chat = event.chatID, positions.chats[chat] == nil {
+                    // Follow the chat from where the person joined it, and catch up on what it
+                    // had since (when this came in a catch-up, nothing of the chat was asked for yet).
+                    positions.chats[chat] = event.pts ?? 0
+                    await catchUp()
+                }
+                if event.type == "chat_left", let chat = event.chatID { positions.chats[chat] = nil }
+            } else if let chat = event.chatID, let pts = event.pts {
+                // A chat update: exactly the next one is applied; an old one was seen; a later one
+                // shows a gap, which catching up fills (this one included).
+                guard advance(chat: chat, to: pts) else {
+                    if pts > (positions.chats[chat] ?? 0) { await catchUp() }
+                    return
+                }
+            }
         }
         if let ref = event.ref, let waiting = pending.removeValue(forKey: ref) {
             waiting.continuation.resume(returning: event)
         }
         eventSink.yield(.frame(event))
+    }
+
+    /// Moves the chat's position to `pts` when it is the next one; false otherwise (seen, or a gap).
+    private func advance(chat: String, to pts: Int64) -> Bool {
+        guard let held = positions.chats[chat] else {
+            // A chat this device did not follow yet (joined while this frame was on its way).
+            positions.chats[chat] = pts
+            return true
+        }
+        guard pts == held + 1 else { return false }
+        positions.chats[chat] = pts
+        return true
+    }
+
+    private func advanceAccount(to pts: Int64) -> Bool {
+        guard let held = positions.account else {
+            positions.account = pts
+            return true
+        }
+        guard pts == held + 1 else { return false }
+        positions.account = pts
+        return true
+    }
+}
+
+/// True for the first caller of `claim` only.
+final class OnceFlag: Sendable {
+    private let claimed = Mutex(false)
+
+    func claim() -> Bool {
+        claimed.withLock { done in
+            defer { done = true }
+            return !done
+        }
     }
 }

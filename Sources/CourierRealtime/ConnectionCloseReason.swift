@@ -5,10 +5,15 @@
 public struct ConnectionCloseReason: Sendable, Equatable {
     public let code: UInt16
     public let reason: String
+    /// How long the client has, once closed, before the connection is cut whether or not the
+    /// close frame could be written: short when access ended (a silent client keeps nothing), long
+    /// enough for a slow device to drain what it was sent otherwise.
+    public let grace: Duration
 
-    public init(code: UInt16, reason: String) {
+    public init(code: UInt16, reason: String, grace: Duration = .seconds(2)) {
         self.code = code
         self.reason = reason
+        self.grace = grace
     }
 
     /// The device's session was signed out (logout, "sign out that device", a reused refresh
@@ -17,7 +22,12 @@ public struct ConnectionCloseReason: Sendable, Equatable {
     /// The access token the socket was opened with expired: refresh it, reconnect and resume.
     public static let tokenExpired = ConnectionCloseReason(code: 4002, reason: "token_expired")
     /// The device did not keep up and its outgoing queue overflowed: reconnect and resume.
-    public static let overflow = ConnectionCloseReason(code: 4008, reason: "too_far_behind")
+    public static let overflow = overflow(grace: .seconds(30))
+
+    /// `overflow` with another time to drain before the connection is cut.
+    public static func overflow(grace: Duration) -> ConnectionCloseReason {
+        ConnectionCloseReason(code: 4008, reason: "too_far_behind", grace: grace)
+    }
     /// The server cannot serve the connection right now (a limit filled up during the handshake,
     /// the database did not answer): reconnect after a moment. WebSocket's own 1013.
     public static let tryAgainLater = ConnectionCloseReason(code: 1013, reason: "try_again_later")

@@ -93,7 +93,7 @@ public actor ConnectionRegistry {
         for userID in delivery.recipients {
             guard let devices = connections[userID] else { continue }
             for (id, connection) in devices where id != delivery.excludedConnection {
-                connection.enqueue(delivery.frame, sequence: delivery.sequence)
+                connection.enqueue(delivery.frame, position: delivery.position)
             }
         }
     }

@@ -9,26 +9,28 @@ public struct Delivery: Sendable {
     public var recipients: [UUID]
     /// The frame's JSON text.
     public var frame: String
-    /// For `new_message`: the chat and `seq`, so a resuming connection can drop what it already sent.
-    public var sequence: ChatSequence?
+    /// For an update of the log: its stream and position, so a resuming connection can drop what
+    /// catching up already sent.
+    public var position: UpdatePosition?
     /// A connection that must not receive it (the one that caused it, which gets an ack instead).
     public var excludedConnection: UUID?
 
-    public init(recipients: [UUID], frame: String, sequence: ChatSequence? = nil, excludedConnection: UUID? = nil) {
+    public init(recipients: [UUID], frame: String, position: UpdatePosition? = nil, excludedConnection: UUID? = nil) {
         self.recipients = recipients
         self.frame = frame
-        self.sequence = sequence
+        self.position = position
         self.excludedConnection = excludedConnection
     }
 }
 
-/// A message's position: its chat and `seq`.
-public struct ChatSequence: Sendable, Hashable, Codable {
-    public var chatID: UUID
-    public var seq: Int64
+/// An update's place in the log: its stream (a chat's id, or a person's id for their own log) and
+/// its position `pts` there.
+public struct UpdatePosition: Sendable, Hashable, Codable {
+    public var stream: UUID
+    public var pts: Int64
 
-    public init(chatID: UUID, seq: Int64) {
-        self.chatID = chatID
-        self.seq = seq
+    public init(stream: UUID, pts: Int64) {
+        self.stream = stream
+        self.pts = pts
     }
 }

@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// Frames are queued without waiting, so a slow device never slows the fan-out to others. When a
 /// device does not keep up and its queue is full, the queue is closed and the connection ends with
-/// ``ConnectionCloseReason/overflow``; the device reconnects and resumes from its last `seq`.
+/// ``ConnectionCloseReason/overflow``; the device reconnects and catches up from its positions.
 public final class DeviceConnection: Sendable, Identifiable {
     public let id = UUID()
     public let userID: UUID
@@ -18,30 +18,29 @@ public final class DeviceConnection: Sendable, Identifiable {
 
     private struct State {
         var closeReason: ConnectionCloseReason?
+        /// The task waiting in `waitUntilClosed`.
+        var closeWaiter: CheckedContinuation<Void, Never>?
         /// While resuming, live frames wait here so that missed history goes out first.
         var held: [OutgoingFrame]?
-        /// Per chat, the newest `seq` a resume sent from history. Every message up to it was
-        /// committed when history was read (a chat's messages commit in `seq` order), so a live
-        /// `new_message` at or below it is a duplicate.
+        /// Per stream (a chat, or the person's own log), the newest position a catch-up sent. Every
+        /// update up to it was committed when the log was read (a stream's updates commit in `pts`
+        /// order), so a live update at or below it is a duplicate.
         var resumedUpTo: [UUID: Int64] = [:]
-        /// The `seq`s of recent `new_message` frames sent, so that a resume does not send them again
-        /// (live traffic starts as soon as the socket opens, before the client's `resume` arrives).
-        var recentlySent: [UUID: Set<Int64>] = [:]
-        var recentlySentCount = 0
         /// Whether a resume began: from then on only the resume releases held frames.
         var resumeStarted = false
     }
 
-    /// How many sent `seq`s a connection remembers for resume; past it, the memory starts over.
-    static let recentlySentLimit = 4096
-
-    /// A frame with, for `new_message`, its position.
+    /// A frame with, for an update of the log, its position.
     public struct OutgoingFrame: Sendable {
         public let text: String
-        public let sequence: ChatSequence?
+        public let position: UpdatePosition?
     }
 
-    public init(userID: UUID, sessionID: UUID, queueLimit: Int) {
+    /// How long a connection that overflowed has to drain before it is cut.
+    private let overflowGrace: Duration
+
+    public init(userID: UUID, sessionID: UUID, queueLimit: Int, overflowGrace: Duration = .seconds(30)) {
+        self.overflowGrace = overflowGrace
         self.userID = userID
         self.sessionID = sessionID
         (outgoing, continuation) = AsyncStream.makeStream(of: OutgoingFrame.self, bufferingPolicy: .bufferingOldest(queueLimit))
@@ -53,16 +52,42 @@ public final class DeviceConnection: Sendable, Identifiable {
     /// Ends the connection for `reason`: nothing more is queued, the writer stops after the frames
     /// already queued and closes with the reason. The first reason given is the one sent.
     public func close(_ reason: ConnectionCloseReason) {
-        state.withLock { if $0.closeReason == nil { $0.closeReason = reason } }
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.closeReason == nil { state.closeReason = reason }
+            defer { state.closeWaiter = nil }
+            return state.closeWaiter
+        }
         continuation.finish()
+        waiter?.resume()
+    }
+
+    /// Returns once the server ends the connection (`close`), or when the task is cancelled. For the
+    /// one task that drops a connection whose writer cannot finish (a client that stopped reading).
+    public func waitUntilClosed() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.closeReason != nil || Task.isCancelled { return true }
+                    state.closeWaiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.closeWaiter = nil }
+                return state.closeWaiter
+            }
+            waiter?.resume()
+        }
     }
 
     /// Queues a live frame: held back while the connection is resuming, dropped when a resume
     /// already sent it.
-    public func enqueue(_ text: String, sequence: ChatSequence? = nil) {
-        let frame = OutgoingFrame(text: text, sequence: sequence)
+    public func enqueue(_ text: String, position: UpdatePosition? = nil) {
+        let frame = OutgoingFrame(text: text, position: position)
         let sendNow = state.withLock { state -> Bool in
-            if let sequence, let sent = state.resumedUpTo[sequence.chatID], sequence.seq <= sent { return false }
+            if let position, let sent = state.resumedUpTo[position.stream], position.pts <= sent { return false }
             guard state.held != nil else { return true }
             state.held!.append(frame)
             return false
@@ -71,13 +96,8 @@ public final class DeviceConnection: Sendable, Identifiable {
     }
 
     /// Queues a frame ahead of held live traffic (replies, resumed history).
-    public func send(_ text: String, sequence: ChatSequence? = nil) {
-        send(OutgoingFrame(text: text, sequence: sequence))
-    }
-
-    /// Whether the `new_message` of `sequence` already went out on this connection recently.
-    public func hasSent(_ sequence: ChatSequence) -> Bool {
-        state.withLock { $0.recentlySent[sequence.chatID]?.contains(sequence.seq) ?? false }
+    public func send(_ text: String, position: UpdatePosition? = nil) {
+        send(OutgoingFrame(text: text, position: position))
     }
 
     /// Starts holding live frames back.
@@ -99,15 +119,15 @@ public final class DeviceConnection: Sendable, Identifiable {
         if !resuming { releaseLiveFrames(resumedUpTo: [:]) }
     }
 
-    /// Stops holding live frames and queues those held, except `new_message` frames at or below
-    /// the `seq` the resume sent for their chat (and from now on drops such frames).
+    /// Stops holding live frames and queues those held, except updates at or below
+    /// the position the resume sent for their stream (and from now on drops such frames).
     public func releaseLiveFrames(resumedUpTo sent: [UUID: Int64]) {
         let held = state.withLock { state -> [OutgoingFrame] in
             state.resumedUpTo.merge(sent) { max($0, $1) }
             defer { state.held = nil }
             return (state.held ?? []).filter { frame in
-                guard let sequence = frame.sequence, let upTo = state.resumedUpTo[sequence.chatID] else { return true }
-                return sequence.seq > upTo
+                guard let position = frame.position, let upTo = state.resumedUpTo[position.stream] else { return true }
+                return position.pts > upTo
             }
         }
         held.forEach(send)
@@ -117,17 +137,8 @@ public final class DeviceConnection: Sendable, Identifiable {
     public func finish() { continuation.finish() }
 
     private func send(_ frame: OutgoingFrame) {
-        if let sequence = frame.sequence {
-            state.withLock { state in
-                if state.recentlySentCount >= Self.recentlySentLimit {
-                    state.recentlySent = [:]
-                    state.recentlySentCount = 0
-                }
-                if state.recentlySent[sequence.chatID, default: []].insert(sequence.seq).inserted { state.recentlySentCount += 1 }
-            }
-        }
         if case .dropped = continuation.yield(frame) {
-            close(.overflow)
+            close(.overflow(grace: overflowGrace))
         }
     }
 }

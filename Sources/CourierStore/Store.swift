@@ -12,6 +12,7 @@ public struct Store: Sendable {
     public let audit: AuditStore
     public let twoFactor: TwoFactorStore
     public let telegram: TelegramStore
+    public let updates: UpdateStore
 
     /// The repositories over a migrated database, encrypting content with `keyring`.
     ///
@@ -29,6 +30,7 @@ public struct Store: Sendable {
         self.audit = AuditStore(engine: engine, keyring: keyring, anchor: auditAnchorPath.map(AuditAnchor.init(path:)))
         self.twoFactor = TwoFactorStore(engine: engine, keyring: keyring)
         self.telegram = TelegramStore(engine: engine)
+        self.updates = UpdateStore(engine: engine)
     }
 
     /// Opens the database a configuration names: PostgreSQL for a `postgres://` URL, otherwise the

@@ -174,16 +174,44 @@ struct AuditTests {
     }
 
     @Test(arguments: TestEngine.all)
+    func movingTheAnchorAsideDoesNotLetUnkeyedEntriesBeSealed(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            // The node went through the upgrade once (its marker), then wrote sealed entries.
+            #expect(try await store.audit.sealUnkeyedEntries() == 0)
+            for index in 1...4 { try await store.audit.append(.init(action: "test_event", details: ["n": String(index)])) }
+            try await Self.downgrade(store)
+            try await store.engine.write { try await $0.raw("INSERT INTO audit_unsealed (head) VALUES (4)").run() }
+            try FileManager.default.removeItem(atPath: try #require(store.audit.anchor?.path))
+            #expect(try await store.audit.sealUnkeyedEntries() == 0)
+            #expect(try await store.audit.verify().firstBrokenSeq == 1)
+        }
+    }
+
+    @Test func verifyRefusesAnOldSchemaInsteadOfChangingIt() async throws {
+        let folder = try TemporaryFolder()
+        let configuration = ServerConfiguration(dataDirectory: folder.path, bcryptCost: 4)
+        let engine = try await SQLiteEngine.open(path: configuration.sqlitePath, logger: TestEngine.logger)
+        try await Migrator(engine: engine, migrations: Array(Schema.migrations.prefix(1))).migrate(logger: TestEngine.logger)
+        try await engine.close()
+        let before = try Data(contentsOf: URL(fileURLWithPath: configuration.sqlitePath))
+        await #expect(throws: ConfigurationError.self) {
+            try await openStore(configuration: configuration, logger: TestEngine.logger, migrating: false)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: configuration.sqlitePath)) == before)
+    }
+
+    @Test(arguments: TestEngine.all)
     func aCutLogIsNotPaperedOverByNewEntries(engine: TestEngine) async throws {
         try await engine.withStore { store in
             for index in 1...5 { try await store.audit.append(.init(action: "test_event", details: ["n": String(index)])) }
             try await store.engine.write { try await $0.raw("DELETE FROM audit_log WHERE seq >= 4").run() }
             // A node does not start on it.
             await #expect(throws: ConfigurationError.self) { try await checkAuditLog(store, logger: TestEngine.logger) }
-            // And a running one does not move its anchor onto the new chain.
-            try await store.audit.append(.init(action: "again 4"))
-            try await store.audit.append(.init(action: "again 5"))
-            await #expect(throws: AuditLogBehindAnchor.self) { try await store.audit.append(.init(action: "6")) }
+            // And a running one does not move its anchor onto the new chain, however long it goes on
+            // (each entry is still written; each append reports the cut).
+            for action in ["again 4", "again 5", "6", "7"] {
+                await #expect(throws: AuditLogBehindAnchor.self) { try await store.audit.append(.init(action: action)) }
+            }
             #expect(try await store.audit.verify().anchor == .mismatch(seq: 5))
         }
     }

@@ -90,9 +90,27 @@ struct HardeningTests {
             let flooded = try await api.send(.get, "/api/v1/users/me", token: "forged.token.here")
             #expect(flooded.status == .tooManyRequests)
             #expect(flooded.headers[.retryAfter] != nil)
-            // Bogus refresh tokens (a database write each) share the budget.
+            // Bogus refresh tokens share the budget.
             let refresh = try await api.send(.post, "/api/v1/auth/refresh", json: ["refresh_token": "bogus"])
             #expect(refresh.status == .tooManyRequests)
+            // Someone else behind the same address, with a good token, is not held up by the flood.
+            let alice = try await api.register(username: "alice_1")
+            #expect(try await api.send(.get, "/api/v1/users/me", token: alice.token).status == .ok)
+        }
+    }
+
+    @Test func signingOutIsNeverRateLimited() async throws {
+        // A thief flooding with a stolen token spends the account's budget; its owner can still
+        // sign that device out.
+        let limits = RateLimitSettings(user: .init(3, per: 60))
+        try await withTestApp(.sqlite, rateLimits: limits) { api, _ in
+            let thief = try await api.register(username: "alice_1")
+            let owner = try SignedInUser(try await api.send(.post, "/api/v1/auth/login", json: ["username": "alice_1", "password": "correct horse battery"]))
+            for _ in 0..<3 { _ = try await api.send(.get, "/api/v1/users/me", token: thief.token) }
+            #expect(try await api.send(.get, "/api/v1/users/me", token: owner.token).status == .tooManyRequests)
+            #expect(try await api.send(.delete, "/api/v1/auth/sessions/\(thief.sessionID)", token: owner.token).status == .noContent)
+            #expect(try await api.send(.get, "/api/v1/users/me", token: thief.token).status == .unauthorized)
+            #expect(try await api.send(.post, "/api/v1/auth/logout", token: owner.token).status == .noContent)
         }
     }
 

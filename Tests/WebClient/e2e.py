@@ -612,13 +612,16 @@ class Scenario:
 
     def step_network_drop(self):
         """Alice's network drops (the browser goes offline): the page says so, and once the network
-        is back it reconnects by itself and shows what Bob sent meanwhile."""
+        is back it reconnects by itself and shows what Bob sent, edited and deleted meanwhile,
+        without a reload (the update log)."""
         a, b = self.alice, self.bob
         a.driver.refresh()  # a fresh page: no history loaded yet but the DM's
         a.click(f".chat-item[aria-label^='{self.bob_name}']")
         message_row(a, "See you in the group")
         b.click(f".chat-item[aria-label^='{self.alice_name}']")
         b.find("#composer-input")
+        self.send(b, "This one will go")
+        message_row(a, "This one will go")
         conditions = {"latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
         a.driver.execute_cdp_cmd("Network.enable", {})
         a.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": True, **conditions})
@@ -627,6 +630,16 @@ class Scenario:
         self.send(b, "Sent while your network was down")
         message_status(b, "Sent while your network was down", ("sent", "read"))
         assert not find_message(a.driver, "Sent while your network was down")
+        # Bob edits and deletes while Alice's tab is offline.
+        self.message_action(b, "See you in the group", "Edit")
+        composer = b.find("#composer-input")
+        b.wait(lambda d: composer.get_attribute("value") == "See you in the group", "the composer to hold the text to edit")
+        composer.send_keys(Keys.END, " at five", Keys.ENTER)
+        message_row(b, "See you in the group at five")
+        self.message_action(b, "This one will go", "Delete")
+        b.wait(lambda d: [x for x in d.find_elements(By.CSS_SELECTOR, "dialog .button") if x.text == "Delete for everyone"],
+               "the delete dialog")[0].click()
+        b.wait(lambda d: "This one will go" not in message_texts(d), "Bob: the message to be deleted")
         # A chat whose history is not here yet waits for the connection (asking nothing while
         # offline, so no failed request either) and loads once the network is back.
         a.click(".chat-item[aria-label^='Courier News']")
@@ -638,6 +651,25 @@ class Scenario:
         a.click(f".chat-item[aria-label^='{self.bob_name}']")
         message_row(a, "Sent while your network was down")
         message_status(b, "Sent while your network was down", ("read",))
+        # The edit and the deletion made while Alice was offline show, with no reload.
+        message_row(a, "See you in the group at five")
+        a.wait(lambda d: "This one will go" not in message_texts(d), "Alice: the message deleted while she was offline to go")
+        texts = message_texts(a.driver)
+        assert "See you in the group" not in texts, f"the old text is still shown: {texts}"
+
+    def step_ticks_from_a_reply(self):
+        """A reply is a read mark: Alice's tick turns double the moment Bob answers, though Bob's
+        tab never sent a read (he answered from another device, over REST)."""
+        a, b = self.alice, self.bob
+        chat_id = a.js("return document.querySelector('.conversation').dataset.chatId")
+        b.open("/#/")
+        b.find(".chat-item")
+        self.send(a, "Are you still there?")
+        message_status(a, "Are you still there?", ("sent",))
+        token = b.js("return localStorage.getItem('courier.token')")
+        self.server.api("POST", "/messages", {"chat_id": chat_id, "content": "Yes, from my phone", "client_msg_id": f"phone-{self.suffix}"}, token)
+        message_row(a, "Yes, from my phone")
+        message_status(a, "Are you still there?", ("read",))
 
     def step_restart(self):
         a, b = self.alice, self.bob
@@ -646,7 +678,7 @@ class Scenario:
             browser.click(f".chat-item[aria-label^='{self.bob_name if browser is a else self.alice_name}']")
             browser.wait(lambda d: d.find_element(By.ID, "connection-state").get_attribute("data-state") == "online", "online")
             browser.check_console()
-        message_row(a, "See you in the group")
+        message_row(a, "See you in the group at five")
         # After the reload the ticks come from the chat summary (others_last_read_seq), not from live frames.
         message_status(a, "Hello Bob! How are you?", ("read",))
         # While the server is away, only failed connections to it may be logged.
@@ -760,7 +792,8 @@ class Scenario:
             ("/r/<unknown reference> is not available", self.step_reference),
             ("history: infinite scroll upwards", self.step_history),
             ("phone width", self.step_phone_width),
-            ("network drop: offline state, reconnect, catch up", self.step_network_drop),
+            ("network drop: offline state, reconnect, catch up on messages, edits and deletions", self.step_network_drop),
+            ("live read ticks from a reply", self.step_ticks_from_a_reply),
             ("server killed and restarted: reconnect and catch up", self.step_restart),
             ("README screenshot (light and dark)", self.step_readme_screenshot),
             ("two tabs: one refresh for both, sign-out follows", self.step_two_tabs),

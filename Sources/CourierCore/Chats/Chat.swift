@@ -13,11 +13,15 @@ public struct Chat: Sendable, Equatable, Identifiable {
     public var lastActivityAt: Timestamp
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
+    /// The position of the chat's newest update: a device that loaded the chat as it is now
+    /// catches up from here.
+    public var pts: Int64
 
     public init(
         id: UUID, kind: ChatKind, name: String?, ownerID: UUID?, lastSeq: Int64, memberCount: Int,
-        lastActivityAt: Timestamp, createdAt: Timestamp, updatedAt: Timestamp
+        lastActivityAt: Timestamp, createdAt: Timestamp, updatedAt: Timestamp, pts: Int64 = 0
     ) {
+        self.pts = pts
         self.id = id
         self.kind = kind
         self.name = name

@@ -79,6 +79,13 @@ public enum ChatPolicy {
         }
     }
 
+    /// Whether everyone in a chat of `kind` sees its membership changes (joins, leaves, roles): in
+    /// groups and DMs they do; in a channel only its owner and admins (and the member concerned) do,
+    /// since subscribers never learn about each other.
+    public static func membershipIsSeenByAll(kind: ChatKind) -> Bool {
+        kind != .channel
+    }
+
     /// The role a person joining a chat of `kind` gets.
     public static func joiningRole(for kind: ChatKind) -> ChatRole {
         kind == .channel ? .subscriber : .member

@@ -192,17 +192,17 @@ public struct AuthService: Sendable {
     }
 
     /// `verify` for a request from `ipAddress`: refused tokens (and a missing one, answered with
-    /// `missing`) count against the address's budget for refused requests, which once spent answers
-    /// 429 before any look-up. REST and WebSocket upgrades both authenticate through here.
+    /// `missing`) count against the address's budget for refused requests, and once it is spent
+    /// they are answered 429. A forged token costs a signature check only, no look-up. REST and
+    /// WebSocket upgrades both authenticate through here.
     public func verify(
         accessToken: String?, from ipAddress: String?, missing: CourierError
     ) async throws -> (user: AuthenticatedUser, expiresAt: Timestamp) {
-        try await limiter.checkRefusals(from: ipAddress)
         do {
             guard let accessToken, !accessToken.isEmpty else { throw missing }
             return try await verify(accessToken: accessToken)
         } catch let error as CourierError where error.kind == .unauthorized {
-            await limiter.countRefusal(from: ipAddress)
+            try await limiter.countRefusal(from: ipAddress)
             throw error
         }
     }

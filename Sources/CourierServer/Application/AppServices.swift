@@ -13,6 +13,7 @@ public final class AppServices: Sendable {
     public let premium: PremiumService
     public let chats: ChatService
     public let messages: MessageService
+    public let sync: SyncService
     public let channels: ChannelService
     public let events: EventPublisher
     public let bus: any Bus
@@ -20,9 +21,13 @@ public final class AppServices: Sendable {
     public let audit: AuditService
     public let twoFactor: TwoFactorService
     public let telegram: TelegramService
+    /// The Telegram relay's decisions, and the wake-up of its sender.
+    let relay: TelegramRelay
     /// This node's WebSocket connections (presence and the Telegram relay's "offline" ask it).
     public let registry: ConnectionRegistry
     public let gateway: GatewayConfiguration
+    /// How long the update log keeps updates; a device further behind reloads (`too_long`).
+    public let updateRetention: Duration
 
     /// Builds the services over an open, migrated store.
     ///
@@ -33,8 +38,10 @@ public final class AppServices: Sendable {
     public init(
         store: Store, jwtSecret: String, bcryptCost: Int, rateLimits: RateLimitSettings = .off,
         gateway: GatewayConfiguration = GatewayConfiguration(), telegram: TelegramSettings? = nil, bot: (any BotAPI)? = nil,
-        publicURL: String = "http://127.0.0.1:8080", bus: any Bus = InProcessBus(), logger: Logger = Logger(label: "courier")
+        publicURL: String = "http://127.0.0.1:8080", bus: any Bus = InProcessBus(), updateRetention: Duration = .seconds(30 * 24 * 3600),
+        logger: Logger = Logger(label: "courier")
     ) async throws {
+        self.updateRetention = updateRetention
         self.store = store
         self.bus = bus
         self.gateway = gateway
@@ -52,10 +59,13 @@ public final class AppServices: Sendable {
         )
         self.users = UserService(users: store.users)
         self.premium = PremiumService(subscriptions: store.subscriptions, users: store.users, limiter: limiter)
-        self.chats = ChatService(chats: store.chats, users: store.users, premium: premium, events: events)
+        self.chats = ChatService(chats: store.chats, users: store.users, premium: premium, events: events, updates: store.updates)
         let botAPI = bot ?? telegram.map { HTTPBotAPI(token: $0.botToken, apiURL: $0.apiURL) }
         let relay = TelegramRelay(enabled: botAPI != nil, store: store.telegram, registry: registry, logger: logger)
+        self.relay = relay
+        events.subscribe(relay)
         self.messages = MessageService(messages: store.messages, chats: chats, events: events, relay: relay)
+        self.sync = SyncService(updates: store.updates, messages: store.messages, chats: store.chats)
         self.channels = ChannelService(chats: store.chats, messages: messages, events: events)
         let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.telegram = TelegramService(
@@ -71,9 +81,10 @@ public final class AppServices: Sendable {
             FanOutService(bus: bus, registry: registry),
             ConnectionSweepService(registry: registry, sessions: store.sessions, sessionCheck: gateway.sessionCheckInterval, logger: logger),
             PremiumExpiryService(premium: premium, interval: .seconds(60), logger: logger),
+            UpdatePruningService(updates: store.updates, retention: updateRetention, interval: .seconds(3600), logger: logger),
         ]
         if let bot = telegram.bot, let settings = telegram.settings {
-            services.append(TelegramRelayService(telegram: telegram, bot: bot, settings: settings, logger: logger))
+            services.append(TelegramRelayService(telegram: telegram, relay: relay, bot: bot, settings: settings, logger: logger))
             if let secret = settings.webhookSecret {
                 services.append(TelegramWebhookRegistration(bot: bot, url: "\(telegram.publicURL)/telegram/webhook", secret: secret, logger: logger))
             } else {

@@ -38,6 +38,7 @@ public func buildRouter(
     ChatController(chats: services.chats, messages: services.messages)
         .addRoutes(to: api.group("chats", context: AuthenticatedContext.self))
     MessageController(messages: services.messages).addRoutes(to: api.group("messages", context: AuthenticatedContext.self))
+    SyncController(sync: services.sync).addRoutes(to: api.group("updates", context: AuthenticatedContext.self))
     ChannelController(channels: services.channels)
         .addRoutes(to: api.group("channels", context: AuthenticatedContext.self))
     SubscriptionController(premium: services.premium).addRoutes(to: api.group("subscriptions", context: AuthenticatedContext.self))
@@ -78,7 +79,7 @@ public func buildApplication(
     let services = try await AppServices(
         store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost, rateLimits: configuration.rateLimits,
         gateway: GatewayConfiguration(maxConnections: configuration.maxConnections, maxConnectionsPerUser: configuration.maxConnectionsPerUser), telegram: configuration.telegram,
-        publicURL: configuration.publicURL, logger: logger
+        publicURL: configuration.publicURL, updateRetention: .seconds(Int64(configuration.updateRetentionDays) * 24 * 3600), logger: logger
     )
     let webClient = try configuration.webDirectory.map { try WebAssets(folder: URL(fileURLWithPath: $0)) } ?? .bundled
     if webClient.isEmpty {
@@ -93,13 +94,24 @@ public func buildApplication(
 
 /// Opens the configured database (creating the data folder first), brings its schema up to date and
 /// opens the master key file, refusing to go on when the key does not fit the data.
-public func openStore(configuration: ServerConfiguration, logger: Logger) async throws -> Store {
+///
+/// With `migrating: false` (commands that only read, such as `audit verify`) a schema that is not
+/// up to date is refused instead of changed.
+public func openStore(configuration: ServerConfiguration, logger: Logger, migrating: Bool = true) async throws -> Store {
     if try !SecretFile.ensureDirectory(configuration.dataDirectory) {
         logger.warning("the data folder lets other users in; make it mode 0700", metadata: ["folder": "\(configuration.dataDirectory)"])
     }
     let engine = try await Store.openEngine(databaseURL: configuration.databaseURL, sqlitePath: configuration.sqlitePath, logger: logger)
     do {
-        try await Migrator(engine: engine).migrate(logger: logger)
+        let migrator = Migrator(engine: engine)
+        if migrating {
+            try await migrator.migrate(logger: logger)
+        } else {
+            let applied = Set((try? await migrator.appliedVersions()) ?? [])
+            guard Set(Schema.migrations.map(\.version)).isSubset(of: applied) else {
+                throw ConfigurationError("The database's schema is older than this courier; run `courier migrate` (or `courier serve`) first.")
+            }
+        }
         let keyring = try await Keyring.open(keyFile: configuration.masterKeyPath, engine: engine)
         return Store(engine: engine, keyring: keyring, auditAnchorPath: configuration.auditAnchorPath)
     } catch {
@@ -112,6 +124,9 @@ public func openStore(configuration: ServerConfiguration, logger: Logger) async 
 /// after the upgrade), and refuses to start when the log lost the entry this node's anchor names,
 /// so that new entries never paper over removed ones.
 func checkAuditLog(_ store: Store, logger: Logger) async throws {
+    if let anchor = store.audit.anchor {
+        for path in [anchor.path, anchor.upgradeMarkerPath] { _ = try? PrivateFile.narrowIfPresent(path) }
+    }
     let sealed = try await store.audit.sealUnkeyedEntries()
     if sealed > 0 { logger.notice("sealed the audit log with the master key", metadata: ["entries": "\(sealed)"]) }
     switch try await store.audit.checkAnchor() {

@@ -36,7 +36,7 @@ public struct ChannelService: Sendable {
             id: UUID(), kind: .channel, name: name, ownerID: ownerID, lastSeq: 0, memberCount: 1,
             lastActivityAt: now, createdAt: now, updatedAt: now
         )
-        try await chats.create(chat, channel: info, ownerID: ownerID, memberIDs: [], memberRole: .subscriber)
+        await events.stored(try await chats.create(chat, channel: info, ownerID: ownerID, memberIDs: [], memberRole: .subscriber))
         return View(chat: chat, info: info, role: .owner)
     }
 
@@ -58,8 +58,10 @@ public struct ChannelService: Sendable {
     /// Subscribes; subscribing again changes nothing.
     public func subscribe(_ id: UUID, by userID: UUID) async throws -> View {
         _ = try await channel(id, for: userID)
-        let (added, _) = try await chats.addMembers([userID], to: id, role: .subscriber, limit: nil, at: .now())
-        if !added.isEmpty { await events.membership("member_added", chatID: id, kind: .channel, users: [userID]) }
+        let result = try await chats.addMembers(
+            [userID], to: id, role: .subscriber, limit: nil, kind: .channel, at: .now()
+        )
+        await events.stored(result.updates)
         return try await channel(id, for: userID)
     }
 
@@ -70,8 +72,9 @@ public struct ChannelService: Sendable {
             throw ChatService.forbidden("The owner cannot unsubscribe from their own channel.")
         }
         if view.role != nil {
-            try await chats.removeMember(userID, from: id, at: .now())
-            await events.membership("member_removed", chatID: id, kind: .channel, users: [userID])
+            if let updates = try await chats.removeMember(userID, from: id, kind: .channel, at: .now()) {
+                await events.stored(updates)
+            }
         }
         return try await channel(id, for: userID)
     }
@@ -103,9 +106,12 @@ public struct ChannelService: Sendable {
             try value.flatMap { $0.isEmpty ? nil : $0 }.map { raw throws(CourierError) in try Username(raw) }
         }
         let newDescription = try description.map { value throws(CourierError) in try Self.description(value) }
-        if let name { try await chats.rename(id, to: try ChatService.chatName(name), at: .now()) }
+        if let name {
+            await events.stored(LoggedUpdates(chat: [try await chats.rename(id, to: try ChatService.chatName(name), at: .now())]))
+        }
         if newUsername != nil || newDescription != nil {
-            try await chats.updateChannel(id, username: newUsername, description: newDescription, at: .now())
+            let update = try await chats.updateChannel(id, username: newUsername, description: newDescription, at: .now())
+            await events.stored(LoggedUpdates(chat: [update]))
         }
         return try await channel(id, for: userID)
     }

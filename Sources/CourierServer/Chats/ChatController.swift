@@ -42,7 +42,8 @@ struct ChatController {
         let page = try request.offsetPage()
         let result = try await chats.summaries(for: context.user.userID, limit: page.limit, offset: page.offset)
         return ChatListResponse(
-            chats: result.summaries.map(ChatResponse.init), total: result.total, hasMore: page.offset + result.summaries.count < result.total
+            chats: result.summaries.map(ChatResponse.init), total: result.total, hasMore: page.offset + result.summaries.count < result.total,
+            accountPTS: result.accountPTS
         )
     }
 

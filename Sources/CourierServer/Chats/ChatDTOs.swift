@@ -59,9 +59,11 @@ struct ChatResponse: ResponseEncodable {
     let peerID: String?
     let othersLastReadSeq: Int64?
     let peer: PublicUserResponse?
+    /// The chat's position in the update log as read here: catch up from it.
+    let pts: Int64
 
     enum CodingKeys: String, CodingKey {
-        case id, type, name, role
+        case id, type, name, role, pts
         case ownerID = "owner_id"
         case memberCount = "member_count"
         case lastSeq = "last_seq"
@@ -94,6 +96,7 @@ struct ChatResponse: ResponseEncodable {
         peerID = summary?.peerID?.apiString
         othersLastReadSeq = summary?.othersLastReadSeq
         peer = summary?.peer.map(PublicUserResponse.init)
+        pts = chat.pts
     }
 
     init(_ summary: ChatStore.Summary) {
@@ -105,10 +108,13 @@ struct ChatListResponse: ResponseEncodable {
     let chats: [ChatResponse]
     let total: Int
     let hasMore: Bool
+    /// The reader's position in their own update log, read before the list: catch up from it.
+    let accountPTS: Int64
 
     enum CodingKeys: String, CodingKey {
         case chats, total
         case hasMore = "has_more"
+        case accountPTS = "account_pts"
     }
 }
 

@@ -9,8 +9,10 @@ public struct ChatService: Sendable {
     let users: UserStore
     let premium: PremiumService
     let events: EventPublisher
+    let updates: UpdateStore
 
-    public init(chats: ChatStore, users: UserStore, premium: PremiumService, events: EventPublisher) {
+    public init(chats: ChatStore, users: UserStore, premium: PremiumService, events: EventPublisher, updates: UpdateStore) {
+        self.updates = updates
         self.chats = chats
         self.users = users
         self.premium = premium
@@ -49,8 +51,8 @@ public struct ChatService: Sendable {
             id: UUID(), kind: .group, name: name, ownerID: ownerID, lastSeq: 0, memberCount: members.count + 1,
             lastActivityAt: now, createdAt: now, updatedAt: now
         )
-        try await chats.create(chat, ownerID: ownerID, memberIDs: members, memberRole: .member)
-        await events.membership("chat_created", chatID: chat.id, kind: .group, users: [ownerID] + members)
+        let updates = try await chats.create(chat, ownerID: ownerID, memberIDs: members, memberRole: .member)
+        await events.stored(updates)
         return chat
     }
 
@@ -64,13 +66,18 @@ public struct ChatService: Sendable {
             throw CourierError(.unprocessable, code: "unknown_user", message: "There is no user \(peerID.apiString).", field: "user_id")
         }
         let result = try await chats.findOrCreateDM(between: userID, and: peerID, at: .now())
-        if result.created { await events.membership("chat_created", chatID: result.chat.id, kind: .dm, users: [userID, peerID]) }
-        return result
+        await events.stored(result.updates)
+        return (result.chat, result.created)
     }
 
-    public func summaries(for userID: UUID, limit: Int, offset: Int) async throws -> (summaries: [ChatStore.Summary], total: Int) {
+    /// A page of the user's chat list, and their position in their own update log, read first: a
+    /// device that loads the list and catches up from there misses no chat joined or left meanwhile.
+    public func summaries(
+        for userID: UUID, limit: Int, offset: Int
+    ) async throws -> (summaries: [ChatStore.Summary], total: Int, accountPTS: Int64) {
+        let accountPTS = try await updates.bounds(ofAccount: userID).newest
         let listed = try await chats.summaries(for: userID, limit: limit, offset: offset)
-        return (try await withPeers(listed.summaries), listed.total)
+        return (try await withPeers(listed.summaries), listed.total, accountPTS)
     }
 
     /// The chat as its member sees it in the list (last message, unread count).
@@ -99,8 +106,7 @@ public struct ChatService: Sendable {
             throw Self.forbidden("Only the owner and admins can change this chat.")
         }
         let name = try Self.chatName(rawName)
-        try await chats.rename(chatID, to: name, at: .now())
-        await events.chatUpdated(chatID)
+        await events.stored(LoggedUpdates(chat: [try await chats.rename(chatID, to: name, at: .now())]))
         return try await memberAccess(chatID, for: userID).chat
     }
 
@@ -128,9 +134,12 @@ public struct ChatService: Sendable {
         let ids = try await existingUsers(rawIDs, excluding: nil, field: "user_ids")
         let ownerIsPremium = try await access.chat.ownerID.asyncMap { try await premium.expireAndCheckPremium($0) } ?? false
         let limit = ChatPolicy.memberLimit(kind: access.chat.kind, ownerIsPremium: ownerIsPremium)
-        let result = try await chats.addMembers(ids, to: chatID, role: ChatPolicy.joiningRole(for: access.chat.kind), limit: limit, at: .now())
-        if !result.added.isEmpty { await events.membership("member_added", chatID: chatID, kind: access.chat.kind, users: result.added) }
-        return result
+        let result = try await chats.addMembers(
+            ids, to: chatID, role: ChatPolicy.joiningRole(for: access.chat.kind), limit: limit,
+            kind: access.chat.kind, at: .now()
+        )
+        await events.stored(result.updates)
+        return (result.added, result.memberCount)
     }
 
     /// Removes someone else (owner and admins, over lower roles) or leaves (anyone, from a group or channel).
@@ -144,8 +153,8 @@ public struct ChatService: Sendable {
                 throw Self.forbidden("You cannot remove this member.")
             }
         }
-        if try await chats.removeMember(targetID, from: chatID, at: .now()) {
-            await events.membership("member_removed", chatID: chatID, kind: access.chat.kind, users: [targetID], alsoTo: [targetID])
+        if let updates = try await chats.removeMember(targetID, from: chatID, kind: access.chat.kind, at: .now()) {
+            await events.stored(updates)
         }
     }
 
@@ -160,7 +169,10 @@ public struct ChatService: Sendable {
             throw CourierError.invalid("role", "role must be admin or \(base.rawValue).")
         }
         guard targetID != userID else { throw CourierError.invalid("user_id", "The owner's role cannot be changed.") }
-        guard try await chats.setRole(role, of: targetID, in: chatID) else { throw CourierError.notFound("member") }
+        guard let updates = try await chats.setRole(role, of: targetID, in: chatID, kind: access.chat.kind, at: .now()) else {
+            throw CourierError.notFound("member")
+        }
+        await events.stored(updates)
         guard let membership = try await chats.chat(chatID, asSeenBy: targetID)?.membership else { throw CourierError.notFound("member") }
         return membership
     }
@@ -168,13 +180,12 @@ public struct ChatService: Sendable {
     /// Moves the user's read mark to `seq` (clamped to the newest message) and returns it with the unread count.
     public func markRead(
         _ chatID: UUID, upTo seq: Int64, by userID: UUID, connection: UUID? = nil
-    ) async throws -> (lastReadSeq: Int64, unreadCount: Int) {
+    ) async throws -> (lastReadSeq: Int64, unreadCount: Int, updates: LoggedUpdates) {
         let access = try await memberAccess(chatID, for: userID)
         guard seq >= 0 else { throw CourierError.invalid("seq", "seq must not be negative.") }
-        let previous = access.membership.lastReadSeq
-        let mark = try await chats.markRead(chatID, by: userID, upTo: min(seq, access.chat.lastSeq))
-        if mark > previous { await events.read(chatID: chatID, kind: access.chat.kind, by: userID, upTo: mark, excluding: connection) }
-        return (mark, try await chats.unreadCount(chatID, for: userID))
+        let marked = try await chats.markRead(chatID, by: userID, upTo: min(seq, access.chat.lastSeq), kind: access.chat.kind, at: .now())
+        await events.stored(marked.updates, excluding: connection)
+        return (marked.mark, try await chats.unreadCount(chatID, for: userID), marked.updates)
     }
 
     /// Tells the other members that `userID` is typing (they must be allowed to post).

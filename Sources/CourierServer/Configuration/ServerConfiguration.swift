@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var maxConnections: Int
     /// WebSocket connections one user may hold open on this node.
     public var maxConnectionsPerUser: Int
+    /// How many days the update log keeps updates.
+    public var updateRetentionDays: Int
     /// The master key file; nil for `master.key` in the data folder.
     public var masterKeyFile: String?
     /// The abuse limits.
@@ -43,7 +45,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         databaseURL: String? = nil, jwtSecret: String? = nil, publicURL: String? = nil,
         logLevel: Logger.Level = .info, bcryptCost: Int = defaultBcryptCost,
         maxConnections: Int = GatewayConfiguration.defaultMaxConnections,
-        maxConnectionsPerUser: Int = GatewayConfiguration.defaultMaxConnectionsPerUser, masterKeyFile: String? = nil,
+        maxConnectionsPerUser: Int = GatewayConfiguration.defaultMaxConnectionsPerUser, updateRetentionDays: Int = 30,
+        masterKeyFile: String? = nil,
         rateLimits: RateLimitSettings = RateLimitSettings(), allowedOrigins: Set<String> = [], telegram: TelegramSettings? = nil,
         webDirectory: String? = nil
     ) {
@@ -57,6 +60,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.bcryptCost = bcryptCost
         self.maxConnections = maxConnections
         self.maxConnectionsPerUser = maxConnectionsPerUser
+        self.updateRetentionDays = updateRetentionDays
         self.masterKeyFile = masterKeyFile
         self.rateLimits = rateLimits
         self.allowedOrigins = allowedOrigins
@@ -111,13 +115,15 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard connections >= 1 else { throw ConfigurationError("The connection limit must be at least 1.") }
         let perUser = try integer("COURIER_MAX_CONNECTIONS_PER_USER") ?? GatewayConfiguration.defaultMaxConnectionsPerUser
         guard perUser >= 1 else { throw ConfigurationError("COURIER_MAX_CONNECTIONS_PER_USER must be at least 1.") }
+        let retention = try integer("COURIER_UPDATE_RETENTION_DAYS") ?? 30
+        guard (1...3650).contains(retention) else { throw ConfigurationError("COURIER_UPDATE_RETENTION_DAYS must be 1 to 3650.") }
 
         return ServerConfiguration(
             host: resolvedHost, port: resolvedPort,
             dataDirectory: dataDirectory ?? value("COURIER_DATA_DIR") ?? "./data",
             databaseURL: value("DATABASE_URL"), jwtSecret: secret,
             publicURL: publicURL ?? value("COURIER_PUBLIC_URL"),
-            logLevel: level, bcryptCost: cost, maxConnections: connections, maxConnectionsPerUser: perUser,
+            logLevel: level, bcryptCost: cost, maxConnections: connections, maxConnectionsPerUser: perUser, updateRetentionDays: retention,
             masterKeyFile: masterKeyFile ?? value("COURIER_MASTER_KEY_FILE"),
             rateLimits: try RateLimitSettings.resolve(environment: environment),
             allowedOrigins: Set((value("COURIER_ALLOWED_ORIGINS") ?? "").split(separator: ",").map {

@@ -11,24 +11,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let mapped = Self.courierError(for: error)
-            if mapped.code == "internal_error" {
-                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
-            }
-            return ErrorResponse.response(for: mapped, requestID: context.id)
-        }
-    }
-
-    static func courierError(for error: any Error) -> CourierError {
-        switch error {
-        case let error as CourierError:
-            return error
-        case is NIOTooManyBytesError:
-            return .payloadTooLarge
-        case let error as any HTTPResponseError:
-            return CourierError(error.status)
-        default:
-            return .internalError
+            return ErrorResponse.response(for: ErrorMapper.courierError(for: error, logger: context.logger), requestID: context.id)
         }
     }
 }

@@ -27,16 +27,13 @@ struct MessageController {
 
     @Sendable func edit(request: Request, context: AuthenticatedContext) async throws -> MessageResponse {
         let body = try await request.decodeJSON(as: EditMessageRequest.self, context: context)
-        return MessageResponse(try await messages.edit(try messageID(context), content: body.content, by: context.user.userID))
+        return MessageResponse(try await messages.edit(try messageID(context), content: body.content, by: context.user.userID).message)
     }
 
     /// `?for=everyone` (default) or `?for=me`.
     @Sendable func delete(request: Request, context: AuthenticatedContext) async throws -> Response {
-        let scope = request.uri.queryParameters.get("for") ?? "everyone"
-        guard scope == "everyone" || scope == "me" else {
-            throw CourierError(.badRequest, code: "invalid_parameter", message: "'for' must be everyone or me.", field: "for")
-        }
-        try await messages.delete(try messageID(context), forEveryone: scope == "everyone", by: context.user.userID)
+        let scope = try MessageService.DeleteScope.parse(request.uri.queryParameters.get("for"))
+        try await messages.delete(try messageID(context), for: scope, by: context.user.userID)
         return noContent
     }
 

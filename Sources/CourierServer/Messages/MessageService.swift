@@ -20,10 +20,12 @@ public struct MessageService: Sendable {
         self.relay = relay
     }
 
-    /// A sent message, and whether this call stored it (false when `client_msg_id` found an earlier one).
+    /// A sent message, and whether this call stored it (false when `client_msg_id` found an earlier
+    /// one); `pts` is the position of its `new_message` update when this call stored it.
     public struct Sent: Sendable {
         public let message: Message
         public let created: Bool
+        public var pts: Int64? = nil
     }
 
     /// Stores a message from `senderID`, then publishes it. Repeating a `client_msg_id` returns the first message.
@@ -46,7 +48,8 @@ public struct MessageService: Sendable {
             }
         }
         do {
-            return Sent(message: try await store(draft, from: senderID, connection: connection), created: true)
+            let stored = try await store(draft, from: senderID, connection: connection)
+            return Sent(message: stored.message, created: true, pts: stored.update.pts)
         } catch where MessageStore.isDuplicateClientMessageID(error) {
             // A retry of a message already stored; the first one is the message.
             guard let earlier = try await earlierSend(of: draft, from: senderID) else { throw Self.clientMessageIDReused }
@@ -90,8 +93,9 @@ public struct MessageService: Sendable {
         return (message, access)
     }
 
-    /// Changes the text of one's own message, or of a channel post by the channel's admins.
-    public func edit(_ id: UUID, content rawContent: String, by userID: UUID, connection: UUID? = nil) async throws -> Message {
+    /// Changes the text of one's own message, or of a channel post by the channel's admins. Returns
+    /// the message as edited and the position of its `message_edited` update.
+    public func edit(_ id: UUID, content rawContent: String, by userID: UUID, connection: UUID? = nil) async throws -> (message: Message, pts: Int64) {
         let (message, access) = try await message(id, for: userID)
         guard ChatPolicy.canEdit(kind: access.chat.kind, role: access.membership.role, isSender: message.senderID == userID) else {
             let text = access.chat.kind == .channel ? "Only the channel's owner and admins edit its posts." : "Only the sender can edit a message."
@@ -101,25 +105,43 @@ public struct MessageService: Sendable {
         let content = MessageDraft.normalized(rawContent)
         try MessageDraft.validate(content: content, allowEmpty: message.kind != .text)
         guard let edited = try await messages.edit(message, content: content, at: .now()) else { throw CourierError.notFound("message") }
-        await events.messageEdited(edited, excluding: connection)
-        return edited
+        await events.stored(LoggedUpdates(chat: [edited.update]), messages: [edited.message], excluding: connection)
+        return (edited.message, edited.update.pts)
+    }
+
+    /// Whom a deletion is for: everyone in the chat, or only the one deleting.
+    public enum DeleteScope: String, Sendable {
+        case everyone
+        case me
+
+        /// The scope a client named (`for=everyone|me`, everyone when absent); the same answer on every transport.
+        public static func parse(_ raw: String?) throws(CourierError) -> DeleteScope {
+            guard let scope = DeleteScope(rawValue: raw ?? "everyone") else {
+                throw CourierError(.badRequest, code: "invalid_parameter", message: "'for' must be everyone or me.", field: "for")
+            }
+            return scope
+        }
     }
 
     /// Deletes a message for everyone (sender, or an admin of a group or channel) or only from the
-    /// user's own view. Returns the tombstone when deleted for everyone.
+    /// user's own view. Returns the position of the update it wrote: the chat's `message_deleted`,
+    /// or the user's own `message_hidden` (`account: true`); nil when there was nothing to do.
     @discardableResult
-    public func delete(_ id: UUID, forEveryone: Bool, by userID: UUID, connection: UUID? = nil) async throws -> Message? {
+    public func delete(
+        _ id: UUID, for scope: DeleteScope, by userID: UUID, connection: UUID? = nil
+    ) async throws -> (pts: Int64, account: Bool)? {
         let (message, access) = try await message(id, for: userID)
-        guard forEveryone else {
-            try await messages.hide(message, for: userID, at: .now())
-            return nil
+        guard scope == .everyone else {
+            guard let hidden = try await messages.hide(message, for: userID, at: .now()) else { return nil }
+            await events.stored(LoggedUpdates(account: [hidden]), excluding: connection)
+            return (hidden.pts, true)
         }
         guard ChatPolicy.canDeleteForEveryone(kind: access.chat.kind, role: access.membership.role, isSender: message.senderID == userID) else {
             throw CourierError(.forbidden, code: "forbidden", message: "Only the sender or an admin can delete this message for everyone.")
         }
-        guard !message.isDeleted, let tombstone = try await messages.deleteForEveryone(id, at: .now()) else { return message }
-        await events.messageDeleted(tombstone, excluding: connection)
-        return tombstone
+        guard !message.isDeleted, let deleted = try await messages.deleteForEveryone(id, at: .now()) else { return nil }
+        await events.stored(LoggedUpdates(chat: [deleted.update]), messages: [deleted.message], excluding: connection)
+        return (deleted.update.pts, false)
     }
 
     /// Sends a copy of a message into another chat, crediting the original author.
@@ -136,24 +158,18 @@ public struct MessageService: Sendable {
         let origin = MessageStore.ForwardOrigin(
             messageID: original.forwardedFromID ?? original.id, senderID: original.forwardedFromSenderID ?? original.senderID
         )
-        return try await store(draft, from: userID, forwardedFrom: origin)
+        return try await store(draft, from: userID, forwardedFrom: origin).message
     }
 
-    /// Stores a message, then hands it to real-time delivery and the Telegram relay. The recipients
-    /// are read after the commit, so someone removed before the message was stored never gets it.
+    /// Stores a message (with its update and its Telegram notices, in one transaction), then tells
+    /// the subscribers of "update stored". The recipients are read after the commit, so someone
+    /// removed before the message was stored never gets it.
     private func store(
         _ draft: MessageDraft, from senderID: UUID, forwardedFrom origin: MessageStore.ForwardOrigin? = nil, connection: UUID? = nil
-    ) async throws -> Message {
-        let message = try await messages.append(draft, from: senderID, forwardedFrom: origin, at: .now())
-        do {
-            let members = try await chats.memberIDs(of: message.chatID)
-            await events.messageCreated(message, to: members, excluding: connection)
-            await relay.messageStored(message, members: members)
-        } catch {
-            // Stored and acknowledged all the same: devices catch up with `resume`.
-            events.logger.warning("message not published", metadata: ["message_id": "\(message.id)", "error": "\(error)"])
-        }
-        return message
+    ) async throws -> (message: Message, update: ChatUpdate) {
+        let stored = try await messages.append(draft, from: senderID, forwardedFrom: origin, at: .now(), alongside: relay.alongsideMessage)
+        await events.stored(LoggedUpdates(chat: [stored.update]), messages: [stored.message], excluding: connection)
+        return stored
     }
 
     private static func requirePosting(_ access: ChatService.Membered) throws(CourierError) {

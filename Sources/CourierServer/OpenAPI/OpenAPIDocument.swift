@@ -419,6 +419,38 @@ paths:
                 properties: { chat_id: { type: string }, last_read_seq: { type: integer }, unread_count: { type: integer } }
         "404": { $ref: "#/components/responses/Error" }
         "422": { $ref: "#/components/responses/Error" }
+  /api/v1/updates:
+    get:
+      tags: [messages]
+      summary: Catch up on the update log (the REST twin of WebSocket `resume`)
+      description: |
+        Every update after the positions the device holds, in order, at most `limit`: its own log's
+        first (`account_pts`), then each chat's (`pts`). Apply them, take the positions in the answer,
+        and ask again while `more` is true. Chats in `too_long` (further behind than the log keeps)
+        or `invalid_position` (a position never issued) are to be reloaded; chats in `left` forgotten.
+      parameters:
+        - { name: account_pts, in: query, schema: { type: integer, minimum: 0 }, description: "Position in your own log; absent on a first start" }
+        - { name: chats, in: query, schema: { type: string }, description: "`<chat id>:<pts>` pairs, comma-separated, at most 100" }
+        - { name: limit, in: query, schema: { type: integer, minimum: 1, maximum: 500, default: 100 } }
+      responses:
+        "200":
+          description: One page of updates
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [updates, account_pts, chats, too_long, invalid_position, left, account_too_long, more]
+                properties:
+                  updates: { type: array, items: { $ref: "#/components/schemas/Update" } }
+                  account_pts: { type: integer }
+                  chats: { type: object, additionalProperties: { type: integer } }
+                  too_long: { type: array, items: { type: string } }
+                  invalid_position: { type: array, items: { type: string } }
+                  left: { type: array, items: { type: string } }
+                  account_too_long: { type: boolean }
+                  more: { type: boolean }
+        "400": { $ref: "#/components/responses/Error" }
+        "422": { $ref: "#/components/responses/Error" }
   /api/v1/messages:
     post:
       tags: [messages]
@@ -827,6 +859,26 @@ components:
               is_premium: { type: boolean }
               subscription: { $ref: "#/components/schemas/Subscription" }
   schemas:
+    Update:
+      type: object
+      required: [type]
+      description: One update of the log, as WebSocket frames carry it too
+      properties:
+        type:
+          type: string
+          enum: [new_message, message_edited, message_deleted, read, member_added, member_removed, role_changed, chat_updated,
+                 chat_joined, chat_left, message_hidden, premium_changed, session_revoked]
+        chat_id: { type: string }
+        pts: { type: integer, description: "Position in the chat's log; on chat_joined, where to catch up from" }
+        account_pts: { type: integer, description: "Position in your own log, for updates of it" }
+        message: { $ref: "#/components/schemas/Message" }
+        message_id: { type: string }
+        seq: { type: integer }
+        user_id: { type: string }
+        user_ids: { type: array, items: { type: string } }
+        role: { type: string }
+        is_premium: { type: boolean }
+        session_id: { type: string }
     Error:
       type: object
       required: [error]

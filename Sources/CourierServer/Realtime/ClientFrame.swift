@@ -55,9 +55,17 @@ enum ClientFrame {
         }
     }
 
-    /// The newest `seq` the device has of each chat; the server sends everything newer.
+    /// The device's positions: in its own log (`account_pts`, absent on a first start) and per chat
+    /// (`pts`); the server sends every update after them, at most `limit`.
     struct Resume: Decodable {
-        let chats: [String: Int64]
+        let accountPTS: Int64?
+        let chats: [String: Int64]?
+        let limit: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case chats, limit
+            case accountPTS = "account_pts"
+        }
     }
 }
 

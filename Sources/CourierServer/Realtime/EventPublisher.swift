@@ -3,91 +3,60 @@ import CourierRealtime
 import CourierStore
 import Foundation
 import Logging
+import Synchronization
 
-/// Turns what happened (a message stored, a read mark moved, …) into frames for the people
-/// concerned, and publishes them on the bus.
+/// Announces what happened: updates the log stored (a message, an edit, a read mark, a
+/// membership change, …) to every subscriber of "update stored" (real-time fan-out, the Telegram
+/// relay), and ephemeral events that are not logged (typing, presence, sockets to close) on the bus.
 ///
 /// Services call it after the change is committed. A failure to publish is logged, never reported
-/// to the caller: the change is stored, and devices catch up with `resume`.
-public struct EventPublisher: Sendable {
+/// to the caller: the change and its update are stored, and devices catch up from the log.
+public final class EventPublisher: Sendable {
     let bus: any Bus
     let chats: ChatStore
     let logger: Logger
+    private let subscribers: Mutex<[any UpdateSubscriber]>
 
     public init(bus: any Bus, chats: ChatStore, logger: Logger) {
         self.bus = bus
         self.chats = chats
         self.logger = logger
+        self.subscribers = Mutex([RealtimeFanOut(bus: bus, chats: chats, logger: logger)])
     }
 
-    /// A new message, to `members` (the chat's, read by the caller after the message was stored).
-    func messageCreated(_ message: Message, to members: [UUID], excluding connection: UUID? = nil) async {
-        await send(Delivery(
-            recipients: members, frame: ServerFrame.newMessage(message),
-            sequence: ChatSequence(chatID: message.chatID, seq: message.seq), excludedConnection: connection
-        ))
+    /// Adds a subscriber of "update stored" (when the node is assembled).
+    public func subscribe(_ subscriber: any UpdateSubscriber) {
+        subscribers.withLock { $0.append(subscriber) }
     }
 
-    func messageEdited(_ message: Message, excluding connection: UUID? = nil) async {
-        let frame = ServerFrame.text(ServerFrame.NewMessage(type: "message_edited", message: MessageResponse(message)))
-        await publish(frame, to: message.chatID, excluding: connection)
-    }
-
-    func messageDeleted(_ message: Message, excluding connection: UUID? = nil) async {
-        let frame = ServerFrame.text(ServerFrame.MessageDeleted(chatID: message.chatID.apiString, messageID: message.id.apiString, seq: message.seq))
-        await publish(frame, to: message.chatID, excluding: connection)
-    }
-
-    /// A read mark moved. In a channel only the reader's own devices hear of it: how far a
-    /// subscriber has read is nobody else's business.
-    func read(chatID: UUID, kind: ChatKind, by userID: UUID, upTo seq: Int64, excluding connection: UUID? = nil) async {
-        let frame = ServerFrame.text(ServerFrame.Read(chatID: chatID.apiString, userID: userID.apiString, seq: seq))
-        if kind == .channel {
-            await send(Delivery(recipients: [userID], frame: frame, excludedConnection: connection))
-        } else {
-            await publish(frame, to: chatID, excluding: connection)
+    /// Updates stored by one change, to every subscriber. `messages` are the messages the updates
+    /// are about, as they are now. `connection` caused the change and gets an ack instead.
+    func stored(_ updates: LoggedUpdates, messages: [Message] = [], excluding connection: UUID? = nil) async {
+        guard !updates.isEmpty else { return }
+        let event = StoredUpdates(
+            updates: updates, messages: Dictionary(messages.map { ($0.id, $0) }, uniquingKeysWith: { _, latest in latest }),
+            excludedConnection: connection
+        )
+        for subscriber in subscribers.withLock({ $0 }) {
+            await subscriber.updatesStored(event)
         }
     }
 
     func typing(chatID: UUID, kind: ChatKind, by userID: UUID) async {
         let frame = ServerFrame.text(ServerFrame.Typing(chatID: chatID.apiString, userID: userID.apiString))
-        await publish(frame, to: chatID, kind: kind, concerning: [], except: userID)
-    }
-
-    /// A membership change, to the people it concerns (`users`, and `alsoTo`: someone who just left)
-    /// and to those who may see the member list: everyone in a group, the owner and admins of a
-    /// channel, whose subscribers never learn about each other.
-    func membership(_ type: String, chatID: UUID, kind: ChatKind, users: [UUID], alsoTo extra: [UUID] = []) async {
-        let frame = ServerFrame.text(ServerFrame.Membership(type: type, chatID: chatID.apiString, userIDs: users.map(\.apiString)))
-        await publish(frame, to: chatID, kind: kind, concerning: users + extra)
-    }
-
-    /// The chat's name or description changed: public to everyone in it, subscribers included.
-    func chatUpdated(_ chatID: UUID) async {
-        let frame = ServerFrame.text(ServerFrame.Membership(type: "chat_updated", chatID: chatID.apiString, userIDs: []))
-        await publish(frame, to: chatID)
+        do {
+            // In a channel only its owner and admins hear it: subscribers do not see each other.
+            let audience = kind == .channel ? try await chats.managerIDs(of: chatID) : try await chats.memberIDs(of: chatID)
+            await send(Delivery(recipients: audience.filter { $0 != userID }, frame: frame))
+        } catch {
+            logger.warning("event not published", metadata: ["chat_id": "\(chatID)", "error": "\(error)"])
+        }
     }
 
     func presence(of userID: UUID, online: Bool, lastSeen: Timestamp?, to recipients: [UUID]) async {
         guard !recipients.isEmpty else { return }
         let frame = ServerFrame.text(ServerFrame.Presence(userID: userID.apiString, online: online, lastSeen: lastSeen))
         await send(Delivery(recipients: recipients, frame: frame))
-    }
-
-    /// Publishes `frame` to the chat's members, or for a channel of `kind` to its owner and admins
-    /// and the people `concerning`.
-    private func publish(
-        _ frame: String, to chatID: UUID, kind: ChatKind? = nil, concerning: [UUID] = [], excluding connection: UUID? = nil,
-        except user: UUID? = nil
-    ) async {
-        do {
-            let audience = kind == .channel ? try await chats.managerIDs(of: chatID) : try await chats.memberIDs(of: chatID)
-            var recipients = Array(Set(audience + concerning))
-            if let user { recipients.removeAll { $0 == user } }
-            await send(Delivery(recipients: recipients, frame: frame, excludedConnection: connection))
-        } catch {
-            logger.warning("event not published", metadata: ["chat_id": "\(chatID)", "error": "\(error)"])
-        }
     }
 
     /// Device sessions were signed out: every node closes their sockets.

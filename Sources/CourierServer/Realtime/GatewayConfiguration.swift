@@ -10,6 +10,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var sessionCheckInterval: Duration
     /// Frames waiting for one slow device before its connection is closed (code 4008).
     public var outgoingQueueLimit: Int
+    /// How long such a device has to drain what it was sent before its connection is cut.
+    public var overflowGrace: Duration
     /// The largest client frame; a larger one closes the connection with 1009.
     public var maxFrameBytes: Int
     /// How often the server pings; a device that does not answer in time is disconnected.
@@ -22,11 +24,13 @@ public struct GatewayConfiguration: Sendable, Equatable {
 
     public init(
         maxConnections: Int = defaultMaxConnections, maxConnectionsPerUser: Int = defaultMaxConnectionsPerUser,
-        outgoingQueueLimit: Int = 1024, maxFrameBytes: Int = 64 * 1024, pingInterval: Duration = .seconds(30),
+        outgoingQueueLimit: Int = 1024, overflowGrace: Duration = .seconds(30), maxFrameBytes: Int = 64 * 1024,
+        pingInterval: Duration = .seconds(30),
         typingInterval: Duration = .seconds(2), sessionCheckInterval: Duration = .seconds(60)
     ) {
         self.maxConnections = maxConnections
         self.maxConnectionsPerUser = maxConnectionsPerUser
+        self.overflowGrace = overflowGrace
         self.sessionCheckInterval = sessionCheckInterval
         self.outgoingQueueLimit = outgoingQueueLimit
         self.maxFrameBytes = maxFrameBytes

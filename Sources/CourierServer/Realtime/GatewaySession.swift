@@ -5,11 +5,10 @@ import Logging
 
 /// One WebSocket connection's conversation: decodes each client frame, calls the same services as
 /// the REST routes, and answers on the connection. Frames are handled one at a time, in order.
+///
+/// Each frame type has one typed handler in `handlers`; every failure becomes a reply through the
+/// same `ErrorMapper` the REST routes use, so a bad request is told the same way on both.
 actor GatewaySession {
-    /// Chats a `resume` may ask for at once, and messages it sends per chat before the client must ask again.
-    static let maxResumeChats = 500
-    static let resumePageSize = 100
-
     let user: AuthenticatedUser
     let connection: DeviceConnection
     let services: AppServices
@@ -27,6 +26,35 @@ actor GatewaySession {
         self.logger = logger
     }
 
+    /// How one frame type is handled.
+    struct Handler: Sendable {
+        /// Frames that change something answer with an `ack`, also when they fail (with its
+        /// `error`); the others answer failures with an `error` frame.
+        let acknowledges: Bool
+        let run: @Sendable (GatewaySession, Data, String?) async throws -> Void
+
+        /// A handler of frames of body type `Frame`.
+        static func on<Frame: Decodable>(
+            _: Frame.Type, acknowledges: Bool = false, _ run: @escaping @Sendable (GatewaySession, Frame, String?) async throws -> Void
+        ) -> Handler {
+            Handler(acknowledges: acknowledges) { session, data, ref in
+                try await run(session, try JSONDecoder().decode(Frame.self, from: data), ref)
+            }
+        }
+    }
+
+    /// Every frame type a client may send.
+    static let handlers: [String: Handler] = [
+        "message": .on(SendMessageRequest.self, acknowledges: true) { try await $0.sendMessage($1, ref: $2) },
+        "edit": .on(ClientFrame.Edit.self, acknowledges: true) { try await $0.edit($1, ref: $2) },
+        "delete": .on(ClientFrame.Delete.self, acknowledges: true) { try await $0.delete($1, ref: $2) },
+        "read": .on(ClientFrame.Read.self, acknowledges: true) { try await $0.read($1, ref: $2) },
+        "typing": .on(ClientFrame.Typing.self) { session, frame, _ in try await session.typing(frame) },
+        "subscribe_presence": .on(ClientFrame.SubscribePresence.self) { session, frame, _ in try await session.subscribePresence(frame) },
+        "resume": .on(ClientFrame.Resume.self) { try await $0.resume($1, ref: $2) },
+        "ping": .on(ClientFrame.Header.self) { session, _, ref in await session.reply(ServerFrame.Pong(ref: ref)) },
+    ]
+
     /// Handles one text frame. Bad frames get an `error` frame; the connection stays open.
     func handle(_ text: String) async {
         let data = Data(text.utf8)
@@ -37,135 +65,135 @@ actor GatewaySession {
             reply(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "A frame must be a JSON object with a string 'type'.")))
             return
         }
+        guard let handler = Self.handlers[header.type] else {
+            reply(ServerFrame.Error(ref: header.ref, error: .init(code: "invalid_frame", message: "Unknown frame type '\(header.type)'.")))
+            return
+        }
         do {
             // Each frame counts against the same budget as a REST request.
             try await services.premium.takeRequestBudget(of: user.userID)
-            try await dispatch(header, data)
+            try await handler.run(self, data, header.ref)
         } catch {
-            let failure = Self.courierError(error, logger: logger)
-            if header.type == "message" || ["edit", "delete", "read"].contains(header.type) {
+            let failure = ErrorMapper.courierError(for: error, logger: logger)
+            let body = ServerFrame.ErrorBody(code: failure.code, message: failure.message)
+            if handler.acknowledges {
                 var ack = ServerFrame.Ack(ref: header.ref)
                 ack.clientMessageID = (try? JSONDecoder().decode(ClientMessageID.self, from: data))?.clientMessageID
-                ack.error = .init(code: failure.code, message: failure.message)
+                ack.error = body
                 reply(ack)
             } else {
-                reply(ServerFrame.Error(ref: header.ref, error: .init(code: failure.code, message: failure.message)))
+                reply(ServerFrame.Error(ref: header.ref, error: body))
             }
         }
     }
 
-    private func dispatch(_ header: ClientFrame.Header, _ data: Data) async throws {
-        let decoder = JSONDecoder()
-        let me = user.userID
-        switch header.type {
-        case "message":
-            let request = try decoder.decode(SendMessageRequest.self, from: data)
-            let sent = try await services.messages.send(try request.draft(), from: me, connection: connection.id)
-            var ack = ServerFrame.Ack(ref: header.ref)
-            ack.clientMessageID = sent.message.clientMessageID
-            ack.id = sent.message.id.apiString
-            ack.seq = sent.message.seq
-            ack.chatID = sent.message.chatID.apiString
-            ack.message = MessageResponse(sent.message)
-            reply(ack)
-        case "edit":
-            let frame = try decoder.decode(ClientFrame.Edit.self, from: data)
-            let edited = try await services.messages.edit(try .parse(frame.messageID, field: "message_id"), content: frame.content, by: me, connection: connection.id)
-            var ack = ServerFrame.Ack(ref: header.ref)
-            ack.id = edited.id.apiString
-            ack.message = MessageResponse(edited)
-            reply(ack)
-        case "delete":
-            let frame = try decoder.decode(ClientFrame.Delete.self, from: data)
-            guard frame.scope == nil || frame.scope == "everyone" || frame.scope == "me" else {
-                throw CourierError.invalid("for", "'for' must be everyone or me.")
-            }
-            let id = try UUID.parse(frame.messageID, field: "message_id")
-            try await services.messages.delete(id, forEveryone: frame.scope != "me", by: me, connection: connection.id)
-            var ack = ServerFrame.Ack(ref: header.ref)
-            ack.id = id.apiString
-            reply(ack)
-        case "read":
-            let frame = try decoder.decode(ClientFrame.Read.self, from: data)
-            let chatID = try UUID.parse(frame.chatID, field: "chat_id")
-            let state = try await services.chats.markRead(chatID, upTo: frame.seq, by: me, connection: connection.id)
-            var ack = ServerFrame.Ack(ref: header.ref)
-            ack.chatID = chatID.apiString
-            ack.lastReadSeq = state.lastReadSeq
-            reply(ack)
-        case "typing":
-            let frame = try decoder.decode(ClientFrame.Typing.self, from: data)
-            let chatID = try UUID.parse(frame.chatID, field: "chat_id")
-            // Ephemeral and rate-limited: extra typing frames within the interval are dropped.
-            let now = ContinuousClock.now
-            if let last = lastTyping[chatID], now - last < typingInterval { return }
-            lastTyping[chatID] = now
-            try await services.chats.typing(in: chatID, by: me)
-        case "subscribe_presence":
-            let frame = try decoder.decode(ClientFrame.SubscribePresence.self, from: data)
-            let ids = try frame.userIDs.prefix(ChatPolicy.maxMembersPerRequest).map { try UUID.parse($0, field: "user_ids") }
-            for status in try await presence.status(of: ids, for: me) {
-                reply(ServerFrame.Presence(userID: status.userID.apiString, online: status.online, lastSeen: status.lastSeen))
-            }
-        case "resume":
-            try await resume(try decoder.decode(ClientFrame.Resume.self, from: data))
-        case "ping":
-            reply(ServerFrame.Pong(ref: header.ref))
-        default:
-            throw CourierError(.badRequest, code: "invalid_frame", message: "Unknown frame type '\(header.type)'.")
+    // MARK: Handlers
+
+    private func sendMessage(_ request: SendMessageRequest, ref: String?) async throws {
+        let sent = try await services.messages.send(try request.draft(), from: user.userID, connection: connection.id)
+        var ack = ServerFrame.Ack(ref: ref)
+        ack.clientMessageID = sent.message.clientMessageID
+        ack.id = sent.message.id.apiString
+        ack.seq = sent.message.seq
+        ack.chatID = sent.message.chatID.apiString
+        ack.message = MessageResponse(sent.message)
+        ack.pts = sent.pts
+        reply(ack)
+    }
+
+    private func edit(_ frame: ClientFrame.Edit, ref: String?) async throws {
+        let edited = try await services.messages.edit(
+            try .parse(frame.messageID, field: "message_id"), content: frame.content, by: user.userID, connection: connection.id
+        )
+        var ack = ServerFrame.Ack(ref: ref)
+        ack.id = edited.message.id.apiString
+        ack.chatID = edited.message.chatID.apiString
+        ack.message = MessageResponse(edited.message)
+        ack.pts = edited.pts
+        reply(ack)
+    }
+
+    private func delete(_ frame: ClientFrame.Delete, ref: String?) async throws {
+        let scope = try MessageService.DeleteScope.parse(frame.scope)
+        let id = try UUID.parse(frame.messageID, field: "message_id")
+        let written = try await services.messages.delete(id, for: scope, by: user.userID, connection: connection.id)
+        var ack = ServerFrame.Ack(ref: ref)
+        ack.id = id.apiString
+        if let written {
+            if written.account { ack.accountPTS = written.pts } else { ack.pts = written.pts }
+        }
+        reply(ack)
+    }
+
+    private func read(_ frame: ClientFrame.Read, ref: String?) async throws {
+        let chatID = try UUID.parse(frame.chatID, field: "chat_id")
+        let state = try await services.chats.markRead(chatID, upTo: frame.seq, by: user.userID, connection: connection.id)
+        var ack = ServerFrame.Ack(ref: ref)
+        ack.chatID = chatID.apiString
+        ack.lastReadSeq = state.lastReadSeq
+        ack.pts = state.updates.chat.last?.pts
+        ack.accountPTS = state.updates.account.last?.pts
+        reply(ack)
+    }
+
+    private func typing(_ frame: ClientFrame.Typing) async throws {
+        let chatID = try UUID.parse(frame.chatID, field: "chat_id")
+        // Ephemeral and rate-limited: extra typing frames within the interval are dropped.
+        let now = ContinuousClock.now
+        if let last = lastTyping[chatID], now - last < typingInterval { return }
+        lastTyping[chatID] = now
+        try await services.chats.typing(in: chatID, by: user.userID)
+    }
+
+    private func subscribePresence(_ frame: ClientFrame.SubscribePresence) async throws {
+        let ids = try frame.userIDs.prefix(ChatPolicy.maxMembersPerRequest).map { try UUID.parse($0, field: "user_ids") }
+        for status in try await presence.status(of: ids, for: user.userID) {
+            reply(ServerFrame.Presence(userID: status.userID.apiString, online: status.online, lastSeen: status.lastSeen))
         }
     }
 
-    /// Sends, per chat and in order, every message newer than the client's `seq`, holding live
-    /// traffic back meanwhile; then `resumed`, then the live frames it has not already sent.
-    private func resume(_ frame: ClientFrame.Resume) async throws {
-        guard frame.chats.count <= Self.maxResumeChats else {
-            throw CourierError.invalid("chats", "Resume at most \(Self.maxResumeChats) chats at once.")
+    /// Sends one page of every update after the device's positions, in order, then `resumed` with
+    /// the positions reached; live traffic is held back meanwhile, and what the page already sent
+    /// is not sent again live. With `more` the client asks again from there.
+    ///
+    /// The page is bounded (`limit`, at most `SyncService.maxLimit`, well under the connection's
+    /// queue), and the work stops early when the connection closed or stopped reading.
+    private func resume(_ frame: ClientFrame.Resume, ref: String?) async throws {
+        guard (frame.chats?.count ?? 0) <= SyncService.maxChats else {
+            throw CourierError.invalid("chats", "Resume at most \(SyncService.maxChats) chats at once.")
         }
-        let chats = try frame.chats.map { (try UUID.parse($0.key, field: "chats"), max(0, $0.value)) }
+        var positions: [UUID: Int64] = [:]
+        for (raw, pts) in frame.chats ?? [:] { positions[try UUID.parse(raw, field: "chats")] = pts }
         connection.beginResume()
         var sentUpTo: [UUID: Int64] = [:]
         // Live traffic flows again whatever happens, after `resumed` when all went well.
         defer { connection.releaseLiveFrames(resumedUpTo: sentUpTo) }
-        for (chatID, seq) in chats {
-            var after = seq
-            do {
-                while true {
-                    let page = try await services.messages.history(
-                        of: chatID, for: user.userID, PageRequest(limit: Self.resumePageSize, position: .after(seq: after))
-                    )
-                    for message in page.messages {
-                        let sequence = ChatSequence(chatID: chatID, seq: message.seq)
-                        after = message.seq
-                        if connection.hasSent(sequence) { continue }
-                        connection.send(ServerFrame.newMessage(message), sequence: sequence)
-                    }
-                    if !page.hasMore { break }
-                }
-                sentUpTo[chatID] = after
-            } catch let error as CourierError where error.kind == .notFound {
-                reply(ServerFrame.Error(ref: nil, error: .init(code: "chat_not_found", message: "Not a member of chat \(chatID.apiString).")))
-            }
+        let connection = self.connection
+        let difference = try await services.sync.difference(
+            for: user.userID, after: SyncService.Positions(account: frame.accountPTS, chats: positions), limit: frame.limit,
+            shouldGoOn: { connection.closeReason == nil }
+        )
+        // Sent whether or not the same update went out live before: a device that saw a gap
+        // dropped what followed it, and applies each position once anyway.
+        for update in difference.updates {
+            connection.send(update.text, position: update.position(of: user.userID))
         }
-        reply(ServerFrame.Resumed(chats: Dictionary(uniqueKeysWithValues: sentUpTo.map { ($0.key.apiString, $0.value) })))
+        sentUpTo = difference.chats
+        sentUpTo[user.userID] = difference.accountPTS
+        for chatID in difference.invalidPosition {
+            reply(ServerFrame.Error(ref: ref, error: .init(
+                code: "invalid_position", message: "The position held for chat \(chatID.apiString) was never issued; reload the chat."
+            )))
+        }
+        reply(ServerFrame.Resumed(ref: ref, difference: DifferenceResponse(difference: difference)))
     }
 
-    private func reply(_ frame: some Encodable) {
+    func reply(_ frame: some Encodable) {
         connection.send(ServerFrame.text(frame))
     }
 
     private struct ClientMessageID: Decodable {
         let clientMessageID: String?
         enum CodingKeys: String, CodingKey { case clientMessageID = "client_msg_id" }
-    }
-
-    static func courierError(_ error: any Error, logger: Logger) -> CourierError {
-        switch error {
-        case let error as CourierError: return error
-        case let error as DecodingError: return CourierError(decoding: error)
-        default:
-            logger.error("frame failed", metadata: ["error": "\(String(reflecting: error))"])
-            return .internalError
-        }
     }
 }

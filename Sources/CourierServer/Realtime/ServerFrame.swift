@@ -1,39 +1,9 @@
 import CourierCore
 import Foundation
 
-/// Frames the server sends over WebSocket: a JSON object with a `type`, as in the REST contract.
+/// Frames the server sends over WebSocket besides updates (`UpdateFrame`): replies and ephemeral
+/// events. A JSON object with a `type`, as in the REST contract.
 enum ServerFrame {
-    struct NewMessage: Encodable {
-        let type: String
-        let message: MessageResponse
-    }
-
-    struct MessageDeleted: Encodable {
-        let type = "message_deleted"
-        let chatID: String
-        let messageID: String
-        let seq: Int64
-
-        enum CodingKeys: String, CodingKey {
-            case type, seq
-            case chatID = "chat_id"
-            case messageID = "message_id"
-        }
-    }
-
-    struct Read: Encodable {
-        let type = "read"
-        let chatID: String
-        let userID: String
-        let seq: Int64
-
-        enum CodingKeys: String, CodingKey {
-            case type, seq
-            case chatID = "chat_id"
-            case userID = "user_id"
-        }
-    }
-
     struct Typing: Encodable {
         let type = "typing"
         let chatID: String
@@ -59,19 +29,6 @@ enum ServerFrame {
         }
     }
 
-    /// `chat_created`, `member_added`, `member_removed`, `chat_updated`.
-    struct Membership: Encodable {
-        let type: String
-        let chatID: String
-        let userIDs: [String]
-
-        enum CodingKeys: String, CodingKey {
-            case type
-            case chatID = "chat_id"
-            case userIDs = "user_ids"
-        }
-    }
-
     /// The reply to a client frame: the result, or `error`.
     struct Ack: Encodable {
         let type = "ack"
@@ -82,13 +39,18 @@ enum ServerFrame {
         var chatID: String?
         var message: MessageResponse?
         var lastReadSeq: Int64?
+        /// The position of the update the frame wrote in its chat's log (or, with `account_pts`, in
+        /// the person's own), so the device's position moves on without a gap.
+        var pts: Int64?
+        var accountPTS: Int64?
         var error: ErrorBody?
 
         enum CodingKeys: String, CodingKey {
-            case type, ref, id, seq, message, error
+            case type, ref, id, seq, message, error, pts
             case clientMessageID = "client_msg_id"
             case chatID = "chat_id"
             case lastReadSeq = "last_read_seq"
+            case accountPTS = "account_pts"
         }
     }
 
@@ -109,15 +71,20 @@ enum ServerFrame {
         let ref: String?
     }
 
-    /// Sent after the history a `resume` asked for: per chat, the newest `seq` now on the device.
+    /// Sent after the updates a `resume` asked for: the device's positions now, and what to do next.
     struct Resumed: Encodable {
         let type = "resumed"
-        let chats: [String: Int64]
-    }
+        let ref: String?
+        let difference: DifferenceResponse
 
-    /// The `new_message` frame of a message: the same text for live delivery and for resume.
-    static func newMessage(_ message: Message) -> String {
-        text(NewMessage(type: "new_message", message: MessageResponse(message)))
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(type, forKey: .type)
+            try container.encodeIfPresent(ref, forKey: .ref)
+            try difference.encodePositions(to: encoder)
+        }
+
+        enum CodingKeys: String, CodingKey { case type, ref }
     }
 
     /// The JSON text of a frame.

@@ -53,7 +53,7 @@ struct WebSocketGateway: Sendable {
             return .upgrade([:])
         } catch {
             if request.headers[.upgrade] != nil {
-                await UpgradeRefusalHandler.install(ErrorMiddleware<AppRequestContext>.courierError(for: error), requestID: context.id, on: context.channel)
+                await UpgradeRefusalHandler.install(ErrorMapper.courierError(for: error, logger: context.logger), requestID: context.id, on: context.channel)
             }
             throw error
         }
@@ -88,7 +88,9 @@ struct WebSocketGateway: Sendable {
             return
         }
         let user = claimed.user
-        let connection = DeviceConnection(userID: user.userID, sessionID: user.sessionID, queueLimit: configuration.outgoingQueueLimit)
+        let connection = DeviceConnection(
+            userID: user.userID, sessionID: user.sessionID, queueLimit: configuration.outgoingQueueLimit, overflowGrace: configuration.overflowGrace
+        )
         // `?resume=1`: the client's first frame will be a resume. Hold live traffic from the first
         // moment (before the connection is admitted and can receive any), so that nothing live
         // overtakes the missed history (released after 10 s at the latest).
@@ -142,14 +144,22 @@ struct WebSocketGateway: Sendable {
                 if let reason = connection.closeReason {
                     logger.notice("closing a connection", metadata: ["reason": "\(reason.reason)"])
                     try await outbound.close(.unknown(reason.code), reason: reason.reason)
-                    try await Task.sleep(for: Self.closeGrace)
+                    try await Task.sleep(for: reason.grace)
                 }
+            }
+            // Ends a connection the server closed even when its writer cannot finish (blocked on a
+            // client that stopped reading): the close's grace, then out.
+            group.addTask {
+                await connection.waitUntilClosed()
+                guard let reason = connection.closeReason else { return }
+                try await Task.sleep(for: reason.grace)
             }
             // Reads the client's frames until it closes.
             group.addTask {
                 for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
-                    // Once the server has ended the connection, nothing the client still sends counts.
-                    if connection.closeReason != nil { break }
+                    // Once the server has ended the connection, nothing the client still sends counts
+                    // (the loop goes on, so the close frame is not cut off by the reader ending).
+                    if connection.closeReason != nil { continue }
                     guard case .text(let text) = message else {
                         connection.send(ServerFrame.text(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "Frames are JSON text."))))
                         continue
@@ -164,9 +174,6 @@ struct WebSocketGateway: Sendable {
             group.cancelAll()
         }
     }
-
-    /// How long a client has to answer the server's close frame before the connection is dropped.
-    static let closeGrace = Duration.seconds(2)
 
     /// What the token of `Authorization: Bearer …` or `?token=…` grants (a refused one counts
     /// against the IP address's budget, as on REST).

@@ -1,13 +1,14 @@
 import CourierCore
 import Hummingbird
 
-/// Charges each signed-in API request to its user's budget (429 with `Retry-After` when spent).
+/// Charges each signed-in API request to its user's budget (429 with `Retry-After` when spent),
+/// except signing out (`POST /auth/logout`, `DELETE /auth/sessions/…`): someone flooding with a
+/// stolen token must not stop its owner from signing that device out.
 ///
-/// A request without a token is charged only when it is refused with 401 (a bogus refresh token,
-/// wrong credentials are limited on their own): to the budget of its IP address for refused
-/// requests, which once spent answers 429 before the request costs anything. Signing in, signing up
-/// and refreshing that succeed cost nothing here, so people behind one address are not locked out
-/// by someone else's flood of good requests. (A refused token was counted by `TokenAuthenticator`.)
+/// A request without a token that is refused with 401 (a bogus refresh token, say) counts against
+/// its IP address's budget for refused requests, which once spent answers such requests 429.
+/// Requests that succeed without a token cost nothing of it. (A refused token was counted by
+/// `TokenAuthenticator`.)
 struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let premium: PremiumService
@@ -15,16 +16,20 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let user = context.identity {
-            try await premium.takeRequestBudget(of: user.userID)
+            if !Self.isSigningOut(request) { try await premium.takeRequestBudget(of: user.userID) }
             return try await next(request, context)
         }
-        let address = context.remoteAddress?.ipAddress
-        try await limiter.checkRefusals(from: address)
         do {
             return try await next(request, context)
         } catch let error as CourierError where error.kind == .unauthorized {
-            await limiter.countRefusal(from: address)
+            try await limiter.countRefusal(from: context.remoteAddress?.ipAddress)
             throw error
         }
+    }
+
+    static func isSigningOut(_ request: Request) -> Bool {
+        let path = request.uri.path
+        return (request.method == .post && path == "/api/v1/auth/logout")
+            || (request.method == .delete && path.hasPrefix("/api/v1/auth/sessions/"))
     }
 }

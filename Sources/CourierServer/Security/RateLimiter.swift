@@ -52,15 +52,12 @@ public actor RateLimiter {
         return bucket
     }
 
-    /// 429 once the IP address has used up its budget of refused requests (bad, expired or
-    /// signed-out tokens, bogus refresh tokens): checked before such a request costs a look-up.
-    public func checkRefusals(from ipAddress: String?) throws(CourierError) {
-        try check(Self.refusalKey(ipAddress), settings.unauthenticatedPerIP)
-    }
-
-    /// Counts a request refused with 401 against its IP address's budget.
-    public func countRefusal(from ipAddress: String?) {
-        try? take(Self.refusalKey(ipAddress), settings.unauthenticatedPerIP)
+    /// Counts a request refused with 401 (a bad, expired or signed-out token, a bogus refresh
+    /// token) against its IP address's budget; once that is spent, 429 instead. Only refusals
+    /// count and only refusals are answered 429: a valid request from the same address (someone
+    /// else behind the same proxy) is never held up by another's flood.
+    public func countRefusal(from ipAddress: String?) throws(CourierError) {
+        try take(Self.refusalKey(ipAddress), settings.unauthenticatedPerIP)
     }
 
     private static func refusalKey(_ ipAddress: String?) -> String { "refused-ip:\(ipAddress ?? "unknown")" }

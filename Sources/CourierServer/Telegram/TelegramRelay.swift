@@ -4,33 +4,31 @@ import CourierStore
 import Foundation
 import Logging
 
-/// Decides who hears about a new message through Telegram, and queues their references durably.
-/// `MessageService` calls it after each message is stored; `TelegramRelayService` sends the queue.
-public struct TelegramRelay: Sendable {
+/// Decides who hears about a new message through Telegram. Its notices are queued in the message's
+/// own transaction (`alongsideMessage`), so a crash between the commit and the queue cannot lose
+/// one; it subscribes to "update stored" only to wake `TelegramRelayService`, which sends them. The
+/// sender's ack never waits for Telegram.
+public struct TelegramRelay: UpdateSubscriber {
     let enabled: Bool
     let store: TelegramStore
     let registry: ConnectionRegistry
+    let wakeup = Wakeup()
     let logger: Logger
 
-    /// Queues a reference for every linked recipient who should hear about `message` now: `always`,
-    /// or `offline` while none of their devices is connected. `members` are the chat's.
-    func messageStored(_ message: Message, members: [UUID]) async {
-        guard enabled else { return }
-        do {
-            let recipients = members.filter { $0 != message.senderID }
-            var jobs: [(reference: String, messageID: UUID, recipientID: UUID, telegramChatID: Int64, messageType: String, timestamp: Timestamp)] = []
-            for link in try await store.links(of: recipients) {
-                switch link.mode {
-                case .never: continue
-                case .offline: if await registry.isOnline(link.userID) { continue }
-                case .always: break
-                }
-                jobs.append((Self.newReference(), message.id, link.userID, link.telegramChatID, message.kind.rawValue, message.createdAt))
-            }
-            try await store.enqueue(jobs)
-        } catch {
-            logger.error("telegram relay not queued", metadata: ["message_id": "\(message.id)", "error": "\(error)"])
-        }
+    /// The work that queues a message's notices in its transaction; nil when the relay is off.
+    var alongsideMessage: MessageStore.Alongside? {
+        enabled ? TelegramStore.noticesAlongside(newReference: Self.newReference) : nil
+    }
+
+    public func updatesStored(_ stored: StoredUpdates) async {
+        if enabled, stored.updates.chat.contains(where: { $0.kind == .newMessage }) { wakeup.signal() }
+    }
+
+    /// Whether a queued notice still goes out: always for `always`, and for `offline` while none of
+    /// the recipient's devices is connected (decided when it is sent, the closest to the truth).
+    func shouldSend(_ job: TelegramStore.Job) async -> Bool {
+        guard job.onlyIfOffline, let recipient = job.recipientID else { return true }
+        return await !registry.isOnline(recipient)
     }
 
     /// The whole text of a relay notification: a type, a count and a time. Nothing else may be
@@ -45,7 +43,7 @@ public struct TelegramRelay: Sendable {
     }
 
     /// A reference: 128 random bits, URL-safe. It says nothing about the message.
-    static func newReference() -> String {
+    @Sendable static func newReference() -> String {
         SecretToken.random(bytes: 16)
     }
 }

@@ -11,6 +11,7 @@ import ServiceLifecycle
 /// per job; after eight attempts a job fails with its error recorded.
 struct TelegramRelayService: Service {
     let telegram: TelegramService
+    let relay: TelegramRelay
     let bot: any BotAPI
     let settings: TelegramSettings
     let logger: Logger
@@ -32,7 +33,8 @@ struct TelegramRelayService: Service {
                     logger.warning("relay round failed", metadata: ["error": "\(error)"])
                 }
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.pollInterval) }
+            // A stored message wakes the relay at once; retries that come due are found by the poll.
+            await cancelWhenGracefulShutdown { await relay.wakeup.wait(upTo: settings.pollInterval) }
         }
     }
 
@@ -46,8 +48,14 @@ struct TelegramRelayService: Service {
         for (chatID, chatJobs) in byChat.sorted(by: { ($0.value.first?.timestamp ?? .now()) < ($1.value.first?.timestamp ?? .now()) }) {
             guard budget > 0 else { break }
             if let last = lastSent[chatID], clock.now - last < settings.perChatInterval { continue }
-            let claimed = Set(try await store.claim(chatJobs.map(\.reference), at: .now()))
-            let group = chatJobs.filter { claimed.contains($0.reference) }
+            var toSend: [TelegramStore.Job] = []
+            var dropped: [String] = []
+            for job in chatJobs {
+                if await relay.shouldSend(job) { toSend.append(job) } else { dropped.append(job.reference) }
+            }
+            try await store.drop(dropped)
+            let claimed = Set(try await store.claim(toSend.map(\.reference), at: .now()))
+            let group = toSend.filter { claimed.contains($0.reference) }
             guard let newest = group.max(by: { $0.timestamp < $1.timestamp }) else { continue }
             budget -= 1
             lastSent[chatID] = clock.now

@@ -29,6 +29,8 @@ public actor AuditAnchor {
     /// The anchor waiting to be written, and whether a write is under way.
     private var pending: Contents?
     private var writing = false
+    /// The log was found cut below the anchor: it never moves again in this process.
+    private var cut = false
 
     public init(path: String) {
         self.path = path
@@ -40,16 +42,19 @@ public actor AuditAnchor {
     /// appends commit in order but may reach here out of order (an older one is ignored), while an
     /// entry right after the anchored one that does not link to it means the log was cut and written
     /// again, which `AuditLogBehindAnchor` reports and the anchor keeps as evidence.
-    func record(seq: Int64, hash: String, previousHash: String, keyVersion: Int, key: SymmetricKey) async throws {
-        if !loaded {
-            newest = try read()
-            loaded = true
-        }
+    ///
+    /// `anchoredIntact` tells whether the log, when this entry was appended, still held the entry
+    /// the anchor named (`current()`, read before the append) with the same seal.
+    func record(
+        seq: Int64, hash: String, previousHash: String, keyVersion: Int, key: SymmetricKey, anchoredIntact: Bool
+    ) async throws {
+        _ = try current()
         if let newest {
-            guard seq > newest.seq else { return }
-            if seq == newest.seq + 1, previousHash != newest.hash {
+            if cut || !anchoredIntact || (seq == newest.seq + 1 && previousHash != newest.hash) {
+                cut = true
                 throw AuditLogBehindAnchor(anchored: newest.seq, appended: seq)
             }
+            guard seq > newest.seq else { return }
         }
         let contents = Contents(seq: seq, hash: hash, keyVersion: keyVersion, mac: Self.mac(seq: seq, hash: hash, key: key))
         newest = contents
@@ -67,6 +72,19 @@ public actor AuditAnchor {
             try await NIOThreadPool.singleton.runIfActive { try PrivateFile.replace(at: path, contents: data) }
         }
     }
+
+    /// The newest anchor (the file's, until this process records one).
+    func current() throws -> Contents? {
+        if !loaded {
+            newest = try read()
+            loaded = true
+        }
+        return newest
+    }
+
+    /// Where a node marks that it went through the upgrade to the keyed log, beside the anchor:
+    /// from then on no unkeyed entry is ever sealed on it, whatever the database says.
+    public nonisolated var upgradeMarkerPath: String { path + "-keyed" }
 
     /// The anchor in the file, nil when there is none; throws when the file is not an anchor.
     nonisolated func read() throws -> Contents? {

@@ -56,9 +56,17 @@ public struct AuditStore: Sendable {
         let kind = engine.kind
         let version = keyring.currentVersion
         guard let key = keyring.auditKey(version: version) else { throw KeyringError("No master key version \(version).") }
-        let entry = try await engine.write { sql in
+        let anchored = try await anchor?.current()
+        let (entry, anchoredIntact) = try await engine.write { sql -> (AuditEntry, Bool) in
             if kind == .postgres {
                 try await sql.raw("SELECT pg_advisory_xact_lock(1131377011)").run()
+            }
+            // Whether the log still holds the entry the anchor names: a cut below it is never papered over.
+            var anchoredIntact = true
+            if let anchored {
+                let held = try await sql.raw("SELECT hash FROM audit_log WHERE seq = \(bind: anchored.seq)").first()?
+                    .decode(column: "hash", as: String.self)
+                anchoredIntact = held == anchored.hash
             }
             let last = try await sql.raw("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").first()
             let seq = (try last?.decode(column: "seq", as: Int64.self) ?? 0) + 1
@@ -74,24 +82,30 @@ public struct AuditStore: Sendable {
                         \(bind: entry.action), \(bind: entry.outcome.rawValue), \(bind: entry.ipAddress), \(bind: Self.detailsText(entry.details)),
                         \(bind: previous), \(bind: entry.hash), \(bind: version))
                 """).run()
-            return entry
+            return (entry, anchoredIntact)
         }
         // After the commit: the anchor never names an entry the log does not have.
-        try await anchor?.record(seq: entry.seq, hash: entry.hash, previousHash: entry.previousHash, keyVersion: version, key: key)
+        try await anchor?.record(
+            seq: entry.seq, hash: entry.hash, previousHash: entry.previousHash, keyVersion: version, key: key, anchoredIntact: anchoredIntact
+        )
         return entry
     }
 
     /// Seals the entries written before the log was keyed (key version 0, plain SHA-256): once, on
     /// the first start after the upgrade, and only those the upgrade found (`audit_unsealed`), only
     /// when their plain chain is intact and nothing was written after them, and only on a node that
-    /// never kept an anchor (a node with one has written sealed entries, so the upgrade is behind
-    /// it). Entries that someone later rewrites as version 0 are therefore never sealed: they stay
-    /// broken for `verify`. Returns how many it sealed.
+    /// has not been through the upgrade yet: it leaves a marker file beside its anchor the first time
+    /// it starts, whether or not there was anything to seal, and a node with the marker or an anchor
+    /// never seals again. Entries that someone later rewrites as version 0 (and a planted
+    /// `audit_unsealed` row) are therefore never sealed: they stay broken for `verify`, also after an
+    /// operator moves the anchor aside. Returns how many it sealed.
     @discardableResult
     public func sealUnkeyedEntries() async throws -> Int {
         let version = keyring.currentVersion
         guard let key = keyring.auditKey(version: version) else { throw KeyringError("No master key version \(version).") }
-        if let anchor, try anchor.read() != nil { return 0 }
+        guard let anchor else { return 0 }
+        if try anchor.read() != nil || FileManager.default.fileExists(atPath: anchor.upgradeMarkerPath) { return 0 }
+
         let kind = engine.kind
         let sealed = try await engine.write { sql -> AuditEntry? in
             if kind == .postgres {
@@ -125,8 +139,12 @@ public struct AuditStore: Sendable {
             }
             return entries.last
         }
+        // This node is through the upgrade now, whatever there was to seal.
+        try PrivateFile.create(at: anchor.upgradeMarkerPath, contents: Data("keyed audit log\n".utf8))
         guard let newest = sealed else { return 0 }
-        try await anchor?.record(seq: newest.seq, hash: newest.hash, previousHash: newest.previousHash, keyVersion: version, key: key)
+        try await anchor.record(
+            seq: newest.seq, hash: newest.hash, previousHash: newest.previousHash, keyVersion: version, key: key, anchoredIntact: true
+        )
         return Int(newest.seq)
     }
 

@@ -73,7 +73,8 @@ public enum PrivateFile {
     public static func narrowIfPresent(_ path: String, to mode: mode_t = PrivateFile.mode) throws -> Bool {
         var status = stat()
         guard lstat(path, &status) == 0 else { return false }
-        guard status.st_mode & 0o077 != 0 else { return false }
+        // A symlink is not followed: its target is not ours to change.
+        guard status.st_mode & S_IFMT != S_IFLNK, status.st_mode & 0o077 != 0 else { return false }
         guard chmod(path, mode) == 0 else { throw PrivateFileError(path: path, operation: "chmod", code: errno) }
         return true
     }

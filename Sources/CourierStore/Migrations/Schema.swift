@@ -5,7 +5,7 @@
 /// engines), enumerations are text with CHECK constraints, unique indexes are named
 /// `<table>_<column>_unique` so a violation can be traced to its field on both engines.
 public enum Schema {
-    public static let migrations: [Migration] = [initial, keyedAuditLog]
+    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog]
 
     static let initial = Migration(version: 1, name: "initial schema") { t in
         [
@@ -283,6 +283,52 @@ public enum Schema {
             "ALTER TABLE audit_log ADD COLUMN key_version INTEGER NOT NULL DEFAULT 0",
             "CREATE TABLE audit_unsealed (head BIGINT NOT NULL)",
             "INSERT INTO audit_unsealed (head) SELECT MAX(seq) FROM audit_log HAVING COUNT(*) > 0",
+        ]
+    }
+
+    /// The update log: every change someone sees gets a position in the same transaction. Per chat
+    /// (`chats.last_pts`, rows in `chat_updates`) for what the chat's members see; per person
+    /// (`users.last_pts`, rows in `account_updates`) for what only they see. Rows older than the
+    /// retention are pruned; `*_pruned_pts` remembers how far, so a device further behind is told
+    /// to reload (`too_long`) instead of getting a gap.
+    static let updateLog = Migration(version: 3, name: "update log") { t in
+        [
+            "ALTER TABLE chats ADD COLUMN last_pts BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE chats ADD COLUMN pruned_pts BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE users ADD COLUMN last_pts BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE users ADD COLUMN pruned_pts BIGINT NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE chat_updates (
+                chat_id \(t.uuid) NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+                pts BIGINT NOT NULL,
+                kind VARCHAR(32) NOT NULL,
+                message_id \(t.uuid),
+                user_id \(t.uuid),
+                value BIGINT,
+                detail VARCHAR(64),
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (chat_id, pts)
+            )
+            """,
+            "CREATE INDEX idx_chat_updates_created ON chat_updates (created_at)",
+            """
+            CREATE TABLE account_updates (
+                user_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                pts BIGINT NOT NULL,
+                kind VARCHAR(32) NOT NULL,
+                chat_id \(t.uuid),
+                message_id \(t.uuid),
+                subject_id \(t.uuid),
+                value BIGINT,
+                detail VARCHAR(64),
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (user_id, pts)
+            )
+            """,
+            "CREATE INDEX idx_account_updates_created ON account_updates (created_at)",
+            // Relay jobs are queued in the message's transaction; whether a recipient with the
+            // `offline` mode is online is decided when the notice is sent.
+            "ALTER TABLE message_references ADD COLUMN only_if_offline INTEGER NOT NULL DEFAULT 0",
         ]
     }
 }

@@ -28,10 +28,13 @@ public struct ChatStore: Sendable {
         public var peer: User? = nil
     }
 
-    /// Creates a group or channel with its owner and first members.
-    public func create(_ chat: Chat, channel: ChannelInfo? = nil, ownerID: UUID, memberIDs: [UUID], memberRole: ChatRole) async throws {
+    /// Creates a group or channel with its owner and first members; each of them gets `chat_joined`.
+    @discardableResult
+    public func create(
+        _ chat: Chat, channel: ChannelInfo? = nil, ownerID: UUID, memberIDs: [UUID], memberRole: ChatRole
+    ) async throws -> LoggedUpdates {
         do {
-            try await engine.write { sql in
+            return try await engine.write { sql in
                 try await Self.insert(chat, dmKey: nil, on: sql)
                 if let channel {
                     try await sql.raw("""
@@ -44,6 +47,11 @@ public struct ChatStore: Sendable {
                 for id in memberIDs {
                     try await Self.insertMember(chat.id, id, role: memberRole, at: chat.createdAt, on: sql)
                 }
+                var logged = LoggedUpdates()
+                for id in [ownerID] + memberIDs {
+                    logged.account.append(try await UpdateLog.record(.chatJoined, for: id, chatID: chat.id, value: 0, at: chat.createdAt, on: sql))
+                }
+                return logged
             }
         } catch {
             if let violation = UniqueViolation(error), violation.isOn(table: "channels", column: "username") {
@@ -53,28 +61,35 @@ public struct ChatStore: Sendable {
         }
     }
 
-    /// The DM between two people, created if it does not exist yet; `created` tells which.
-    public func findOrCreateDM(between first: UUID, and second: UUID, at time: Timestamp) async throws -> (chat: Chat, created: Bool) {
+    /// The DM between two people, created if it does not exist yet (then both get `chat_joined`).
+    public func findOrCreateDM(
+        between first: UUID, and second: UUID, at time: Timestamp
+    ) async throws -> (chat: Chat, created: Bool, updates: LoggedUpdates) {
         let key = [first, second].map { $0.uuidString.lowercased() }.sorted().joined(separator: ":")
         let find: @Sendable (any SQLDatabase) async throws -> Chat? = { sql in
             try await sql.raw("SELECT \(unsafeRaw: Chat.columns) FROM chats WHERE dm_key = \(bind: key)").first().map(Chat.init(row:))
         }
-        if let existing = try await engine.read(find) { return (existing, false) }
+        if let existing = try await engine.read(find) { return (existing, false, LoggedUpdates()) }
         let chat = Chat(
             id: UUID(), kind: .dm, name: nil, ownerID: nil, lastSeq: 0, memberCount: 2,
             lastActivityAt: time, createdAt: time, updatedAt: time
         )
         do {
-            try await engine.write { sql in
+            let updates = try await engine.write { sql in
                 try await Self.insert(chat, dmKey: key, on: sql)
                 try await Self.insertMember(chat.id, first, role: .member, at: time, on: sql)
                 try await Self.insertMember(chat.id, second, role: .member, at: time, on: sql)
+                var logged = LoggedUpdates()
+                for id in [first, second] {
+                    logged.account.append(try await UpdateLog.record(.chatJoined, for: id, chatID: chat.id, value: 0, at: time, on: sql))
+                }
+                return logged
             }
-            return (chat, true)
+            return (chat, true, updates)
         } catch where UniqueViolation(error) != nil {
             // The other person created it at the same moment: theirs is the DM.
             guard let existing = try await engine.read(find) else { throw error }
-            return (existing, false)
+            return (existing, false, LoggedUpdates())
         }
     }
 
@@ -201,13 +216,32 @@ public struct ChatStore: Sendable {
         }
     }
 
+    /// The user's role in each of these chats they belong to (chats they are not in are absent).
+    public func roles(of userID: UUID, in chatIDs: [UUID]) async throws -> [UUID: ChatRole] {
+        var roles: [UUID: ChatRole] = [:]
+        for start in stride(from: 0, to: chatIDs.count, by: 500) {
+            let chunk = Array(chatIDs[start..<min(start + 500, chatIDs.count)])
+            let rows = try await engine.read { sql in
+                try await sql.raw("""
+                    SELECT chat_id, role FROM chat_members WHERE user_id = \(bind: userID) AND chat_id IN (\(binds: chunk))
+                    """).all()
+            }
+            for row in rows {
+                roles[try row.decode(column: "chat_id", as: UUID.self)] = try row.decodeEnum(column: "role", as: ChatRole.self)
+            }
+        }
+        return roles
+    }
+
     /// Adds people who are not members yet with `role`, refusing the whole change when the chat would
-    /// then hold more than `limit` members. Returns who was added and the new member count.
+    /// then hold more than `limit` members. Returns who was added, the new member count, and the
+    /// updates: `member_added` (where `UpdateLog.recordMembership` puts it), `chat_joined` for each newcomer.
     public func addMembers(
-        _ userIDs: [UUID], to chatID: UUID, role: ChatRole, limit: Int?, at time: Timestamp
-    ) async throws -> (added: [UUID], memberCount: Int) {
+        _ userIDs: [UUID], to chatID: UUID, role: ChatRole, limit: Int?, kind: ChatKind, at time: Timestamp
+    ) async throws -> (added: [UUID], memberCount: Int, updates: LoggedUpdates) {
         try await engine.write { sql in
             var added: [UUID] = []
+            var logged = LoggedUpdates()
             for id in userIDs {
                 let existing = try await sql.raw("""
                     SELECT 1 AS present FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: id)
@@ -215,6 +249,10 @@ public struct ChatStore: Sendable {
                 if existing == nil {
                     try await Self.insertMember(chatID, id, role: role, at: time, on: sql)
                     added.append(id)
+                    logged = logged + (try await UpdateLog.recordMembership(.memberAdded, of: id, in: chatID, chatKind: kind, at: time, on: sql))
+                    // From here on the newcomer follows the chat's log.
+                    let position = try await UpdateLog.position(of: chatID, on: sql)
+                    logged.account.append(try await UpdateLog.record(.chatJoined, for: id, chatID: chatID, value: position, at: time, on: sql))
                 }
             }
             // The row lock of this UPDATE orders concurrent additions on PostgreSQL, so the check below sees the true count.
@@ -228,65 +266,95 @@ public struct ChatStore: Sendable {
                     message: "A group holds at most \(limit) members unless its owner has premium."
                 )
             }
-            return (added, count)
+            return (added, count, logged)
         }
     }
 
     /// Removes a member. When the owner leaves, the longest-standing admin (else member) becomes owner;
-    /// when nobody is left, the chat is deleted. Returns false when they were not a member.
-    @discardableResult
-    public func removeMember(_ userID: UUID, from chatID: UUID, at time: Timestamp) async throws -> Bool {
+    /// when nobody is left, the chat is deleted. Returns nil when they were not a member, else the
+    /// updates: `member_removed` (and `role_changed` for a new owner) for the chat, `chat_left` for them.
+    public func removeMember(
+        _ userID: UUID, from chatID: UUID, kind: ChatKind, at time: Timestamp
+    ) async throws -> LoggedUpdates? {
         try await engine.write { sql in
             guard let removed = try await sql.raw("""
                 DELETE FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID) RETURNING role
                 """).first()
-            else { return false }
+            else { return nil }
+            var logged = LoggedUpdates()
+            logged.account.append(try await UpdateLog.record(.chatLeft, for: userID, chatID: chatID, at: time, on: sql))
             let count = try await sql.raw("""
                 UPDATE chats SET member_count = member_count - 1, updated_at = \(bind: time.milliseconds)
                 WHERE id = \(bind: chatID) RETURNING member_count
                 """).first()?.decode(column: "member_count", as: Int.self) ?? 0
             if count <= 0 {
                 try await sql.raw("DELETE FROM chats WHERE id = \(bind: chatID)").run()
-            } else if try removed.decode(column: "role", as: String.self) == ChatRole.owner.rawValue,
-                      let heir = try await sql.raw("""
-                          SELECT user_id FROM chat_members WHERE chat_id = \(bind: chatID)
-                          ORDER BY CASE role WHEN 'admin' THEN 0 WHEN 'member' THEN 1 ELSE 2 END, joined_at, user_id LIMIT 1
-                          """).first()?.decode(column: "user_id", as: UUID.self) {
+                return logged
+            }
+            logged = logged + (try await UpdateLog.recordMembership(.memberRemoved, of: userID, in: chatID, chatKind: kind, at: time, on: sql))
+            if try removed.decode(column: "role", as: String.self) == ChatRole.owner.rawValue,
+               let heir = try await sql.raw("""
+                   SELECT user_id FROM chat_members WHERE chat_id = \(bind: chatID)
+                   ORDER BY CASE role WHEN 'admin' THEN 0 WHEN 'member' THEN 1 ELSE 2 END, joined_at, user_id LIMIT 1
+                   """).first()?.decode(column: "user_id", as: UUID.self) {
                 try await sql.raw("UPDATE chat_members SET role = 'owner' WHERE chat_id = \(bind: chatID) AND user_id = \(bind: heir)").run()
                 try await sql.raw("UPDATE chats SET owner_id = \(bind: heir) WHERE id = \(bind: chatID)").run()
+                logged = logged + (try await UpdateLog.recordMembership(.roleChanged, of: heir, in: chatID, chatKind: kind, role: .owner, at: time, on: sql))
             }
-            return true
+            return logged
         }
     }
 
-    /// Changes a member's role; returns false when they are not a member.
-    public func setRole(_ role: ChatRole, of userID: UUID, in chatID: UUID) async throws -> Bool {
+    /// Changes a member's role; returns its `role_changed` updates, nil when they are not a member.
+    public func setRole(
+        _ role: ChatRole, of userID: UUID, in chatID: UUID, kind: ChatKind, at time: Timestamp
+    ) async throws -> LoggedUpdates? {
         try await engine.write { sql in
-            try await sql.raw("""
+            guard try await sql.raw("""
                 UPDATE chat_members SET role = \(bind: role.rawValue)
                 WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID) RETURNING user_id
                 """).first() != nil
+            else { return nil }
+            return try await UpdateLog.recordMembership(.roleChanged, of: userID, in: chatID, chatKind: kind, role: role, at: time, on: sql)
         }
     }
 
-    /// Renames a group or channel.
-    public func rename(_ chatID: UUID, to name: String, at time: Timestamp) async throws {
+    /// Renames a group or channel; returns its `chat_updated` update.
+    @discardableResult
+    public func rename(_ chatID: UUID, to name: String, at time: Timestamp) async throws -> ChatUpdate {
         try await engine.write { sql in
             try await sql.raw("""
                 UPDATE chats SET name = \(bind: name), updated_at = \(bind: time.milliseconds) WHERE id = \(bind: chatID)
                 """).run()
+            return try await UpdateLog.record(.chatUpdated, in: chatID, at: time, on: sql)
         }
     }
 
-    /// Moves a member's read mark forward to `seq` (never back) and returns the mark.
-    public func markRead(_ chatID: UUID, by userID: UUID, upTo seq: Int64) async throws -> Int64 {
+    /// Moves a member's read mark forward to `seq` (never back) and returns the mark, with its
+    /// update when it moved: a chat update everyone sees (read ticks), or in a channel, where how
+    /// far a subscriber has read is nobody else's business, one of the reader's own log.
+    public func markRead(
+        _ chatID: UUID, by userID: UUID, upTo seq: Int64, kind: ChatKind, at time: Timestamp
+    ) async throws -> (mark: Int64, updates: LoggedUpdates) {
         try await engine.write { sql in
-            try await sql.raw("""
-                UPDATE chat_members
-                SET last_read_seq = CASE WHEN \(bind: seq) > last_read_seq THEN \(bind: seq) ELSE last_read_seq END
-                WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID)
+            // Only forward, in one statement, so concurrent marks never move it back.
+            let moved = try await sql.raw("""
+                UPDATE chat_members SET last_read_seq = \(bind: seq)
+                WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID) AND last_read_seq < \(bind: seq)
                 RETURNING last_read_seq
-                """).first()?.decode(column: "last_read_seq", as: Int64.self) ?? 0
+                """).first()
+            guard moved != nil else {
+                let mark = try await sql.raw("""
+                    SELECT last_read_seq FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID)
+                    """).first()?.decode(column: "last_read_seq", as: Int64.self) ?? 0
+                return (mark, LoggedUpdates())
+            }
+            if kind == .channel {
+                return (seq, LoggedUpdates(account: [
+                    try await UpdateLog.record(.read, for: userID, chatID: chatID, value: seq, at: time, on: sql),
+                ]))
+            }
+            return (seq, LoggedUpdates(chat: [try await UpdateLog.record(.read, in: chatID, userID: userID, value: seq, at: time, on: sql)]))
         }
     }
 
@@ -329,14 +397,17 @@ public struct ChatStore: Sendable {
         }
     }
 
-    /// Changes a channel's username and description (nil leaves a field, .some(nil) clears it).
-    public func updateChannel(_ chatID: UUID, username: Username??, description: String??, at time: Timestamp) async throws {
+    /// Changes a channel's username and description (nil leaves a field, .some(nil) clears it);
+    /// returns its `chat_updated` update.
+    @discardableResult
+    public func updateChannel(_ chatID: UUID, username: Username??, description: String??, at time: Timestamp) async throws -> ChatUpdate {
         do {
-            try await engine.write { sql in
+            return try await engine.write { sql in
                 var assignments: [SQLQueryString] = ["updated_at = \(bind: time.milliseconds)"]
                 if let username { assignments.append("username = \(bind: username?.value)") }
                 if let description { assignments.append("description = \(bind: description)") }
                 try await sql.raw("UPDATE channels SET \(assignments.joined(separator: ", ")) WHERE id = \(bind: chatID)").run()
+                return try await UpdateLog.record(.chatUpdated, in: chatID, at: time, on: sql)
             }
         } catch {
             if let violation = UniqueViolation(error), violation.isOn(table: "channels", column: "username") {

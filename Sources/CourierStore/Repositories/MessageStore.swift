@@ -16,6 +16,9 @@ public struct MessageStore: Sendable {
         self.cipher = cipher
     }
 
+    /// Work that runs inside a message's transaction, after the message is written.
+    public typealias Alongside = @Sendable (Message, any SQLDatabase) async throws -> Void
+
     /// Where a forwarded message came from.
     public struct ForwardOrigin: Sendable {
         public let messageID: UUID
@@ -27,11 +30,16 @@ public struct MessageStore: Sendable {
         }
     }
 
-    /// Stores a message with the chat's next `seq`. The sender's read mark moves to it: sending
-    /// implies having read the chat.
+    /// Stores a message with the chat's next `seq`, and its `new_message` update with the chat's next
+    /// `pts`. The sender's read mark moves to it: sending implies having read the chat (clients
+    /// read that from the update itself: a `new_message` from someone is their read mark too).
+    ///
+    /// `alongside` runs in the same transaction after the message is written (the Telegram relay
+    /// queues its notices there), so the message and what must follow from it commit together.
     public func append(
-        _ draft: MessageDraft, from senderID: UUID, forwardedFrom origin: ForwardOrigin? = nil, at time: Timestamp
-    ) async throws -> Message {
+        _ draft: MessageDraft, from senderID: UUID, forwardedFrom origin: ForwardOrigin? = nil, at time: Timestamp,
+        alongside: Alongside? = nil
+    ) async throws -> (message: Message, update: ChatUpdate) {
         let id = UUID()
         let sealed = try await cipher.seal(
             .init(
@@ -42,11 +50,12 @@ public struct MessageStore: Sendable {
             messageID: id, chatID: draft.chatID
         )
         return try await engine.write { sql in
-            guard let seq = try await sql.raw("""
-                UPDATE chats SET last_seq = last_seq + 1, last_activity_at = \(bind: time.milliseconds)
-                WHERE id = \(bind: draft.chatID) RETURNING last_seq
-                """).first()?.decode(column: "last_seq", as: Int64.self)
+            guard let counters = try await sql.raw("""
+                UPDATE chats SET last_seq = last_seq + 1, last_pts = last_pts + 1, last_activity_at = \(bind: time.milliseconds)
+                WHERE id = \(bind: draft.chatID) RETURNING last_seq, last_pts
+                """).first()
             else { throw CourierError.notFound("chat") }
+            let seq = try counters.decode(column: "last_seq", as: Int64.self)
             let message = Message(
                 id: id, chatID: draft.chatID, seq: seq, senderID: senderID, content: draft.content, kind: draft.kind,
                 mediaURL: draft.mediaURL, attachments: draft.attachments, metadata: draft.metadata, replyToID: draft.replyToID,
@@ -63,7 +72,13 @@ public struct MessageStore: Sendable {
             try await sql.raw("""
                 UPDATE chat_members SET last_read_seq = \(bind: seq) WHERE chat_id = \(bind: draft.chatID) AND user_id = \(bind: senderID)
                 """).run()
-            return message
+            let update = ChatUpdate(
+                chatID: draft.chatID, pts: try counters.decode(column: "last_pts", as: Int64.self), kind: .newMessage,
+                messageID: id, userID: senderID, value: seq, createdAt: time
+            )
+            try await UpdateLog.insert(update, on: sql)
+            try await alongside?(message, sql)
+            return (message, update)
         }
     }
 
@@ -90,12 +105,15 @@ public struct MessageStore: Sendable {
         }
         let rows = sealed
         return try await engine.write { sql in
-            guard let last = try await sql.raw("""
-                UPDATE chats SET last_seq = last_seq + \(bind: rows.count), last_activity_at = \(bind: time.milliseconds)
-                WHERE id = \(bind: chatID) RETURNING last_seq
-                """).first()?.decode(column: "last_seq", as: Int64.self)
+            guard let counters = try await sql.raw("""
+                UPDATE chats SET last_seq = last_seq + \(bind: rows.count), last_pts = last_pts + \(bind: rows.count),
+                    last_activity_at = \(bind: time.milliseconds)
+                WHERE id = \(bind: chatID) RETURNING last_seq, last_pts
+                """).first()
             else { throw CourierError.notFound("chat") }
+            let last = try counters.decode(column: "last_seq", as: Int64.self)
             let first = last - Int64(rows.count) + 1
+            let firstPts = try counters.decode(column: "last_pts", as: Int64.self) - Int64(rows.count) + 1
             let values: [SQLQueryString] = rows.enumerated().map { index, row in
                 """
                 (\(bind: row.id), \(bind: chatID), \(bind: first + Int64(index)), \(bind: senderID), \(bind: row.content),
@@ -104,6 +122,16 @@ public struct MessageStore: Sendable {
                 """
             }
             try await sql.raw("INSERT INTO messages (\(unsafeRaw: Message.columns)) VALUES \(values.joined(separator: ", "))").run()
+            let updates: [SQLQueryString] = rows.enumerated().map { index, row in
+                """
+                (\(bind: chatID), \(bind: firstPts + Int64(index)), 'new_message', \(bind: row.id), \(bind: senderID),
+                 \(bind: first + Int64(index)), NULL, \(bind: time.milliseconds))
+                """
+            }
+            try await sql.raw("""
+                INSERT INTO chat_updates (chat_id, pts, kind, message_id, user_id, value, detail, created_at)
+                VALUES \(updates.joined(separator: ", "))
+                """).run()
             return last
         }
     }
@@ -182,43 +210,83 @@ public struct MessageStore: Sendable {
         }
     }
 
-    /// Replaces a message's text and marks it edited.
-    public func edit(_ message: Message, content: String, at time: Timestamp) async throws -> Message? {
+    /// Replaces a message's text and marks it edited, with its `message_edited` update.
+    public func edit(_ message: Message, content: String, at time: Timestamp) async throws -> (message: Message, update: ChatUpdate)? {
         let sealed = try await cipher.sealContent(content, messageID: message.id, chatID: message.chatID)
-        let row = try await engine.write { sql in
-            try await sql.raw("""
+        let result = try await engine.write { sql -> (row: any SQLRow, update: ChatUpdate)? in
+            guard let row = try await sql.raw("""
                 UPDATE messages SET content = \(bind: sealed), edited_at = \(bind: time.milliseconds), updated_at = \(bind: time.milliseconds)
                 WHERE id = \(bind: message.id) AND deleted_at IS NULL
                 RETURNING \(unsafeRaw: Message.columns)
                 """).first()
+            else { return nil }
+            let update = try await UpdateLog.record(.messageEdited, in: message.chatID, messageID: message.id, value: message.seq, at: time, on: sql)
+            return (row, update)
         }
-        return try await row.asyncMap { try await cipher.message(from: $0) }
+        guard let result else { return nil }
+        return (try await cipher.message(from: result.row), result.update)
     }
 
     /// Deletes a message for everyone: its content, media and metadata are erased; its `seq` stays.
-    public func deleteForEveryone(_ id: UUID, at time: Timestamp) async throws -> Message? {
-        let row = try await engine.write { sql in
-            try await sql.raw("""
+    /// Returns the tombstone with its `message_deleted` update.
+    public func deleteForEveryone(_ id: UUID, at time: Timestamp) async throws -> (message: Message, update: ChatUpdate)? {
+        let result = try await engine.write { sql -> (row: any SQLRow, update: ChatUpdate)? in
+            guard let row = try await sql.raw("""
                 UPDATE messages SET content = '', media_url = NULL, attachments = NULL, metadata = NULL,
                     deleted_at = \(bind: time.milliseconds), updated_at = \(bind: time.milliseconds)
                 WHERE id = \(bind: id) AND deleted_at IS NULL
                 RETURNING \(unsafeRaw: Message.columns)
                 """).first()
+            else { return nil }
+            let chatID = try row.decode(column: "chat_id", as: UUID.self)
+            let seq = try row.decode(column: "seq", as: Int64.self)
+            let update = try await UpdateLog.record(.messageDeleted, in: chatID, messageID: id, value: seq, at: time, on: sql)
+            return (row, update)
         }
-        return try await row.asyncMap { try await cipher.message(from: $0) }
+        guard let result else { return nil }
+        return (try await cipher.message(from: result.row), result.update)
     }
 
-    /// Hides a message from one person's view of the chat.
-    public func hide(_ message: Message, for userID: UUID, at time: Timestamp) async throws {
+    /// Hides a message from one person's view of the chat; returns the `message_hidden` update of
+    /// their own log, nil when it was hidden already.
+    @discardableResult
+    public func hide(_ message: Message, for userID: UUID, at time: Timestamp) async throws -> AccountUpdate? {
         try await engine.write { sql in
             let hidden = try await sql.raw("""
                 SELECT 1 AS present FROM hidden_messages WHERE user_id = \(bind: userID) AND message_id = \(bind: message.id)
                 """).first()
-            guard hidden == nil else { return }
+            guard hidden == nil else { return nil }
             try await sql.raw("""
                 INSERT INTO hidden_messages (user_id, message_id, chat_id, hidden_at)
                 VALUES (\(bind: userID), \(bind: message.id), \(bind: message.chatID), \(bind: time.milliseconds))
                 """).run()
+            return try await UpdateLog.record(
+                .messageHidden, for: userID, chatID: message.chatID, messageID: message.id, value: message.seq, at: time, on: sql
+            )
+        }
+    }
+
+    /// The messages with these ids, for delivering updates (catching up decrypts only what it sends).
+    public func find(ids: [UUID]) async throws -> [UUID: Message] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await engine.read { sql in
+            try await sql.raw("SELECT \(unsafeRaw: Message.columns) FROM messages WHERE id IN (\(binds: ids))").all()
+        }
+        var messages: [UUID: Message] = [:]
+        for row in rows {
+            let message = try await cipher.message(from: row)
+            messages[message.id] = message
+        }
+        return messages
+    }
+
+    /// Which of these messages `userID` deleted for themselves.
+    public func hidden(among ids: [UUID], for userID: UUID) async throws -> Set<UUID> {
+        guard !ids.isEmpty else { return [] }
+        return try await engine.read { sql in
+            Set(try await sql.raw("""
+                SELECT message_id FROM hidden_messages WHERE user_id = \(bind: userID) AND message_id IN (\(binds: ids))
+                """).all().map { try $0.decode(column: "message_id", as: UUID.self) })
         }
     }
 

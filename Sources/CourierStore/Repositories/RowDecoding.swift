@@ -6,7 +6,7 @@ import SQLKit
 // columns under aliases (`lm_id`, …) when a query joins a second row of the same table.
 
 extension Chat {
-    static let columns = "id, type, name, owner_id, last_seq, member_count, last_activity_at, created_at, updated_at"
+    static let columns = "id, type, name, owner_id, last_seq, member_count, last_activity_at, created_at, updated_at, last_pts"
 
     static func columns(of table: String) -> String {
         columns.split(separator: ",").map { "\(table).\($0.trimmingCharacters(in: .whitespaces))" }.joined(separator: ", ")
@@ -22,7 +22,8 @@ extension Chat {
             memberCount: try row.decode(column: "member_count", as: Int.self),
             lastActivityAt: try row.decodeTimestamp(column: "last_activity_at"),
             createdAt: try row.decodeTimestamp(column: "created_at"),
-            updatedAt: try row.decodeTimestamp(column: "updated_at")
+            updatedAt: try row.decodeTimestamp(column: "updated_at"),
+            pts: try row.decode(column: "last_pts", as: Int64.self)
         )
     }
 }

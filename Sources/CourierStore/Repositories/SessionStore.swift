@@ -120,18 +120,26 @@ public struct SessionStore: Sendable {
     @discardableResult
     public func revoke(sessionID: UUID, userID: UUID, at time: Timestamp) async throws -> Bool {
         try await engine.write { sql in
-            try await sql.raw("""
+            guard try await sql.raw("""
                 UPDATE sessions SET revoked_at = \(bind: time.milliseconds)
                 WHERE id = \(bind: sessionID) AND user_id = \(bind: userID) AND revoked_at IS NULL
                 RETURNING id
                 """).first() != nil
+            else { return false }
+            try await UpdateLog.record(.sessionRevoked, for: userID, detail: sessionID.uuidString.lowercased(), at: time, on: sql)
+            return true
         }
     }
 
+    /// Signs a session out, with a `session_revoked` update in its owner's log (their other devices
+    /// list sessions).
     private static func revoke(_ sessionID: UUID, at time: Timestamp, on sql: any SQLDatabase) async throws {
-        try await sql.raw("""
+        guard let owner = try await sql.raw("""
             UPDATE sessions SET revoked_at = \(bind: time.milliseconds) WHERE id = \(bind: sessionID) AND revoked_at IS NULL
-            """).run()
+            RETURNING user_id
+            """).first()?.decode(column: "user_id", as: UUID.self)
+        else { return }
+        try await UpdateLog.record(.sessionRevoked, for: owner, detail: sessionID.uuidString.lowercased(), at: time, on: sql)
     }
 
     private static func insertToken(

@@ -64,7 +64,11 @@ public struct SubscriptionStore: Sendable {
                             \(bind: payment.status), \(bind: payment.paymentMethod), \(bind: payment.notes), \(bind: subscription.id),
                             \(bind: time.milliseconds), \(bind: idempotencyKey))
                     """).run()
-                try await sql.raw("UPDATE users SET is_premium = \(bind: true), updated_at = \(bind: time.milliseconds) WHERE id = \(bind: userID)").run()
+                let became = try await sql.raw("""
+                    UPDATE users SET is_premium = \(bind: true), updated_at = \(bind: time.milliseconds)
+                    WHERE id = \(bind: userID) AND is_premium = \(bind: false) RETURNING id
+                    """).first()
+                if became != nil { try await UpdateLog.record(.premiumChanged, for: userID, value: 1, at: time, on: sql) }
                 return (subscription, payment, false)
             }
         }
@@ -101,13 +105,17 @@ public struct SubscriptionStore: Sendable {
                 UPDATE subscriptions SET status = 'expired' WHERE status <> 'expired' AND end_date <= \(bind: time.milliseconds) \(onlyUser)
                 """).run()
             let onlyID: SQLQueryString = userID.map { "AND id = \(bind: $0)" } ?? ""
-            return try await sql.raw("""
+            let lost = try await sql.raw("""
                 UPDATE users SET is_premium = \(bind: false), updated_at = \(bind: time.milliseconds)
                 WHERE is_premium = \(bind: true) \(onlyID)
                   AND NOT EXISTS (SELECT 1 FROM subscriptions s
                                   WHERE s.user_id = users.id AND s.status <> 'expired' AND s.end_date > \(bind: time.milliseconds))
                 RETURNING id
-                """).all().count
+                """).all()
+            for row in lost {
+                try await UpdateLog.record(.premiumChanged, for: try row.decode(column: "id", as: UUID.self), value: 0, at: time, on: sql)
+            }
+            return lost.count
         }
     }
 

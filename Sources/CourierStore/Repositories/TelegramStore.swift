@@ -30,6 +30,9 @@ public struct TelegramStore: Sendable {
         public let messageType: String
         public let timestamp: Timestamp
         public let attempts: Int
+        public var recipientID: UUID? = nil
+        /// The recipient's mode is `offline`: the notice goes only if none of their devices is connected when it is sent.
+        public var onlyIfOffline = false
     }
 
     // MARK: Links
@@ -107,6 +110,45 @@ public struct TelegramStore: Sendable {
 
     // MARK: The relay queue
 
+    /// Queues a notice of `message` for every linked member of its chat but the sender whose relay
+    /// mode is not `never`, each under a new reference from `newReference`. Runs inside the
+    /// message's transaction (`on sql`), so a stored message never lacks its notices.
+    public static func enqueueNotices(for message: Message, newReference: () -> String, on sql: any SQLDatabase) async throws {
+        let links = try await sql.raw("""
+            SELECT l.user_id, l.telegram_chat_id, l.relay_mode FROM telegram_links l
+            JOIN chat_members m ON m.user_id = l.user_id AND m.chat_id = \(bind: message.chatID)
+            WHERE l.relay_mode <> 'never' AND l.telegram_chat_id IS NOT NULL
+            """).all()
+        let now = message.createdAt.milliseconds
+        for link in links {
+            let recipient = try link.decode(column: "user_id", as: UUID.self)
+            guard recipient != message.senderID else { continue }
+            let onlyIfOffline = try link.decode(column: "relay_mode", as: String.self) == "offline" ? 1 : 0
+            try await sql.raw("""
+                INSERT INTO message_references (reference, telegram_id, local_message_id, recipient_id, telegram_chat_id, message_type,
+                    timestamp, delivery_status, attempts, next_attempt_at, last_error, created_at, updated_at, only_if_offline)
+                VALUES (\(bind: newReference()), NULL, \(bind: message.id), \(bind: recipient),
+                    \(bind: try link.decode(column: "telegram_chat_id", as: Int64.self)), \(bind: message.kind.rawValue), \(bind: now),
+                    'pending', 0, 0, NULL, \(bind: now), \(bind: now), \(bind: onlyIfOffline))
+                """).run()
+        }
+    }
+
+    /// `enqueueNotices` as work alongside a message's transaction.
+    public static func noticesAlongside(newReference: @escaping @Sendable () -> String) -> MessageStore.Alongside {
+        { message, sql in try await enqueueNotices(for: message, newReference: newReference, on: sql) }
+    }
+
+    /// Drops queued notices that are not to be sent (their recipient is online), before they are sent.
+    public func drop(_ references: [String]) async throws {
+        guard !references.isEmpty else { return }
+        try await engine.write { sql in
+            try await sql.raw("""
+                DELETE FROM message_references WHERE reference IN (\(binds: references)) AND delivery_status = 'pending'
+                """).run()
+        }
+    }
+
     /// Adds relay jobs (each a new reference), in one transaction.
     public func enqueue(_ jobs: [(reference: String, messageID: UUID, recipientID: UUID, telegramChatID: Int64, messageType: String, timestamp: Timestamp)]) async throws {
         guard !jobs.isEmpty else { return }
@@ -127,7 +169,7 @@ public struct TelegramStore: Sendable {
     public func dueJobs(at time: Timestamp, limit: Int) async throws -> [Job] {
         try await engine.read { sql in
             try await sql.raw("""
-                SELECT reference, telegram_chat_id, message_type, timestamp, attempts FROM message_references
+                SELECT reference, telegram_chat_id, message_type, timestamp, attempts, recipient_id, only_if_offline FROM message_references
                 WHERE delivery_status = 'pending' AND next_attempt_at <= \(bind: time.milliseconds) AND telegram_chat_id IS NOT NULL
                 ORDER BY timestamp, reference LIMIT \(bind: limit)
                 """).all().map { row in
@@ -136,7 +178,9 @@ public struct TelegramStore: Sendable {
                         telegramChatID: try row.decode(column: "telegram_chat_id", as: Int64.self),
                         messageType: try row.decode(column: "message_type", as: String.self),
                         timestamp: try row.decodeTimestamp(column: "timestamp"),
-                        attempts: try row.decode(column: "attempts", as: Int.self)
+                        attempts: try row.decode(column: "attempts", as: Int.self),
+                        recipientID: try row.decode(column: "recipient_id", as: UUID?.self),
+                        onlyIfOffline: try row.decode(column: "only_if_offline", as: Int.self) == 1
                     )
                 }
         }

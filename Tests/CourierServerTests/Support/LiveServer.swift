@@ -38,8 +38,8 @@ final class TestDevice: Sendable {
     let recorder = EventRecorder()
     private let pump: Task<Void, Never>
 
-    init(_ client: CourierClient, token: String, knownSeqs: [String: Int64] = [:]) async {
-        connection = RealtimeConnection(client: client, token: { token }, knownSeqs: knownSeqs)
+    init(_ client: CourierClient, token: String, positions: RealtimeConnection.Positions = .init()) async {
+        connection = RealtimeConnection(client: client, token: { token }, positions: positions)
         let recorder = self.recorder
         let events = connection.events
         pump = Task { for await event in events { await recorder.record(event) } }

@@ -10,7 +10,7 @@ import Glibc
 /// The socket calls block (each bounded by a timeout), so they run on NIO's thread pool: on the
 /// threads that run tasks they would starve the server under test, whose handlers run there too.
 enum RawHTTP {
-    static func exchange(port: Int, _ request: String, timeoutSeconds: Int = 5) async throws -> Answer {
+    static func exchange(port: Int, _ request: String, timeoutSeconds: Int = 20) async throws -> Answer {
         try await NIOThreadPool.singleton.runIfActive { try blockingExchange(port: port, request, timeoutSeconds: timeoutSeconds) }
     }
 
@@ -68,7 +68,7 @@ enum RawHTTP {
     /// Opens a WebSocket and returns its socket, to be held open without reading or writing (as a
     /// client that went silent); close it with `close(_:)`.
     private static func blockingOpenSilentWebSocket(port: Int, path: String) throws -> Int32 {
-        let socket = try connect(port: port, timeoutSeconds: 5)
+        let socket = try connect(port: port, timeoutSeconds: 20)
         try send(socket, upgradeRequest(path))
         var received = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 1)
@@ -88,6 +88,20 @@ enum RawHTTP {
     }
 
     static func close(_ socket: Int32) { Glibc.close(socket) }
+
+    /// Sends one text frame on an open WebSocket (masked, as a client must; a short write on loopback).
+    static func sendTextFrame(_ socket: Int32, _ text: String) throws {
+        let payload = Array(text.utf8)
+        var frame: [UInt8] = [0x81]
+        switch payload.count {
+        case ..<126: frame.append(0x80 | UInt8(payload.count))
+        case ..<65536: frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        default: frame += [0x80 | 127] + (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
+        }
+        // A zero mask: the payload goes as it is.
+        frame += [0, 0, 0, 0] + payload
+        try send(socket, bytes: frame)
+    }
 
     /// Sends `request` and at once resets the connection (RST), as a client that vanishes mid-handshake.
     private static func blockingSendAndReset(port: Int, _ request: String) throws {
@@ -118,7 +132,10 @@ enum RawHTTP {
     }
 
     private static func send(_ socket: Int32, _ text: String) throws {
-        let bytes = Array(text.utf8)
+        try send(socket, bytes: Array(text.utf8))
+    }
+
+    private static func send(_ socket: Int32, bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBufferPointer { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -20,19 +20,23 @@ function normalize(chat, previous) {
   return { ...previous, ...chat, others_read_seq: othersRead };
 }
 
-/** Fetches every chat (pages of 100) and merges them into the store. */
+/** Fetches every chat (pages of 100) and merges them into the store, with their positions in the
+ *  update log (and the user's own position, read before the list: catching up starts there). */
 export async function loadChats() {
   const knownBefore = new Set(store.chats.keys());
   const fetched = [];
+  let accountPts = null;
   for (let offset = 0; ; offset += 100) {
     const page = await api.get(`/chats${api.query({ limit: 100, offset })}`);
+    accountPts ??= page.account_pts;
     fetched.push(...page.chats);
     if (!page.has_more || offset >= 900) break;
   }
+  if (accountPts !== null && accountPts !== undefined) store.accountPts = Math.max(store.accountPts ?? 0, accountPts);
   const seen = new Set();
   for (const chat of fetched) {
     seen.add(chat.id);
-    merge(chat);
+    merge(chat, { takePosition: !store.chats.has(chat.id) });
   }
   // Chats we were removed from while away (not ones learnt while the list was on its way).
   for (const id of knownBefore) if (!seen.has(id)) forget(id);
@@ -56,8 +60,12 @@ export function loadChatsSoon() {
  * Merges a summary from the server. A summary older than what real-time frames already told us
  * (a smaller last_seq) must not roll the preview or unread count back. A chat seen for the first
  * time is announced as 'chat-known' (messages that came before it are waiting for that).
+ *
+ * The chat's position in the update log is taken from the summary only for a chat new here (or
+ * one reloaded on purpose): for a chat this device follows, the log brings every change in order,
+ * and jumping to a summary's position would skip the edits and deletions in between.
  */
-function merge(chat) {
+function merge(chat, { takePosition = false } = {}) {
   // DM summaries carry the other person's profile: no request per person on a cold start.
   if (chat.peer) users.remember([chat.peer]);
   const current = store.chats.get(chat.id);
@@ -65,28 +73,30 @@ function merge(chat) {
     // A new DM: ask whether its person is online (presence frames only come on changes).
     sendFrame({ type: 'subscribe_presence', user_ids: [chat.peer_id] });
   }
+  const position = takePosition || !current ? chat.pts ?? 0 : current.pts ?? 0;
   if (current && (chat.last_seq ?? 0) < (current.last_seq ?? 0)) {
     const { last_seq, last_message, unread_count, last_read_seq, last_activity_at, ...rest } = chat;
-    store.chats.set(chat.id, normalize(rest, current));
+    store.chats.set(chat.id, { ...normalize(rest, current), pts: position });
   } else {
-    store.chats.set(chat.id, normalize(chat, current));
+    store.chats.set(chat.id, { ...normalize(chat, current), pts: position });
   }
   messages.catchUp(chat.id, chat.last_seq ?? 0);
   if (!current) store.emit('chat-known', chat.id);
 }
 
-/** Refreshes one chat's summary (after a membership or rename frame); one request per chat at a time. */
-export function refreshChat(chatId) {
+/** Refreshes one chat's summary (after a membership or rename update; with `takePosition`, a chat
+ *  joined or reloaded, whose position then comes from the summary); one request per chat at a time. */
+export function refreshChat(chatId, options = {}) {
   if (!chatRefreshes.has(chatId)) {
-    chatRefreshes.set(chatId, fetchChat(chatId).finally(() => chatRefreshes.delete(chatId)));
+    chatRefreshes.set(chatId, fetchChat(chatId, options).finally(() => chatRefreshes.delete(chatId)));
   }
   return chatRefreshes.get(chatId);
 }
 
-async function fetchChat(chatId) {
+async function fetchChat(chatId, options) {
   try {
     const chat = await api.get(`/chats/${chatId}`);
-    merge(chat);
+    merge(chat, options);
     if (chat.type === 'dm') await users.ensure([chat.peer_id]);
     store.emit('chats');
     return store.chats.get(chatId);

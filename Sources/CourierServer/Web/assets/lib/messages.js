@@ -41,15 +41,6 @@ export function reset() {
   readTimers.clear();
 }
 
-/**
- * The newest seq this device has of a chat, for a resume: the contiguous end of a loaded timeline,
- * or, for a chat whose history is not loaded, the summary's last_seq (its preview is current).
- */
-export function resumeSeq(chat) {
-  const t = timelines.get(chat.id);
-  return t?.loaded && t.messages.length ? t.contiguousSeq : chat.last_seq ?? 0;
-}
-
 /** A summary says the chat has reached `lastSeq`: fetch what a loaded timeline lacks. */
 export function catchUp(chatId, lastSeq) {
   const t = timelines.get(chatId);
@@ -209,6 +200,11 @@ export async function deleteMessage(message, scope) {
 export function applyEdited(message) {
   if (timelines.get(message.chat_id)?.update(message)) store.emit('timeline', message.chat_id);
   patchLastMessage(message.chat_id, message.id, message);
+}
+
+/** A message this user deleted for themselves (on another device: a message_hidden update). */
+export function applyHidden(chatId, messageId) {
+  if (timelines.get(chatId)?.remove(messageId)) store.emit('timeline', chatId);
 }
 
 /** A deletion for everyone (ours, or a message_deleted frame). */

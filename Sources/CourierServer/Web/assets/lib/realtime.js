@@ -1,9 +1,10 @@
-// The single WebSocket of this tab: connects, resumes without gaps, keeps itself alive, and
+// The single WebSocket of this tab: connects, catches up without gaps, keeps itself alive, and
 // reconnects with backoff after any drop.
 //
-// Every connection uses `?resume=1` and sends `resume` as its first frame, with the newest `seq`
-// this device has of each chat; the server answers with exactly the missed messages, in order,
-// before any live frame, then `resumed`. The connection counts as online only from then on.
+// Every connection uses `?resume=1` and sends `resume` as its first frame, with this device's
+// positions in the update log (its own `account_pts` and each chat's `pts`); the server answers
+// with every update missed, in order, before any live frame, then `resumed`. The connection counts
+// as online only from then on. sync.js asks again (`resume()`) while more wait or a gap shows.
 import * as session from './session.js';
 
 const PING_EVERY_MS = 25_000; // under the server's 30 s, and well inside proxies' idle timeouts
@@ -70,6 +71,13 @@ export class RealtimeConnection {
     socket?.close(1000, 'Signed out');
   }
 
+  /** Asks to catch up from the device's positions now (more updates wait, or a gap showed). */
+  resume() {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(resumeFrame(this.hooks.resumeState())));
+    return true;
+  }
+
   /** Sends a frame when online (resumed); returns false otherwise, and the caller keeps it for later. */
   send(frame) {
     if (this.state !== 'online' || this.socket?.readyState !== WebSocket.OPEN) return false;
@@ -120,7 +128,7 @@ export class RealtimeConnection {
     socket.addEventListener('open', () => {
       opened = true;
       this.lastAttemptRefused = false;
-      socket.send(JSON.stringify({ type: 'resume', chats: limitChats(this.hooks.resumeState()) }));
+      socket.send(JSON.stringify(resumeFrame(this.hooks.resumeState())));
       this.#startHeartbeat(socket);
     });
     socket.addEventListener('message', (event) => this.#receive(socket, event.data));
@@ -203,12 +211,15 @@ export class RealtimeConnection {
   }
 }
 
-/**
- * At most the server's limit of chats per resume: the busiest ones (highest seq). The others catch
- * up from their summaries when the chat list loads.
- */
-function limitChats(chats) {
+/** The `resume` frame for positions `{ account, chats }`: at most the server's limit of chats per
+ *  frame, the furthest behind ones being no better than others, so the busiest (highest pts)
+ *  first; the rest follow in the next round (`more`). */
+function resumeFrame({ account, chats }) {
   const entries = Object.entries(chats);
-  if (entries.length <= MAX_RESUME_CHATS) return chats;
-  return Object.fromEntries(entries.sort((a, b) => b[1] - a[1]).slice(0, MAX_RESUME_CHATS));
+  const limited = entries.length <= MAX_RESUME_CHATS
+    ? chats
+    : Object.fromEntries(entries.sort((a, b) => b[1] - a[1]).slice(0, MAX_RESUME_CHATS));
+  const frame = { type: 'resume', chats: limited };
+  if (account !== null && account !== undefined) frame.account_pts = account;
+  return frame;
 }

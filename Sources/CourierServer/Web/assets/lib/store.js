@@ -21,6 +21,8 @@ class Store {
   activeChatId = null;
   /** Whether the chat list was loaded once (before that, a chat missing from it may still come). */
   chatsLoaded = false;
+  /** This device's position in the user's own update log (chat positions are each chat's `pts`). */
+  accountPts = null;
 
   #listeners = new Map();
 
@@ -57,6 +59,7 @@ class Store {
     this.connection = 'connecting';
     this.activeChatId = null;
     this.chatsLoaded = false;
+    this.accountPts = null;
   }
 }
 

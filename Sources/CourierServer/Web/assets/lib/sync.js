@@ -1,6 +1,9 @@
-// Keeps this device in step with the server: loads the chat list, connects the WebSocket,
-// resumes without gaps after every drop, and applies each real-time frame to the store (through
-// chats.js for summaries and messages.js for timelines).
+// Keeps this device in step with the server: loads the chat list, connects the WebSocket, and
+// applies the update log to the store (through chats.js for summaries and messages.js for
+// timelines). Each update has a position: in a chat's log (`pts`) or in the user's own
+// (`account_pts`). An update is applied only when it is the next one; one seen before is ignored,
+// and one further on shows a gap, which a catch-up (`resume`) fills. So an edit, a deletion, a
+// read mark or a membership change made while this tab was offline shows without a reload.
 import * as api from './api.js';
 import * as chats from './chats.js';
 import * as messages from './messages.js';
@@ -75,19 +78,48 @@ export async function signOut() {
 // ---------------------------------------------------------------------------------------------
 // Connecting and resuming
 
-/** The newest seq this device has per chat: where the server's resume continues from. */
+/** This device's positions in the update log: where the server's catch-up continues from. */
 function resumeState() {
   const state = {};
-  for (const chat of store.chats.values()) state[chat.id] = messages.resumeSeq(chat);
-  return state;
+  for (const chat of store.chats.values()) state[chat.id] = chat.pts ?? 0;
+  return { account: store.accountPts ?? null, chats: state };
 }
 
-function onResumed(_frame, isReconnect) {
+function onResumed(frame) {
+  if (frame.account_pts !== undefined) store.accountPts = frame.account_pts;
+  for (const [chatId, pts] of Object.entries(frame.chats ?? {})) {
+    const chat = store.chats.get(chatId);
+    if (chat) chat.pts = Math.max(chat.pts ?? 0, pts);
+  }
+  for (const chatId of frame.left ?? []) chats.removeChat(chatId);
+  // Further behind than the server keeps, or a position it never issued: load these afresh.
+  for (const chatId of [...(frame.too_long ?? []), ...(frame.invalid_position ?? [])]) reloadChat(chatId);
+  if (frame.account_too_long) chats.loadChatsSoon().then(subscribePresence);
+  if (frame.more) {
+    realtime?.resume();
+    return;
+  }
+  catchingUp = false;
   messages.resendUnacknowledged();
   if (store.activeChatId) messages.markRead(store.activeChatId);
   subscribePresence();
-  // Chats created, joined or left while away, and exact unread counts.
-  if (isReconnect) chats.loadChatsSoon().then(subscribePresence);
+  store.emit('chats');
+}
+
+/** Loads a chat afresh (summary, and history when it is shown), its position from the summary. */
+function reloadChat(chatId) {
+  messages.dropTimeline(chatId);
+  chats.refreshChat(chatId, { takePosition: true }).then(() => {
+    if (store.activeChatId === chatId) messages.openTimeline(chatId);
+  }).catch(() => {});
+}
+
+let catchingUp = false;
+
+/** A gap showed: catch up (once at a time; `resumed` ends it). */
+function catchUpNow() {
+  if (catchingUp) return;
+  catchingUp = realtime?.resume() ?? false;
 }
 
 function subscribePresence() {
@@ -98,12 +130,38 @@ function subscribePresence() {
 // ---------------------------------------------------------------------------------------------
 // Frames
 
+/** Whether the update in `frame` is the next one of its log (then its position is taken). One seen
+ *  before, or one after a gap (a catch-up is asked for; it brings this one again), is not applied. */
+function takePosition(frame) {
+  if (frame.account_pts !== undefined) {
+    const held = store.accountPts;
+    if (held === null || held === undefined || frame.account_pts === held + 1) {
+      store.accountPts = frame.account_pts;
+      return true;
+    }
+    if (frame.account_pts > held) catchUpNow();
+    return false;
+  }
+  if (frame.pts === undefined || !frame.chat_id) return true; // not an update of the log
+  const chat = store.chats.get(frame.chat_id);
+  if (!chat) return true; // a chat not known yet: its summary (with its position) is on the way
+  const held = chat.pts ?? 0;
+  if (frame.pts === held + 1) {
+    chat.pts = frame.pts;
+    return true;
+  }
+  if (frame.pts > held) catchUpNow();
+  return false;
+}
+
 function handleFrame(frame) {
+  if (frame.type !== 'ack' && !takePosition(frame)) return;
   switch (frame.type) {
+    // Without `message`: a message this user deleted for themselves (its position still counts).
     case 'new_message':
-      return receiveMessage(frame.message);
+      return frame.message ? receiveMessage(frame.message) : undefined;
     case 'message_edited':
-      return messages.applyEdited(frame.message);
+      return frame.message ? messages.applyEdited(frame.message) : undefined;
     case 'message_deleted':
       return messages.applyDeleted(frame.chat_id, frame.message_id);
     case 'ack':
@@ -115,13 +173,21 @@ function handleFrame(frame) {
     case 'presence':
       store.presence.set(frame.user_id, { online: frame.online, last_seen: frame.last_seen ?? null });
       return store.emit('presence');
-    case 'chat_created':
+    case 'chat_joined':
+      return chats.refreshChat(frame.chat_id, { takePosition: true }).catch(() => {});
+    case 'chat_left':
+      return chats.removeChat(frame.chat_id);
     case 'member_added':
+    case 'role_changed':
     case 'chat_updated':
       return chats.refreshChat(frame.chat_id).catch(() => {});
     case 'member_removed':
-      if ((frame.user_ids ?? []).includes(store.me?.id)) return chats.removeChat(frame.chat_id);
+      if (frame.user_id === store.me?.id) return undefined; // chat_left follows in our own log
       return chats.refreshChat(frame.chat_id).catch(() => {});
+    case 'message_hidden':
+      return messages.applyHidden(frame.chat_id, frame.message_id);
+    case 'premium_changed':
+      return api.get('/users/me').then(setMe).catch(() => {});
     default:
       return undefined; // 'error' frames and future types: nothing to show
   }
@@ -129,6 +195,11 @@ function handleFrame(frame) {
 
 function receiveMessage(message) {
   const chat = store.chats.get(message.chat_id);
+  // Sending marks the chat read for the sender: their message is their read mark too (live ✓✓).
+  if (chat && message.sender_id && message.sender_id !== store.me?.id && message.seq > (chat.others_read_seq ?? 0)) {
+    chat.others_read_seq = message.seq;
+    store.emit('timeline', chat.id);
+  }
   if (!chat) {
     // A chat we do not know yet (just created, its summary on the way): keep the message until
     // the summary is merged, so that nothing newer than the summary is lost.
@@ -164,7 +235,11 @@ function adoptOrphans(chatId) {
 }
 
 function receiveAck(frame) {
-  if (!frame.client_msg_id) return; // acks of read frames need nothing
+  // The change this device made took the next position of its log: keep step (or catch up).
+  const positioned = frame.account_pts !== undefined
+    || (frame.pts !== undefined && (frame.chat_id ?? frame.message?.chat_id));
+  if (positioned) takePosition({ ...frame, chat_id: frame.chat_id ?? frame.message?.chat_id });
+  if (!frame.client_msg_id) return; // acks of read, edit and delete frames need nothing more
   if (frame.error) messages.failPending(frame.client_msg_id, frame.error.message);
   else if (frame.message) receiveMessage(frame.message);
 }

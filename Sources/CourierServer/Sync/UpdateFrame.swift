@@ -1,0 +1,98 @@
+import CourierCore
+import CourierRealtime
+import Foundation
+
+/// An update as clients see it, live over WebSocket and when catching up (WebSocket `resume` and
+/// `GET /api/v1/updates`): the same JSON either way.
+///
+/// Chat updates carry `chat_id` and their position `pts`; updates of the person's own log carry
+/// `account_pts` (and `chat_joined` also the chat's `pts` to catch up from).
+struct UpdateFrame: Encodable, Sendable {
+    let type: String
+    var chatID: String?
+    var pts: Int64?
+    var accountPTS: Int64?
+    var message: MessageResponse?
+    var messageID: String?
+    var seq: Int64?
+    var userID: String?
+    /// Membership changes: the member, as a one-element list (the shape of earlier frames).
+    var userIDs: [String]?
+    var role: String?
+    var isPremium: Bool?
+    var sessionID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case type, pts, message, seq, role
+        case chatID = "chat_id"
+        case accountPTS = "account_pts"
+        case messageID = "message_id"
+        case userID = "user_id"
+        case userIDs = "user_ids"
+        case isPremium = "is_premium"
+        case sessionID = "session_id"
+    }
+
+    /// The frame of a chat update; `message` is the message's current state for message updates.
+    init(_ update: ChatUpdate, message: Message?) {
+        type = update.kind.rawValue
+        chatID = update.chatID.apiString
+        pts = update.pts
+        switch update.kind {
+        case .newMessage, .messageEdited:
+            self.message = message.map(MessageResponse.init)
+        case .messageDeleted:
+            messageID = update.messageID?.apiString
+            seq = update.value
+        case .read:
+            userID = update.userID?.apiString
+            seq = update.value
+        case .memberAdded, .memberRemoved:
+            userID = update.userID?.apiString
+            userIDs = update.userID.map { [$0.apiString] }
+        case .roleChanged:
+            userID = update.userID?.apiString
+            role = update.detail
+        case .chatUpdated:
+            break
+        }
+    }
+
+    /// The frame of an update of a person's own log.
+    init(_ update: AccountUpdate) {
+        type = update.kind.rawValue
+        accountPTS = update.pts
+        chatID = update.chatID?.apiString
+        switch update.kind {
+        case .chatJoined:
+            pts = update.value
+        case .chatLeft:
+            break
+        case .read:
+            userID = update.userID.apiString
+            seq = update.value
+        case .messageHidden:
+            messageID = update.messageID?.apiString
+            seq = update.value
+        case .premiumChanged:
+            isPremium = update.value == 1
+        case .sessionRevoked:
+            sessionID = update.detail
+        case .memberAdded, .memberRemoved:
+            userID = update.subjectID?.apiString
+            userIDs = update.subjectID.map { [$0.apiString] }
+        case .roleChanged:
+            userID = update.subjectID?.apiString
+            role = update.detail
+        }
+    }
+
+    var text: String { ServerFrame.text(self) }
+
+    /// Where the update stands in the log: its chat's stream, or `userID`'s own.
+    func position(of userID: UUID) -> UpdatePosition? {
+        if let accountPTS { return UpdatePosition(stream: userID, pts: accountPTS) }
+        guard let chatID = chatID.flatMap(UUID.init(uuidString:)), let pts else { return nil }
+        return UpdatePosition(stream: chatID, pts: pts)
+    }
+}
