@@ -291,7 +291,7 @@ public actor RealtimeConnection {
         }
         catchingUp = true
         gapWhileCatchingUp = false
-        var resume: [String: Any] = ["type": "resume", "chats": positions.chats, "ref": Self.catchUpRef]
+        var resume: [String: Any] = ["type": "resume", "chats": chatsToResume(), "ref": Self.catchUpRef]
         if let account = positions.account { resume["account_pts"] = account }
         if let data = try? JSONSerialization.data(withJSONObject: resume) {
             await write(String(decoding: data, as: UTF8.self))
@@ -312,7 +312,10 @@ public actor RealtimeConnection {
         case "resumed":
             catchingUp = false
             positions.account = event.accountPTS ?? positions.account
-            for (chat, pts) in event.chats ?? [:] { positions.chats[chat] = pts }
+            for (chat, pts) in event.chats ?? [:] {
+                positions.chats[chat] = pts
+                gapped.remove(chat)
+            }
             for chat in event.left ?? [] { positions.chats[chat] = nil }
             if event.more == true || gapWhileCatchingUp { await catchUp() }
         case "error" where event.ref == Self.catchUpRef:
@@ -343,7 +346,10 @@ public actor RealtimeConnection {
                 // A chat update: exactly the next one is applied; an old one was seen; a later one
                 // shows a gap, which catching up fills (this one included).
                 guard advance(chat: chat, to: pts) else {
-                    if pts > (positions.chats[chat] ?? 0) { await catchUp() }
+                    if pts > (positions.chats[chat] ?? 0) {
+                        gapped.insert(chat)
+                        await catchUp()
+                    }
                     return
                 }
             }
@@ -352,6 +358,22 @@ public actor RealtimeConnection {
             waiting.continuation.resume(returning: event)
         }
         eventSink.yield(.frame(event))
+    }
+
+    /// A `resume` names at most this many chats (the server's limit).
+    static let maxResumeChats = 500
+
+    /// Chats where a gap showed, caught up first.
+    private var gapped: Set<String> = []
+
+    /// The chats a catch-up names: those with a gap first, then the busiest, up to the limit.
+    private func chatsToResume() -> [String: Int64] {
+        guard positions.chats.count > Self.maxResumeChats else { return positions.chats }
+        let ordered = positions.chats.sorted { lhs, rhs in
+            let (left, right) = (gapped.contains(lhs.key), gapped.contains(rhs.key))
+            return left != right ? left : lhs.value > rhs.value
+        }
+        return Dictionary(uniqueKeysWithValues: ordered.prefix(Self.maxResumeChats).map { ($0.key, $0.value) })
     }
 
     /// Moves the chat's position to `pts` when it is the next one; false otherwise (seen, or a gap).

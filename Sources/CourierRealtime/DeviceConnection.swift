@@ -39,8 +39,12 @@ public final class DeviceConnection: Sendable, Identifiable {
     /// How long a connection that overflowed has to drain before it is cut.
     private let overflowGrace: Duration
 
+    /// Frames the queue, and the frames held back during a catch-up, may each hold.
+    private let queueLimit: Int
+
     public init(userID: UUID, sessionID: UUID, queueLimit: Int, overflowGrace: Duration = .seconds(30)) {
         self.overflowGrace = overflowGrace
+        self.queueLimit = queueLimit
         self.userID = userID
         self.sessionID = sessionID
         (outgoing, continuation) = AsyncStream.makeStream(of: OutgoingFrame.self, bufferingPolicy: .bufferingOldest(queueLimit))
@@ -85,14 +89,22 @@ public final class DeviceConnection: Sendable, Identifiable {
     /// Queues a live frame: held back while the connection is resuming, dropped when a resume
     /// already sent it.
     public func enqueue(_ text: String, position: UpdatePosition? = nil) {
+        enum Decision { case send, held, drop, overflow }
         let frame = OutgoingFrame(text: text, position: position)
-        let sendNow = state.withLock { state -> Bool in
-            if let position, let sent = state.resumedUpTo[position.stream], position.pts <= sent { return false }
-            guard state.held != nil else { return true }
+        let decision = state.withLock { state -> Decision in
+            if let position, let sent = state.resumedUpTo[position.stream], position.pts <= sent { return .drop }
+            guard state.held != nil else { return .send }
+            // Held frames count against the same limit as the queue: a device that cannot take
+            // them is as far behind as one whose queue overflowed.
+            guard state.held!.count < queueLimit else { return .overflow }
             state.held!.append(frame)
-            return false
+            return .held
         }
-        if sendNow { send(frame) }
+        switch decision {
+        case .send: send(frame)
+        case .overflow: close(.overflow(grace: overflowGrace))
+        case .held, .drop: break
+        }
     }
 
     /// Queues a frame ahead of held live traffic (replies, resumed history).

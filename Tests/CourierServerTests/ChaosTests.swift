@@ -28,6 +28,10 @@ struct ChaosTests {
             let tally = try await ChaosTrial(seed: seed).run()
             total.add(tally)
             #expect(tally.lost == 0 && tally.duplicated == 0 && tally.stale == 0, "trial seed \(seed): \(tally)")
+            if (trial + 1) % 50 == 0, trial + 1 < trials {
+                print("chaos: \(trial + 1) of \(trials) trials so far, \(total)")
+                fflush(nil)
+            }
         }
         print("chaos: \(trials) trials (seeds \(firstSeed)…\(firstSeed + UInt64(trials) - 1)), \(total)")
     }

@@ -174,6 +174,12 @@ struct RealtimeTests {
             #expect(pong.type == "pong")
             let ok = try await device.connection.send("still here", to: chat)
             #expect(ok.message?.seq == 1)
+            // One rule and one error mapper with REST: a bad `for` is the same 400 error on both.
+            let badScope = try await device.connection.request(["type": "delete", "message_id": try #require(ok.message?.id), "for": "them"])
+            #expect(badScope.error?.code == "invalid_parameter")
+            let rest = try await Live.call(client, .DELETE, "/api/v1/messages/\(try #require(ok.message?.id))?for=them", token: alice.token)
+            #expect(rest.status == 400)
+            #expect(rest.errorCode == "invalid_parameter")
 
             // An oversized frame closes the connection with 1009.
             await device.connection.post(["type": "message", "chat_id": .string(chat), "content": .string(String(repeating: "y", count: 10_000))])

@@ -228,4 +228,56 @@ struct SyncTests {
             await device.stop()
         }
     }
+
+    @Test(arguments: TestEngine.all)
+    func aMessageDeletedForMeNeverShowsAgainLiveOrCaughtUp(engine: TestEngine) async throws {
+        try await withLiveServer(engine) { client, _ in
+            let alice = try await client.signUp("alice_1")
+            let bob = try await client.signUp("bob_12")
+            let chat = try await client.createGroup(named: "Team", members: [bob.user.id], token: alice.token)
+            let secret = try await client.send("secret", to: chat, token: alice.token)
+            #expect(try await Live.call(client, .DELETE, "/api/v1/messages/\(secret.id)?for=me", token: bob.token).status == 204)
+            let device = await TestDevice(client, token: bob.token)
+            try await device.ready()
+            let _: ChatMessage = try await client.call(.PATCH, "/api/v1/messages/\(secret.id)", body: ["content": "secret, edited"], token: alice.token)
+            try await device.recorder.wait("the edit") { $0.contains { $0.type == "message_edited" } }
+            let edit = try #require(await device.recorder.frames.first { $0.type == "message_edited" })
+            #expect(edit.message == nil)
+            #expect(edit.pts != nil)
+            await device.stop()
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func aRepeatedSendIsAckedWithTheFirstPosition(engine: TestEngine) async throws {
+        try await withLiveServer(engine) { client, _ in
+            let alice = try await client.signUp("alice_1")
+            let chat = try await client.createGroup(named: "Team", members: [], token: alice.token)
+            let device = await TestDevice(client, token: alice.token)
+            try await device.ready()
+            let first = try await device.connection.send("once", to: chat, clientMessageID: "m-1")
+            let again = try await device.connection.send("once", to: chat, clientMessageID: "m-1")
+            #expect(first.pts != nil)
+            #expect(again.pts == first.pts)
+            #expect(again.message?.id == first.message?.id)
+            await device.stop()
+        }
+    }
+
+    @Test func chatsFromBeforeTheLogStartItAtTheirNewestMessage() async throws {
+        let folder = try TemporaryFolder()
+        let engine = try await SQLiteEngine.open(path: folder.path + "/courier.sqlite", logger: TestEngine.logger)
+        try await Migrator(engine: engine, migrations: Array(Schema.migrations.prefix(2))).migrate(logger: TestEngine.logger)
+        let chatID = UUID()
+        try await engine.write { sql in
+            try await sql.raw("""
+                INSERT INTO chats (id, type, name, owner_id, dm_key, last_seq, member_count, last_activity_at, created_at, updated_at)
+                VALUES (\(bind: chatID), 'group', 'Old', NULL, NULL, 7, 0, 0, 0, 0)
+                """).run()
+        }
+        try await Migrator(engine: engine).migrate(logger: TestEngine.logger)
+        let bounds = try await UpdateStore(engine: engine).bounds(ofChats: [chatID])
+        #expect(bounds[chatID] == UpdateStore.Bounds(newest: 7, pruned: 7))
+        try await engine.close()
+    }
 }

@@ -48,7 +48,7 @@ public final class AppServices: Sendable {
         self.registry = ConnectionRegistry(maxConnections: gateway.maxConnections, maxConnectionsPerUser: gateway.maxConnectionsPerUser)
         self.limiter = RateLimiter(settings: rateLimits)
         self.audit = AuditService(audit: store.audit, users: store.users, logger: logger)
-        self.events = EventPublisher(bus: bus, chats: store.chats, logger: logger)
+        self.events = EventPublisher(bus: bus, chats: store.chats, messages: store.messages, logger: logger)
         let passwords = try await PasswordHasher(cost: bcryptCost)
         self.twoFactor = TwoFactorService(
             store: store.twoFactor, users: store.users, passwords: passwords, audit: audit, lockout: AccountLockout(limiter: limiter)
@@ -80,8 +80,8 @@ public final class AppServices: Sendable {
         var services: [any Service] = [
             FanOutService(bus: bus, registry: registry),
             ConnectionSweepService(registry: registry, sessions: store.sessions, sessionCheck: gateway.sessionCheckInterval, logger: logger),
-            PremiumExpiryService(premium: premium, interval: .seconds(60), logger: logger),
-            UpdatePruningService(updates: store.updates, retention: updateRetention, interval: .seconds(3600), logger: logger),
+            PeriodicJob.premiumExpiry(premium, logger: logger),
+            PeriodicJob.updatePruning(store.updates, retention: updateRetention, logger: logger),
         ]
         if let bot = telegram.bot, let settings = telegram.settings {
             services.append(TelegramRelayService(telegram: telegram, relay: relay, bot: bot, settings: settings, logger: logger))

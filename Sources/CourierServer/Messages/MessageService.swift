@@ -39,7 +39,7 @@ public struct MessageService: Sendable {
         } catch {
             // The ack of a stored message was lost, and the sender left or lost the right to post
             // before retrying: the retry still gets its message.
-            if let earlier = try await earlierSend(of: draft, from: senderID) { return Sent(message: earlier, created: false) }
+            if let earlier = try await earlierSend(of: draft, from: senderID) { return try await repeated(earlier) }
             throw error
         }
         if let replyTo = draft.replyToID {
@@ -53,7 +53,7 @@ public struct MessageService: Sendable {
         } catch where MessageStore.isDuplicateClientMessageID(error) {
             // A retry of a message already stored; the first one is the message.
             guard let earlier = try await earlierSend(of: draft, from: senderID) else { throw Self.clientMessageIDReused }
-            return Sent(message: earlier, created: false)
+            return try await repeated(earlier)
         }
     }
 
@@ -64,6 +64,12 @@ public struct MessageService: Sendable {
         message: "This client_msg_id was already used for a message in another chat; use a new one for each message.",
         field: "client_msg_id"
     )
+
+    /// The answer to a repeated send: the first message, with its update's position (so the
+    /// device's position moves on as after the first ack).
+    private func repeated(_ earlier: Message) async throws -> Sent {
+        Sent(message: earlier, created: false, pts: try await messages.newMessagePosition(of: earlier))
+    }
 
     /// The message stored earlier for this draft's `client_msg_id` in the same chat, if any.
     private func earlierSend(of draft: MessageDraft, from senderID: UUID) async throws -> Message? {

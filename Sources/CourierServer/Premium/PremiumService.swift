@@ -5,7 +5,7 @@ import Foundation
 /// Premium subscriptions with stub payments, and the one answer to "is this user premium now?".
 ///
 /// Payments are logged, never charged. Premium ends at the subscription's end date: checked when
-/// read, and by `PremiumExpiryService` for everyone else.
+/// read, and by the premium expiry job (`PeriodicJob.premiumExpiry`) for everyone else.
 public struct PremiumService: Sendable {
     let subscriptions: SubscriptionStore
     let users: UserStore

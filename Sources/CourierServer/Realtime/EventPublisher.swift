@@ -17,11 +17,11 @@ public final class EventPublisher: Sendable {
     let logger: Logger
     private let subscribers: Mutex<[any UpdateSubscriber]>
 
-    public init(bus: any Bus, chats: ChatStore, logger: Logger) {
+    public init(bus: any Bus, chats: ChatStore, messages: MessageStore, logger: Logger) {
         self.bus = bus
         self.chats = chats
         self.logger = logger
-        self.subscribers = Mutex([RealtimeFanOut(bus: bus, chats: chats, logger: logger)])
+        self.subscribers = Mutex([RealtimeFanOut(bus: bus, chats: chats, messages: messages, logger: logger)])
     }
 
     /// Adds a subscriber of "update stored" (when the node is assembled).

@@ -10,18 +10,31 @@ import Logging
 struct RealtimeFanOut: UpdateSubscriber {
     let bus: any Bus
     let chats: ChatStore
+    let messages: MessageStore
     let logger: Logger
 
     func updatesStored(_ stored: StoredUpdates) async {
         let connection = stored.excludedConnection
+        var members: [UUID: [UUID]] = [:]
         for update in stored.updates.chat {
-            let frame = UpdateFrame(update, message: update.messageID.flatMap { stored.messages[$0] })
+            let message = update.messageID.flatMap { stored.messages[$0] }
+            let position = UpdatePosition(stream: update.chatID, pts: update.pts)
             do {
-                let recipients = try await chats.memberIDs(of: update.chatID)
+                if members[update.chatID] == nil { members[update.chatID] = try await chats.memberIDs(of: update.chatID) }
+                let recipients = members[update.chatID] ?? []
+                // An edit of a message someone deleted for themselves reaches them without it.
+                let hiders = update.kind == .messageEdited ? try await update.messageID.asyncMap { try await messages.hiders(of: $0) } ?? [] : []
+                let seeing = hiders.isEmpty ? recipients : recipients.filter { !hiders.contains($0) }
                 await publish(Delivery(
-                    recipients: recipients, frame: frame.text, position: UpdatePosition(stream: update.chatID, pts: update.pts),
-                    excludedConnection: connection
+                    recipients: seeing, frame: UpdateFrame(update, message: message).text, position: position, excludedConnection: connection
                 ))
+                let hiding = recipients.filter { hiders.contains($0) }
+                if !hiding.isEmpty {
+                    await publish(Delivery(
+                        recipients: hiding, frame: UpdateFrame(update, message: message, hiddenFromViewer: true).text, position: position,
+                        excludedConnection: connection
+                    ))
+                }
             } catch {
                 logger.warning("update not published", metadata: ["chat_id": "\(update.chatID)", "error": "\(error)"])
             }

@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdAuth
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 
 /// `GET /ws`: the real-time transport. Authenticates before the upgrade, holds each device's
 /// connection, feeds its frames to a `GatewaySession` and writes its outgoing queue.
@@ -75,6 +76,7 @@ struct WebSocketGateway: Sendable {
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<AppRequestContext>
     ) async throws {
         let request = context.request
+        let requestContext = context.requestContext
         // Who the connection is for, from the token's signature alone: the place is taken first, and
         // the session checked after, so a sign-out published in between is not missed (below).
         let token = Self.token(in: request) ?? ""
@@ -172,6 +174,21 @@ struct WebSocketGateway: Sendable {
             // when a silent client gets round to closing its end.
             _ = try await group.next()
             group.cancelAll()
+        }
+        if connection.closeReason != nil {
+            // The server ended it and the client did not follow: reset the TCP connection, so that
+            // neither its descriptor nor what is still unsent (a client that stopped reading) stays.
+            Self.reset(requestContext.channel)
+        }
+    }
+
+    /// Closes `channel` at once with a reset, dropping what is still unsent.
+    private static func reset(_ channel: any Channel) {
+        channel.eventLoop.execute {
+            if let socket = channel as? any SocketOptionProvider {
+                _ = socket.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+            }
+            channel.close(promise: nil)
         }
     }
 

@@ -92,7 +92,8 @@ public struct SyncService: Sendable {
             difference.accountPTS = account.newest
         }
 
-        // Each chat, oldest position first isn't needed: chats are independent.
+        // Each chat on its own (they are independent), in a fixed order, so that when the budget
+        // runs out the same chats come first and the rest follow with `more`, page after page.
         let ids = positions.chats.keys.sorted { $0.uuidString < $1.uuidString }
         let roles = try await chats.roles(of: userID, in: ids)
         let bounds = try await updates.bounds(ofChats: ids)
@@ -135,13 +136,8 @@ public struct SyncService: Sendable {
         let found = try await messages.find(ids: messageIDs)
         let hidden = try await messages.hidden(among: messageIDs, for: userID)
         return visible.map { update in
-            switch update.kind {
-            case .newMessage, .messageEdited:
-                let shown = update.messageID.flatMap { hidden.contains($0) ? nil : found[$0] }
-                return UpdateFrame(update, message: shown)
-            default:
-                return UpdateFrame(update, message: nil)
-            }
+            let message = update.messageID.flatMap { found[$0] }
+            return UpdateFrame(update, message: message, hiddenFromViewer: update.messageID.map(hidden.contains) ?? false)
         }
     }
 }

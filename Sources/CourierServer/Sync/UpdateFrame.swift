@@ -33,8 +33,15 @@ struct UpdateFrame: Encodable, Sendable {
         case sessionID = "session_id"
     }
 
+    /// The frame of a chat update as someone sees it: message updates carry the message as it is
+    /// now, except to a person who deleted it for themselves (`hiddenFromViewer`), who gets the
+    /// update without it. Live delivery and catching up both build frames here.
+    init(_ update: ChatUpdate, message: Message?, hiddenFromViewer: Bool = false) {
+        self.init(update, message: hiddenFromViewer ? nil : message)
+    }
+
     /// The frame of a chat update; `message` is the message's current state for message updates.
-    init(_ update: ChatUpdate, message: Message?) {
+    private init(_ update: ChatUpdate, message: Message?) {
         type = update.kind.rawValue
         chatID = update.chatID.apiString
         pts = update.pts

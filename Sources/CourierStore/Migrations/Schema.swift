@@ -297,6 +297,10 @@ public enum Schema {
             "ALTER TABLE chats ADD COLUMN pruned_pts BIGINT NOT NULL DEFAULT 0",
             "ALTER TABLE users ADD COLUMN last_pts BIGINT NOT NULL DEFAULT 0",
             "ALTER TABLE users ADD COLUMN pruned_pts BIGINT NOT NULL DEFAULT 0",
+            // Existing chats start their log at their newest message, as if everything before had
+            // been pruned: a position a device held before the log (a `seq`) is then either current
+            // or `too_long` (reload), never mistaken for a position of the log.
+            "UPDATE chats SET last_pts = last_seq, pruned_pts = last_seq",
             """
             CREATE TABLE chat_updates (
                 chat_id \(t.uuid) NOT NULL REFERENCES chats (id) ON DELETE CASCADE,

@@ -280,6 +280,25 @@ public struct MessageStore: Sendable {
         return messages
     }
 
+    /// Who deleted this message for themselves.
+    public func hiders(of messageID: UUID) async throws -> Set<UUID> {
+        try await engine.read { sql in
+            Set(try await sql.raw("""
+                SELECT user_id FROM hidden_messages WHERE message_id = \(bind: messageID)
+                """).all().map { try $0.decode(column: "user_id", as: UUID.self) })
+        }
+    }
+
+    /// The position of a message's `new_message` update, while the log still has it (for the ack of
+    /// a repeated `client_msg_id`).
+    public func newMessagePosition(of message: Message) async throws -> Int64? {
+        try await engine.read { sql in
+            try await sql.raw("""
+                SELECT pts FROM chat_updates WHERE chat_id = \(bind: message.chatID) AND message_id = \(bind: message.id) AND kind = 'new_message'
+                """).first()?.decode(column: "pts", as: Int64.self)
+        }
+    }
+
     /// Which of these messages `userID` deleted for themselves.
     public func hidden(among ids: [UUID], for userID: UUID) async throws -> Set<UUID> {
         guard !ids.isEmpty else { return [] }

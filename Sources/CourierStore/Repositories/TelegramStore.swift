@@ -71,24 +71,39 @@ public struct TelegramStore: Sendable {
     @discardableResult
     public func unlink(userID: UUID) async throws -> Bool {
         try await engine.write { sql in
-            try await sql.raw("DELETE FROM telegram_links WHERE user_id = \(bind: userID) RETURNING user_id").first() != nil
+            try await Self.dropPendingNotices(of: userID, on: sql)
+            return try await sql.raw("DELETE FROM telegram_links WHERE user_id = \(bind: userID) RETURNING user_id").first() != nil
         }
     }
 
     /// Removes the link of a Telegram chat (the user sent /stop); returns the user it belonged to.
     public func unlink(telegramChatID: Int64) async throws -> UUID? {
         try await engine.write { sql in
-            try await sql.raw("DELETE FROM telegram_links WHERE telegram_chat_id = \(bind: telegramChatID) RETURNING user_id")
+            guard let userID = try await sql.raw("DELETE FROM telegram_links WHERE telegram_chat_id = \(bind: telegramChatID) RETURNING user_id")
                 .first()?.decode(column: "user_id", as: UUID.self)
+            else { return nil }
+            try await Self.dropPendingNotices(of: userID, on: sql)
+            return userID
         }
     }
 
+    /// Changes the relay mode; `never` also drops the notices still waiting for that user.
     public func setMode(_ mode: RelayMode, for userID: UUID) async throws -> Bool {
         try await engine.write { sql in
-            try await sql.raw("""
+            let changed = try await sql.raw("""
                 UPDATE telegram_links SET relay_mode = \(bind: mode.rawValue) WHERE user_id = \(bind: userID) RETURNING user_id
                 """).first() != nil
+            if changed, mode == .never { try await Self.dropPendingNotices(of: userID, on: sql) }
+            return changed
         }
+    }
+
+    /// Notices queued for `userID` and not sent yet: dropped when they unlink or turn the relay off,
+    /// so nothing more goes to that Telegram chat.
+    private static func dropPendingNotices(of userID: UUID, on sql: any SQLDatabase) async throws {
+        try await sql.raw("""
+            DELETE FROM message_references WHERE recipient_id = \(bind: userID) AND delivery_status = 'pending'
+            """).run()
     }
 
     /// The links of those among `userIDs` who have one.
@@ -146,22 +161,6 @@ public struct TelegramStore: Sendable {
             try await sql.raw("""
                 DELETE FROM message_references WHERE reference IN (\(binds: references)) AND delivery_status = 'pending'
                 """).run()
-        }
-    }
-
-    /// Adds relay jobs (each a new reference), in one transaction.
-    public func enqueue(_ jobs: [(reference: String, messageID: UUID, recipientID: UUID, telegramChatID: Int64, messageType: String, timestamp: Timestamp)]) async throws {
-        guard !jobs.isEmpty else { return }
-        let now = Timestamp.now().milliseconds
-        try await engine.write { sql in
-            for job in jobs {
-                try await sql.raw("""
-                    INSERT INTO message_references (reference, telegram_id, local_message_id, recipient_id, telegram_chat_id, message_type,
-                        timestamp, delivery_status, attempts, next_attempt_at, last_error, created_at, updated_at)
-                    VALUES (\(bind: job.reference), NULL, \(bind: job.messageID), \(bind: job.recipientID), \(bind: job.telegramChatID),
-                        \(bind: job.messageType), \(bind: job.timestamp.milliseconds), 'pending', 0, 0, NULL, \(bind: now), \(bind: now))
-                    """).run()
-            }
         }
     }
 

@@ -13,6 +13,11 @@ public struct UpdateStore: Sendable {
     public struct Bounds: Sendable, Equatable {
         public let newest: Int64
         public let pruned: Int64
+
+        public init(newest: Int64, pruned: Int64) {
+            self.newest = newest
+            self.pruned = pruned
+        }
     }
 
     /// The bounds of each chat's log.

@@ -211,14 +211,17 @@ export class RealtimeConnection {
   }
 }
 
-/** The `resume` frame for positions `{ account, chats }`: at most the server's limit of chats per
- *  frame, the furthest behind ones being no better than others, so the busiest (highest pts)
- *  first; the rest follow in the next round (`more`). */
-function resumeFrame({ account, chats }) {
+/** The `resume` frame for positions `{ account, chats, first }`: at most the server's limit of
+ *  chats per frame: those in `first` (where a gap showed), then the busiest (highest pts); the
+ *  others catch up when they next change (a live update shows the gap) or are opened. */
+function resumeFrame({ account, chats, first = [] }) {
   const entries = Object.entries(chats);
+  const ahead = new Set(first);
   const limited = entries.length <= MAX_RESUME_CHATS
     ? chats
-    : Object.fromEntries(entries.sort((a, b) => b[1] - a[1]).slice(0, MAX_RESUME_CHATS));
+    : Object.fromEntries(entries
+      .sort((a, b) => (ahead.has(b[0]) - ahead.has(a[0])) || (b[1] - a[1]))
+      .slice(0, MAX_RESUME_CHATS));
   const frame = { type: 'resume', chats: limited };
   if (account !== null && account !== undefined) frame.account_pts = account;
   return frame;

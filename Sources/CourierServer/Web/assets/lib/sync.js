@@ -78,11 +78,14 @@ export async function signOut() {
 // ---------------------------------------------------------------------------------------------
 // Connecting and resuming
 
+/** Chats where a gap showed: the next catch-up names them first. */
+const gapped = new Set();
+
 /** This device's positions in the update log: where the server's catch-up continues from. */
 function resumeState() {
   const state = {};
   for (const chat of store.chats.values()) state[chat.id] = chat.pts ?? 0;
-  return { account: store.accountPts ?? null, chats: state };
+  return { account: store.accountPts ?? null, chats: state, first: [...gapped] };
 }
 
 function onResumed(frame) {
@@ -90,6 +93,7 @@ function onResumed(frame) {
   for (const [chatId, pts] of Object.entries(frame.chats ?? {})) {
     const chat = store.chats.get(chatId);
     if (chat) chat.pts = Math.max(chat.pts ?? 0, pts);
+    gapped.delete(chatId);
   }
   for (const chatId of frame.left ?? []) chats.removeChat(chatId);
   // Further behind than the server keeps, or a position it never issued: load these afresh.
@@ -150,7 +154,10 @@ function takePosition(frame) {
     chat.pts = frame.pts;
     return true;
   }
-  if (frame.pts > held) catchUpNow();
+  if (frame.pts > held) {
+    gapped.add(frame.chat_id);
+    catchUpNow();
+  }
   return false;
 }
 
