@@ -7,19 +7,26 @@ import Glibc
 /// HTTP spoken byte by byte over a plain socket, for what a ready-made client will not do: read the
 /// answer to a WebSocket upgrade request, or reset the connection in the middle of one.
 ///
-/// The socket calls block (each bounded by a timeout), so they run on NIO's thread pool: on the
-/// threads that run tasks they would starve the server under test, whose handlers run there too.
+/// The socket calls block (each bounded by a timeout), so they run on threads of their own: on
+/// the threads that run tasks, or on NIO's shared pool (where SQLite's statements run), they would
+/// starve the server under test while it is asked to answer.
 enum RawHTTP {
+    private static let threads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 8)
+        pool.start()
+        return pool
+    }()
+
     static func exchange(port: Int, _ request: String, timeoutSeconds: Int = 20) async throws -> Answer {
-        try await NIOThreadPool.singleton.runIfActive { try blockingExchange(port: port, request, timeoutSeconds: timeoutSeconds) }
+        try await threads.runIfActive { try blockingExchange(port: port, request, timeoutSeconds: timeoutSeconds) }
     }
 
     static func sendAndReset(port: Int, _ request: String) async throws {
-        try await NIOThreadPool.singleton.runIfActive { try blockingSendAndReset(port: port, request) }
+        try await threads.runIfActive { try blockingSendAndReset(port: port, request) }
     }
 
     static func openSilentWebSocket(port: Int, path: String) async throws -> Int32 {
-        try await NIOThreadPool.singleton.runIfActive { try blockingOpenSilentWebSocket(port: port, path: path) }
+        try await threads.runIfActive { try blockingOpenSilentWebSocket(port: port, path: path) }
     }
 
     /// A WebSocket upgrade request for `path`.
