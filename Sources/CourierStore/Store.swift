@@ -13,6 +13,7 @@ public struct Store: Sendable {
     public let twoFactor: TwoFactorStore
     public let telegram: TelegramStore
     public let updates: UpdateStore
+    public let media: MediaStore
 
     /// The repositories over a migrated database, encrypting content with `keyring`.
     ///
@@ -31,6 +32,7 @@ public struct Store: Sendable {
         self.twoFactor = TwoFactorStore(engine: engine, keyring: keyring)
         self.telegram = TelegramStore(engine: engine)
         self.updates = UpdateStore(engine: engine)
+        self.media = MediaStore(engine: engine, keyring: keyring)
     }
 
     /// Opens the database a configuration names: PostgreSQL for a `postgres://` URL, otherwise the

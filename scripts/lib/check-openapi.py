@@ -1,4 +1,4 @@
-"""Validates the OpenAPI document embedded in the server against the OpenAPI 3.1 schema.
+"""Validates the OpenAPI document the server embeds against the OpenAPI 3.1 schema.
 
 Run by scripts/test; the Swift test OpenAPITests checks that it matches the routes.
 """
@@ -8,9 +8,8 @@ import sys
 import yaml
 from openapi_spec_validator import validate
 
-source = pathlib.Path(__file__).resolve().parents[2] / "Sources/CourierServer/OpenAPI/OpenAPIDocument.swift"
-text = source.read_text()
-document = text[text.index('#"""') + len('#"""\n'):text.rindex('"""#')]
+source = pathlib.Path(__file__).resolve().parents[2] / "Sources/CourierServer/OpenAPI/openapi.yaml"
+document = source.read_text()
 validate(yaml.safe_load(document))
 print(f"scripts/test: {source.name} is a valid OpenAPI {yaml.safe_load(document)['openapi']} document")
 sys.exit(0)

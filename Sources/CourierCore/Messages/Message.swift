@@ -10,7 +10,10 @@ public struct Message: Sendable, Equatable, Identifiable {
     public var content: String
     public var kind: MessageKind
     public var mediaURL: String?
+    /// The ids of the media the message carries, in order.
     public var attachments: [String]
+    /// What a client shows of each attachment (same order as `attachments`).
+    public var media: [MediaAttachment]
     public var metadata: [String: JSONValue]?
     public var replyToID: UUID?
     public var forwardedFromID: UUID?
@@ -25,7 +28,7 @@ public struct Message: Sendable, Equatable, Identifiable {
         id: UUID, chatID: UUID, seq: Int64, senderID: UUID?, content: String, kind: MessageKind, mediaURL: String?,
         attachments: [String], metadata: [String: JSONValue]?, replyToID: UUID?, forwardedFromID: UUID?,
         forwardedFromSenderID: UUID?, clientMessageID: String?, createdAt: Timestamp, updatedAt: Timestamp,
-        editedAt: Timestamp?, deletedAt: Timestamp?
+        editedAt: Timestamp?, deletedAt: Timestamp?, media: [MediaAttachment] = []
     ) {
         self.id = id
         self.chatID = chatID
@@ -35,6 +38,7 @@ public struct Message: Sendable, Equatable, Identifiable {
         self.kind = kind
         self.mediaURL = mediaURL
         self.attachments = attachments
+        self.media = media
         self.metadata = metadata
         self.replyToID = replyToID
         self.forwardedFromID = forwardedFromID

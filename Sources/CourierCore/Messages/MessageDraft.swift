@@ -7,17 +7,20 @@ public struct MessageDraft: Sendable, Equatable {
     public var kind: MessageKind
     public var mediaURL: String?
     public var attachments: [String]
+    /// The attachments as checked by the media service (their owner, state and kind); empty until then.
+    public var media: [MediaAttachment] = []
     public var metadata: [String: JSONValue]?
     public var replyToID: UUID?
     public var clientMessageID: String?
 
-    /// Validates every field; text needs content, media needs a `media_url` or attachments.
+    /// Validates every field; text needs content or attachments (then it is a caption), media needs a
+    /// `media_url` or attachments.
     public init(
         chatID: UUID, content: String, kind: MessageKind = .text, mediaURL: String? = nil, attachments: [String] = [],
         metadata: [String: JSONValue]? = nil, replyToID: UUID? = nil, clientMessageID: String? = nil
     ) throws(CourierError) {
         let content = Self.normalized(content)
-        try Self.validate(content: content, allowEmpty: kind != .text)
+        try Self.validate(content: content, allowEmpty: kind != .text || !attachments.isEmpty)
         if let mediaURL {
             guard WebURL.isValid(mediaURL, maxBytes: MessageLimits.maxMediaURLBytes) else { throw .invalid("media_url", "media_url must be an http(s) URL of at most \(MessageLimits.maxMediaURLBytes) bytes.") }
         }

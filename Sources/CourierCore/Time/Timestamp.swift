@@ -16,6 +16,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
     public var date: Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
 
     public func adding(seconds: Int64) -> Timestamp { Timestamp(milliseconds: milliseconds + seconds * 1000) }
+    public func adding(_ duration: Duration) -> Timestamp {
+        Timestamp(milliseconds: milliseconds + duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
 

@@ -1,4 +1,5 @@
 import CourierRealtime
+import Foundation
 import CourierStore
 import CourierTelegram
 import Logging
@@ -21,6 +22,7 @@ public final class AppServices: Sendable {
     public let audit: AuditService
     public let twoFactor: TwoFactorService
     public let telegram: TelegramService
+    public let media: MediaService
     /// The Telegram relay's decisions, and the wake-up of its sender.
     let relay: TelegramRelay
     /// This node's WebSocket connections (presence and the Telegram relay's "offline" ask it).
@@ -35,10 +37,13 @@ public final class AppServices: Sendable {
     ///   - rateLimits: `courier serve` passes the configured limits; they are off unless given.
     ///   - telegram: the relay's settings, nil for no relay; `bot` replaces the HTTP Bot API client.
     ///   - publicURL: where people reach this server, for links.
+    ///   - mediaSettings: limits and storage of media; `blobs` holds their bytes and `mediaWorkFolder`
+    ///     their plaintext while they are processed (both in a fresh temporary folder unless given).
     public init(
         store: Store, jwtSecret: String, bcryptCost: Int, rateLimits: RateLimitSettings = .off,
         gateway: GatewayConfiguration = GatewayConfiguration(), telegram: TelegramSettings? = nil, bot: (any BotAPI)? = nil,
         publicURL: String = "http://127.0.0.1:8080", bus: any Bus = InProcessBus(), updateRetention: Duration = .seconds(30 * 24 * 3600),
+        mediaSettings: MediaSettings = MediaSettings(), blobs: (any BlobStore)? = nil, mediaWorkFolder: String? = nil,
         logger: Logger = Logger(label: "courier")
     ) async throws {
         self.updateRetention = updateRetention
@@ -64,7 +69,12 @@ public final class AppServices: Sendable {
         let relay = TelegramRelay(enabled: botAPI != nil, store: store.telegram, registry: registry, logger: logger)
         self.relay = relay
         events.subscribe(relay)
-        self.messages = MessageService(messages: store.messages, chats: chats, events: events, relay: relay)
+        let scratch = NSTemporaryDirectory() + "courier-media-" + UUID().uuidString.lowercased()
+        self.media = try MediaService(
+            store: store.media, blobs: try blobs ?? FolderBlobStore(folder: scratch + "/blobs"), settings: mediaSettings, premium: premium,
+            linkKey: store.keyring.derivedKey(purpose: "media-links/v1"), workFolder: mediaWorkFolder ?? scratch + "/work", logger: logger
+        )
+        self.messages = MessageService(messages: store.messages, chats: chats, events: events, relay: relay, media: media)
         self.sync = SyncService(updates: store.updates, messages: store.messages, chats: store.chats)
         self.channels = ChannelService(chats: store.chats, messages: messages, events: events)
         let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
@@ -82,6 +92,8 @@ public final class AppServices: Sendable {
             ConnectionSweepService(registry: registry, sessions: store.sessions, sessionCheck: gateway.sessionCheckInterval, logger: logger),
             PeriodicJob.premiumExpiry(premium, logger: logger),
             PeriodicJob.updatePruning(store.updates, retention: updateRetention, logger: logger),
+            PeriodicJob.mediaCollection(media, logger: logger),
+            MediaWorkService(media: media, logger: logger),
         ]
         if let bot = telegram.bot, let settings = telegram.settings {
             services.append(TelegramRelayService(telegram: telegram, relay: relay, bot: bot, settings: settings, logger: logger))

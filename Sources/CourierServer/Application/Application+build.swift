@@ -38,6 +38,8 @@ public func buildRouter(
     ChatController(chats: services.chats, messages: services.messages)
         .addRoutes(to: api.group("chats", context: AuthenticatedContext.self))
     MessageController(messages: services.messages).addRoutes(to: api.group("messages", context: AuthenticatedContext.self))
+    UploadController(media: services.media).addRoutes(to: api.group("uploads", context: AuthenticatedContext.self))
+    MediaController(media: services.media).addRoutes(api: api.group("media", context: AuthenticatedContext.self), router: router)
     SyncController(sync: services.sync).addRoutes(to: api.group("updates", context: AuthenticatedContext.self))
     ChannelController(channels: services.channels)
         .addRoutes(to: api.group("channels", context: AuthenticatedContext.self))
@@ -76,10 +78,22 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     try await checkAuditLog(store, logger: logger)
     let secret = try configuration.jwtSecret ?? SecretFile.loadOrCreate(at: configuration.jwtSecretPath)
+    let blobs: any BlobStore
+    if let s3 = configuration.media.s3 {
+        let bucket = try S3BlobStore(configuration: s3)
+        try await bucket.checkBucket()
+        blobs = bucket
+    } else {
+        blobs = try FolderBlobStore(folder: configuration.mediaDirectory)
+    }
+    for tool in ["vips", "vipsheader", "ffmpeg", "ffprobe"] where ExternalCommand.locate(tool) == nil {
+        logger.warning("\(tool) is not installed: photos, videos and voice messages cannot be processed (files still can)")
+    }
     let services = try await AppServices(
         store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost, rateLimits: configuration.rateLimits,
         gateway: GatewayConfiguration(maxConnections: configuration.maxConnections, maxConnectionsPerUser: configuration.maxConnectionsPerUser), telegram: configuration.telegram,
-        publicURL: configuration.publicURL, updateRetention: .seconds(Int64(configuration.updateRetentionDays) * 24 * 3600), logger: logger
+        publicURL: configuration.publicURL, updateRetention: .seconds(Int64(configuration.updateRetentionDays) * 24 * 3600),
+        mediaSettings: configuration.media, blobs: blobs, mediaWorkFolder: configuration.mediaWorkDirectory, logger: logger
     )
     let webClient = try configuration.webDirectory.map { try WebAssets(folder: URL(fileURLWithPath: $0)) } ?? .bundled
     if webClient.isEmpty {

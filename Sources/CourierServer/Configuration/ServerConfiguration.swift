@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var telegram: TelegramSettings?
     /// A folder to serve the web client from instead of the built-in copy (for work on the client).
     public var webDirectory: String?
+    /// Media limits, processing and storage (the data folder, or an S3 bucket).
+    public var media: MediaSettings
 
     public static let defaultHost = "127.0.0.1"
     public static let defaultPort = 8080
@@ -48,7 +50,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         maxConnectionsPerUser: Int = GatewayConfiguration.defaultMaxConnectionsPerUser, updateRetentionDays: Int = 30,
         masterKeyFile: String? = nil,
         rateLimits: RateLimitSettings = RateLimitSettings(), allowedOrigins: Set<String> = [], telegram: TelegramSettings? = nil,
-        webDirectory: String? = nil
+        webDirectory: String? = nil, media: MediaSettings = MediaSettings()
     ) {
         self.host = host
         self.port = port
@@ -66,6 +68,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.allowedOrigins = allowedOrigins
         self.telegram = telegram
         self.webDirectory = webDirectory
+        self.media = media
     }
 
     /// Reads the settings from environment variables; flags given on the command line override them.
@@ -130,9 +133,16 @@ public struct ServerConfiguration: Sendable, Equatable {
                 $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
             }.filter { !$0.isEmpty }),
             telegram: try TelegramSettings.resolve(environment: environment),
-            webDirectory: value("COURIER_WEB_DIR")
+            webDirectory: value("COURIER_WEB_DIR"),
+            media: try MediaSettings.resolve(environment: environment)
         )
     }
+
+    /// Where media bytes live when no S3 bucket is configured.
+    public var mediaDirectory: String { (dataDirectory as NSString).appendingPathComponent("media") }
+
+    /// Where media are processed (plaintext copies for the length of a job).
+    public var mediaWorkDirectory: String { (dataDirectory as NSString).appendingPathComponent("tmp/media") }
 
     /// Where the SQLite database lives when no `DATABASE_URL` is set.
     public var sqlitePath: String { (dataDirectory as NSString).appendingPathComponent("courier.sqlite") }

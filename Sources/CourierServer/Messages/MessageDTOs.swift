@@ -91,6 +91,8 @@ struct MessageResponse: ResponseEncodable {
     let messageType: MessageKind
     let mediaURL: String?
     let attachments: [String]
+    /// What clients show of each attachment, in the same order.
+    let media: [MediaAttachment]
     let metadata: [String: JSONValue]?
     let replyToID: String?
     let forwardedFrom: ForwardedFrom?
@@ -101,7 +103,7 @@ struct MessageResponse: ResponseEncodable {
     let deletedAt: Timestamp?
 
     enum CodingKeys: String, CodingKey {
-        case id, seq, content, attachments, metadata
+        case id, seq, content, attachments, media, metadata
         case chatID = "chat_id"
         case senderID = "sender_id"
         case messageType = "message_type"
@@ -124,6 +126,7 @@ struct MessageResponse: ResponseEncodable {
         messageType = message.kind
         mediaURL = message.mediaURL
         attachments = message.attachments
+        media = message.media
         metadata = message.metadata
         replyToID = message.replyToID?.apiString
         forwardedFrom = message.forwardedFromID.map { ForwardedFrom(messageID: $0.apiString, senderID: message.forwardedFromSenderID?.apiString) }

@@ -12,12 +12,14 @@ public struct MessageService: Sendable {
     let chats: ChatService
     let events: EventPublisher
     let relay: TelegramRelay
+    let media: MediaService
 
-    public init(messages: MessageStore, chats: ChatService, events: EventPublisher, relay: TelegramRelay) {
+    public init(messages: MessageStore, chats: ChatService, events: EventPublisher, relay: TelegramRelay, media: MediaService) {
         self.messages = messages
         self.chats = chats
         self.events = events
         self.relay = relay
+        self.media = media
     }
 
     /// A sent message, and whether this call stored it (false when `client_msg_id` found an earlier
@@ -46,6 +48,12 @@ public struct MessageService: Sendable {
             guard let original = try await messages.find(id: replyTo), original.chatID == draft.chatID else {
                 throw CourierError.invalid("reply_to_id", "reply_to_id must be a message of the same chat.")
             }
+        }
+        var draft = draft
+        if !draft.attachments.isEmpty {
+            draft.media = try await media.attachable(draft.attachments, from: senderID, to: draft.chatID)
+            // A message with media is of its first attachment's kind unless the client said otherwise.
+            if draft.kind == .text, let first = draft.media.first { draft.kind = first.kind.messageKind }
         }
         do {
             let stored = try await store(draft, from: senderID, connection: connection)
@@ -157,10 +165,12 @@ public struct MessageService: Sendable {
         guard !original.isDeleted else { throw CourierError.notFound("message") }
         let target = try await chats.memberAccess(targetID, for: userID)
         try Self.requirePosting(target)
-        let draft = try MessageDraft(
+        var draft = try MessageDraft(
             chatID: targetID, content: original.content, kind: original.kind, mediaURL: original.mediaURL,
             attachments: original.attachments, metadata: original.metadata
         )
+        // The forwarder can see the original, so its media go along as they are.
+        draft.media = original.media
         let origin = MessageStore.ForwardOrigin(
             messageID: original.forwardedFromID ?? original.id, senderID: original.forwardedFromSenderID ?? original.senderID
         )

@@ -37,9 +37,21 @@ public struct TelegramRelay: UpdateSubscriber {
         let latest = jobs.map(\.timestamp).max() ?? .now()
         let time = latest.description.dropFirst(11).prefix(5)
         if jobs.count == 1, let job = jobs.first {
-            return "New \(job.messageType) message in Courier at \(time) UTC."
+            return "New \(noun(for: job.messageType)) in Courier at \(time) UTC."
         }
         return "\(jobs.count) new messages in Courier, the latest at \(time) UTC."
+    }
+
+    /// What a message of this type is called in a notice: "photo", "voice message", never more
+    /// (no file name, caption or size).
+    static func noun(for messageType: String) -> String {
+        switch MessageKind(rawValue: messageType) {
+        case .image: "photo"
+        case .video: "video"
+        case .audio: "voice message"
+        case .file: "file"
+        case .text, nil: "message"
+        }
     }
 
     /// A reference: 128 random bits, URL-safe. It says nothing about the message.

@@ -70,17 +70,26 @@ public final class Keyring: Sendable {
         }
     }
 
+    /// A key for `purpose` derived (HKDF-SHA256) from the current master key: every node with the
+    /// same key file derives the same one, and rotating the master key replaces it.
+    public func derivedKey(purpose: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: masterKeys[currentVersion]!, info: Data("courier/\(purpose)".utf8), outputByteCount: 32)
+    }
+
     // MARK: Sealing fields
 
-    /// Which data key seals a field: each chat has its own; account secrets share one.
+    /// Which data key seals a field: each chat has its own; account secrets share one, and so do
+    /// the keys and descriptions of media files.
     public enum Scope: Sendable, Hashable {
         case chat(UUID)
         case accounts
+        case media
 
         var name: String {
             switch self {
             case .chat(let id): "chat:\(id.uuidString.lowercased())"
             case .accounts: "accounts"
+            case .media: "media"
             }
         }
 

@@ -5,7 +5,7 @@
 /// engines), enumerations are text with CHECK constraints, unique indexes are named
 /// `<table>_<column>_unique` so a violation can be traced to its field on both engines.
 public enum Schema {
-    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog]
+    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media]
 
     static let initial = Migration(version: 1, name: "initial schema") { t in
         [
@@ -333,6 +333,57 @@ public enum Schema {
             // Relay jobs are queued in the message's transaction; whether a recipient with the
             // `offline` mode is online is decided when the notice is sent.
             "ALTER TABLE message_references ADD COLUMN only_if_offline INTEGER NOT NULL DEFAULT 0",
+        ]
+    }
+
+    /// Media files. `media` holds an upload from its creation (`uploading`, `received` bytes so
+    /// far) to its completion (`ready`); its file key and its description (name, type, hash,
+    /// dimensions, preview, …) are sealed by the keyring, its bytes are encrypted chunks in the blob
+    /// store. `media_blobs` lists the stored forms of a file (the file itself, photo sizes, a
+    /// poster); `message_media` which messages carry which media, for access checks and garbage
+    /// collection (a reference's `deleted_at` is set when its message is deleted for everyone).
+    /// `pending_work` names background processing still to do (a video's 720p variant).
+    static let media = Migration(version: 4, name: "media") { t in
+        [
+            """
+            CREATE TABLE media (
+                id \(t.uuid) PRIMARY KEY,
+                owner_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                state VARCHAR(16) NOT NULL CHECK (state IN ('uploading', 'ready')),
+                kind VARCHAR(16) NOT NULL CHECK (kind IN ('photo', 'video', 'voice', 'file')),
+                size BIGINT NOT NULL,
+                received BIGINT NOT NULL DEFAULT 0,
+                chunk_size INTEGER NOT NULL,
+                file_key TEXT NOT NULL,
+                info TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT,
+                completed_at BIGINT,
+                pending_work VARCHAR(16)
+            )
+            """,
+            "CREATE INDEX idx_media_owner ON media (owner_id)",
+            "CREATE INDEX idx_media_state_expires ON media (state, expires_at)",
+            """
+            CREATE TABLE media_blobs (
+                media_id \(t.uuid) NOT NULL REFERENCES media (id) ON DELETE CASCADE,
+                variant VARCHAR(16) NOT NULL,
+                blob_id \(t.uuid) NOT NULL,
+                size BIGINT NOT NULL,
+                PRIMARY KEY (media_id, variant)
+            )
+            """,
+            """
+            CREATE TABLE message_media (
+                message_id \(t.uuid) NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                media_id \(t.uuid) NOT NULL REFERENCES media (id) ON DELETE CASCADE,
+                chat_id \(t.uuid) NOT NULL,
+                position INTEGER NOT NULL,
+                deleted_at BIGINT,
+                PRIMARY KEY (message_id, media_id)
+            )
+            """,
+            "CREATE INDEX idx_message_media_media ON message_media (media_id, chat_id)",
         ]
     }
 }

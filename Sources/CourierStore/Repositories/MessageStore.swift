@@ -44,7 +44,7 @@ public struct MessageStore: Sendable {
         let sealed = try await cipher.seal(
             .init(
                 content: draft.content, mediaURL: draft.mediaURL,
-                attachments: draft.attachments.isEmpty ? nil : try jsonText(draft.attachments),
+                attachments: !draft.media.isEmpty ? try jsonText(draft.media) : draft.attachments.isEmpty ? nil : try jsonText(draft.attachments),
                 metadata: try draft.metadata.map { try jsonText($0) }
             ),
             messageID: id, chatID: draft.chatID
@@ -60,7 +60,8 @@ public struct MessageStore: Sendable {
                 id: id, chatID: draft.chatID, seq: seq, senderID: senderID, content: draft.content, kind: draft.kind,
                 mediaURL: draft.mediaURL, attachments: draft.attachments, metadata: draft.metadata, replyToID: draft.replyToID,
                 forwardedFromID: origin?.messageID, forwardedFromSenderID: origin?.senderID,
-                clientMessageID: draft.clientMessageID, createdAt: time, updatedAt: time, editedAt: nil, deletedAt: nil
+                clientMessageID: draft.clientMessageID, createdAt: time, updatedAt: time, editedAt: nil, deletedAt: nil,
+                media: draft.media
             )
             try await sql.raw("""
                 INSERT INTO messages (\(unsafeRaw: Message.columns))
@@ -72,6 +73,7 @@ public struct MessageStore: Sendable {
             try await sql.raw("""
                 UPDATE chat_members SET last_read_seq = \(bind: seq) WHERE chat_id = \(bind: draft.chatID) AND user_id = \(bind: senderID)
                 """).run()
+            try await MediaStore.attach(draft.media, to: message, on: sql)
             let update = ChatUpdate(
                 chatID: draft.chatID, pts: try counters.decode(column: "last_pts", as: Int64.self), kind: .newMessage,
                 messageID: id, userID: senderID, value: seq, createdAt: time
@@ -240,6 +242,7 @@ public struct MessageStore: Sendable {
             else { return nil }
             let chatID = try row.decode(column: "chat_id", as: UUID.self)
             let seq = try row.decode(column: "seq", as: Int64.self)
+            try await MediaStore.detach(messageID: id, at: time, on: sql)
             let update = try await UpdateLog.record(.messageDeleted, in: chatID, messageID: id, value: seq, at: time, on: sql)
             return (row, update)
         }

@@ -57,6 +57,7 @@ extension Message {
     /// A message from its row and its opened (decrypted) content fields.
     init(row: any SQLRow, prefix: String, opened: MessageCipher.OpenedFields) throws {
         func column(_ name: String) -> String { prefix + name }
+        let attached = try Self.decodeAttachments(opened.attachments)
         self.init(
             id: try row.decode(column: column("id"), as: UUID.self),
             chatID: try row.decode(column: column("chat_id"), as: UUID.self),
@@ -65,7 +66,7 @@ extension Message {
             content: opened.content,
             kind: try row.decodeEnum(column: column("message_type"), as: MessageKind.self),
             mediaURL: opened.mediaURL,
-            attachments: try opened.attachments.map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? [],
+            attachments: attached.ids,
             metadata: try opened.metadata.map { try JSONDecoder().decode([String: JSONValue].self, from: Data($0.utf8)) },
             replyToID: try row.decode(column: column("reply_to_id"), as: UUID?.self),
             forwardedFromID: try row.decode(column: column("forwarded_from_id"), as: UUID?.self),
@@ -74,8 +75,20 @@ extension Message {
             createdAt: try row.decodeTimestamp(column: column("created_at")),
             updatedAt: try row.decodeTimestamp(column: column("updated_at")),
             editedAt: try row.decode(column: column("edited_at"), as: Int64?.self).map(Timestamp.init(milliseconds:)),
-            deletedAt: try row.decode(column: column("deleted_at"), as: Int64?.self).map(Timestamp.init(milliseconds:))
+            deletedAt: try row.decode(column: column("deleted_at"), as: Int64?.self).map(Timestamp.init(milliseconds:)),
+            media: attached.media
         )
+    }
+
+    /// The `attachments` column: the attachments' descriptions (JSON array of objects) since media
+    /// exist; before, a JSON array of ids that pointed at nothing.
+    static func decodeAttachments(_ text: String?) throws -> (ids: [String], media: [MediaAttachment]) {
+        guard let text else { return ([], []) }
+        let data = Data(text.utf8)
+        if let media = try? JSONDecoder().decode([MediaAttachment].self, from: data) {
+            return (media.map(\.id), media)
+        }
+        return (try JSONDecoder().decode([String].self, from: data), [])
     }
 }
 

@@ -31,11 +31,13 @@ const REFRESHABLE = new Set(['token_expired', 'token_invalid', 'unauthorized']);
 const SESSION_OVER = new Set([...REFRESHABLE, 'session_revoked', 'refresh_token_invalid', 'refresh_token_reused']);
 
 /**
- * Calls `/api/v1<path>`. Options: `body` (sent as JSON), `headers`, `auth` (default true).
+ * Calls `/api/v1<path>`. Options: `body` (sent as JSON), `data` (a Blob or buffer sent as it is,
+ * its Content-Type in `headers`), `headers`, `auth` (default true), `signal` (an AbortSignal:
+ * aborting rejects with the AbortError itself), `raw` (resolve with the Response, for its headers).
  * Resolves with the parsed JSON (or null for 204); rejects with `ApiError`, `NetworkError` or
  * `session.SessionExpired`.
  */
-export async function request(method, path, { body, headers = {}, auth = true } = {}) {
+export async function request(method, path, { body, data, headers = {}, auth = true, signal, raw = false } = {}) {
   let refreshed = false;
   let rateLimitWaits = 0;
   for (;;) {
@@ -43,7 +45,10 @@ export async function request(method, path, { body, headers = {}, auth = true } 
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
+    } else if (data !== undefined) {
+      init.body = data;
     }
+    if (signal) init.signal = signal;
     let refreshSeen = null;
     if (auth) {
       init.headers.Authorization = `Bearer ${await offlineAware(session.freshAccessToken())}`;
@@ -52,10 +57,12 @@ export async function request(method, path, { body, headers = {}, auth = true } 
     let response;
     try {
       response = await fetch(`/api/v1${path}`, init);
-    } catch {
+    } catch (error) {
+      if (error?.name === 'AbortError') throw error; // cancelled on purpose: not a network problem
       throw new NetworkError();
     }
     if (response.ok) {
+      if (raw) return response;
       return response.status === 204 ? null : response.json();
     }
     if (response.status === 429 && rateLimitWaits++ < 2) {

@@ -83,3 +83,46 @@ export function perFrame(fn) {
     });
   };
 }
+
+/** Scroll containers → the IntersectionObserver watching their content, and the callbacks waiting. */
+const nearObservers = new WeakMap();
+const nearCallbacks = new WeakMap();
+
+/**
+ * Calls `callback` once, when `el` comes within `margin` pixels of being seen in its scroll
+ * container (`scroller`: a CSS selector of the ancestor that scrolls), so that a long history
+ * does not fetch what nobody scrolls to. `el` may be built before it is inserted.
+ */
+export function whenNear(el, callback, { scroller = '.messages', margin = 800 } = {}) {
+  requestAnimationFrame(() => {
+    if (!el.isConnected) {
+      // Not inserted (yet, or any more): a row replaced before it showed. Try once more later.
+      setTimeout(() => (el.isConnected ? observe(el, callback, scroller, margin) : null), 500);
+      return;
+    }
+    observe(el, callback, scroller, margin);
+  });
+}
+
+function observe(el, callback, scroller, margin) {
+  const root = el.closest(scroller);
+  if (!root || typeof IntersectionObserver !== 'function') {
+    callback();
+    return;
+  }
+  let observer = nearObservers.get(root);
+  if (!observer) {
+    observer = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        if (!entry.isIntersecting) continue;
+        observer.unobserve(entry.target);
+        const waiting = nearCallbacks.get(entry.target);
+        nearCallbacks.delete(entry.target);
+        waiting?.();
+      }
+    }, { root, rootMargin: `${margin}px 0px` });
+    nearObservers.set(root, observer);
+  }
+  nearCallbacks.set(el, callback);
+  observer.observe(el);
+}

@@ -79,11 +79,47 @@ export function colorClass(id) {
   return `color-${Math.abs(hash) % 8}`;
 }
 
-/** A single line preview of a message for the chat list and reply quotes. */
+/** A single line preview of a message for the chat list and reply quotes: its text, or what its
+ *  media is and the caption after it ("Photo", "Photo, At the lake"), as Telegram words it. */
 export function preview(message) {
   if (!message) return '';
   if (message.deleted_at) return 'Message deleted';
   const text = (message.content ?? '').replace(/\s+/g, ' ').trim();
-  if (text) return text;
-  return message.message_type && message.message_type !== 'text' ? `[${message.message_type}]` : '';
+  const label = mediaLabel(message);
+  if (label) return text ? `${label}, ${text}` : label;
+  return text;
+}
+
+const MEDIA_LABELS = { photo: 'Photo', video: 'Video', voice: 'Voice message', file: 'File' };
+const TYPE_LABELS = { image: 'Photo', video: 'Video', audio: 'Voice message', file: 'File' };
+
+/** "Photo", "Video", "Voice message" or "File" for a message with media ('' for text). The kind of
+ *  the first attachment decides (as it decides the message's type); summaries that carry only the
+ *  type still read right. */
+export function mediaLabel(message) {
+  const first = message?.media?.[0];
+  if (first) return MEDIA_LABELS[first.kind] ?? 'File';
+  return TYPE_LABELS[message?.message_type] ?? '';
+}
+
+/** "812 B", "1.4 KB", "23 MB", "1.2 GB" (1 KB = 1024 B, as file managers count). */
+export function fileSize(bytes) {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = Math.max(0, Number(bytes) || 0);
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const digits = unit === 0 || value >= 10 ? 0 : 1;
+  return `${value.toFixed(digits)} ${units[unit]}`;
+}
+
+/** "0:07", "3:25", "1:02:03" for a duration in seconds. */
+export function duration(seconds) {
+  const total = Math.max(0, Math.round(Number(seconds) || 0));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }

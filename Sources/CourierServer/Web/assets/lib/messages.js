@@ -1,6 +1,6 @@
 // Messages as this device has them: one Timeline per chat, loaded page by page over REST, kept
-// current by real-time frames; sending (pending until acknowledged), editing, deleting, read
-// marks and typing notices.
+// current by real-time frames; sending (pending until acknowledged; with media, first uploading
+// it), editing, deleting, read marks and typing notices.
 import * as api from './api.js';
 import * as users from './users.js';
 import { sendFrame } from './socket.js';
@@ -10,6 +10,8 @@ import { Timeline } from './timeline.js';
 const PAGE_SIZE = 50;
 const READ_DELAY_MS = 250;
 const TYPING_SEND_EVERY_MS = 3000;
+/** The server's limit of attachments per message (an album). */
+export const MAX_ATTACHMENTS = 10;
 
 const timelines = new Map();
 const gapFills = new Map();
@@ -31,8 +33,9 @@ export function dropTimeline(chatId) {
   timelines.delete(chatId);
 }
 
-/** Forgets everything (sign-out). */
+/** Forgets everything (sign-out), cancelling uploads still on their way. */
 export function reset() {
+  for (const t of timelines.values()) for (const entry of t.pending) entry.uploads?.forEach((upload) => upload.cancel());
   timelines.clear();
   openings.clear();
   gapFills.clear();
@@ -134,6 +137,52 @@ export function sendMessage(chatId, content, replyToId = null) {
   transmit(entry);
 }
 
+/**
+ * Sends files (`Upload`s, already started or not) with an optional caption. It shows at once as
+ * a pending message with the uploads' progress, and goes to the server when every upload is done,
+ * as one message with all of them (an album). More than the server takes in one message become
+ * several messages; the caption goes with the first.
+ */
+export function sendMedia(chatId, uploads, caption = '', replyToId = null) {
+  for (let at = 0; at < uploads.length; at += MAX_ATTACHMENTS) {
+    const entry = {
+      client_msg_id: api.randomId(),
+      chat_id: chatId,
+      content: at === 0 ? caption : '',
+      reply_to_id: at === 0 ? replyToId : null,
+      sender_id: store.me?.id,
+      created_at: new Date().toISOString(),
+      uploads: uploads.slice(at, at + MAX_ATTACHMENTS),
+      state: 'uploading',
+    };
+    timeline(chatId).addPending(entry);
+    uploadThenTransmit(entry);
+  }
+  store.emit('timeline', chatId);
+}
+
+/** Waits for the entry's uploads (showing their progress), then sends it; a failed upload fails it. */
+async function uploadThenTransmit(entry) {
+  const changed = () => store.emit('timeline', entry.chat_id);
+  const unsubscribe = entry.uploads.map((upload) => upload.on(changed));
+  try {
+    const media = await Promise.all(entry.uploads.map((upload) => upload.start()));
+    if (entry.state !== 'uploading') return; // discarded meanwhile
+    entry.media = media;
+    entry.attachments = media.map((m) => m.id);
+    entry.state = 'pending';
+    changed();
+    transmit(entry);
+  } catch {
+    if (entry.state !== 'uploading') return;
+    const failed = entry.uploads.find((upload) => upload.state === 'failed' || upload.state === 'cancelled');
+    timeline(entry.chat_id).fail(entry.client_msg_id, failed?.error || 'The upload was cancelled.');
+    changed();
+  } finally {
+    unsubscribe.forEach((off) => off());
+  }
+}
+
 /** Sends a pending message over the socket; when offline it waits for the next `resumed`. */
 function transmit(entry) {
   const frame = {
@@ -141,9 +190,11 @@ function transmit(entry) {
     ref: entry.client_msg_id,
     chat_id: entry.chat_id,
     content: entry.content,
-    message_type: 'text',
     client_msg_id: entry.client_msg_id,
   };
+  // With attachments the server derives the type from the first one, and the text is a caption.
+  if (entry.attachments?.length) frame.attachments = entry.attachments;
+  else frame.message_type = 'text';
   if (entry.reply_to_id) frame.reply_to_id = entry.reply_to_id;
   sendFrame(frame);
 }
@@ -168,13 +219,27 @@ export function failPending(clientMsgId, error) {
 export function retry(chatId, clientMsgId) {
   const entry = timeline(chatId).findPending(clientMsgId);
   if (!entry) return;
-  entry.state = 'pending';
   entry.error = null;
+  if (entry.uploads && !entry.attachments) {
+    // An upload failed: start those not done again (the others keep what they have).
+    if (entry.uploads.some((upload) => upload.state === 'cancelled')) return;
+    entry.state = 'uploading';
+    store.emit('timeline', chatId);
+    uploadThenTransmit(entry);
+    return;
+  }
+  entry.state = 'pending';
   store.emit('timeline', chatId);
   transmit(entry);
 }
 
+/** Drops a pending message (failed, or still uploading: its uploads are cancelled). */
 export function discard(chatId, clientMsgId) {
+  const entry = timeline(chatId).findPending(clientMsgId);
+  if (entry?.uploads && !entry.attachments) {
+    entry.state = 'discarded';
+    entry.uploads.forEach((upload) => upload.cancel());
+  }
   if (timeline(chatId).discard(clientMsgId)) store.emit('timeline', chatId);
 }
 

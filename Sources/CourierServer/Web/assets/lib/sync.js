@@ -9,6 +9,7 @@ import * as chats from './chats.js';
 import * as messages from './messages.js';
 import * as session from './session.js';
 import * as users from './users.js';
+import { forgetLinks } from './media-links.js';
 import { RealtimeConnection } from './realtime.js';
 import { sendFrame, setConnection } from './socket.js';
 import { store } from './store.js';
@@ -56,6 +57,7 @@ export function stop() {
   unsubscribe = [];
   orphans.clear();
   messages.reset();
+  forgetLinks(); // signed for this user: not for whoever signs in next
 }
 
 export function setMe(me) {

@@ -7,7 +7,8 @@ export class Timeline {
     this.chatId = chatId;
     /** Confirmed messages, ascending `seq`, no duplicates. */
     this.messages = [];
-    /** Own messages not yet acknowledged: {client_msg_id, content, reply_to_id, created_at, state, error}. */
+    /** Own messages not yet acknowledged: {client_msg_id, content, reply_to_id, created_at, state,
+     *  error}; with media also `uploads` (state 'uploading' until they are all done). */
     this.pending = [];
     /** Whether the newest page was loaded (before that, only the chat summary is known). */
     this.loaded = false;
@@ -81,7 +82,7 @@ export class Timeline {
   markDeleted(messageId, deletedAt = new Date().toISOString()) {
     const at = this.messages.findIndex((m) => m.id === messageId);
     if (at < 0) return false;
-    this.messages[at] = { ...this.messages[at], content: '', deleted_at: deletedAt };
+    this.messages[at] = { ...this.messages[at], content: '', attachments: [], media: [], deleted_at: deletedAt };
     return true;
   }
 
@@ -119,7 +120,7 @@ export class Timeline {
     return before !== this.pending.length;
   }
 
-  /** Pending messages that should be (re)sent: not failed. */
+  /** Pending messages that should be (re)sent: not failed, not still uploading. */
   unacknowledged() {
     return this.pending.filter((p) => p.state === 'pending');
   }

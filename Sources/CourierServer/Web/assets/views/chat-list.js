@@ -3,7 +3,7 @@
 import * as chats from '../lib/chats.js';
 import { h, perFrame, replaceChildren } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
-import { colorClass, initials, listTime, preview } from '../lib/format.js';
+import { colorClass, initials, listTime, mediaLabel, preview } from '../lib/format.js';
 import { href } from '../lib/router.js';
 import { store } from '../lib/store.js';
 
@@ -48,7 +48,17 @@ function item(chat) {
   if (typing.length) {
     previewNode = h('span', { class: 'typing', text: chat.type === 'dm' ? 'typing…' : `${typing[0]} is typing…` });
   } else if (last) {
-    previewNode = h('span', {}, own && chat.type !== 'channel' ? h('span', { class: 'preview-author', text: 'You: ' }) : null, preview(last));
+    // "Photo", "Voice message"…: in the accent colour, as Telegram sets media apart from text.
+    const label = last.deleted_at ? '' : mediaLabel(last);
+    const text = label ? (last.content ?? '').replace(/\s+/g, ' ').trim() : preview(last);
+    previewNode = h(
+      'span',
+      {},
+      own && chat.type !== 'channel' ? h('span', { class: 'preview-author', text: 'You: ' }) : null,
+      label ? h('span', { class: 'preview-media', text: label }) : null,
+      label && text ? ', ' : null,
+      text,
+    );
   } else {
     previewNode = h('span', { class: 'muted', text: chat.type === 'channel' ? 'No posts yet' : 'No messages yet' });
   }

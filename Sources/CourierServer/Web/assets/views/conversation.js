@@ -1,8 +1,12 @@
 // One conversation: header (name, presence or typing), history with date separators and
-// infinite scroll upwards, live messages, pending → sent → read ticks, reply, edit, delete.
+// infinite scroll upwards, live messages, pending → sent → read ticks, reply, edit, delete, and
+// media: files attached (button, drag and drop, paste), voice notes recorded, photos, videos,
+// voice notes and files shown in their bubbles, photos opened in a viewer.
 //
 // Message rows (built in message-rows.js) are keyed and reused between renders, so a live message
 // or an ack touches only its own row: focus, text selection and open menus elsewhere survive.
+// A message's media element is kept apart and moved into a rebuilt row, so a tick turning ✓✓
+// neither reloads its photos nor stops its video.
 import * as api from '../lib/api.js';
 import * as chats from '../lib/chats.js';
 import * as messages from '../lib/messages.js';
@@ -15,7 +19,13 @@ import { colorClass, count, dayKey, dayLabel, initials, lastSeen, preview } from
 import { href } from '../lib/router.js';
 import { store } from '../lib/store.js';
 import { showChatInfo } from './chat-info.js';
+import { attachmentTray } from './attachment-tray.js';
+import { mediaBlock } from './media-bubble.js';
+import { openPhotoViewer } from './media-viewer.js';
 import { daySeparator, messageRow, pendingRow } from './message-rows.js';
+import { stopVoiceNotes } from './voice-note.js';
+import { voiceRecorder } from './voice-recorder.js';
+import { Upload } from '../lib/uploads.js';
 
 /** Pixels from the bottom within which the view follows new messages. */
 const STICK_THRESHOLD = 48;
@@ -30,6 +40,7 @@ export function renderConversation(container, chatId) {
   /** Why the history could not be loaded (shown instead of it), if it could not. */
   let loadError = null;
   const rows = new Map(); // key → {element, signature}
+  const mediaViews = new Map(); // message id → {key (its media ids), element}
 
   const title = h('h2', { class: 'conversation-title', id: 'conversation-title' });
   const subtitle = h('p', { class: 'conversation-subtitle', id: 'conversation-subtitle', 'aria-live': 'polite' });
@@ -50,11 +61,20 @@ export function renderConversation(container, chatId) {
   const contextBar = h('div', { class: 'composer-context', hidden: true });
   const input = h('textarea', { class: 'composer-input', id: 'composer-input', rows: '1', 'aria-label': 'Message', placeholder: 'Message', maxlength: '4096' });
   const sendButton = h('button', { type: 'submit', class: 'send-button', id: 'send-button', 'aria-label': 'Send' }, icon('send'));
-  const composer = h('form', { class: 'composer', id: 'composer' }, input, sendButton);
+  const fileInput = h('input', { type: 'file', multiple: true, id: 'attach-input', hidden: true, tabindex: '-1' });
+  const attachButton = h('button', { type: 'button', class: 'icon-button attach-button', id: 'attach-button', 'aria-label': 'Attach files', title: 'Attach files', on: { click: () => fileInput.click() } }, icon('attach'));
+  const tray = attachmentTray({ onChange: updateComposerButtons });
+  const recorder = voiceRecorder({
+    onRecorded: sendVoice,
+    onError: (message) => choose('Cannot record', message, [{ label: 'OK', value: true }]),
+    onChange: updateComposerButtons,
+  });
+  const composer = h('form', { class: 'composer', id: 'composer' }, attachButton, fileInput, input, sendButton, recorder.micButton, recorder.bar);
   const readOnlyBar = h('div', { class: 'read-only-bar', id: 'read-only-bar', hidden: true });
-  const footer = h('div', { class: 'conversation-footer' }, contextBar, composer, readOnlyBar);
+  const footer = h('div', { class: 'conversation-footer' }, contextBar, tray.element, composer, readOnlyBar);
+  const dropOverlay = h('div', { class: 'drop-overlay', 'aria-hidden': 'true' }, h('div', { class: 'drop-target' }, icon('attach'), h('p', { text: 'Drop files here to send them' })));
 
-  const section = h('section', { class: 'conversation', 'aria-labelledby': 'conversation-title', dataset: { chatId } }, header, scroller, footer);
+  const section = h('section', { class: 'conversation', 'aria-labelledby': 'conversation-title', dataset: { chatId } }, header, scroller, footer, dropOverlay);
   replaceChildren(container, section);
 
   // --- header ------------------------------------------------------------------------------
@@ -89,7 +109,7 @@ export function renderConversation(container, chatId) {
         h('button', { type: 'button', class: 'button', on: { click: () => showChatInfo(chatId) } }, 'Channel info'),
       );
     }
-    input.placeholder = chat.type === 'channel' ? 'Broadcast a post' : 'Message';
+    updateComposerButtons();
   }
 
   // --- messages ----------------------------------------------------------------------------
@@ -114,13 +134,16 @@ export function renderConversation(container, chatId) {
       const status = own && chat?.type !== 'channel' ? (othersRead >= message.seq ? 'read' : 'sent') : null;
       const author = isGroup && !own ? users.nameOf(message.sender_id) : '';
       const reply = message.reply_to_id ? replySummary(message.reply_to_id) : null;
-      const signature = [message.content, message.edited_at, message.deleted_at, status, author, reply?.author, reply?.text].join('\u0000');
-      result.push([`m:${message.id}`, signature, () => messageRow(message, { own, status, author, reply }, rowActions)]);
+      const mediaKey = mediaKeyOf(message);
+      const signature = [message.content, message.edited_at, message.deleted_at, status, author, reply?.author, reply?.text, mediaKey].join('\u0000');
+      result.push([`m:${message.id}`, signature, () => messageRow(message, { own, status, author, reply, media: mediaFor(message) }, rowActions)]);
     }
     for (const entry of timeline.pending) {
       addDay(entry.created_at);
       const reply = entry.reply_to_id ? replySummary(entry.reply_to_id) : null;
-      result.push([`p:${entry.client_msg_id}`, [entry.state, entry.error, entry.content].join('\u0000'), () => pendingRow(entry, reply, rowActions)]);
+      // Progress changes the row: each upload's state and percent are part of its signature.
+      const progress = (entry.uploads ?? []).map((u) => `${u.state}:${u.retrying}:${Math.round(u.progress * 100)}`).join(',');
+      result.push([`p:${entry.client_msg_id}`, [entry.state, entry.error, entry.content, progress].join('\u0000'), () => pendingRow(entry, reply, rowActions)]);
     }
     return result;
   }
@@ -132,6 +155,35 @@ export function renderConversation(container, chatId) {
     retry: (entry) => messages.retry(chatId, entry.client_msg_id),
     discard: (entry) => messages.discard(chatId, entry.client_msg_id),
   };
+
+  const mediaKeyOf = (message) => (message.deleted_at ? '' : (message.media ?? []).map((m) => m.id).join(','));
+
+  /** The media element of a message, built once and moved into its row when the row is rebuilt. */
+  function mediaFor(message) {
+    const key = mediaKeyOf(message);
+    if (!key) {
+      mediaViews.delete(message.id);
+      return null;
+    }
+    let view = mediaViews.get(message.id);
+    if (!view || view.key !== key) {
+      view = { key, element: mediaBlock(message, { openPhoto }) };
+      mediaViews.set(message.id, view);
+    }
+    return view.element;
+  }
+
+  /** Opens the viewer on a photo, with every photo of the loaded history to move through. */
+  function openPhoto(media) {
+    const items = [];
+    for (const message of timeline.messages) {
+      if (message.deleted_at) continue;
+      for (const m of message.media ?? []) {
+        if (m.kind === 'photo') items.push({ media: m, message, author: users.nameOf(message.sender_id) });
+      }
+    }
+    openPhotoViewer(items, items.findIndex((item) => item.media.id === media.id));
+  }
 
   function replySummary(messageId) {
     const original = timeline.findById(messageId);
@@ -151,6 +203,7 @@ export function renderConversation(container, chatId) {
       if (!keep.has(key)) {
         row.element.remove();
         rows.delete(key);
+        if (key.startsWith('m:')) mediaViews.delete(key.slice(2));
       }
     }
     let previous = null;
@@ -231,7 +284,7 @@ export function renderConversation(container, chatId) {
     const items = [];
     if (chats.canPost(chat)) items.push({ label: 'Reply', icon: 'reply', action: () => setContext({ kind: 'reply', message }) });
     if (own) items.push({ label: 'Edit', icon: 'edit', action: () => setContext({ kind: 'edit', message }) });
-    items.push({ label: 'Copy text', icon: 'chat', action: () => navigator.clipboard?.writeText(message.content).catch(() => {}) });
+    if (message.content) items.push({ label: 'Copy text', icon: 'chat', action: () => navigator.clipboard?.writeText(message.content).catch(() => {}) });
     items.push({ label: 'Delete', icon: 'trash', danger: true, action: () => confirmDelete(message, own || (admin && chat?.type !== 'dm')) });
     showMenu(button, items, { align: own ? 'end' : 'start' });
   }
@@ -269,6 +322,7 @@ export function renderConversation(container, chatId) {
     );
     if (kind === 'edit') input.value = message.content;
     autosize();
+    updateComposerButtons();
     input.focus();
   }
 
@@ -276,6 +330,7 @@ export function renderConversation(container, chatId) {
     if (context?.kind === 'edit') input.value = '';
     setContext(null);
     autosize();
+    updateComposerButtons();
   }
 
   // --- composer ----------------------------------------------------------------------------
@@ -285,9 +340,94 @@ export function renderConversation(container, chatId) {
     input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
   }
 
+  /**
+   * Send, or the microphone while there is nothing to send (as in Telegram); while recording, the
+   * recording bar instead of the input. The placeholder says a text goes with the files.
+   */
+  function updateComposerButtons() {
+    const recording = recorder.active;
+    const editing = context?.kind === 'edit';
+    const mic = recorder.available && !input.value.trim() && tray.count === 0 && !editing;
+    sendButton.hidden = recording || mic;
+    recorder.micButton.hidden = recording || !mic;
+    input.hidden = recording;
+    attachButton.hidden = recording || editing;
+    const chat = store.chats.get(chatId);
+    input.placeholder = tray.count ? 'Add a caption…' : chat?.type === 'channel' ? 'Broadcast a post' : 'Message';
+  }
+
+  /** Files chosen, dropped or pasted: into the tray, uploading at once. */
+  function addFiles(files) {
+    if (!files?.length || composer.hidden || recorder.active) return;
+    tray.add(files);
+    input.focus();
+  }
+
+  fileInput.addEventListener('change', () => {
+    addFiles([...fileInput.files]);
+    fileInput.value = ''; // choosing the same file again must fire 'change' again
+  });
+
+  input.addEventListener('paste', (event) => {
+    const files = [...(event.clipboardData?.files ?? [])];
+    if (!files.length) return; // text: the textarea pastes it
+    event.preventDefault();
+    addFiles(files);
+  });
+
+  // Drag and drop anywhere on the conversation. Enter and leave fire for every child crossed, so
+  // a depth count says when the files really left.
+  let dragDepth = 0;
+  const carriesFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes('Files');
+  section.addEventListener('dragenter', (event) => {
+    if (!carriesFiles(event) || composer.hidden) return;
+    event.preventDefault();
+    dragDepth += 1;
+    section.classList.add('dragging');
+  });
+  section.addEventListener('dragover', (event) => {
+    if (!carriesFiles(event) || composer.hidden) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+  });
+  section.addEventListener('dragleave', (event) => {
+    if (!carriesFiles(event)) return;
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (!dragDepth) section.classList.remove('dragging');
+  });
+  section.addEventListener('drop', (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    dragDepth = 0;
+    section.classList.remove('dragging');
+    addFiles([...event.dataTransfer.files]);
+  });
+
+  /** A finished voice recording: sent at once, as Telegram does. */
+  function sendVoice({ blob, duration, extension }) {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const upload = new Upload(blob, { kind: 'voice', fileName: `voice-${stamp}.${extension}`, duration });
+    const replyTo = context?.kind === 'reply' ? context.message.id : null;
+    messages.sendMedia(chatId, [upload], '', replyTo);
+    if (context?.kind === 'reply') setContext(null);
+    stickToBottom = true;
+    renderMessages();
+  }
+
   composer.addEventListener('submit', async (event) => {
     event.preventDefault();
     const text = input.value.trim();
+    if (tray.count && context?.kind !== 'edit') {
+      const replyTo = context?.kind === 'reply' ? context.message.id : null;
+      messages.sendMedia(chatId, tray.take(), text, replyTo);
+      input.value = '';
+      setContext(null);
+      autosize();
+      updateComposerButtons();
+      stickToBottom = true;
+      renderMessages();
+      return;
+    }
     if (!text) return;
     if (context?.kind === 'edit') {
       const { message } = context;
@@ -300,6 +440,7 @@ export function renderConversation(container, chatId) {
         input.value = '';
         setContext(null);
         autosize();
+        updateComposerButtons();
       } catch (error) {
         await choose('Not saved', api.describe(error), [{ label: 'OK', value: true }]);
       }
@@ -310,6 +451,7 @@ export function renderConversation(container, chatId) {
     input.value = '';
     setContext(null);
     autosize();
+    updateComposerButtons();
     stickToBottom = true;
     renderMessages();
   });
@@ -332,6 +474,7 @@ export function renderConversation(container, chatId) {
   });
   input.addEventListener('input', () => {
     autosize();
+    updateComposerButtons();
     if (input.value.trim() && context?.kind !== 'edit') messages.sendTyping(chatId);
   });
 
@@ -431,8 +574,13 @@ export function renderConversation(container, chatId) {
 
   start();
 
+  updateComposerButtons();
+
   return () => {
     mounted = false;
+    tray.clear();
+    recorder.cancel();
+    stopVoiceNotes();
     messages.flushReads();
     cleanups.forEach((cleanup) => cleanup());
   };

@@ -1,9 +1,12 @@
 // The rows of a conversation: a date separator, a stored message (author in groups, reply quote,
-// text or "Message deleted", "edited", time, ✓ sent / ✓✓ read for your own), and one of your own
-// messages still waiting for the server (🕓, or "Not sent" with Retry and Discard).
+// media, text or caption or "Message deleted", "edited", time, ✓ sent / ✓✓ read for your own), and
+// one of your own messages still waiting for the server (its uploads' progress with Cancel, 🕓, or
+// "Not sent" with Retry and Discard).
 import { h } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { clock, colorClass, fullDate } from '../lib/format.js';
+import { hasVisualMedia } from './media-bubble.js';
+import { uploadSummary } from './upload-item.js';
 
 /** A device without hover (a phone): tapping a message opens its actions. */
 const touchOnly = window.matchMedia('(hover: none)');
@@ -24,10 +27,15 @@ function replyQuote(reply, actions) {
 
 /**
  * A stored message. `view`: {own, status ('sent' | 'read' | null), author ('' unless shown),
- * reply ({author, text, id} | null)}. `actions`: {openActions(button, message), showOriginal(id)}.
+ * reply ({author, text, id} | null), media (the element of its media, or null)}. `actions`:
+ * {openActions(button, message), showOriginal(id)}.
  */
-export function messageRow(message, { own, status, author, reply }, actions) {
+export function messageRow(message, { own, status, author, reply, media: mediaElement = null }, actions) {
   const deleted = Boolean(message.deleted_at);
+  const media = deleted ? null : mediaElement;
+  const caption = deleted ? 'Message deleted' : message.content;
+  // A picture without a caption carries its time on itself, as in Telegram.
+  const visual = Boolean(media) && hasVisualMedia(message);
   const meta = h(
     'span',
     { class: 'message-meta' },
@@ -37,10 +45,11 @@ export function messageRow(message, { own, status, author, reply }, actions) {
   );
   const bubble = h(
     'div',
-    { class: 'bubble' },
+    { class: ['bubble', media ? 'with-media' : '', visual ? 'with-visual' : '', visual && !caption ? 'media-only' : ''] },
     author ? h('span', { class: ['message-author', colorClass(message.sender_id)], text: author }) : null,
     reply && !deleted ? replyQuote(reply, actions) : null,
-    h('p', { class: 'message-text', text: deleted ? 'Message deleted' : message.content }),
+    media,
+    caption || !media ? h('p', { class: 'message-text', text: caption }) : null,
     meta,
   );
   const menuButton = deleted
@@ -66,7 +75,7 @@ export function messageRow(message, { own, status, author, reply }, actions) {
       actions.openActions(menuButton, message);
     });
     bubble.addEventListener('click', (event) => {
-      if (!touchOnly.matches || event.target.closest('.reply-quote') || window.getSelection()?.toString()) return;
+      if (!touchOnly.matches || event.target.closest('.reply-quote, .message-media') || window.getSelection()?.toString()) return;
       actions.openActions(menuButton, message);
     });
   }
@@ -85,13 +94,27 @@ export function messageRow(message, { own, status, author, reply }, actions) {
 /** One of your messages not acknowledged yet. `actions`: {retry(entry), discard(entry), showOriginal(id)}. */
 export function pendingRow(entry, reply, actions) {
   const failed = entry.state === 'failed';
+  const uploading = entry.state === 'uploading';
   const meta = h(
     'span',
     { class: 'message-meta' },
     h('time', { datetime: entry.created_at, text: clock(entry.created_at) }),
-    icon(failed ? 'alert' : 'clock', { className: `icon tick ${failed ? 'failed' : 'pending'}`, label: failed ? 'Not sent' : 'Sending' }),
+    icon(failed ? 'alert' : 'clock', { className: `icon tick ${failed ? 'failed' : 'pending'}`, label: failed ? 'Not sent' : uploading ? 'Uploading' : 'Sending' }),
   );
-  const bubble = h('div', { class: 'bubble' }, reply ? replyQuote(reply, actions) : null, h('p', { class: 'message-text', text: entry.content }), meta);
+  const uploads = entry.uploads?.length
+    ? h('ul', { class: 'pending-uploads', 'aria-label': 'Files being sent' }, entry.uploads.map((upload) => h('li', {}, uploadSummary(upload))))
+    : null;
+  const bubble = h(
+    'div',
+    { class: ['bubble', uploads ? 'with-media' : ''] },
+    reply ? replyQuote(reply, actions) : null,
+    uploads,
+    entry.content || !uploads ? h('p', { class: 'message-text', text: entry.content }) : null,
+    uploading
+      ? h('button', { type: 'button', class: 'link-button upload-cancel', on: { click: () => actions.discard(entry) } }, 'Cancel')
+      : null,
+    meta,
+  );
   const failure = failed
     ? h(
         'div',
@@ -101,5 +124,5 @@ export function pendingRow(entry, reply, actions) {
         h('button', { type: 'button', class: 'link-button', on: { click: () => actions.discard(entry) } }, 'Discard'),
       )
     : null;
-  return h('li', { class: ['message', 'own', 'pending'], dataset: { clientMsgId: entry.client_msg_id, status: failed ? 'failed' : 'pending' } }, bubble, failure);
+  return h('li', { class: ['message', 'own', 'pending'], dataset: { clientMsgId: entry.client_msg_id, status: failed ? 'failed' : uploading ? 'uploading' : 'pending' } }, bubble, failure);
 }

@@ -1,0 +1,205 @@
+import CourierCore
+import Foundation
+
+/// Turns an uploaded file into what clients show: photo sizes, a poster, a waveform, a preview.
+/// The work is done by libvips and ffmpeg as child processes, on a plaintext copy in a private
+/// temporary folder that is removed when the job ends, at most `slots` jobs at a time, each
+/// within a time limit.
+struct MediaProcessor: Sendable {
+    /// One file a job made, to be encrypted and stored as a variant.
+    struct Output: Sendable {
+        let variant: MediaVariant
+        let bytes: [UInt8]
+    }
+
+    /// What processing found and made.
+    struct Result: Sendable {
+        var width: Int?
+        var height: Int?
+        var duration: Double?
+        var waveform: [UInt8]?
+        var preview: String?
+        var outputs: [Output] = []
+        /// Whether the uploaded bytes themselves are kept (a photo is replaced by its re-encoded
+        /// sizes, which drops its EXIF data, GPS position included).
+        var keepsOriginal = true
+        /// Work left for later (a video's 720p variant).
+        var pendingWork: String?
+    }
+
+    /// The file is not something this kind can be made from (422).
+    struct Unprocessable: Error {
+        let reason: String
+    }
+
+    let settings: MediaSettings
+    let slots: ProcessingSlots
+
+    init(settings: MediaSettings) {
+        self.settings = settings
+        self.slots = ProcessingSlots(count: settings.processingSlots)
+    }
+
+    /// Photo sizes as Telegram's boxes, the largest first (each smaller one is made from it).
+    static let photoBoxes: [(name: String, box: Int)] = [("x1280", 1280), ("m800", 800), ("s320", 320), ("s100", 100)]
+
+    /// Processes the plaintext file at `input` as `kind`.
+    func process(_ input: URL, kind: MediaKind, in folder: URL) async throws -> Result {
+        switch kind {
+        case .photo: try await slots.run { try await photo(input, in: folder) }
+        case .video: try await slots.run { try await video(input, in: folder) }
+        case .voice: try await slots.run { try await voice(input) }
+        case .file: Result()
+        }
+    }
+
+    // MARK: Photos
+
+    private func photo(_ input: URL, in folder: URL) async throws -> Result {
+        // Only the common photo formats reach libvips: its other loaders (SVG, PDF, …) are not a
+        // surface to expose to anyone who can upload.
+        guard let format = Self.photoFormat(of: input) else { throw Unprocessable(reason: "a photo must be JPEG, PNG, GIF or WebP") }
+        var sides: [Int] = []
+        for field in ["width", "height"] {
+            let printed = try await ExternalCommand(executable: "vipsheader", arguments: ["-f", field, input.path], timeLimit: settings.jobTimeLimit).run()
+            if let side = Int(String(decoding: printed, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) { sides.append(side) }
+        }
+        guard sides.count == 2, sides[0] > 0, sides[1] > 0 else { throw Unprocessable(reason: "the \(format) image could not be read") }
+        guard sides[0] * sides[1] <= settings.maxPixels else {
+            throw Unprocessable(reason: "the image has \(sides[0])×\(sides[1]) pixels; at most \(settings.maxPixels / 1_000_000) megapixels are accepted")
+        }
+        var result = Result(keepsOriginal: false)
+        var source = input
+        for (name, box) in Self.photoBoxes {
+            let target = folder.appendingPathComponent("\(name).jpg")
+            try await thumbnail(source, to: target.path + "[Q=85,strip]", box: box)
+            let bytes = try [UInt8](Data(contentsOf: target))
+            let size = ImageSize.jpeg(bytes)
+            result.outputs.append(Output(variant: MediaVariant(name: name, mimeType: "image/jpeg", size: Int64(bytes.count), width: size?.width, height: size?.height), bytes: bytes))
+            if name == "x1280" {
+                (result.width, result.height) = (size?.width, size?.height)
+                source = target
+            }
+        }
+        for (name, type, suffix) in [("thumb", "image/jpeg", "jpg"), ("thumb_webp", "image/webp", "webp")] {
+            let target = folder.appendingPathComponent("\(name).\(suffix)")
+            try await thumbnail(source, to: target.path + "[Q=85,strip]", box: 200, crop: true)
+            let bytes = try [UInt8](Data(contentsOf: target))
+            result.outputs.append(Output(variant: MediaVariant(name: name, mimeType: type, size: Int64(bytes.count), width: 200, height: 200), bytes: bytes))
+        }
+        result.preview = try await preview(of: source, in: folder)
+        return result
+    }
+
+    /// The tiny blurred-before-loading image: about 20 pixels across, a few hundred bytes.
+    private func preview(of image: URL, in folder: URL) async throws -> String {
+        let target = folder.appendingPathComponent("preview.jpg")
+        try await thumbnail(image, to: target.path + "[Q=30,strip]", box: 20)
+        return "data:image/jpeg;base64," + (try Data(contentsOf: target)).base64EncodedString()
+    }
+
+    private func thumbnail(_ input: URL, to target: String, box: Int, crop: Bool = false) async throws {
+        var arguments = ["thumbnail", input.path, target, String(box), "--height", String(box), "--size", "down"]
+        if crop { arguments += ["--crop", "centre"] }
+        try await ExternalCommand(executable: "vips", arguments: arguments, timeLimit: settings.jobTimeLimit).run()
+    }
+
+    static func photoFormat(of file: URL) -> String? {
+        guard let handle = try? FileHandle(forReadingFrom: file) else { return nil }
+        defer { try? handle.close() }
+        let head = [UInt8]((try? handle.read(upToCount: 12)) ?? Data())
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return "JPEG" }
+        if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "PNG" }
+        if head.starts(with: Array("GIF8".utf8)) { return "GIF" }
+        if head.count == 12, head.starts(with: Array("RIFF".utf8)), Array(head[8..<12]) == Array("WEBP".utf8) { return "WebP" }
+        return nil
+    }
+
+    // MARK: Videos and voice notes
+
+    /// What ffprobe says of a file's first video or audio stream and its duration.
+    private func probe(_ input: URL, stream: String) async throws -> (width: Int?, height: Int?, duration: Double?) {
+        let output = try await ExternalCommand(executable: "ffprobe", arguments: [
+            "-v", "error", "-select_streams", "\(stream):0", "-show_entries", "stream=width,height,duration:format=duration",
+            "-of", "json", input.path,
+        ], timeLimit: settings.jobTimeLimit).run()
+        struct Probe: Decodable {
+            struct Stream: Decodable { let width: Int?; let height: Int?; let duration: String? }
+            struct Format: Decodable { let duration: String? }
+            let streams: [Stream]?
+            let format: Format?
+        }
+        guard let probe = try? JSONDecoder().decode(Probe.self, from: output), let first = probe.streams?.first else {
+            throw Unprocessable(reason: stream == "v" ? "the file has no video" : "the file has no audio")
+        }
+        let duration = (first.duration ?? probe.format?.duration).flatMap(Double.init)
+        return (first.width, first.height, duration)
+    }
+
+    private func video(_ input: URL, in folder: URL) async throws -> Result {
+        let probed: (width: Int?, height: Int?, duration: Double?)
+        do { probed = try await probe(input, stream: "v") } catch let failure as ExternalCommand.Failure {
+            throw Unprocessable(reason: "the video could not be read (\(failure.tool))")
+        }
+        var result = Result(width: probed.width, height: probed.height, duration: probed.duration)
+        let frame = folder.appendingPathComponent("frame.jpg")
+        let at = min(1.0, (probed.duration ?? 0) / 2)
+        try await ExternalCommand(executable: "ffmpeg", arguments: [
+            "-nostdin", "-v", "error", "-ss", String(format: "%.2f", at), "-i", input.path, "-frames:v", "1", "-q:v", "3", "-y", frame.path,
+        ], timeLimit: settings.jobTimeLimit).run()
+        let poster = folder.appendingPathComponent("poster.jpg")
+        try await thumbnail(frame, to: poster.path + "[Q=85,strip]", box: 1280)
+        let bytes = try [UInt8](Data(contentsOf: poster))
+        let size = ImageSize.jpeg(bytes)
+        result.outputs.append(Output(variant: MediaVariant(name: "poster", mimeType: "image/jpeg", size: Int64(bytes.count), width: size?.width, height: size?.height), bytes: bytes))
+        result.preview = try await preview(of: poster, in: folder)
+        if let height = probed.height, let width = probed.width, min(width, height) > 720 {
+            result.pendingWork = "720p"
+        }
+        return result
+    }
+
+    /// Makes a video's 720p variant (background work: it may take a while).
+    func transcode720p(_ input: URL, in folder: URL) async throws -> Output {
+        try await slots.run {
+            let target = folder.appendingPathComponent("720p.mp4")
+            try await ExternalCommand(executable: "ffmpeg", arguments: [
+                "-nostdin", "-v", "error", "-i", input.path, "-vf", "scale='if(gt(iw,ih),-2,720)':'if(gt(iw,ih),720,-2)'",
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart",
+                "-map_metadata", "-1", "-threads", "2", "-y", target.path,
+            ], timeLimit: settings.transcodeTimeLimit).run()
+            let bytes = try [UInt8](Data(contentsOf: target))
+            let probed = try await probe(target, stream: "v")
+            return Output(variant: MediaVariant(name: "720p", mimeType: "video/mp4", size: Int64(bytes.count), width: probed.width, height: probed.height), bytes: bytes)
+        }
+    }
+
+    private func voice(_ input: URL) async throws -> Result {
+        let probed: (width: Int?, height: Int?, duration: Double?)
+        do { probed = try await probe(input, stream: "a") } catch let failure as ExternalCommand.Failure {
+            throw Unprocessable(reason: "the voice message could not be read (\(failure.tool))")
+        }
+        let pcm = input.deletingLastPathComponent().appendingPathComponent("voice.pcm")
+        try await ExternalCommand(executable: "ffmpeg", arguments: [
+            "-nostdin", "-v", "error", "-i", input.path, "-ac", "1", "-ar", "1000", "-f", "s16le", "-y", pcm.path,
+        ], timeLimit: settings.jobTimeLimit).run()
+        let samples = try Data(contentsOf: pcm)
+        return Result(duration: probed.duration, waveform: Self.waveform(pcm: samples, bars: 100))
+    }
+
+    /// `bars` levels from 0 to 31: the loudest sample of each stretch, scaled to the loudest overall.
+    static func waveform(pcm: Data, bars: Int) -> [UInt8] {
+        let count = pcm.count / 2
+        guard count > 0 else { return Array(repeating: 0, count: bars) }
+        var peaks = [Int](repeating: 0, count: bars)
+        pcm.withUnsafeBytes { raw in
+            for index in 0..<count {
+                let sample = Int(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: index * 2, as: Int16.self)))
+                let bar = index * bars / count
+                peaks[bar] = max(peaks[bar], abs(sample))
+            }
+        }
+        let loudest = max(peaks.max() ?? 0, 1)
+        return peaks.map { UInt8(min(31, $0 * 31 / loudest)) }
+    }
+}
