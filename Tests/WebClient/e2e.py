@@ -4,7 +4,8 @@
 It starts the real server binary on a free port with a fresh data folder (and a fake of
 Telegram's Bot API), drives two separate browser sessions (Alice and Bob) through the app like
 people would: accounts, DMs, groups, channels, premium, settings and 2FA, Telegram references,
-history paging, phone width, a network drop, a killed and restarted server, two tabs. It saves
+history paging, phone width, a network drop, a killed and restarted server, media (a photo, an
+album dropped on the page, a voice note from chromium's fake microphone, a file), two tabs. It saves
 screenshots of the main screens and fails on any browser console error or warning except the few
 a step expects (failed connections while the server is down, say), matched narrowly.
 
@@ -33,6 +34,7 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+import zlib
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
@@ -152,7 +154,9 @@ class Browser:
         self.allowed = []  # regexes of console errors expected right now
         options = Options()
         for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         f"--window-size={DESKTOP[0]},{DESKTOP[1]}", "--lang=en-US"):
+                         f"--window-size={DESKTOP[0]},{DESKTOP[1]}", "--lang=en-US",
+                         # A microphone that needs no permission prompt and plays a beep: voice notes.
+                         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--mute-audio"):
             options.add_argument(argument)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         browser_binary = os.environ.get("CHROMIUM") or shutil.which("chromium")
@@ -203,6 +207,10 @@ class Browser:
 
     def js(self, script, *args):
         return self.driver.execute_script(script, *args)
+
+    def js_async(self, script, *args):
+        """Runs `script` in the page; it ends by calling `done(result)`."""
+        return self.driver.execute_async_script("const done = arguments[arguments.length - 1];\n" + script, *args)
 
     def screenshot(self, name):
         path = os.path.join(self.output, f"{name}.png")
@@ -269,6 +277,48 @@ def message_status(browser, text, statuses):
     """Waits until the message `text` has one of `statuses` (pending, sent, read, failed)."""
     browser.wait(lambda d: (row := find_message(d, text)) and row.get_attribute("data-status") in statuses,
                  f"the message {text!r} to be {' or '.join(statuses)}")
+
+
+def png(width, height):
+    """A PNG (RGB, 8 bits) of a gradient with a checkerboard on it, made here without any library."""
+    checker = []
+    for parity in (0, 1):
+        row = bytearray(width * 3)
+        row[0::3] = bytes(x * 255 // width for x in range(width))
+        row[2::3] = bytes(200 if (x // 50 + parity) % 2 else 60 for x in range(width))
+        checker.append(row)
+    raw = bytearray()
+    for y in range(height):
+        row = bytearray(checker[(y // 50) % 2])
+        row[1::3] = bytes([y * 255 // height]) * width
+        raw += b"\x00" + row  # filter type 0 (none) per scanline
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(raw), 6)) + chunk(b"IEND", b"")
+
+
+def media_rows(driver):
+    """How many message rows show media, read in the page."""
+    return driver.execute_script("return document.querySelectorAll('#message-list .message .message-media').length")
+
+
+# Fetches a URL in the page (as an <img> or a download link would: no Authorization header) and
+# answers its status, type, size and SHA-256.
+FETCH_AND_HASH = """
+fetch(arguments[0]).then(async (response) => {
+  const bytes = await response.arrayBuffer();
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  done({
+    status: response.status,
+    type: response.headers.get('content-type'),
+    disposition: response.headers.get('content-disposition'),
+    size: bytes.byteLength,
+    sha256: Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join(''),
+  });
+}, (error) => done({ error: String(error) }));
+"""
 
 
 def totp(secret, step_offset=0):
@@ -714,6 +764,163 @@ class Scenario:
             browser.allowed = []
         a.screenshot("13-after-restart")
 
+    def chat_preview(self, browser, chat_id):
+        return browser.find(f".chat-item[data-chat-id='{chat_id}'] .chat-item-preview").text
+
+    def step_media(self):
+        """Alice sends Bob a photo with a caption, an album dropped on the page, a voice note
+        recorded with chromium's fake microphone and a file; Bob sees each bubble, the photos load
+        through their signed links, the voice note plays, and the file's link gives exactly the
+        bytes that were sent. The chat list names each ("Photo, caption", "Voice message", "File")."""
+        a, b = self.alice, self.bob
+        chat_id = a.js("return document.querySelector('.conversation').dataset.chatId")
+        assert b.js("return document.querySelector('.conversation').dataset.chatId") == chat_id, "Bob has the DM open"
+        token = b.js("return localStorage.getItem('courier.token')")
+        folder = tempfile.mkdtemp(prefix="courier-media-e2e-")
+        try:
+            self.media_photo(a, b, chat_id, token, folder)
+            self.media_paste_and_album(a, b)
+            self.media_voice(a, b, chat_id, token)
+            self.media_file(a, b, chat_id, token, folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        # The types the server derived from the first attachment, and media in attachment order.
+        page = self.server.api("GET", f"/chats/{chat_id}/messages?limit=4", token=token)
+        newest = sorted(page["messages"], key=lambda m: m["seq"])[-4:]
+        assert [m.get("message_type") for m in newest] == ["image", "image", "audio", "file"], [m.get("message_type") for m in newest]
+        for message in newest:
+            assert [m["id"] for m in message.get("media", [])] == message.get("attachments"), message
+        b.screenshot("17-media-conversation")
+
+    def media_photo(self, a, b, chat_id, token, folder):
+        path = os.path.join(folder, f"lake-{self.suffix}.png")
+        with open(path, "wb") as file:
+            file.write(png(1200, 800))
+        before = media_rows(b.driver)
+        a.driver.find_element(By.ID, "attach-input").send_keys(path)
+        a.find("#attachment-tray .tray-item canvas.upload-thumb")
+        assert a.find("#composer-input").get_attribute("placeholder").startswith("Add a caption"), "the text becomes a caption"
+        a.screenshot("17-attachment-tray")
+        caption = f"At the lake {self.suffix}"
+        self.send(a, caption)
+        a.wait(lambda d: not d.find_element(By.ID, "attachment-tray").is_displayed(), "the tray to empty")
+        message_status(a, caption, ("sent", "read"))
+        row = message_row(b, caption)
+        assert media_rows(b.driver) == before + 1
+        image = "#message-list .message:last-child .media-tile.photo img.media-image"
+        b.wait(lambda d: d.execute_script(f"const i = document.querySelector({image!r}); return Boolean(i && i.complete && i.naturalWidth > 0)"),
+               "the photo to load through its signed link")
+        shown = b.js(f"const i = document.querySelector({image!r}); return {{src: i.currentSrc, variant: i.dataset.variant, "
+                     "id: i.closest('.media-tile').dataset.mediaId, preview: Boolean(i.closest('.media-tile').querySelector('.media-preview'))}")
+        assert "/media/" in shown["src"] and "sig=" in shown["src"], shown
+        media = self.server.api("GET", f"/media/{shown['id']}", token=token)
+        assert media["kind"] == "photo" and (media.get("width"), media.get("height")) == (1200, 800), media
+        assert str(media.get("preview", "")).startswith("data:image/jpeg;base64,") and shown["preview"], "a blurred preview drawn first"
+        assert shown["variant"] == "m800", f"the bubble shows m800, got {shown['variant']}"
+        variant = next(v for v in media["variants"] if v["name"] == shown["variant"])
+        fetched = b.js_async(FETCH_AND_HASH, shown["src"])
+        assert fetched.get("status") == 200, fetched
+        assert fetched["size"] == variant["size"], f"{fetched['size']} bytes through the link, the {variant['name']} variant has {variant['size']}"
+        assert fetched["type"].split(";")[0] == variant["mime_type"], (fetched["type"], variant["mime_type"])
+        b.wait(lambda d: self.chat_preview(b, chat_id) == f"Photo, {caption}", "the chat list to read 'Photo, <caption>'")
+        # The viewer: full screen, the largest variant, Escape closes it.
+        row = message_row(b, caption)
+        row.find_element(By.CSS_SELECTOR, ".media-tile.photo").click()
+        b.find("#media-viewer[open]")
+        b.wait(lambda d: d.execute_script("const i = document.querySelector('#media-viewer .viewer-image'); return Boolean(i && i.complete && i.naturalWidth > 0)"),
+               "the photo in the viewer")
+        b.screenshot("18-photo-viewer")
+        b.find("#media-viewer").send_keys(Keys.ESCAPE)
+        b.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "#media-viewer"), "the viewer to close on Escape")
+
+    def media_paste_and_album(self, a, b):
+        """A pasted image lands in the tray and can be removed; two images dropped on the
+        conversation go as one message, an album."""
+        made = a.js_async("""
+            const image = (w, h, hue) => new Promise((resolve) => {
+              const canvas = document.createElement('canvas');
+              canvas.width = w;
+              canvas.height = h;
+              const context = canvas.getContext('2d');
+              context.fillStyle = `hsl(${hue}, 70%, 55%)`;
+              context.fillRect(0, 0, w, h);
+              context.fillStyle = '#fff';
+              context.fillRect(w / 4, h / 4, w / 2, h / 2);
+              canvas.toBlob((blob) => resolve(new File([blob], `picture-${hue}.png`, { type: 'image/png' })), 'image/png');
+            });
+            Promise.all([image(320, 240, 120), image(900, 600, 200), image(600, 900, 20)]).then(([pasted, ...dropped]) => {
+              const paste = new DataTransfer();
+              paste.items.add(pasted);
+              document.getElementById('composer-input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: paste, bubbles: true, cancelable: true }));
+              const pastedItems = document.querySelectorAll('#attachment-tray .tray-item').length;
+              document.querySelector('#attachment-tray .tray-remove').click();
+              const afterRemove = document.querySelectorAll('#attachment-tray .tray-item').length;
+              const drop = new DataTransfer();
+              dropped.forEach((file) => drop.items.add(file));
+              const target = document.querySelector('.conversation');
+              for (const type of ['dragenter', 'dragover', 'drop']) {
+                target.dispatchEvent(new DragEvent(type, { dataTransfer: drop, bubbles: true, cancelable: true }));
+              }
+              done({ pastedItems, afterRemove, dropped: document.querySelectorAll('#attachment-tray .tray-item').length });
+            });
+        """)
+        assert made == {"pastedItems": 1, "afterRemove": 0, "dropped": 2}, made
+        before = media_rows(b.driver)
+        a.find("#send-button").click()
+        album = "#message-list .message:last-child .media-album.album-2"
+        b.wait(lambda d: media_rows(d) == before + 1 and d.execute_script(
+            f"const images = [...document.querySelectorAll({album + ' img.media-image'!r})];"
+            "return images.length === 2 && images.every((i) => i.complete && i.naturalWidth > 0)"), "the album of two photos to load")
+
+    def media_voice(self, a, b, chat_id, token):
+        before = media_rows(b.driver)
+        a.click("#record-button")
+        a.wait(lambda d: d.find_element(By.ID, "recording-bar").get_attribute("data-state") == "recording", "the recording to start")
+        a.wait(lambda d: d.find_element(By.ID, "recording-time").text == "0:02", "two seconds of recording", timeout=5)
+        a.screenshot("19-recording")
+        a.click("#record-send")
+        a.find("#composer-input")  # the composer is back
+        voice = "#message-list .message:last-child .media-voice"
+        b.wait(lambda d: media_rows(d) == before + 1 and d.execute_script(
+            f"return document.querySelectorAll({voice + ' .voice-waveform rect'!r}).length > 0"), "Bob's voice bubble with a waveform")
+        shown = b.js(f"const v = document.querySelector({voice!r}); return {{id: v.dataset.mediaId, duration: v.dataset.duration, "
+                     "time: v.querySelector('.voice-time').textContent}")
+        media = self.server.api("GET", f"/media/{shown['id']}", token=token)
+        assert media["kind"] == "voice" and media["mime_type"].startswith("audio/"), media
+        assert 1.0 <= float(media.get("duration") or 0) <= 5.0, f"a voice note of about two seconds, got {media.get('duration')}"
+        assert media.get("waveform") and all(0 <= level <= 31 for level in media["waveform"]), media.get("waveform")
+        assert shown["time"] in ("0:01", "0:02", "0:03"), shown
+        b.wait(lambda d: self.chat_preview(b, chat_id) == "Voice message", "the chat list to read 'Voice message'")
+        # Bob plays it: the bars colour as it plays, and it ends by itself.
+        b.find(voice + " .voice-play").click()
+        b.wait(lambda d: d.execute_script(f"return document.querySelectorAll({voice + ' rect.played'!r}).length > 0"), "the waveform to colour while playing")
+        b.wait(lambda d: d.find_element(By.CSS_SELECTOR, voice).get_attribute("data-state") == "idle", "the voice note to play to its end", timeout=10)
+
+    def media_file(self, a, b, chat_id, token, folder):
+        name = f"canary-{random.getrandbits(48):012x}.bin"
+        content = os.urandom(1_300_000)  # three parts of 512 KiB
+        path = os.path.join(folder, name)
+        with open(path, "wb") as file:
+            file.write(content)
+        a.driver.find_element(By.ID, "attach-input").send_keys(path)
+        a.find("#attachment-tray .tray-item")
+        a.find("#send-button").click()
+        link = "#message-list .message:last-child .media-file"
+        b.wait(lambda d: d.execute_script(f"const f = document.querySelector({link!r}); return f && f.querySelector('.file-name').textContent") == name,
+               "Bob's file bubble")
+        b.wait(lambda d: "/media/" in (d.find_element(By.CSS_SELECTOR, link + " .file-download").get_attribute("href") or ""), "the download link")
+        download = b.find(link + " .file-download")
+        assert download.get_attribute("download") == name, download.get_attribute("download")
+        assert b.find(link + " .file-size").text == "1.2 MB", b.find(link + " .file-size").text
+        fetched = b.js_async(FETCH_AND_HASH, download.get_attribute("href"))
+        assert fetched.get("status") == 200, fetched
+        assert fetched["size"] == len(content) and fetched["sha256"] == hashlib.sha256(content).hexdigest(), \
+            f"the link gives other bytes: {fetched['size']} bytes, sha256 {fetched['sha256']}"
+        assert "attachment" in (fetched.get("disposition") or ""), fetched
+        b.wait(lambda d: self.chat_preview(b, chat_id) == "File", "the chat list to read 'File'")
+        a.wait(lambda d: d.execute_script(f"const f = document.querySelector({link!r}); return f && f.querySelector('.file-name').textContent") == name,
+               "Alice's own file bubble")
+
     def step_readme_screenshot(self):
         """A tidy desktop view of a conversation for the README."""
         a = self.alice
@@ -795,6 +1002,7 @@ class Scenario:
             ("network drop: offline state, reconnect, catch up on messages, edits and deletions", self.step_network_drop),
             ("live read ticks from a reply", self.step_ticks_from_a_reply),
             ("server killed and restarted: reconnect and catch up", self.step_restart),
+            ("media: photo and viewer, pasted and dropped files, an album, a voice note, a file", self.step_media),
             ("README screenshot (light and dark)", self.step_readme_screenshot),
             ("two tabs: one refresh for both, sign-out follows", self.step_two_tabs),
             ("sign in with the two-step verification code", self.step_two_factor_sign_in),

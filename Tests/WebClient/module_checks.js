@@ -5,7 +5,11 @@ const done = arguments[arguments.length - 1];
 (async () => {
   const { Timeline } = await import('/assets/lib/timeline.js');
   const { encodeQr } = await import('/assets/lib/qr.js');
-  const { initials, dayLabel, preview } = await import('/assets/lib/format.js');
+  const { initials, dayLabel, preview, fileSize, duration } = await import('/assets/lib/format.js');
+  const { Sha256, sha256Hex } = await import('/assets/lib/sha256.js');
+  const { kindOf } = await import('/assets/lib/uploads.js');
+  const { pickVariant } = await import('/assets/lib/media-links.js');
+  const { resample } = await import('/assets/views/voice-note.js');
   const failures = [];
   const check = (name, ok) => {
     if (!ok) failures.push(name);
@@ -57,6 +61,33 @@ const done = arguments[arguments.length - 1];
   yesterday.setDate(yesterday.getDate() - 1);
   check('today and yesterday', dayLabel(new Date().toISOString()) === 'Today' && dayLabel(yesterday.toISOString()) === 'Yesterday');
   check('previews of tombstones', preview({ content: '', deleted_at: at(1) }) === 'Message deleted');
+
+  // Media: the chat list's words for it, sizes, durations.
+  const photo = { id: 'p', kind: 'photo', variants: [{ name: 's320', width: 320, height: 213 }, { name: 'm800', width: 800, height: 533 }, { name: 'thumb', width: 200, height: 200 }] };
+  check('a photo with a caption reads "Photo, caption"', preview({ content: ' At  the lake ', media: [photo] }) === 'Photo, At the lake');
+  check('media without a caption', preview({ content: '', media: [{ kind: 'voice' }] }) === 'Voice message' && preview({ content: '', message_type: 'file' }) === 'File'
+    && preview({ content: '', message_type: 'video' }) === 'Video' && preview({ content: 'hi', message_type: 'text' }) === 'hi');
+  check('a deleted photo is a deleted message', preview({ content: '', deleted_at: at(1), media: [photo] }) === 'Message deleted');
+  check('file sizes', fileSize(812) === '812 B' && fileSize(1300000) === '1.2 MB' && fileSize(25 * 1024 * 1024) === '25 MB' && fileSize(1536) === '1.5 KB');
+  check('durations', duration(2.4) === '0:02' && duration(205) === '3:25' && duration(3723) === '1:02:03');
+  check('upload kinds', kindOf({ type: 'image/gif' }) === 'photo' && kindOf({ type: 'image/svg+xml' }) === 'file'
+    && kindOf({ type: 'video/mp4' }) === 'video' && kindOf({ type: 'audio/mpeg' }) === 'file' && kindOf({ type: '' }) === 'file');
+  check('variants: the wanted one, else the largest picture', pickVariant(photo, ['x1280', 'm800']) === 'm800'
+    && pickVariant({ variants: [{ name: 's100', width: 100, height: 80 }, { name: 's320', width: 320, height: 240 }] }, ['m800']) === 's320'
+    && pickVariant({ variants: [] }, ['m800']) === undefined);
+  const bars = resample(Array.from({ length: 100 }, (_, i) => (i === 57 ? 31 : i % 7)), 48);
+  check('a waveform of 100 levels makes 48 bars, peaks kept', bars.length === 48 && Math.max(...bars) === 31 && resample(null, 5).join() === '0,0,0,0,0');
+
+  // SHA-256, incremental (for files too large for WebCrypto at once) against WebCrypto.
+  const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+  for (const length of [0, 3, 55, 56, 64, 65, 1000, 70000]) {
+    const data = new Uint8Array(length).map((_, i) => (i * 31 + length) & 255);
+    const expected = hex(await crypto.subtle.digest('SHA-256', data));
+    const hash = new Sha256();
+    for (let i = 0; i < length; i += 777) hash.update(data.subarray(i, i + 777));
+    check(`sha256 of ${length} bytes in pieces`, hash.hex() === expected);
+    if (length === 70000) check('sha256 of a Blob', (await sha256Hex(new Blob([data]))) === expected);
+  }
 
   done({ failures });
 })().catch((error) => done({ failures: [`threw: ${error}`] }));

@@ -84,7 +84,8 @@ struct MediaProcessor: Sendable {
         for (name, type, suffix) in [("thumb", "image/jpeg", "jpg"), ("thumb_webp", "image/webp", "webp")] {
             let target = folder.appendingPathComponent("\(name).\(suffix)")
             try await thumbnail(source, to: target.path + "[Q=85,strip]", box: 200, crop: true)
-            let bytes = try [UInt8](Data(contentsOf: target))
+            let made = try [UInt8](Data(contentsOf: target))
+            let bytes = suffix == "webp" ? WebPMetadata.stripped(made) : made
             result.outputs.append(Output(variant: MediaVariant(name: name, mimeType: type, size: Int64(bytes.count), width: 200, height: 200), bytes: bytes))
         }
         result.preview = try await preview(of: source, in: folder)

@@ -11,6 +11,10 @@ import NIOCore
 ///
 /// Each request has 30 seconds (by default) to complete. Errors say what failed, the HTTP status
 /// and S3's error code, never the secret (which is never sent either).
+///
+/// The access key needs `s3:PutObject`, `s3:GetObject` and `s3:DeleteObject` on the keys under the
+/// prefix and `s3:ListBucket` on the bucket: without the latter S3 answers a missing chunk with 403
+/// AccessDenied instead of 404, and `checkBucket()` fails.
 public struct S3BlobStore: BlobStore {
     /// How many chunks `delete` removes at a time.
     static let deleteConcurrency = 8
@@ -221,7 +225,8 @@ public struct S3BlobStore: BlobStore {
     /// The error for a non-2xx answer, with S3's `<Code>` and `<Message>` from at most
     /// `maxErrorBodyBytes` of its XML body.
     private static func failure(_ operation: String, _ response: HTTPClientResponse) async -> S3Error {
-        let body = String(buffer: await read(response.body, upTo: maxErrorBodyBytes))
+        let bytes = await read(response.body, upTo: maxErrorBodyBytes)
+        let body = String(buffer: bytes)
         return S3Error(
             operation: operation,
             status: Int(response.status.code),

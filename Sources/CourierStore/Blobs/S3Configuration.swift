@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where `S3BlobStore` keeps media: a bucket of an S3-compatible service (AWS S3, MinIO, Ceph,
 /// Garage, R2, …), addressed path-style (`<endpoint>/<bucket>/<key>`), so any endpoint works
 /// without wildcard DNS.
@@ -103,15 +105,23 @@ public struct S3Configuration: Sendable, Equatable {
 extension S3Configuration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The settings without the secret.
     public var description: String {
-        "S3 bucket \(bucket) at \(endpoint) (region \(region), key prefix \"\(keyPrefix)\", access key \(accessKeyID))"
+        "S3 bucket \(bucket) at \(Self.shown(endpoint)) (region \(region), key prefix \"\(keyPrefix)\", access key \(accessKeyID))"
     }
 
     public var debugDescription: String { description }
 
+    /// An endpoint for messages: one with credentials in it (which `validate()` refuses) shows
+    /// only what follows them.
+    static func shown(_ endpoint: String) -> String {
+        guard let at = endpoint.lastIndex(of: "@") else { return endpoint }
+        let scheme = endpoint.range(of: "://").map { String(endpoint[..<$0.upperBound]) } ?? ""
+        return scheme + "…@" + endpoint[endpoint.index(after: at)...]
+    }
+
     /// `dump` and other mirrors show every field but the secret.
     public var customMirror: Mirror {
         Mirror(self, children: [
-            "endpoint": endpoint, "bucket": bucket, "region": region, "accessKeyID": accessKeyID,
+            "endpoint": Self.shown(endpoint), "bucket": bucket, "region": region, "accessKeyID": accessKeyID,
             "secretAccessKey": "<redacted>", "keyPrefix": keyPrefix,
         ], displayStyle: .struct)
     }
@@ -136,7 +146,7 @@ struct S3Endpoint: Sendable, Equatable {
 
     init(_ endpoint: String) throws(S3ConfigurationError) {
         func invalid(_ why: String) -> S3ConfigurationError {
-            S3ConfigurationError("The S3 endpoint \"\(endpoint)\" is not usable: \(why) Give the service's URL, e.g. http://127.0.0.1:9000 or https://s3.eu-central-1.amazonaws.com.")
+            S3ConfigurationError("The S3 endpoint \"\(S3Configuration.shown(endpoint))\" is not usable: \(why) Give the service's URL, e.g. http://127.0.0.1:9000 or https://s3.eu-central-1.amazonaws.com.")
         }
         let scheme: String
         var rest: Substring

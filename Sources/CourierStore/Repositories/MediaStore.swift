@@ -228,7 +228,7 @@ public struct MediaStore: Sendable {
         return try await engine.read { sql in
             let list = SQLList(ids.map { SQLBind($0) })
             return Set(try await sql.raw("""
-                SELECT DISTINCT media_id FROM message_media WHERE chat_id = \(bind: chatID) AND deleted_at IS NULL AND media_id IN \(list)
+                SELECT DISTINCT media_id FROM message_media WHERE chat_id = \(bind: chatID) AND deleted_at IS NULL AND media_id IN (\(list))
                 """).all().map { try $0.decode(column: "media_id", as: UUID.self) })
         }
     }

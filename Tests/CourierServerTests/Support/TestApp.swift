@@ -14,12 +14,20 @@ let testJWTSecret = "test-secret-that-is-long-enough-for-hs256-0123456789"
 ///
 /// bcrypt runs at cost 4 here so that registering many test users stays fast; one test checks
 /// that the server's default is 12.
+///
+/// Media bytes go to `blobs`, or to a folder of their own that is removed afterwards.
 func withTestApp<T: Sendable>(
     _ engine: TestEngine, rateLimits: RateLimitSettings = .off, allowedOrigins: Set<String> = [],
+    media: MediaSettings = MediaSettings(), blobs: (any BlobStore)? = nil,
     _ body: @Sendable (APIClient, AppServices) async throws -> T
 ) async throws -> T {
     try await engine.withStore { store in
-        let services = try await AppServices(store: store, jwtSecret: testJWTSecret, bcryptCost: 4, rateLimits: rateLimits)
+        let folder = try TemporaryFolder()
+        let services = try await AppServices(
+            store: store, jwtSecret: testJWTSecret, bcryptCost: 4, rateLimits: rateLimits, mediaSettings: media,
+            blobs: try blobs ?? FolderBlobStore(folder: folder.path + "/media"), mediaWorkFolder: folder.path + "/work"
+        )
+        defer { withExtendedLifetime(folder) {} }
         let app = Application(router: buildRouter(services: services, allowedOrigins: allowedOrigins), logger: TestEngine.logger)
         return try await app.test(.router) { client in
             try await body(APIClient(client: client), services)
