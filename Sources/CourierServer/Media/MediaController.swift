@@ -23,7 +23,7 @@ struct MediaController {
 
     @Sendable func content(request: Request, context: AuthenticatedContext) async throws -> Response {
         let download = try await media.download(try mediaID(context.parameters), variant: try variant(request), for: context.user.userID)
-        return MediaResponder(media: media).respond(download, to: request)
+        return try await MediaResponder(media: media).respond(download, to: request)
     }
 
     @Sendable func link(request: Request, context: AuthenticatedContext) async throws -> MediaLinkResponse {
@@ -37,7 +37,7 @@ struct MediaController {
         guard let name = try variant(request) else { throw CourierError.unauthorized("This download link is not valid.", code: "link_invalid") }
         let user = try media.verifyLink(id, variant: name, user: query.get("user"), expires: query.get("expires"), signature: query.get("sig"))
         let download = try await media.download(id, variant: name, for: user)
-        return MediaResponder(media: media).respond(download, to: request)
+        return try await MediaResponder(media: media).respond(download, to: request)
     }
 
     private func mediaID(_ parameters: Parameters) throws(CourierError) -> UUID {

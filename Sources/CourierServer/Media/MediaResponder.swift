@@ -9,7 +9,7 @@ import Hummingbird
 struct MediaResponder {
     let media: MediaService
 
-    func respond(_ download: MediaService.Download, to request: Request) -> Response {
+    func respond(_ download: MediaService.Download, to request: Request) async throws -> Response {
         let size = download.blob.size
         let etag = "\"\(download.blob.blobID.uuidString.lowercased())\""
         var headers: HTTPFields = [
@@ -42,8 +42,9 @@ struct MediaResponder {
         let length = range.upperBound - range.lowerBound + 1
         headers[.contentLength] = String(length)
         let media = self.media
+        let first = try await media.firstChunk(of: download, range: range)
         return Response(status: status, headers: headers, body: ResponseBody(contentLength: Int(length)) { writer in
-            try await media.stream(download, range: range) { try await writer.write($0) }
+            try await media.stream(download, range: range, first: first) { try await writer.write($0) }
             try await writer.finish(nil)
         })
     }

@@ -327,24 +327,41 @@ public final class MediaService: Sendable {
         return Download(attachment: record.info.attachment, variant: described, blob: blob, key: record.fileKey)
     }
 
-    /// Decrypts `range` of a download chunk by chunk into `write`: memory stays at one chunk.
-    public func stream(_ download: Download, range: ClosedRange<Int64>, into write: (ByteBuffer) async throws -> Void) async throws {
+    /// The first chunk of `range`, opened: read before the response starts, so a file that fails
+    /// its integrity check is a clean error rather than a cut connection.
+    public func firstChunk(of download: Download, range: ClosedRange<Int64>) async throws -> [UInt8] {
+        try await chunk(Int(range.lowerBound / Int64(MediaCipher.chunkSize)), of: download)
+    }
+
+    /// Decrypts `range` of a download chunk by chunk into `write` (starting with `first`, from
+    /// `firstChunk`): memory stays at one chunk.
+    public func stream(_ download: Download, range: ClosedRange<Int64>, first: [UInt8], into write: (ByteBuffer) async throws -> Void) async throws {
         let chunkSize = Int64(MediaCipher.chunkSize)
-        let cipher = MediaCipher(key: download.key, blob: download.blob.blobID, size: download.blob.size)
         var index = Int(range.lowerBound / chunkSize)
-        while Int64(index) * chunkSize <= range.upperBound {
-            guard let sealed = try await blobs.get(blob: Self.blobName(download.blob.blobID), chunk: index) else {
-                throw MediaIntegrityError(blob: download.blob.blobID, chunk: index)
-            }
-            let plain = try cipher.open(sealed, index: index)
+        var plain = first
+        while true {
             let chunkStart = Int64(index) * chunkSize
-            let expected = min(chunkSize, download.blob.size - chunkStart)
-            guard Int64(plain.count) == expected else { throw MediaIntegrityError(blob: download.blob.blobID, chunk: index) }
             let from = Int(max(range.lowerBound, chunkStart) - chunkStart)
-            let to = Int(min(range.upperBound, chunkStart + expected - 1) - chunkStart)
+            let to = Int(min(range.upperBound, chunkStart + Int64(plain.count) - 1) - chunkStart)
             try await write(ByteBuffer(bytes: plain[from...to]))
             index += 1
+            guard Int64(index) * chunkSize <= range.upperBound else { return }
+            plain = try await chunk(index, of: download)
         }
+    }
+
+    private func chunk(_ index: Int, of download: Download) async throws -> [UInt8] {
+        let blob = download.blob
+        let cipher = MediaCipher(key: download.key, blob: blob.blobID, size: blob.size)
+        guard let sealed = try await blobs.get(blob: Self.blobName(blob.blobID), chunk: index) else {
+            throw MediaIntegrityError(blob: blob.blobID, chunk: index)
+        }
+        let plain = try cipher.open(sealed, index: index)
+        // Every chunk is full but the last, which holds the rest: anything else was cut or padded.
+        guard Int64(plain.count) == min(Int64(MediaCipher.chunkSize), blob.size - Int64(index) * Int64(MediaCipher.chunkSize)) else {
+            throw MediaIntegrityError(blob: blob.blobID, chunk: index)
+        }
+        return plain
     }
 
     // MARK: Messages
