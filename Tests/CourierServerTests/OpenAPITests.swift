@@ -46,7 +46,7 @@ struct OpenAPITests {
                 currentPath = String(line.dropFirst(2).dropLast())
             } else if let currentPath, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":") {
                 let method = line.trimmingCharacters(in: .whitespaces).dropLast()
-                if ["get", "post", "put", "patch", "delete"].contains(method) {
+                if ["get", "head", "post", "put", "patch", "delete"].contains(method) {
                     result.insert("\(method.uppercased()) \(currentPath)")
                 }
             }

@@ -729,6 +729,7 @@ class Scenario:
             browser.wait(lambda d: d.find_element(By.ID, "connection-state").get_attribute("data-state") == "online", "online")
             browser.check_console()
         message_row(a, "See you in the group at five")
+        message_row(b, "See you in the group at five")  # Bob's history is in too: no request of it meets the dead server
         # After the reload the ticks come from the chat summary (others_last_read_seq), not from live frames.
         message_status(a, "Hello Bob! How are you?", ("read",))
         # While the server is away, only failed connections to it may be logged.

@@ -33,7 +33,9 @@ export function voiceNote(media) {
   const playIcon = icon('play');
   const pauseIcon = icon('pause');
   const button = h('button', { type: 'button', class: 'voice-play', 'aria-label': 'Play voice message' }, playIcon);
-  const time = h('span', { class: 'voice-time', text: formatDuration(media.duration) });
+  // The duration the server measured (unknown for some recordings: then the time played only).
+  const known = Number(media.duration) > 0 ? formatDuration(media.duration) : '';
+  const time = h('span', { class: 'voice-time', text: known });
   const root = h(
     'div',
     { class: 'media-voice', dataset: { mediaId: media.id, kind: 'voice', state: 'idle', duration: media.duration ?? '' } },
@@ -52,7 +54,7 @@ export function voiceNote(media) {
     const played = Math.round(fraction * bars.length);
     bars.forEach((bar, i) => bar.classList.toggle('played', i < played));
     const started = audio && (root.dataset.state === 'playing' || audio.currentTime > 0);
-    time.textContent = started ? formatDuration(audio.currentTime) : formatDuration(media.duration);
+    time.textContent = started ? formatDuration(audio.currentTime) : known;
   }
 
   function loop() {
