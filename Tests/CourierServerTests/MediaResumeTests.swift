@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import CourierClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An upload survives `kill -9` of the server in the middle of a part: after the restart the
+/// stored offset is where complete chunks ended, the client sends the rest from there, and the
+/// file that comes back has the SHA-256 it was uploaded with.
+@Suite("Media uploads across a server crash")
+struct MediaResumeTests {
+    @Test func uploadResumesAfterSIGKILLMidPart() async throws {
+        let server = try await ChaosServer.start()
+        defer { server.stop() }
+        let alice = try await CourierClient(baseURL: server.baseURL).signUp("alice_1")
+        let bytes = (0..<3_000_000).map { _ in UInt8.random(in: 0...255) }
+        let created = try await call(server, .POST, "/api/v1/uploads", token: alice.token, json: [
+            "size": bytes.count, "mime_type": "application/octet-stream", "file_name": "big.bin", "sha256": MediaFixtures.sha256(bytes),
+        ])
+        #expect(created.status == .created)
+        let id = try #require(created.json["id"] as? String)
+
+        // One part for the whole file, of which only half arrives before the server dies.
+        let socket = try await openPartialUpload(port: server.port, id: id, token: alice.token, total: bytes.count, sent: Array(bytes[0..<1_500_000]))
+        defer { close(socket) }
+        let deadline = ContinuousClock.now + .seconds(20)
+        var stored = 0
+        while stored < 1_048_576, ContinuousClock.now < deadline {
+            stored = try await call(server, .GET, "/api/v1/uploads/\(id)", token: alice.token).json["offset"] as? Int ?? 0
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(stored >= 1_048_576, "two chunks were stored while the part was arriving")
+        try await server.killAndRestart()
+
+        let resumed = try await call(server, .GET, "/api/v1/uploads/\(id)", token: alice.token)
+        let offset = try #require(resumed.json["offset"] as? Int)
+        #expect(offset >= 1_048_576 && offset <= 1_500_000)
+        let rest = try await call(server, .PATCH, "/api/v1/uploads/\(id)", token: alice.token, body: Array(bytes[offset...]), headers: [
+            "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream",
+        ])
+        #expect(rest.status == .noContent)
+        let done = try await call(server, .POST, "/api/v1/uploads/\(id)/complete", token: alice.token)
+        #expect(done.status == .created, "\(done.json)")
+        let download = try await call(server, .GET, "/api/v1/media/\(id)/content", token: alice.token)
+        #expect(MediaFixtures.sha256(download.body) == MediaFixtures.sha256(bytes))
+    }
+
+    struct Answer {
+        let status: HTTPResponseStatus
+        let body: [UInt8]
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:] }
+    }
+
+    func call(
+        _ server: ChaosServer, _ method: HTTPMethod, _ path: String, token: String, json: [String: Any]? = nil, body: [UInt8]? = nil,
+        headers: [String: String] = [:]
+    ) async throws -> Answer {
+        var request = HTTPClientRequest(url: server.baseURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
+        } else if let body {
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        return Answer(status: response.status, body: Array(buffer: try await response.body.collect(upTo: 16 << 20)))
+    }
+
+    /// Sends the headers of a PATCH for `total` bytes and the first `sent` of them, then leaves the
+    /// connection open (on a thread of its own: these are blocking socket calls).
+    func openPartialUpload(port: Int, id: String, token: String, total: Int, sent: [UInt8]) async throws -> Int32 {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+                }
+                guard connected else {
+                    close(fd)
+                    continuation.resume(throwing: RawHTTPError("connect failed"))
+                    return
+                }
+                let head = "PATCH /api/v1/uploads/\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+                    + "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: \(total)\r\n\r\n"
+                let all = Array(head.utf8) + sent
+                var offset = 0
+                while offset < all.count {
+                    let written = all.withUnsafeBytes { send(fd, $0.baseAddress! + offset, all.count - offset, Int32(MSG_NOSIGNAL)) }
+                    if written <= 0 { break }
+                    offset += written
+                }
+                continuation.resume(returning: fd)
+            }
+        }
+    }
+}
