@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure a running Courier server (start it with COURIER_RATE_LIMITS=off and a high COURIER_MAX_CONNECTIONS).",
-        subcommands: [W1.self, Connections.self, History.self, Login.self]
+        subcommands: [W1.self, Connections.self, History.self, Login.self, Media.self]
     )
 
     /// What every mode takes.
@@ -136,6 +136,31 @@ struct BenchCommand: AsyncParsableCommand {
             settings.concurrency = concurrency
             try await common.run(mode: "login", settings: settings, table: \.table) { target in
                 try await LoginBenchmark(target: target, settings: settings).run()
+            }
+        }
+    }
+
+    struct Media: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Upload and download MB/s through encryption, server memory during a large upload, photo processing time."
+        )
+
+        @OptionGroup var common: Common
+        @Option(help: "Size of the file sent each round, in MB (1,048,576 bytes).") var megabytes = 256
+        @Option(help: "Bytes per upload request (Telegram's parts are 524288); 0 sends the file as one streamed request.") var partBytes = 512 * 1024
+        @Option(help: "Rounds of upload and download.") var rounds = 3
+        @Option(help: "Photos processed (made by vips on this machine).") var photos = 3
+        @Option(help: "Megapixels of the photo.") var photoMegapixels = 24
+
+        func run() async throws {
+            var settings = MediaBenchmark.Settings()
+            settings.megabytes = megabytes
+            settings.partBytes = partBytes
+            settings.rounds = rounds
+            settings.photos = photos
+            settings.photoMegapixels = photoMegapixels
+            try await common.run(mode: "media", settings: settings, table: \.table) { target in
+                try await MediaBenchmark(target: target, settings: settings).run()
             }
         }
     }

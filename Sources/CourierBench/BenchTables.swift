@@ -62,3 +62,23 @@ extension LoginBenchmark.Result {
         )
     }
 }
+
+extension MediaBenchmark.Result {
+    public var table: TextTable {
+        let photos = photoSeconds.sorted()
+        var rows = rounds.enumerated().map { index, round in
+            [
+                "\(index + 1)", "\(megabytes) MB", partBytes > 0 ? "\(partBytes / 1024) KiB" : "one stream",
+                String(format: "%.0f", round.uploadMBps), String(format: "%.2f", round.completeSeconds), String(format: "%.0f", round.downloadMBps),
+                round.serverRSSGrowthBytes.map { String(format: "%.1f", Double($0) / 1_048_576) } ?? "-",
+            ]
+        }
+        if !photos.isEmpty {
+            rows.append([
+                "photo", "\(photoBytes / 1024) KB", "-", "-",
+                String(format: "median %.2f, max %.2f", photos[photos.count / 2], photos.last ?? 0), "-", "-",
+            ])
+        }
+        return TextTable(header: ["round", "file", "parts", "upload MB/s", "complete s", "download MB/s", "server RSS +MB"], rows: rows)
+    }
+}

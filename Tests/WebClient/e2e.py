@@ -828,8 +828,9 @@ class Scenario:
         row = message_row(b, caption)
         row.find_element(By.CSS_SELECTOR, ".media-tile.photo").click()
         b.find("#media-viewer[open]")
-        b.wait(lambda d: d.execute_script("const i = document.querySelector('#media-viewer .viewer-image'); return Boolean(i && i.complete && i.naturalWidth > 0)"),
-               "the photo in the viewer")
+        b.wait(lambda d: d.execute_script("const i = document.querySelector('#media-viewer .viewer-image');"
+                                          "return Boolean(i && i.complete && i.naturalWidth > 0 && getComputedStyle(i).opacity === '1')"),
+               "the photo in the viewer (faded in)")
         b.screenshot("18-photo-viewer")
         b.find("#media-viewer").send_keys(Keys.ESCAPE)
         b.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "#media-viewer"), "the viewer to close on Escape")
@@ -888,14 +889,19 @@ class Scenario:
                      "time: v.querySelector('.voice-time').textContent}")
         media = self.server.api("GET", f"/media/{shown['id']}", token=token)
         assert media["kind"] == "voice" and media["mime_type"].startswith("audio/"), media
-        assert 1.0 <= float(media.get("duration") or 0) <= 5.0, f"a voice note of about two seconds, got {media.get('duration')}"
+        # The duration is optional in the API (chromium records WebM, whose header has none).
+        if media.get("duration") is not None:
+            assert 1.0 <= float(media["duration"]) <= 5.0, f"a voice note of about two seconds, got {media['duration']}"
+            assert shown["time"] in ("0:01", "0:02", "0:03"), shown
+        else:
+            print("  (the server sent no duration for the voice note)")
         assert media.get("waveform") and all(0 <= level <= 31 for level in media["waveform"]), media.get("waveform")
-        assert shown["time"] in ("0:01", "0:02", "0:03"), shown
         b.wait(lambda d: self.chat_preview(b, chat_id) == "Voice message", "the chat list to read 'Voice message'")
         # Bob plays it: the bars colour as it plays, and it ends by itself.
         b.find(voice + " .voice-play").click()
         b.wait(lambda d: d.execute_script(f"return document.querySelectorAll({voice + ' rect.played'!r}).length > 0"), "the waveform to colour while playing")
         b.wait(lambda d: d.find_element(By.CSS_SELECTOR, voice).get_attribute("data-state") == "idle", "the voice note to play to its end", timeout=10)
+        b.wait(lambda d: d.find_element(By.CSS_SELECTOR, voice + " .voice-time").text in ("0:01", "0:02", "0:03"), "its duration shown")
 
     def media_file(self, a, b, chat_id, token, folder):
         name = f"canary-{random.getrandbits(48):012x}.bin"

@@ -34,8 +34,9 @@ export function messageRow(message, { own, status, author, reply, media: mediaEl
   const deleted = Boolean(message.deleted_at);
   const media = deleted ? null : mediaElement;
   const caption = deleted ? 'Message deleted' : message.content;
-  // A picture without a caption carries its time on itself, as in Telegram.
   const visual = Boolean(media) && hasVisualMedia(message);
+  // Pictures without a caption carry their time on themselves, as in Telegram.
+  const metaOver = visual && !caption && message.media.every((m) => m.kind === 'photo' || m.kind === 'video');
   const meta = h(
     'span',
     { class: 'message-meta' },
@@ -45,7 +46,7 @@ export function messageRow(message, { own, status, author, reply, media: mediaEl
   );
   const bubble = h(
     'div',
-    { class: ['bubble', media ? 'with-media' : '', visual ? 'with-visual' : '', visual && !caption ? 'media-only' : ''] },
+    { class: ['bubble', media ? 'with-media' : '', visual ? 'with-visual' : '', media && !caption ? 'media-only' : '', metaOver ? 'meta-over' : ''] },
     author ? h('span', { class: ['message-author', colorClass(message.sender_id)], text: author }) : null,
     reply && !deleted ? replyQuote(reply, actions) : null,
     media,

@@ -34,7 +34,7 @@ export function voiceNote(media) {
   const pauseIcon = icon('pause');
   const button = h('button', { type: 'button', class: 'voice-play', 'aria-label': 'Play voice message' }, playIcon);
   // The duration the server measured (unknown for some recordings: then the time played only).
-  const known = Number(media.duration) > 0 ? formatDuration(media.duration) : '';
+  let known = Number(media.duration) > 0 ? formatDuration(media.duration) : '';
   const time = h('span', { class: 'voice-time', text: known });
   const root = h(
     'div',
@@ -81,6 +81,11 @@ export function voiceNote(media) {
       audio.addEventListener('pause', () => {
         if (!audio.ended) setState('paused');
         paint();
+      });
+      audio.addEventListener('durationchange', () => {
+        // Learnt from the audio itself when the server could not tell (a browser's WebM
+        // recording has no duration in its header: it shows once played).
+        if (!known && Number.isFinite(audio.duration) && audio.duration > 0) known = formatDuration(audio.duration);
       });
       audio.addEventListener('ended', () => {
         setState('idle');
