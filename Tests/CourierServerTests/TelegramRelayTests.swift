@@ -39,8 +39,8 @@ struct TelegramRelayTests {
                 let chat = try await client.createGroup(named: "Team", members: [alice.user.id], token: bob.token)
                 let sent = try await client.send("Hello Alice", to: chat, token: bob.token)
 
-                try await eventually("a notice to alice") { await bot.sent(to: 1001).contains { $0.text.contains("New text message") } }
-                let notice = try #require(await bot.sent(to: 1001).last { $0.text.contains("New text message") })
+                try await eventually("a notice to alice") { await bot.sent(to: 1001).contains { $0.text.contains("New message in Courier") } }
+                let notice = try #require(await bot.sent(to: 1001).last { $0.text.contains("New message in Courier") })
                 let url = try #require(notice.buttonURL)
                 #expect(url.hasPrefix("https://courier.example/r/"))
                 let reference = try #require(url.components(separatedBy: "/r/").last)
@@ -95,7 +95,7 @@ struct TelegramRelayTests {
                 let always: Link = try await client.call(.PATCH, "/api/v1/telegram/link", body: ["relay_mode": "always"], token: alice.token)
                 #expect(always.relay_mode == "always")
                 _ = try await client.send("always relayed", to: chat, token: bob.token)
-                try await eventually("notice while online") { await bot.sent(to: 1001).contains { $0.text.contains("New text message") } }
+                try await eventually("notice while online") { await bot.sent(to: 1001).contains { $0.text.contains("New message in Courier") } }
                 await device.stop()
             }
         }
@@ -187,7 +187,7 @@ struct TelegramRelayTests {
                         try await services.store.telegram.statistics().byStatus["sent"] == 1
                     }
                 }
-                let notices = await bot.sent(to: 1001).filter { $0.text.contains("New text message") }
+                let notices = await bot.sent(to: 1001).filter { $0.text.contains("New message in Courier") }
                 let log = await bot.requests.map { "\($0.method) \($0.status) \($0.body.prefix(120))" }
                 #expect(notices.filter(\.delivered).count == 1, "delivered once: \(log)")
                 #expect(notices.count == 2, "one refused with 502, then one delivered")
@@ -200,7 +200,7 @@ struct TelegramRelayTests {
     @Test(arguments: TestEngine.all)
     func nothingButTheReferenceReachesTelegram(engine: TestEngine) async throws {
         let bot = FakeBotAPIState()
-        let canaries = (0..<4).map { _ in "canary" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased() }
+        let canaries = (0..<7).map { _ in "canary" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased() }
         try await withFakeBotAPI(bot) { apiURL in
             try await withLiveServer(engine, telegram: Self.settings(apiURL)) { client, _ in
                 let alice = try await client.signUp("alice_1")
@@ -212,7 +212,14 @@ struct TelegramRelayTests {
                 let _: Sent = try await client.call(.POST, "/api/v1/messages", body: [
                     "chat_id": chat, "content": "a file", "message_type": "file", "media_url": "https://files.example/\(canaries[3]).pdf",
                 ], token: sender.token)
-                try await eventually("notices sent") { await bot.sent(to: 1001).count >= 2 }
+                // A real attachment: canaries in its bytes, its file name and its caption.
+                let media = try await Self.upload(Array("bytes \(canaries[4]) bytes".utf8), named: "\(canaries[5]).txt", client: client, token: sender.token)
+                struct WithMedia: Encodable, Sendable { let chat_id: String; let content: String; let attachments: [String] }
+                let _: Sent = try await client.call(
+                    .POST, "/api/v1/messages", body: WithMedia(chat_id: chat, content: "caption \(canaries[6])", attachments: [media]), token: sender.token
+                )
+                try await eventually("notices sent") { await bot.sent(to: 1001).count >= 3 }
+                #expect(await bot.sent(to: 1001).contains { $0.text.hasPrefix("New file in Courier") || $0.text.contains("new messages in Courier") })
                 try await Task.sleep(for: .milliseconds(300))
                 for request in await bot.requests {
                     for canary in canaries {
@@ -221,6 +228,25 @@ struct TelegramRelayTests {
                 }
             }
         }
+    }
+
+    /// Uploads `bytes` as a file over HTTP and returns the media id.
+    static func upload(_ bytes: [UInt8], named name: String, client: CourierClient, token: String) async throws -> String {
+        struct Upload: Decodable { let id: String }
+        struct NewUpload: Encodable, Sendable { let size: Int; let mime_type: String; let file_name: String; let sha256: String }
+        let upload: Upload = try await client.call(
+            .POST, "/api/v1/uploads", body: NewUpload(size: bytes.count, mime_type: "text/plain", file_name: name, sha256: MediaFixtures.sha256(bytes)),
+            token: token
+        )
+        var request = HTTPClientRequest(url: "\(client.baseURL)/api/v1/uploads/\(upload.id)")
+        request.method = .PATCH
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Upload-Offset", value: "0")
+        request.headers.add(name: "Content-Type", value: "application/offset+octet-stream")
+        request.body = .bytes(ByteBuffer(bytes: bytes))
+        #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status == .noContent)
+        let _: Upload = try await client.call(.POST, "/api/v1/uploads/\(upload.id)/complete", token: token)
+        return upload.id
     }
 
     @Test func administratorsSeeTheQueueAndRegisterExternalReferences() async throws {

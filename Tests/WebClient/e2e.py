@@ -595,7 +595,8 @@ class Scenario:
         message_row(b, secret)
 
     def step_module_checks(self):
-        """The pure client modules (timeline merge rules, QR encoder, formatting), in the page."""
+        """The pure client modules (timeline merge rules, QR encoder, formatting, media helpers,
+        incremental SHA-256), in the page."""
         with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "module_checks.js")) as file:
             script = file.read()
         self.alice.open("/")
@@ -909,8 +910,29 @@ class Scenario:
         path = os.path.join(folder, name)
         with open(path, "wb") as file:
             file.write(content)
-        a.driver.find_element(By.ID, "attach-input").send_keys(path)
-        a.find("#attachment-tray .tray-item")
+        # The upload meets a network drop after its first part: it waits, asks the server how far
+        # it got, and goes on from there (a slow uplink leaves time to pull the plug mid-file).
+        status = "#attachment-tray .tray-item .upload-status"
+        slow = {"latency": 0, "downloadThroughput": -1, "uploadThroughput": 600_000}
+        a.driver.execute_cdp_cmd("Network.enable", {})
+        a.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, **slow})
+        a.allowed = [r"/api/v1/uploads/[0-9a-f-]+ - Failed to load resource: net::ERR_INTERNET_DISCONNECTED"]
+        try:
+            a.driver.find_element(By.ID, "attach-input").send_keys(path)
+            a.wait(lambda d: d.find_element(By.CSS_SELECTOR, status).text.startswith("512 KB of 1.2 MB"), "the first part to be sent")
+            a.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": True, **slow})
+            a.wait(lambda d: d.find_element(By.CSS_SELECTOR, status).text == "Waiting for the network…", "the upload to wait for the network")
+            a.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+            a.wait(lambda d: d.find_element(By.CSS_SELECTOR, "#attachment-tray .tray-item").get_attribute("data-state") == "done",
+                   "the upload to finish after the drop", timeout=30)
+            a.check_console()
+        finally:
+            a.allowed = []
+            a.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        with open(os.path.join(self.args.output, "server.log"), errors="replace") as log:
+            asked = [line for line in log if '"method":"GET"' in line and re.search(r'"path":"/api/v1/uploads/[0-9a-f-]+"', line)]
+        assert asked, "after the drop the upload asked the server for its offset (GET /uploads/{id})"
+        a.wait(lambda d: d.find_element(By.ID, "connection-state").get_attribute("data-state") == "online", "the page to reconnect")
         a.find("#send-button").click()
         link = "#message-list .message:last-child .media-file"
         b.wait(lambda d: d.execute_script(f"const f = document.querySelector({link!r}); return f && f.querySelector('.file-name').textContent") == name,
@@ -995,7 +1017,7 @@ class Scenario:
 
     def run(self):
         steps = [
-            ("client modules: timeline rules, QR encoder, formatting", self.step_module_checks),
+            ("client modules: timeline rules, QR encoder, formatting, media helpers, SHA-256", self.step_module_checks),
             ("register two people", self.step_register),
             ("direct messages: live delivery, ticks, typing, edit, reply, delete", self.step_direct_messages),
             ("group with members and an admin", self.step_group),

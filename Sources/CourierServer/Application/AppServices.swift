@@ -70,7 +70,7 @@ public final class AppServices: Sendable {
         self.relay = relay
         events.subscribe(relay)
         let scratch = NSTemporaryDirectory() + "courier-media-" + UUID().uuidString.lowercased()
-        self.media = try MediaService(
+        self.media = MediaService(
             store: store.media, blobs: try blobs ?? FolderBlobStore(folder: scratch + "/blobs"), settings: mediaSettings, premium: premium,
             linkKey: store.keyring.derivedKey(purpose: "media-links/v1"), workFolder: mediaWorkFolder ?? scratch + "/work", logger: logger
         )

@@ -1,9 +1,12 @@
 import Foundation
-import Synchronization
 
 /// Runs a tool (`vips`, `ffmpeg`, `ffprobe`) as a child process without blocking a thread while
-/// it runs, killed when it overruns its time limit. Output is captured up to a bound: a tool that
-/// prints more does not grow the server's memory.
+/// it runs, killed when it overruns its time limit.
+///
+/// Its output goes to private temporary files, read (up to a bound) once it has exited: no pipes,
+/// so a tool that prints a lot can neither stall on a full pipe nor grow the server's memory, and
+/// no readability handlers racing the process's end (Foundation's pipe handlers on Linux crashed
+/// the server under concurrent jobs).
 struct ExternalCommand: Sendable {
     let executable: String
     let arguments: [String]
@@ -21,26 +24,22 @@ struct ExternalCommand: Sendable {
     @discardableResult
     func run() async throws -> Data {
         guard let path = Self.locate(executable) else { throw Failure(tool: executable, reason: "not installed (see the README's requirements)") }
+        let base = NSTemporaryDirectory() + "courier-tool-" + UUID().uuidString.lowercased()
+        let outputPath = base + ".out", errorPath = base + ".err"
+        defer {
+            unlink(outputPath)
+            unlink(errorPath)
+        }
+        let output = try Self.privateFile(outputPath)
+        let errors = try Self.privateFile(errorPath)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         // A small, fixed environment: nothing of the server's (secrets may be in it) reaches a tool.
-        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "VIPS_CONCURRENCY": "1", "LC_ALL": "C"]
-        let output = Pipe()
-        let errors = Pipe()
+        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "VIPS_CONCURRENCY": "1", "LC_ALL": "C", "TMPDIR": NSTemporaryDirectory()]
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
-        let collected = Mutex((out: Data(), err: Data()))
-        let limit = outputLimit
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            collected.withLock { if $0.out.count < limit { $0.out.append(chunk.prefix(limit - $0.out.count)) } }
-        }
-        errors.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            collected.withLock { if $0.err.count < 4096 { $0.err.append(chunk.prefix(4096 - $0.err.count)) } }
-        }
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
             do {
@@ -57,18 +56,26 @@ struct ExternalCommand: Sendable {
                 if process.isRunning { kill(pid, SIGKILL) }
             }
         }
-        output.fileHandleForReading.readabilityHandler = nil
-        errors.fileHandleForReading.readabilityHandler = nil
-        let rest = (try? output.fileHandleForReading.readToEnd()) ?? nil
-        let result = collected.withLock { state -> (Data, Data) in
-            if let rest, state.out.count < limit { state.out.append(rest.prefix(limit - state.out.count)) }
-            return (state.out, state.err)
-        }
+        try? output.close()
+        try? errors.close()
+        let printed = Self.read(outputPath, upTo: outputLimit)
         guard process.terminationReason == .exit, status == 0 else {
             let reason = process.terminationReason == .uncaughtSignal ? "stopped (time limit \(timeLimit) or crash)" : "exit status \(status)"
-            throw Failure(tool: executable, reason: "\(reason): \(String(decoding: result.1, as: UTF8.self).prefix(300))")
+            throw Failure(tool: executable, reason: "\(reason): \(String(decoding: Self.read(errorPath, upTo: 300), as: UTF8.self))")
         }
-        return result.0
+        return printed
+    }
+
+    private static func privateFile(_ path: String) throws -> FileHandle {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure(tool: "courier", reason: "cannot create \(path): \(String(cString: strerror(errno)))") }
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    }
+
+    private static func read(_ path: String, upTo limit: Int) -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return Data() }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: limit)) ?? Data()
     }
 
     /// The tool's path on `PATH`, nil when it is not installed.

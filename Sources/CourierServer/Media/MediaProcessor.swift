@@ -184,20 +184,30 @@ struct MediaProcessor: Sendable {
         try await ExternalCommand(executable: "ffmpeg", arguments: [
             "-nostdin", "-v", "error", "-i", input.path, "-ac", "1", "-ar", "1000", "-f", "s16le", "-y", pcm.path,
         ], timeLimit: settings.jobTimeLimit).run()
-        let samples = try Data(contentsOf: pcm)
-        return Result(duration: probed.duration, waveform: Self.waveform(pcm: samples, bars: 100))
+        let sampleCount = ((try? FileManager.default.attributesOfItem(atPath: pcm.path)[.size] as? Int) ?? 0) / 2
+        // A browser's WebM recording has no duration in its header; the decoded samples (1,000 a
+        // second) tell it.
+        let duration = probed.duration ?? (sampleCount == 0 ? nil : Double(sampleCount) / 1000)
+        return Result(duration: duration, waveform: try Self.waveform(pcmFile: pcm, samples: sampleCount, bars: 100))
     }
 
     /// `bars` levels from 0 to 31: the loudest sample of each stretch, scaled to the loudest overall.
-    static func waveform(pcm: Data, bars: Int) -> [UInt8] {
-        let count = pcm.count / 2
+    /// Reads the samples (16-bit little-endian) a megabyte at a time, so an hour-long note costs no
+    /// more memory than a short one.
+    static func waveform(pcmFile: URL, samples count: Int, bars: Int) throws -> [UInt8] {
         guard count > 0 else { return Array(repeating: 0, count: bars) }
+        let handle = try FileHandle(forReadingFrom: pcmFile)
+        defer { try? handle.close() }
         var peaks = [Int](repeating: 0, count: bars)
-        pcm.withUnsafeBytes { raw in
-            for index in 0..<count {
-                let sample = Int(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: index * 2, as: Int16.self)))
-                let bar = index * bars / count
-                peaks[bar] = max(peaks[bar], abs(sample))
+        var index = 0
+        while index < count, let block = try handle.read(upToCount: 1 << 20), block.count >= 2 {
+            block.withUnsafeBytes { raw in
+                for offset in stride(from: 0, to: raw.count - 1, by: 2) where index < count {
+                    let sample = Int(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int16.self)))
+                    let bar = index * bars / count
+                    peaks[bar] = max(peaks[bar], abs(sample))
+                    index += 1
+                }
             }
         }
         let loudest = max(peaks.max() ?? 0, 1)

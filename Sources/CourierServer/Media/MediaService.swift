@@ -32,7 +32,7 @@ public final class MediaService: Sendable {
     public init(
         store: MediaStore, blobs: any BlobStore, settings: MediaSettings, premium: PremiumService, linkKey: SymmetricKey,
         workFolder: String, logger: Logger
-    ) throws {
+    ) {
         self.store = store
         self.blobs = blobs
         self.settings = settings
@@ -41,8 +41,8 @@ public final class MediaService: Sendable {
         self.links = MediaLinkSigner(key: linkKey)
         self.workFolder = URL(fileURLWithPath: workFolder, isDirectory: true)
         self.logger = logger
+        // Plaintext left by a job that a crash interrupted goes before anything else happens.
         try? FileManager.default.removeItem(at: self.workFolder)
-        try FileManager.default.createDirectory(at: self.workFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 
     // MARK: Creating uploads
@@ -134,7 +134,7 @@ public final class MediaService: Sendable {
         defer { release(id) }
         let current = try await upload(id, for: userID)
         guard offset == current.received else { throw Self.offsetMismatch(current.received) }
-        if let declaredLength, offset + declaredLength > record.size {
+        if let declaredLength, declaredLength > record.size - offset {
             throw CourierError(.payloadTooLarge, code: "upload_too_long", message: "The bytes go past the upload's declared size of \(record.size).")
         }
         let chunkSize = Int64(MediaCipher.chunkSize)
@@ -446,6 +446,9 @@ public final class MediaService: Sendable {
 
     /// Runs `work` on a plaintext copy of the file in a private folder that is removed afterwards.
     private func withPlaintextCopy<T: Sendable>(of record: MediaStore.Record, blob: UUID, _ work: (URL, URL) async throws -> T) async throws -> T {
+        if !FileManager.default.fileExists(atPath: workFolder.path) {
+            try FileManager.default.createDirectory(at: workFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
         let folder = workFolder.appendingPathComponent(UUID().uuidString.lowercased(), isDirectory: true)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -11,10 +11,11 @@ public final class FolderBlobStore: BlobStore {
     let folder: URL
     private let threads: NIOThreadPool
 
+    /// The folder (mode 0700) is made when the first chunk is written.
+    ///
     /// - Parameter threads: how many file operations may run at once.
     public init(folder: String, threads: Int = 4) throws {
         self.folder = URL(fileURLWithPath: folder, isDirectory: true)
-        try FileManager.default.createDirectory(at: self.folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         self.threads = NIOThreadPool(numberOfThreads: threads)
         self.threads.start()
     }
@@ -26,6 +27,9 @@ public final class FolderBlobStore: BlobStore {
     public func put(blob: String, chunk index: Int, bytes: ByteBuffer) async throws {
         let directory = try blobFolder(blob)
         try await threads.runIfActive {
+            if !FileManager.default.fileExists(atPath: self.folder.path) {
+                try FileManager.default.createDirectory(at: self.folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let target = directory.appendingPathComponent(String(index))
             let temporary = directory.appendingPathComponent(".\(index).\(UUID().uuidString.lowercased()).tmp")

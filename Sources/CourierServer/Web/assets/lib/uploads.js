@@ -52,6 +52,9 @@ function release() {
 /** The server forgot the upload (expired or cancelled elsewhere): begin again with a new one. */
 class UploadGone extends Error {}
 
+/** Nothing to send (the server takes files of one byte or more). */
+class EmptyFile extends Error {}
+
 /**
  * One file on its way to the server. `state`: 'queued' → 'hashing' → 'uploading' → 'processing'
  * → 'done' (then `media` is set), or 'failed' (`error`), or 'cancelled'. `sent` counts the bytes
@@ -134,6 +137,7 @@ export class Upload {
     await acquire();
     try {
       signal.throwIfAborted();
+      if (this.size === 0) throw new EmptyFile();
       if (!this.sha256) {
         this.state = 'hashing';
         this.#changed();
@@ -198,7 +202,10 @@ export class Upload {
   async #sendParts(signal) {
     while (this.sent < this.size) {
       const start = this.sent;
-      const end = Math.min(start + (this.partSize ?? PART_SIZE), this.size);
+      // Parts end on multiples of the server's chunk size (it stores whole chunks as they come),
+      // also after a resume from an offset inside a chunk.
+      const part = this.partSize ?? PART_SIZE;
+      const end = Math.min((Math.floor(start / part) + 1) * part, this.size);
       try {
         const response = await api.request('PATCH', `/uploads/${encodeURIComponent(this.serverId)}`, {
           data: this.file.slice(start, end),
@@ -314,6 +321,7 @@ function cancelledError() {
 
 /** A sentence for the user about a failed upload. */
 function describeUploadError(error) {
+  if (error instanceof EmptyFile) return 'This file is empty.';
   if (error instanceof api.ApiError) {
     switch (error.code) {
       case 'file_too_large':

@@ -18,14 +18,14 @@ import { showMenu } from '../lib/menu.js';
 import { colorClass, count, dayKey, dayLabel, initials, lastSeen, preview } from '../lib/format.js';
 import { href } from '../lib/router.js';
 import { store } from '../lib/store.js';
-import { showChatInfo } from './chat-info.js';
+import { Upload } from '../lib/uploads.js';
 import { attachmentTray } from './attachment-tray.js';
+import { showChatInfo } from './chat-info.js';
 import { mediaBlock } from './media-bubble.js';
 import { openPhotoViewer } from './media-viewer.js';
 import { daySeparator, messageRow, pendingRow } from './message-rows.js';
 import { stopVoiceNotes } from './voice-note.js';
 import { voiceRecorder } from './voice-recorder.js';
-import { Upload } from '../lib/uploads.js';
 
 /** Pixels from the bottom within which the view follows new messages. */
 const STICK_THRESHOLD = 48;
@@ -572,9 +572,8 @@ export function renderConversation(container, chatId) {
     }
   }
 
-  start();
-
   updateComposerButtons();
+  start();
 
   return () => {
     mounted = false;
