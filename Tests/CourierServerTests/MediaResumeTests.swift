@@ -50,6 +50,28 @@ struct MediaResumeTests {
         #expect(MediaFixtures.sha256(download.body) == MediaFixtures.sha256(bytes))
     }
 
+    /// A part announcing an absurd length is refused with 413 (it once overflowed the arithmetic
+    /// and took the server down), and the server goes on.
+    @Test func anAbsurdContentLengthIsRefused() async throws {
+        let server = try await ChaosServer.start()
+        defer { server.stop() }
+        let alice = try await CourierClient(baseURL: server.baseURL).signUp("alice_1")
+        let created = try await call(server, .POST, "/api/v1/uploads", token: alice.token, json: [
+            "size": 10, "mime_type": "text/plain", "file_name": "a.txt", "sha256": String(repeating: "0", count: 64),
+        ])
+        let id = try #require(created.json["id"] as? String)
+        #expect(try await call(server, .PATCH, "/api/v1/uploads/\(id)", token: alice.token, body: [1], headers: [
+            "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream",
+        ]).status == .noContent)
+        let answer = try await RawHTTP.exchange(port: server.port, [
+            "PATCH /api/v1/uploads/\(id) HTTP/1.1", "Host: 127.0.0.1", "Authorization: Bearer \(alice.token)", "Upload-Offset: 1",
+            "Content-Type: application/offset+octet-stream", "Content-Length: 9223372036854775807", "Connection: close", "", "",
+        ].joined(separator: "\r\n"))
+        #expect(answer.status == 413)
+        #expect(answer.errorCode == "upload_too_long")
+        #expect(try await call(server, .GET, "/api/v1/uploads/\(id)", token: alice.token).json["offset"] as? Int == 1)
+    }
+
     struct Answer {
         let status: HTTPResponseStatus
         let body: [UInt8]

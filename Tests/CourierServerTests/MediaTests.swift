@@ -373,6 +373,82 @@ struct MediaTests {
         }
     }
 
+    /// Found by attacking the API: an HLS playlist posing as a video (ffmpeg would read the files it
+    /// names from the server's disk), the same media twice in two spellings, a right-to-left override
+    /// in a file name, a crash between storing a chunk and moving the offset, weak ETags, huge
+    /// ranges, and the sandboxing headers of a download.
+    @Test(arguments: TestEngine.all)
+    func hostileInputIsRefusedCleanly(engine: TestEngine) async throws {
+        let folder = try TemporaryFolder()
+        let blobs = try MediaBackend.folder.make(in: folder)
+        try await withTestApp(engine, blobs: blobs) { api, services in
+            let alice = try await api.register(username: "alice_1")
+            let bob = try await api.register(username: "bob_12")
+            let chat = try await api.createGroup(alice, members: [bob])
+
+            // A video the server has on disk, named by a playlist.
+            let secret = try MediaFixtures.ffmpeg(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=5:duration=1"], ["-c:v", "libx264", "-preset", "ultrafast"], suffix: "ts")
+            let secretPath = folder.path + "/secret.ts"
+            try Data(secret).write(to: URL(fileURLWithPath: secretPath))
+            let playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:1.0,\nfile:\(secretPath)\n#EXT-X-ENDLIST\n"
+            let posing = try await api.upload(Array(playlist.utf8), by: alice, kind: "video", mimeType: "video/mp4", fileName: "clip.mp4")
+            #expect(posing.status == .unprocessableContent)
+            #expect(posing.errorCode == "media_unprocessable")
+            let asVoice = try await api.upload(Array(playlist.utf8), by: alice, kind: "voice", mimeType: "audio/ogg", fileName: "v.ogg")
+            #expect(asVoice.errorCode == "media_unprocessable")
+
+            let id = try await api.uploadMedia(Array("x".utf8), by: alice)
+            let twice = try await api.sendMessage(alice, to: chat, "", extra: ["attachments": [id, id.uppercased()], "message_type": nil])
+            #expect(twice.status == .unprocessableContent)
+            #expect(twice.errorField == "attachments")
+
+            let spoofed = try await api.send(.post, "/api/v1/uploads", json: [
+                "size": 1, "mime_type": "image/png", "file_name": "a\u{202E}gnp.exe", "sha256": String(repeating: "0", count: 64),
+            ], token: alice.token)
+            #expect(spoofed.errorField == "file_name")
+
+            // Chunk 0 was stored with 300,000 bytes but the server died before the offset moved past 100,000.
+            let bytes = (0..<400_000).map { UInt8($0 % 199) }
+            let created = try await api.send(.post, "/api/v1/uploads", json: [
+                "size": bytes.count, "mime_type": "application/octet-stream", "file_name": "f.bin", "sha256": MediaFixtures.sha256(bytes),
+            ], token: alice.token)
+            let upload = try created.string("id")
+            #expect(try await api.sendBytes(.patch, "/api/v1/uploads/\(upload)", bytes[0..<100_000], token: alice.token, headers: [.uploadOffset: "0"]).status == .noContent)
+            let record = try #require(try await services.store.media.record(UUID(uuidString: upload)!))
+            let cipher = MediaCipher(key: record.fileKey, blob: record.id, size: record.size)
+            try await blobs.put(blob: upload, chunk: 0, bytes: try cipher.seal(bytes[0..<300_000], index: 0))
+            #expect(try await api.sendBytes(.patch, "/api/v1/uploads/\(upload)", bytes[100_000...], token: alice.token, headers: [.uploadOffset: "100000"]).status == .noContent)
+            #expect(try await api.send(.post, "/api/v1/uploads/\(upload)/complete", token: alice.token).status == .created)
+            #expect(try await api.download("/api/v1/media/\(upload)/content", token: alice.token).bytes == bytes)
+
+            let whole = try await api.download("/api/v1/media/\(upload)/content", token: alice.token)
+            #expect(whole.headers[.contentSecurityPolicy] == "sandbox; default-src 'none'")
+            #expect(whole.headers[.cacheControl] == "private, max-age=3600")
+            let etag = try #require(whole.headers[.eTag])
+            #expect(try await api.download("/api/v1/media/\(upload)/content", token: alice.token, headers: [.ifNoneMatch: "W/\(etag)"]).status == .notModified)
+            #expect(try await api.download("/api/v1/media/\(upload)/content", token: alice.token, headers: [.range: "bytes=99999999999999999999-"]).status == .rangeNotSatisfiable)
+            #expect(try await api.download("/api/v1/media/\(upload)/content", token: alice.token, headers: [.range: "bytes=0-0"]).bytes == [bytes[0]])
+        }
+    }
+
+    /// Upload parts that store nothing (an unknown upload, a wrong offset) cost a request of the
+    /// budget like any other; parts that store bytes do not.
+    @Test func failedPartsAreRateLimited() async throws {
+        var limits = RateLimitSettings()
+        limits.user = .init(5, per: 60)
+        try await withTestApp(.sqlite, rateLimits: limits) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let bytes = (0..<3_000_000).map { UInt8($0 % 7) }
+            // 6 parts that store bytes, over a budget of 5 requests (create and complete are 2).
+            #expect(try await api.upload(bytes, by: alice, partSize: 512 * 1024).status == .created)
+            var statuses: [Int] = []
+            for _ in 0..<8 {
+                statuses.append(Int(try await api.sendBytes(.patch, "/api/v1/uploads/\(UUID().uuidString)", [1], token: alice.token, headers: [.uploadOffset: "0"]).status.code))
+            }
+            #expect(statuses.contains(429), "\(statuses)")
+        }
+    }
+
     /// The Telegram relay names the kind of a message only.
     @Test func relayNamesOnlyTheKind() {
         #expect(TelegramRelay.noun(for: "image") == "photo")

@@ -20,6 +20,8 @@ public struct MessageDraft: Sendable, Equatable {
         metadata: [String: JSONValue]? = nil, replyToID: UUID? = nil, clientMessageID: String? = nil
     ) throws(CourierError) {
         let content = Self.normalized(content)
+        // Ids compare in one case: the same media twice in two spellings is still twice.
+        let attachments = attachments.map { $0.lowercased() }
         try Self.validate(content: content, allowEmpty: kind != .text || !attachments.isEmpty)
         if let mediaURL {
             guard WebURL.isValid(mediaURL, maxBytes: MessageLimits.maxMediaURLBytes) else { throw .invalid("media_url", "media_url must be an http(s) URL of at most \(MessageLimits.maxMediaURLBytes) bytes.") }
@@ -48,7 +50,7 @@ public struct MessageDraft: Sendable, Equatable {
         self.content = content
         self.kind = kind
         self.mediaURL = mediaURL
-        self.attachments = attachments.map { $0.lowercased() }
+        self.attachments = attachments
         self.metadata = metadata
         self.replyToID = replyToID
         self.clientMessageID = clientMessageID

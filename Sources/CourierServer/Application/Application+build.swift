@@ -64,7 +64,9 @@ public func buildApplication(
     )
     return Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: webSocket),
+        // A connection that stops sending (before its request is whole: a stalled upload part, a
+        // slow-loris) is closed after a minute instead of holding its resources for good.
+        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(http1: .init(idleTimeout: .seconds(60)), ws: webSocket)),
         configuration: .init(address: .hostname(host, port: port), serverName: "Courier"),
         services: services.backgroundServices(logger: logger),
         logger: logger

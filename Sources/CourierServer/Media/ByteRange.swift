@@ -23,6 +23,8 @@ enum ByteRange {
             guard suffix > 0, size > 0 else { return .unsatisfiable }
             return .part(max(0, size - suffix)...(size - 1))
         }
+        // Digits too large for a number still name a place past the end.
+        if Int64(first) == nil, !first.isEmpty, first.allSatisfy(\.isNumber) { return .unsatisfiable }
         guard let start = Int64(first), start >= 0 else { return .whole }
         guard start < size else { return .unsatisfiable }
         if last.isEmpty { return .part(start...(size - 1)) }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs a tool (`vips`, `ffmpeg`, `ffprobe`) as a child process without blocking a thread while
 /// it runs, killed when it overruns its time limit.
@@ -12,6 +13,9 @@ struct ExternalCommand: Sendable {
     let arguments: [String]
     var timeLimit: Duration = .seconds(30)
     var outputLimit = 256 * 1024
+    /// The job's private folder: the tool's temporary files and its captured output go there, and
+    /// nowhere else on disk (nil: the system's temporary folder, for tools that see no content).
+    var folder: URL?
 
     struct Failure: Error, CustomStringConvertible {
         let tool: String
@@ -24,7 +28,8 @@ struct ExternalCommand: Sendable {
     @discardableResult
     func run() async throws -> Data {
         guard let path = Self.locate(executable) else { throw Failure(tool: executable, reason: "not installed (see the README's requirements)") }
-        let base = NSTemporaryDirectory() + "courier-tool-" + UUID().uuidString.lowercased()
+        let temporary = folder?.path ?? NSTemporaryDirectory()
+        let base = (temporary as NSString).appendingPathComponent("courier-tool-" + UUID().uuidString.lowercased())
         let outputPath = base + ".out", errorPath = base + ".err"
         defer {
             unlink(outputPath)
@@ -36,25 +41,34 @@ struct ExternalCommand: Sendable {
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         // A small, fixed environment: nothing of the server's (secrets may be in it) reaches a tool.
-        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "VIPS_CONCURRENCY": "1", "LC_ALL": "C", "TMPDIR": NSTemporaryDirectory()]
+        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "VIPS_CONCURRENCY": "1", "LC_ALL": "C", "TMPDIR": temporary]
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: Failure(tool: executable, reason: "could not start: \(error)"))
-                return
+        // The tool is killed when it overruns its limit, and when the job is cancelled (the server
+        // shuts down): it never outlives its purpose.
+        let started = Mutex<Int32?>(nil)
+        let status: Int32 = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+                do {
+                    try process.run()
+                } catch {
+                    process.terminationHandler = nil
+                    continuation.resume(throwing: Failure(tool: executable, reason: "could not start: \(error)"))
+                    return
+                }
+                let pid = process.processIdentifier
+                started.withLock { $0 = pid }
+                if Task.isCancelled { kill(pid, SIGKILL) }
+                let limit = timeLimit
+                Task.detached {
+                    try? await Task.sleep(for: limit)
+                    if process.isRunning { kill(pid, SIGKILL) }
+                }
             }
-            let pid = process.processIdentifier
-            let limit = timeLimit
-            Task.detached {
-                try? await Task.sleep(for: limit)
-                if process.isRunning { kill(pid, SIGKILL) }
-            }
+        } onCancel: {
+            if let pid = started.withLock({ $0 }) { kill(pid, SIGKILL) }
         }
         try? output.close()
         try? errors.close()

@@ -6,10 +6,11 @@ import Foundation
 /// temporary folder that is removed when the job ends, at most `slots` jobs at a time, each
 /// within a time limit.
 struct MediaProcessor: Sendable {
-    /// One file a job made, to be encrypted and stored as a variant.
+    /// One file a job made, to be encrypted and stored as a variant (read a chunk at a time: a
+    /// video's 720p variant may be large).
     struct Output: Sendable {
         let variant: MediaVariant
-        let bytes: [UInt8]
+        let file: URL
     }
 
     /// What processing found and made.
@@ -33,11 +34,22 @@ struct MediaProcessor: Sendable {
     }
 
     let settings: MediaSettings
+    /// Jobs a person waits for (a photo's sizes, a poster, a waveform).
     let slots: ProcessingSlots
+    /// Work in the background (720p transcoding): one at a time, and never in the way of the above.
+    let backgroundSlots = ProcessingSlots(count: 1)
 
     init(settings: MediaSettings) {
         self.settings = settings
         self.slots = ProcessingSlots(count: settings.processingSlots)
+    }
+
+    /// The containers ffmpeg may open an upload as. Anything else (an HLS or concat playlist, an
+    /// image sequence) could make it read other files of the server's, so it is not demuxed at all.
+    static let formatWhitelist = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,ogg,mp3,wav,flac,aac,avi,mpegts,asf,flv"
+
+    private func tool(_ executable: String, _ arguments: [String], in folder: URL, limit: Duration? = nil) -> ExternalCommand {
+        ExternalCommand(executable: executable, arguments: arguments, timeLimit: limit ?? settings.jobTimeLimit, folder: folder)
     }
 
     /// Photo sizes as Telegram's boxes, the largest first (each smaller one is made from it).
@@ -48,7 +60,7 @@ struct MediaProcessor: Sendable {
         switch kind {
         case .photo: try await slots.run { try await photo(input, in: folder) }
         case .video: try await slots.run { try await video(input, in: folder) }
-        case .voice: try await slots.run { try await voice(input) }
+        case .voice: try await slots.run { try await voice(input, in: folder) }
         case .file: Result()
         }
     }
@@ -61,7 +73,7 @@ struct MediaProcessor: Sendable {
         guard let format = Self.photoFormat(of: input) else { throw Unprocessable(reason: "a photo must be JPEG, PNG, GIF or WebP") }
         var sides: [Int] = []
         for field in ["width", "height"] {
-            let printed = try await ExternalCommand(executable: "vipsheader", arguments: ["-f", field, input.path], timeLimit: settings.jobTimeLimit).run()
+            let printed = try await tool("vipsheader", ["-f", field, input.path], in: folder).run()
             if let side = Int(String(decoding: printed, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) { sides.append(side) }
         }
         guard sides.count == 2, sides[0] > 0, sides[1] > 0 else { throw Unprocessable(reason: "the \(format) image could not be read") }
@@ -72,10 +84,9 @@ struct MediaProcessor: Sendable {
         var source = input
         for (name, box) in Self.photoBoxes {
             let target = folder.appendingPathComponent("\(name).jpg")
-            try await thumbnail(source, to: target.path + "[Q=85,strip]", box: box)
-            let bytes = try [UInt8](Data(contentsOf: target))
-            let size = ImageSize.jpeg(bytes)
-            result.outputs.append(Output(variant: MediaVariant(name: name, mimeType: "image/jpeg", size: Int64(bytes.count), width: size?.width, height: size?.height), bytes: bytes))
+            try await thumbnail(source, to: target.path + "[Q=85,strip]", box: box, in: folder)
+            let (bytes, size) = try Self.jpegFacts(target)
+            result.outputs.append(Output(variant: MediaVariant(name: name, mimeType: "image/jpeg", size: bytes, width: size?.width, height: size?.height), file: target))
             if name == "x1280" {
                 (result.width, result.height) = (size?.width, size?.height)
                 source = target
@@ -83,10 +94,11 @@ struct MediaProcessor: Sendable {
         }
         for (name, type, suffix) in [("thumb", "image/jpeg", "jpg"), ("thumb_webp", "image/webp", "webp")] {
             let target = folder.appendingPathComponent("\(name).\(suffix)")
-            try await thumbnail(source, to: target.path + "[Q=85,strip]", box: 200, crop: true)
+            try await thumbnail(source, to: target.path + "[Q=85,strip]", box: 200, crop: true, in: folder)
             let made = try [UInt8](Data(contentsOf: target))
             let bytes = suffix == "webp" ? WebPMetadata.stripped(made) : made
-            result.outputs.append(Output(variant: MediaVariant(name: name, mimeType: type, size: Int64(bytes.count), width: 200, height: 200), bytes: bytes))
+            try Data(bytes).write(to: target)
+            result.outputs.append(Output(variant: MediaVariant(name: name, mimeType: type, size: Int64(bytes.count), width: 200, height: 200), file: target))
         }
         result.preview = try await preview(of: source, in: folder)
         return result
@@ -95,14 +107,23 @@ struct MediaProcessor: Sendable {
     /// The tiny blurred-before-loading image: about 20 pixels across, a few hundred bytes.
     private func preview(of image: URL, in folder: URL) async throws -> String {
         let target = folder.appendingPathComponent("preview.jpg")
-        try await thumbnail(image, to: target.path + "[Q=30,strip]", box: 20)
+        try await thumbnail(image, to: target.path + "[Q=30,strip]", box: 20, in: folder)
         return "data:image/jpeg;base64," + (try Data(contentsOf: target)).base64EncodedString()
     }
 
-    private func thumbnail(_ input: URL, to target: String, box: Int, crop: Bool = false) async throws {
+    private func thumbnail(_ input: URL, to target: String, box: Int, crop: Bool = false, in folder: URL) async throws {
         var arguments = ["thumbnail", input.path, target, String(box), "--height", String(box), "--size", "down"]
         if crop { arguments += ["--crop", "centre"] }
-        try await ExternalCommand(executable: "vips", arguments: arguments, timeLimit: settings.jobTimeLimit).run()
+        try await tool("vips", arguments, in: folder).run()
+    }
+
+    /// A JPEG's size in bytes and its pixel size (from its header, the first 64 KiB).
+    static func jpegFacts(_ file: URL) throws -> (Int64, (width: Int, height: Int)?) {
+        let handle = try FileHandle(forReadingFrom: file)
+        defer { try? handle.close() }
+        let head = [UInt8]((try handle.read(upToCount: 64 * 1024)) ?? Data())
+        let size = try handle.seekToEnd()
+        return (Int64(size), ImageSize.jpeg(head))
     }
 
     static func photoFormat(of file: URL) -> String? {
@@ -119,11 +140,11 @@ struct MediaProcessor: Sendable {
     // MARK: Videos and voice notes
 
     /// What ffprobe says of a file's first video or audio stream and its duration.
-    private func probe(_ input: URL, stream: String) async throws -> (width: Int?, height: Int?, duration: Double?) {
-        let output = try await ExternalCommand(executable: "ffprobe", arguments: [
-            "-v", "error", "-select_streams", "\(stream):0", "-show_entries", "stream=width,height,duration:format=duration",
-            "-of", "json", input.path,
-        ], timeLimit: settings.jobTimeLimit).run()
+    private func probe(_ input: URL, stream: String, in folder: URL) async throws -> (width: Int?, height: Int?, duration: Double?) {
+        let output = try await tool("ffprobe", [
+            "-v", "error", "-format_whitelist", Self.formatWhitelist, "-select_streams", "\(stream):0",
+            "-show_entries", "stream=width,height,duration:format=duration", "-of", "json", input.path,
+        ], in: folder).run()
         struct Probe: Decodable {
             struct Stream: Decodable { let width: Int?; let height: Int?; let duration: String? }
             struct Format: Decodable { let duration: String? }
@@ -139,20 +160,20 @@ struct MediaProcessor: Sendable {
 
     private func video(_ input: URL, in folder: URL) async throws -> Result {
         let probed: (width: Int?, height: Int?, duration: Double?)
-        do { probed = try await probe(input, stream: "v") } catch let failure as ExternalCommand.Failure {
+        do { probed = try await probe(input, stream: "v", in: folder) } catch let failure as ExternalCommand.Failure {
             throw Unprocessable(reason: "the video could not be read (\(failure.tool))")
         }
         var result = Result(width: probed.width, height: probed.height, duration: probed.duration)
         let frame = folder.appendingPathComponent("frame.jpg")
         let at = min(1.0, (probed.duration ?? 0) / 2)
-        try await ExternalCommand(executable: "ffmpeg", arguments: [
-            "-nostdin", "-v", "error", "-ss", String(format: "%.2f", at), "-i", input.path, "-frames:v", "1", "-q:v", "3", "-y", frame.path,
-        ], timeLimit: settings.jobTimeLimit).run()
+        try await tool("ffmpeg", [
+            "-nostdin", "-v", "error", "-format_whitelist", Self.formatWhitelist, "-ss", String(format: "%.2f", at), "-i", input.path,
+            "-frames:v", "1", "-q:v", "3", "-y", frame.path,
+        ], in: folder).run()
         let poster = folder.appendingPathComponent("poster.jpg")
-        try await thumbnail(frame, to: poster.path + "[Q=85,strip]", box: 1280)
-        let bytes = try [UInt8](Data(contentsOf: poster))
-        let size = ImageSize.jpeg(bytes)
-        result.outputs.append(Output(variant: MediaVariant(name: "poster", mimeType: "image/jpeg", size: Int64(bytes.count), width: size?.width, height: size?.height), bytes: bytes))
+        try await thumbnail(frame, to: poster.path + "[Q=85,strip]", box: 1280, in: folder)
+        let (bytes, size) = try Self.jpegFacts(poster)
+        result.outputs.append(Output(variant: MediaVariant(name: "poster", mimeType: "image/jpeg", size: bytes, width: size?.width, height: size?.height), file: poster))
         result.preview = try await preview(of: poster, in: folder)
         if let height = probed.height, let width = probed.width, min(width, height) > 720 {
             result.pendingWork = "720p"
@@ -162,28 +183,30 @@ struct MediaProcessor: Sendable {
 
     /// Makes a video's 720p variant (background work: it may take a while).
     func transcode720p(_ input: URL, in folder: URL) async throws -> Output {
-        try await slots.run {
+        try await backgroundSlots.run {
             let target = folder.appendingPathComponent("720p.mp4")
-            try await ExternalCommand(executable: "ffmpeg", arguments: [
-                "-nostdin", "-v", "error", "-i", input.path, "-vf", "scale='if(gt(iw,ih),-2,720)':'if(gt(iw,ih),720,-2)'",
+            try await tool("ffmpeg", [
+                "-nostdin", "-v", "error", "-format_whitelist", Self.formatWhitelist, "-i", input.path,
+                "-vf", "scale='if(gt(iw,ih),-2,720)':'if(gt(iw,ih),720,-2)'",
                 "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart",
                 "-map_metadata", "-1", "-threads", "2", "-y", target.path,
-            ], timeLimit: settings.transcodeTimeLimit).run()
-            let bytes = try [UInt8](Data(contentsOf: target))
-            let probed = try await probe(target, stream: "v")
-            return Output(variant: MediaVariant(name: "720p", mimeType: "video/mp4", size: Int64(bytes.count), width: probed.width, height: probed.height), bytes: bytes)
+            ], in: folder, limit: settings.transcodeTimeLimit).run()
+            let size = try FileManager.default.attributesOfItem(atPath: target.path)[.size] as? Int ?? 0
+            let probed = try await probe(target, stream: "v", in: folder)
+            return Output(variant: MediaVariant(name: "720p", mimeType: "video/mp4", size: Int64(size), width: probed.width, height: probed.height), file: target)
         }
     }
 
-    private func voice(_ input: URL) async throws -> Result {
+    private func voice(_ input: URL, in folder: URL) async throws -> Result {
         let probed: (width: Int?, height: Int?, duration: Double?)
-        do { probed = try await probe(input, stream: "a") } catch let failure as ExternalCommand.Failure {
+        do { probed = try await probe(input, stream: "a", in: folder) } catch let failure as ExternalCommand.Failure {
             throw Unprocessable(reason: "the voice message could not be read (\(failure.tool))")
         }
-        let pcm = input.deletingLastPathComponent().appendingPathComponent("voice.pcm")
-        try await ExternalCommand(executable: "ffmpeg", arguments: [
-            "-nostdin", "-v", "error", "-i", input.path, "-ac", "1", "-ar", "1000", "-f", "s16le", "-y", pcm.path,
-        ], timeLimit: settings.jobTimeLimit).run()
+        let pcm = folder.appendingPathComponent("voice.pcm")
+        try await tool("ffmpeg", [
+            "-nostdin", "-v", "error", "-format_whitelist", Self.formatWhitelist, "-i", input.path, "-ac", "1", "-ar", "1000",
+            "-f", "s16le", "-y", pcm.path,
+        ], in: folder).run()
         let sampleCount = ((try? FileManager.default.attributesOfItem(atPath: pcm.path)[.size] as? Int) ?? 0) / 2
         // A browser's WebM recording has no duration in its header; the decoded samples (1,000 a
         // second) tell it.

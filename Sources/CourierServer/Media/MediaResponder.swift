@@ -20,7 +20,12 @@ struct MediaResponder {
             .contentType: download.variant.mimeType,
             .contentDisposition: disposition(download),
         ]
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
+        // If-None-Match compares weakly (RFC 9110 §13.1.2): W/"x" matches "x".
+        let tags: [String] = request.headers[.ifNoneMatch]?.split(separator: ",").map { part -> String in
+            let tag = part.trimmingCharacters(in: .whitespaces)
+            return tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag
+        } ?? []
+        if tags.contains(etag) || tags.contains("*") {
             return Response(status: .notModified, headers: headers)
         }
         let range: ClosedRange<Int64>
@@ -51,7 +56,12 @@ struct MediaResponder {
 
     private func disposition(_ download: MediaService.Download) -> String {
         let inline = download.attachment.kind != .file
-        let name = download.attachment.fileName
+        var name = download.attachment.fileName
+        // A photo size or a poster is a JPEG or WebP whatever the upload was: name it so.
+        if download.variant.name != MediaVariant.original {
+            let stem = (name as NSString).deletingPathExtension
+            name = "\(stem.isEmpty ? "media" : stem)-\(download.variant.name).\(download.variant.mimeType == "image/webp" ? "webp" : download.variant.mimeType.hasPrefix("video/") ? "mp4" : "jpg")"
+        }
         let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? "file"
         let ascii = String(name.unicodeScalars.map { $0.isASCII && $0 != "\"" && $0 != "\\" && $0.value >= 0x20 ? Character($0) : "_" })
         return "\(inline ? "inline" : "attachment"); filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"

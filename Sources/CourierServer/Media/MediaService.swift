@@ -26,6 +26,8 @@ public final class MediaService: Sendable {
     private let runningHashes = Mutex<[UUID: (offset: Int64, hash: SHA256)]>([:])
     /// Uploads a request is writing or finishing on this node: a second one at once is refused.
     private let busy = Mutex<Set<UUID>>([])
+    /// Processing jobs running per person on this node.
+    private let processingJobs = Mutex<[UUID: Int]>([:])
     /// Wakes the background worker (a video's 720p variant).
     let work = Wakeup()
 
@@ -145,7 +147,10 @@ public final class MediaService: Sendable {
         if offset % chunkSize != 0 {
             guard let stored = try await blobs.get(blob: Self.blobName(id), chunk: index) else { throw MediaIntegrityError(blob: id, chunk: index) }
             pending = try cipher.open(stored, index: index)
-            guard pending.count == Int(offset % chunkSize) else { throw MediaIntegrityError(blob: id, chunk: index) }
+            // A crash between storing a longer version of this chunk and moving the offset leaves
+            // more bytes than the offset says: the stored offset wins (the client resends the rest).
+            guard pending.count >= Int(offset % chunkSize) else { throw MediaIntegrityError(blob: id, chunk: index) }
+            pending.removeSubrange(Int(offset % chunkSize)...)
         }
         var durable = offset
         // The running hash continues only from where it stopped (a fresh upload starts one).
@@ -224,8 +229,19 @@ public final class MediaService: Sendable {
         if record.kind != .file {
             let result: MediaProcessor.Result
             do {
-                result = try await withPlaintextCopy(of: record, blob: id) { input, folder in
-                    try await processor.process(input, kind: record.kind, in: folder)
+                // The outputs are files in the job's folder: stored before it goes.
+                (result, stored) = try await withPlaintextCopy(of: record, blob: id) { input, folder in
+                    try await processingTurn(of: userID) {
+                        let result = try await processor.process(input, kind: record.kind, in: folder)
+                        var stored: [MediaStore.Blob] = []
+                        do {
+                            for output in result.outputs { stored.append(try await storeVariant(output, key: record.fileKey)) }
+                        } catch {
+                            await removeBlobs(stored)
+                            throw error
+                        }
+                        return (result, stored)
+                    }
                 }
             } catch let refusal as MediaProcessor.Unprocessable {
                 try await remove(record)
@@ -240,10 +256,7 @@ public final class MediaService: Sendable {
             info.attachment.duration = result.duration
             info.attachment.waveform = result.waveform
             info.attachment.preview = result.preview
-            for output in result.outputs {
-                stored.append(try await storeVariant(output, key: record.fileKey))
-                info.attachment.variants.append(output.variant)
-            }
+            info.attachment.variants += result.outputs.map(\.variant)
             pendingWork = result.pendingWork
             keepsOriginal = result.keepsOriginal
         }
@@ -251,7 +264,15 @@ public final class MediaService: Sendable {
             stored.insert(MediaStore.Blob(variant: MediaVariant.original, blobID: id, size: record.size), at: 0)
             info.attachment.variants.insert(MediaVariant(name: MediaVariant.original, mimeType: info.attachment.mimeType, size: record.size, width: info.attachment.width, height: info.attachment.height), at: 0)
         }
-        guard try await store.complete(id, info: info, blobs: stored, pendingWork: pendingWork, at: .now()) else {
+        let completed: Bool
+        do {
+            completed = try await store.complete(id, info: info, blobs: stored, pendingWork: pendingWork, at: .now())
+        } catch {
+            await removeBlobs(stored.filter { $0.blobID != id })
+            throw error
+        }
+        guard completed else {
+            await removeBlobs(stored.filter { $0.blobID != id })
             throw CourierError.notFound("upload")
         }
         if !keepsOriginal {
@@ -261,18 +282,26 @@ public final class MediaService: Sendable {
         return info.attachment
     }
 
+    /// Encrypts and stores a file a job made, a chunk at a time.
     private func storeVariant(_ output: MediaProcessor.Output, key: SymmetricKey) async throws -> MediaStore.Blob {
         let blobID = UUID()
-        let cipher = MediaCipher(key: key, blob: blobID, size: Int64(output.bytes.count))
-        var index = 0
-        var start = 0
-        repeat {
-            let end = min(start + MediaCipher.chunkSize, output.bytes.count)
-            try await blobs.put(blob: Self.blobName(blobID), chunk: index, bytes: try cipher.seal(output.bytes[start..<end], index: index))
-            index += 1
-            start = end
-        } while start < output.bytes.count
-        return MediaStore.Blob(variant: output.variant.name, blobID: blobID, size: Int64(output.bytes.count))
+        let size = output.variant.size
+        let cipher = MediaCipher(key: key, blob: blobID, size: size)
+        let handle = try FileHandle(forReadingFrom: output.file)
+        defer { try? handle.close() }
+        do {
+            for index in 0..<cipher.chunkCount {
+                let plain = try handle.read(upToCount: MediaCipher.chunkSize) ?? Data()
+                guard plain.count == min(MediaCipher.chunkSize, Int(size - Int64(index) * Int64(MediaCipher.chunkSize))) else {
+                    throw ExternalCommand.Failure(tool: "courier", reason: "the \(output.variant.name) file changed while it was stored")
+                }
+                try await blobs.put(blob: Self.blobName(blobID), chunk: index, bytes: try cipher.seal(plain, index: index))
+            }
+        } catch {
+            try? await blobs.delete(blob: Self.blobName(blobID), chunkCount: cipher.chunkCount)
+            throw error
+        }
+        return MediaStore.Blob(variant: output.variant.name, blobID: blobID, size: size)
     }
 
     // MARK: Reading
@@ -409,18 +438,50 @@ public final class MediaService: Sendable {
                 continue
             }
             do {
-                let output = try await withPlaintextCopy(of: record, blob: id) { input, folder in
-                    try await processor.transcode720p(input, in: folder)
+                let (variant, blob) = try await withPlaintextCopy(of: record, blob: id) { input, folder in
+                    let output = try await processor.transcode720p(input, in: folder)
+                    return (output.variant, try await storeVariant(output, key: record.fileKey))
                 }
-                let blob = try await storeVariant(output, key: record.fileKey)
                 var info = record.info
-                info.attachment.variants.append(output.variant)
-                try await store.addVariant(id, blob: blob, info: info)
+                info.attachment.variants.append(variant)
+                do {
+                    try await store.addVariant(id, blob: blob, info: info)
+                } catch {
+                    await removeBlobs([blob])
+                    throw error
+                }
             } catch {
                 logger.warning("video transcoding failed", metadata: ["media": "\(id)", "error": "\(error)"])
                 try await store.clearPendingWork(id)
             }
         }
+    }
+
+    /// Removes stored forms that never made it into the database.
+    private func removeBlobs(_ stored: [MediaStore.Blob]) async {
+        for blob in stored {
+            try? await blobs.delete(blob: Self.blobName(blob.blobID), chunkCount: MediaCipher.chunkCount(size: blob.size))
+        }
+    }
+
+    /// Runs a processing job of `userID`'s, at most two of theirs at once: one person's uploads
+    /// cannot fill every processing slot (429 `processing_busy` for a third).
+    private func processingTurn<T: Sendable>(of userID: UUID, _ job: () async throws -> T) async throws -> T {
+        let admitted = processingJobs.withLock { jobs -> Bool in
+            guard jobs[userID, default: 0] < 2 else { return false }
+            jobs[userID, default: 0] += 1
+            return true
+        }
+        guard admitted else {
+            throw CourierError(.tooManyRequests(retryAfterSeconds: 2), code: "processing_busy", message: "Two of your files are being processed; finish this one in a moment.")
+        }
+        defer {
+            processingJobs.withLock { jobs in
+                jobs[userID, default: 1] -= 1
+                if jobs[userID] == 0 { jobs.removeValue(forKey: userID) }
+            }
+        }
+        return try await job()
     }
 
     /// Deletes a media file's bytes, every form of them, then its row.
@@ -525,8 +586,10 @@ public final class MediaService: Sendable {
         let name = String(raw.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last ?? "")
             .trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty, name.utf8.count <= MediaLimits.maxFileNameBytes, name != ".", name != "..",
-              !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else { throw .invalid("file_name", "file_name must be 1 to \(MediaLimits.maxFileNameBytes) bytes without control characters.") }
+              // Control and format characters (a right-to-left override makes "a‮gnp.exe" look like
+              // "aexe.png") and line or paragraph separators have no place in a file name.
+              !name.unicodeScalars.contains(where: { [.control, .format, .lineSeparator, .paragraphSeparator].contains($0.properties.generalCategory) })
+        else { throw .invalid("file_name", "file_name must be 1 to \(MediaLimits.maxFileNameBytes) bytes without control or formatting characters.") }
         return name
     }
 }

@@ -10,7 +10,10 @@ struct MediaWorkService: Service {
     func run() async throws {
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
-                try await media.doPendingWork()
+                // Cancelled on shutdown: a running transcode is killed, and done again after the restart.
+                try await cancelWhenGracefulShutdown { try await media.doPendingWork() }
+            } catch is CancellationError {
+                return
             } catch {
                 logger.warning("media background work failed", metadata: ["error": "\(error)"])
             }

@@ -4,8 +4,9 @@ import Hummingbird
 /// Charges each signed-in API request to its user's budget (429 with `Retry-After` when spent),
 /// except signing out (`POST /auth/logout`, `DELETE /auth/sessions/…`): someone flooding with a
 /// stolen token must not stop its owner from signing that device out. The parts of an upload
-/// (`PATCH /uploads/…`) are not charged either: a 1 GiB file is 2,048 of them, and what they may
-/// carry is already bounded by the upload's declared size and the quota.
+/// (`PATCH /uploads/…`) that store bytes are not charged either: a 1 GiB file is 2,048 of them,
+/// and what they may carry is already bounded by the upload's declared size and the quota; a
+/// part that fails (unknown upload, wrong offset) is charged like any request.
 ///
 /// A request without a token that is refused with 401 (a bogus refresh token, say) counts against
 /// its IP address's budget for refused requests, which once spent answers such requests 429.
@@ -18,7 +19,16 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let user = context.identity {
-            if !Self.isSigningOut(request), !Self.isUploadPart(request) { try await premium.takeRequestBudget(of: user.userID) }
+            if Self.isUploadPart(request) {
+                do {
+                    return try await next(request, context)
+                } catch {
+                    // A part that stored nothing (unknown upload, wrong offset) is an ordinary request.
+                    try await premium.takeRequestBudget(of: user.userID)
+                    throw error
+                }
+            }
+            if !Self.isSigningOut(request) { try await premium.takeRequestBudget(of: user.userID) }
             return try await next(request, context)
         }
         do {

@@ -2,7 +2,8 @@ import HTTPTypes
 import Hummingbird
 
 /// Headers that keep browsers from misusing responses: no MIME sniffing, no framing, no referrer
-/// leaks, nothing loaded from elsewhere, API answers never cached; HSTS when served over HTTPS.
+/// leaks, nothing loaded from elsewhere, API answers never cached unless they say otherwise; HSTS
+/// when served over HTTPS.
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     let https: Bool
 
@@ -11,8 +12,11 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.xFrameOptions] = "DENY"
         response.headers[.referrerPolicy] = "no-referrer"
-        response.headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'"
-        if request.uri.path.hasPrefix("/api/") {
+        // A response that set its own policy keeps it (media downloads are sandboxed and cacheable).
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'"
+        }
+        if request.uri.path.hasPrefix("/api/"), response.headers[.cacheControl] == nil {
             response.headers[.cacheControl] = "no-store"
         }
         if https {
