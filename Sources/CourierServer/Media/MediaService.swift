@@ -131,11 +131,12 @@ public final class MediaService: Sendable {
     public func append<Body: AsyncSequence & Sendable>(
         to id: UUID, at offset: Int64, declaredLength: Int64?, body: Body, for userID: UUID
     ) async throws -> Int64 where Body.Element == ByteBuffer {
-        let record = try await upload(id, for: userID)
+        // Claimed first and read once: what is read then is what this request writes after (an
+        // id that is not the caller's upload is released at once with a 404).
         try await claim(id)
         defer { release(id) }
-        let current = try await upload(id, for: userID)
-        guard offset == current.received else { throw Self.offsetMismatch(current.received) }
+        let record = try await upload(id, for: userID)
+        guard offset == record.received else { throw Self.offsetMismatch(record.received) }
         if let declaredLength, declaredLength > record.size - offset {
             throw CourierError(.payloadTooLarge, code: "upload_too_long", message: "The bytes go past the upload's declared size of \(record.size).")
         }
@@ -152,17 +153,29 @@ public final class MediaService: Sendable {
             guard pending.count >= Int(offset % chunkSize) else { throw MediaIntegrityError(blob: id, chunk: index) }
             pending.removeSubrange(Int(offset % chunkSize)...)
         }
-        var durable = offset
         // The running hash continues only from where it stopped (a fresh upload starts one).
         var hash = runningHashes.withLock { $0[id] }.flatMap { $0.offset == offset ? $0.hash : nil } ?? (offset == 0 ? SHA256() : nil)
+        // The offset the database holds, and the move of it that is under way: a chunk's offset is
+        // committed while the next chunk is read and stored (one move in flight, in order). A crash
+        // in between leaves chunks past the stored offset, which the resumed upload writes again.
+        var committed = offset
+        var moving: (task: Task<Bool, any Error>, end: Int64)?
 
-        /// Stores the chunk being filled and moves the stored offset to its end.
+        func settle() async throws {
+            guard let move = moving else { return }
+            moving = nil
+            guard try await move.task.value else { throw Self.offsetMismatch(nil) }
+            committed = move.end
+        }
+
+        /// Stores the chunk being filled and starts moving the stored offset to its end.
         func flush() async throws {
             guard !pending.isEmpty else { return }
             try await blobs.put(blob: Self.blobName(id), chunk: index, bytes: try cipher.seal(pending, index: index))
             let end = Int64(index) * chunkSize + Int64(pending.count)
-            guard try await store.advance(id, from: durable, to: end) else { throw Self.offsetMismatch(nil) }
-            durable = end
+            try await settle()
+            let (store, from) = (self.store, committed)
+            moving = (Task { try await store.advance(id, from: from, to: end) }, end)
             if pending.count == MediaCipher.chunkSize {
                 index += 1
                 pending.removeAll(keepingCapacity: true)
@@ -185,16 +198,18 @@ public final class MediaService: Sendable {
                 }
             }
             try await flush()
+            try await settle()
         } catch {
             // Keep what arrived before the drop: the client resumes from the stored offset.
             runningHashes.withLock { _ = $0.removeValue(forKey: id) }
             try? await flush()
+            try? await settle()
             throw error
         }
         runningHashes.withLock { state in
-            if let hash { state[id] = (durable, hash) } else { state.removeValue(forKey: id) }
+            if let hash { state[id] = (committed, hash) } else { state.removeValue(forKey: id) }
         }
-        return durable
+        return committed
     }
 
     // MARK: Finishing uploads
@@ -519,11 +534,7 @@ public final class MediaService: Sendable {
         }
         let handle = try FileHandle(forWritingTo: input)
         do {
-            let cipher = MediaCipher(key: record.fileKey, blob: blob, size: record.size)
-            for index in 0..<cipher.chunkCount {
-                guard let sealed = try await blobs.get(blob: Self.blobName(blob), chunk: index) else { throw MediaIntegrityError(blob: blob, chunk: index) }
-                try handle.write(contentsOf: try cipher.open(sealed, index: index))
-            }
+            try await readChunks(of: record, blob: blob, size: record.size) { try handle.write(contentsOf: $0) }
             try handle.close()
         } catch {
             try? handle.close()
