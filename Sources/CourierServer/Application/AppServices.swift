@@ -89,7 +89,8 @@ public final class AppServices: Sendable {
     func backgroundServices(logger: Logger) -> [any Service] {
         var services: [any Service] = [
             FanOutService(bus: bus, registry: registry),
-            ConnectionSweepService(registry: registry, sessions: store.sessions, sessionCheck: gateway.sessionCheckInterval, logger: logger),
+            PeriodicJob.expiredTokenSweep(registry, logger: logger),
+            PeriodicJob.signedOutSessionCheck(registry, sessions: store.sessions, interval: gateway.sessionCheckInterval, logger: logger),
             PeriodicJob.premiumExpiry(premium, logger: logger),
             PeriodicJob.updatePruning(store.updates, retention: updateRetention, logger: logger),
             PeriodicJob.mediaCollection(media, logger: logger),
