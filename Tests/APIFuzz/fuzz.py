@@ -34,107 +34,21 @@ import random
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "WebClient"))
-from fake_telegram import FakeTelegram  # noqa: E402 - after the path is set
+from courier_server import CourierServer  # noqa: E402 - after the path is set
+from fake_telegram import FakeTelegram  # noqa: E402
 
 PASSWORD = "correct horse battery"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def env_int(name, default):
     value = os.environ.get(name, "").strip()
     return int(value) if value else default
-
-
-class Server:
-    """The courier binary on a free port with a throwaway data folder."""
-
-    def __init__(self, binary, output, telegram_url):
-        self.binary = binary
-        self.port = free_port()
-        self.data_dir = tempfile.mkdtemp(prefix="courier-api-fuzz-")
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = os.path.join(output, "server.log")
-        self.log = open(self.log_path, "wb")
-        self.process = None
-        self.env = dict(os.environ)
-        self.env.update(
-            COURIER_PORT=str(self.port),
-            COURIER_HOST="127.0.0.1",
-            COURIER_DATA_DIR=self.data_dir,
-            COURIER_BCRYPT_COST="4",
-            COURIER_RATE_LIMITS="off",
-            LOG_LEVEL="info",
-            COURIER_PUBLIC_URL=self.base,
-            TELEGRAM_BOT_TOKEN="4242:api-fuzz-token",
-            TELEGRAM_API_URL=telegram_url,
-        )
-        for name in ("TELEGRAM_WEBHOOK_SECRET", "DATABASE_URL", "JWT_SECRET", "COURIER_MASTER_KEY_FILE", "COURIER_WEB_DIR"):
-            self.env.pop(name, None)
-
-    def start(self):
-        self.process = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.process.returncode}; see {self.log_path}")
-            if self.healthy():
-                return
-            time.sleep(0.1)
-        raise RuntimeError("the server did not become healthy within 60 s")
-
-    def healthy(self):
-        try:
-            with urllib.request.urlopen(self.base + "/health", timeout=5) as response:
-                return response.status == 200
-        except (urllib.error.URLError, ConnectionError, OSError):
-            return False
-
-    def alive(self):
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self):
-        """Stops the server gracefully; returns its exit status (None if it had to be killed)."""
-        if self.process is None:
-            return None
-        if self.process.poll() is not None:
-            return self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            return None
-
-    def cleanup(self):
-        self.stop()
-        self.log.close()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def api(self, method, path, body=None, token=None):
-        request = urllib.request.Request(self.base + "/api/v1" + path, method=method)
-        request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", "Bearer " + token)
-        data = json.dumps(body).encode() if body is not None else None
-        with urllib.request.urlopen(request, data=data, timeout=10) as response:
-            text = response.read()
-            return json.loads(text) if text else None
 
 
 def seed(server, suffix):
@@ -265,7 +179,7 @@ def main():
 
     started = time.time()
     telegram = FakeTelegram().start()
-    server = Server(os.path.abspath(args.server), output, telegram.url)
+    server = CourierServer(os.path.abspath(args.server), output, telegram.url, name="courier-api-fuzz", extra_env={"COURIER_RATE_LIMITS": "off"})
     problems = []
     exit_status = None
     schemathesis_status = None

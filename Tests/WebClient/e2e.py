@@ -25,15 +25,12 @@ import random
 import re
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
-import urllib.error
-import urllib.request
 import zlib
 
 from selenium import webdriver
@@ -45,7 +42,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fake_telegram import BOT_USERNAME, FakeTelegram  # noqa: E402 - after the path is set
+from courier_server import CourierServer  # noqa: E402 - after the path is set
+from fake_telegram import BOT_USERNAME, FakeTelegram  # noqa: E402
 
 WAIT = 15  # seconds for any single UI condition
 DESKTOP = (1280, 800)
@@ -55,85 +53,6 @@ PASSWORD = "correct horse battery"
 
 # ------------------------------------------------------------------------------------------------
 # The server
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """The courier binary on a fixed port and data folder, so it can be restarted in place."""
-
-    def __init__(self, binary, output, telegram_url, web_dir=None):
-        self.binary = binary
-        self.telegram_url = telegram_url
-        self.port = free_port()
-        self.data_dir = tempfile.mkdtemp(prefix="courier-web-e2e-")
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = open(os.path.join(output, "server.log"), "ab")
-        self.web_dir = web_dir
-        self.process = None
-
-    def start(self):
-        env = dict(os.environ)
-        env.update(
-            COURIER_PORT=str(self.port),
-            COURIER_HOST="127.0.0.1",
-            COURIER_DATA_DIR=self.data_dir,
-            COURIER_BCRYPT_COST="4",
-            LOG_LEVEL="info",
-            COURIER_PUBLIC_URL=self.base,
-            TELEGRAM_BOT_TOKEN="4242:e2e-test-token",
-            TELEGRAM_API_URL=self.telegram_url,
-        )
-        env.pop("TELEGRAM_WEBHOOK_SECRET", None)
-        if self.web_dir:
-            env["COURIER_WEB_DIR"] = self.web_dir
-        self.process = subprocess.Popen([self.binary, "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.process.returncode}; see server.log")
-            try:
-                with urllib.request.urlopen(self.base + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("the server did not become healthy within 60 s")
-
-    def kill(self):
-        """Kills the server abruptly (SIGKILL), as a crash or a pulled plug would."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def cleanup(self):
-        self.stop()
-        self.log.close()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def api(self, method, path, body=None, token=None):
-        request = urllib.request.Request(self.base + "/api/v1" + path, method=method)
-        request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", "Bearer " + token)
-        data = json.dumps(body).encode() if body is not None else None
-        with urllib.request.urlopen(request, data=data, timeout=10) as response:
-            text = response.read()
-            return json.loads(text) if text else None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -340,7 +259,7 @@ class Scenario:
         self.args = args
         os.makedirs(args.output, exist_ok=True)
         self.telegram = FakeTelegram().start()
-        self.server = Server(os.path.abspath(args.server), args.output, self.telegram.url, args.web_dir and os.path.abspath(args.web_dir))
+        self.server = CourierServer(os.path.abspath(args.server), args.output, self.telegram.url, name="courier-web-e2e", web_dir=args.web_dir and os.path.abspath(args.web_dir))
         self.suffix = f"{random.randint(0, 999999):06d}"
         self.alice_name = f"alice_{self.suffix}"
         self.bob_name = f"bob_{self.suffix}"
