@@ -52,6 +52,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "CourierRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .target(
             name: "CourierRealtime",
             dependencies: [
                 "CourierCore",
@@ -128,6 +136,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .testTarget(
+            name: "CourierRedisTests",
+            dependencies: ["CourierRedis"]
         ),
         .testTarget(
             name: "CourierCoreTests",
