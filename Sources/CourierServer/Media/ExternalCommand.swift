@@ -20,6 +20,7 @@ struct ExternalCommand: Sendable {
     struct Failure: Error, CustomStringConvertible {
         let tool: String
         let reason: String
+        var isMissingTool = false
         var description: String { "\(tool): \(reason)" }
     }
 
@@ -27,7 +28,9 @@ struct ExternalCommand: Sendable {
     /// non-zero status or runs out of time.
     @discardableResult
     func run() async throws -> Data {
-        guard let path = Self.locate(executable) else { throw Failure(tool: executable, reason: "not installed (see the README's requirements)") }
+        guard let path = Self.locate(executable) else {
+            throw Failure(tool: executable, reason: "not installed (see the README's requirements)", isMissingTool: true)
+        }
         let temporary = folder?.path ?? NSTemporaryDirectory()
         let base = (temporary as NSString).appendingPathComponent("courier-tool-" + UUID().uuidString.lowercased())
         let outputPath = base + ".out", errorPath = base + ".err"

@@ -160,7 +160,7 @@ struct MediaProcessor: Sendable {
 
     private func video(_ input: URL, in folder: URL) async throws -> Result {
         let probed: (width: Int?, height: Int?, duration: Double?)
-        do { probed = try await probe(input, stream: "v", in: folder) } catch let failure as ExternalCommand.Failure {
+        do { probed = try await probe(input, stream: "v", in: folder) } catch let failure as ExternalCommand.Failure where !failure.isMissingTool {
             throw Unprocessable(reason: "the video could not be read (\(failure.tool))")
         }
         var result = Result(width: probed.width, height: probed.height, duration: probed.duration)
@@ -199,7 +199,7 @@ struct MediaProcessor: Sendable {
 
     private func voice(_ input: URL, in folder: URL) async throws -> Result {
         let probed: (width: Int?, height: Int?, duration: Double?)
-        do { probed = try await probe(input, stream: "a", in: folder) } catch let failure as ExternalCommand.Failure {
+        do { probed = try await probe(input, stream: "a", in: folder) } catch let failure as ExternalCommand.Failure where !failure.isMissingTool {
             throw Unprocessable(reason: "the voice message could not be read (\(failure.tool))")
         }
         let pcm = folder.appendingPathComponent("voice.pcm")

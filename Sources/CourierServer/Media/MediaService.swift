@@ -245,8 +245,8 @@ public final class MediaService: Sendable {
             let result: MediaProcessor.Result
             do {
                 // The outputs are files in the job's folder: stored before it goes.
-                (result, stored) = try await withPlaintextCopy(of: record, blob: id) { input, folder in
-                    try await processingTurn(of: userID) {
+                (result, stored) = try await processingTurn(of: userID) {
+                    try await withPlaintextCopy(of: record, blob: id) { input, folder in
                         let result = try await processor.process(input, kind: record.kind, in: folder)
                         var stored: [MediaStore.Blob] = []
                         do {
@@ -258,6 +258,11 @@ public final class MediaService: Sendable {
                         return (result, stored)
                     }
                 }
+            } catch let failure as ExternalCommand.Failure where failure.isMissingTool {
+                // The server's fault, not the file's: the upload stays, to be completed once the
+                // operator installs the tool.
+                logger.error("media processing needs a tool that is not installed", metadata: ["error": "\(failure)"])
+                throw CourierError(.unavailable, code: "media_processing_unavailable", message: "This server cannot process a \(record.kind.rawValue) right now; try again later or send it as a file.")
             } catch let refusal as MediaProcessor.Unprocessable {
                 try await remove(record)
                 throw CourierError(.unprocessable, code: "media_unprocessable", message: "This is not a usable \(record.kind.rawValue): \(refusal.reason).")
