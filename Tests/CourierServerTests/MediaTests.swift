@@ -351,10 +351,15 @@ struct MediaTests {
             let waveform = try #require(note["waveform"] as? [Int])
             #expect(waveform.count == 100 && waveform.max() == 31)
 
+            // Where and by whom it was filmed, as a phone writes it: not kept.
+            let canary = "where-canary-" + UUID().uuidString.prefix(8)
             let video = try MediaFixtures.ffmpeg(
-                ["-f", "lavfi", "-i", "testsrc=size=1920x1080:rate=10:duration=1"], ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"],
+                ["-f", "lavfi", "-i", "testsrc=size=1920x1080:rate=10:duration=1"],
+                ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-metadata", "location=+40.7128-074.0060/",
+                 "-metadata", "title=\(canary)", "-metadata", "comment=\(canary)"],
                 suffix: "mp4"
             )
+            #expect(Data(video).range(of: Data(canary.utf8)) != nil)
             let clip = try await api.upload(video, by: alice, kind: "video", mimeType: "video/mp4", fileName: "clip.mp4")
             #expect(clip.status == .created, "\(clip.json)")
             #expect(clip["width"] as? Int == 1920 && clip["height"] as? Int == 1080)
@@ -362,6 +367,10 @@ struct MediaTests {
             let names = (clip["variants"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
             #expect(names == ["original", "poster"])
             #expect(try await api.download("/api/v1/media/\(id)/content?variant=poster", token: alice.token).bytes.starts(with: [0xFF, 0xD8]))
+            let kept = try await api.download("/api/v1/media/\(id)/content", token: alice.token)
+            #expect(kept.status == .ok && kept.headers[.contentType] == "video/mp4")
+            #expect(Data(kept.bytes).range(of: Data(canary.utf8)) == nil, "the video's metadata was kept")
+            #expect(Data(kept.bytes).range(of: Data("+40.7128".utf8)) == nil, "the video's location was kept")
             try await services.media.doPendingWork()
             let later = try await api.send(.get, "/api/v1/media/\(id)", token: alice.token)
             let hd = try #require((later["variants"] as? [[String: Any]])?.first { $0["name"] as? String == "720p" })
@@ -431,8 +440,8 @@ struct MediaTests {
         }
     }
 
-    /// Upload parts that store nothing (an unknown upload, a wrong offset) cost a request of the
-    /// budget like any other; parts that store bytes do not.
+    /// Upload parts that store nothing (an unknown upload, a wrong offset) or almost nothing cost a
+    /// request of the budget like any other; parts that carry a file do not.
     @Test func failedPartsAreRateLimited() async throws {
         var limits = RateLimitSettings()
         limits.user = .init(5, per: 60)
@@ -444,6 +453,19 @@ struct MediaTests {
             var statuses: [Int] = []
             for _ in 0..<8 {
                 statuses.append(Int(try await api.sendBytes(.patch, "/api/v1/uploads/\(UUID().uuidString)", [1], token: alice.token, headers: [.uploadOffset: "0"]).status.code))
+            }
+            #expect(statuses.contains(429), "\(statuses)")
+        }
+        // Parts of a few bytes (each rewrites a chunk) cost a request each.
+        try await withTestApp(.sqlite, rateLimits: limits) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let created = try await api.send(.post, "/api/v1/uploads", json: [
+                "size": 1000, "mime_type": "text/plain", "file_name": "t.txt", "sha256": String(repeating: "0", count: 64),
+            ], token: alice.token)
+            let id = try created.string("id")
+            var statuses: [Int] = []
+            for offset in 0..<8 {
+                statuses.append(Int(try await api.sendBytes(.patch, "/api/v1/uploads/\(id)", [1], token: alice.token, headers: [.uploadOffset: String(offset)]).status.code))
             }
             #expect(statuses.contains(429), "\(statuses)")
         }

@@ -24,11 +24,13 @@ enum ByteRange {
             return .part(max(0, size - suffix)...(size - 1))
         }
         // Digits too large for a number still name a place past the end.
-        if Int64(first) == nil, !first.isEmpty, first.allSatisfy(\.isNumber) { return .unsatisfiable }
+        if Int64(first) == nil, !first.isEmpty, first.allSatisfy { $0.isASCII && $0.isNumber } { return .unsatisfiable }
         guard let start = Int64(first), start >= 0 else { return .whole }
         guard start < size else { return .unsatisfiable }
         if last.isEmpty { return .part(start...(size - 1)) }
-        guard let end = Int64(last), end >= start else { return .whole }
+        // An end past what a number holds is past the end of the file too.
+        let end = Int64(last) ?? (last.allSatisfy { $0.isASCII && $0.isNumber } ? Int64.max : -1)
+        guard end >= start else { return .whole }
         return .part(start...min(end, size - 1))
     }
 }

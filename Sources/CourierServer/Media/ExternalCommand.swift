@@ -41,8 +41,18 @@ struct ExternalCommand: Sendable {
         let output = try Self.privateFile(outputPath)
         let errors = try Self.privateFile(errorPath)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
+        // Wrapped so the limits hold without the server: `timeout` kills the tool at its time
+        // limit even if the server died meanwhile (a tool is never left running for good), and
+        // `prlimit` caps its address space (a picture that decodes to gigabytes fails instead of
+        // taking the machine's memory). Both are in every Debian (coreutils, util-linux).
+        if let timeout = Self.locate("timeout"), let prlimit = Self.locate("prlimit") {
+            let seconds = max(1, Int(timeLimit.components.seconds) + 1)
+            process.executableURL = URL(fileURLWithPath: prlimit)
+            process.arguments = ["--as=\(Self.addressSpaceLimit)", "--", timeout, "-s", "KILL", String(seconds), path] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+        }
         // A small, fixed environment: nothing of the server's (secrets may be in it) reaches a tool.
         process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "VIPS_CONCURRENCY": "1", "LC_ALL": "C", "TMPDIR": temporary]
         process.standardOutput = output
@@ -63,15 +73,15 @@ struct ExternalCommand: Sendable {
                 }
                 let pid = process.processIdentifier
                 started.withLock { $0 = pid }
-                if Task.isCancelled { kill(pid, SIGKILL) }
+                if Task.isCancelled { Self.killGroup(pid) }
                 let limit = timeLimit
                 Task.detached {
                     try? await Task.sleep(for: limit)
-                    if process.isRunning { kill(pid, SIGKILL) }
+                    if process.isRunning { Self.killGroup(pid) }
                 }
             }
         } onCancel: {
-            if let pid = started.withLock({ $0 }) { kill(pid, SIGKILL) }
+            if let pid = started.withLock({ $0 }) { Self.killGroup(pid) }
         }
         try? output.close()
         try? errors.close()
@@ -94,6 +104,16 @@ struct ExternalCommand: Sendable {
         defer { try? handle.close() }
         return (try? handle.read(upToCount: limit)) ?? Data()
     }
+
+    /// Kills the tool and what it started: `timeout` leads a process group of its own (with the
+    /// tool in it), so killing the group leaves nothing behind.
+    static func killGroup(_ pid: Int32) {
+        kill(-pid, SIGKILL)
+        kill(pid, SIGKILL)
+    }
+
+    /// Address space a tool may use: room for libvips or x264 at work, not for a decompression bomb.
+    static let addressSpaceLimit = 3 << 30
 
     /// The tool's path on `PATH`, nil when it is not installed.
     static func locate(_ tool: String) -> String? {

@@ -140,14 +140,21 @@ struct MediaProcessor: Sendable {
     // MARK: Videos and voice notes
 
     /// What ffprobe says of a file's first video or audio stream and its duration.
-    private func probe(_ input: URL, stream: String, in folder: URL) async throws -> (width: Int?, height: Int?, duration: Double?) {
+    private func probe(_ input: URL, stream: String, in folder: URL) async throws -> (width: Int?, height: Int?, duration: Double?, format: String) {
         let output = try await tool("ffprobe", [
             "-v", "error", "-format_whitelist", Self.formatWhitelist, "-select_streams", "\(stream):0",
-            "-show_entries", "stream=width,height,duration:format=duration", "-of", "json", input.path,
+            "-show_entries", "stream=width,height,duration:format=duration,format_name", "-of", "json", input.path,
         ], in: folder).run()
         struct Probe: Decodable {
             struct Stream: Decodable { let width: Int?; let height: Int?; let duration: String? }
-            struct Format: Decodable { let duration: String? }
+            struct Format: Decodable {
+                let duration: String?
+                let formatName: String?
+                enum CodingKeys: String, CodingKey {
+                    case duration
+                    case formatName = "format_name"
+                }
+            }
             let streams: [Stream]?
             let format: Format?
         }
@@ -155,15 +162,30 @@ struct MediaProcessor: Sendable {
             throw Unprocessable(reason: stream == "v" ? "the file has no video" : "the file has no audio")
         }
         let duration = (first.duration ?? probe.format?.duration).flatMap(Double.init)
-        return (first.width, first.height, duration)
+        return (first.width, first.height, duration, probe.format?.formatName ?? "")
     }
 
     private func video(_ input: URL, in folder: URL) async throws -> Result {
-        let probed: (width: Int?, height: Int?, duration: Double?)
+        let probed: (width: Int?, height: Int?, duration: Double?, format: String)
         do { probed = try await probe(input, stream: "v", in: folder) } catch let failure as ExternalCommand.Failure where !failure.isMissingTool {
             throw Unprocessable(reason: "the video could not be read (\(failure.tool))")
         }
         var result = Result(width: probed.width, height: probed.height, duration: probed.duration)
+        // A phone's MP4 or MOV carries where it was filmed (and when, and on what): the file kept is
+        // a copy of its streams without that metadata, as a photo's EXIF is dropped.
+        if probed.format.split(separator: ",").contains("mp4") {
+            let clean = folder.appendingPathComponent("clean.mp4")
+            try await tool("ffmpeg", [
+                "-nostdin", "-v", "error", "-format_whitelist", Self.formatWhitelist, "-i", input.path, "-map", "0:v", "-map", "0:a?",
+                "-c", "copy", "-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart", "-f", "mp4", "-y", clean.path,
+            ], in: folder).run()
+            let size = try FileManager.default.attributesOfItem(atPath: clean.path)[.size] as? Int ?? 0
+            result.outputs.append(Output(
+                variant: MediaVariant(name: MediaVariant.original, mimeType: "video/mp4", size: Int64(size), width: probed.width, height: probed.height),
+                file: clean
+            ))
+            result.keepsOriginal = false
+        }
         let frame = folder.appendingPathComponent("frame.jpg")
         let at = min(1.0, (probed.duration ?? 0) / 2)
         try await tool("ffmpeg", [
@@ -181,7 +203,8 @@ struct MediaProcessor: Sendable {
         return result
     }
 
-    /// Makes a video's 720p variant (background work: it may take a while).
+    /// Makes a video's 720p variant (background work: it may take a while). Frames pass through as
+    /// they are timed: a file that claims hours between two frames is not filled with copies.
     func transcode720p(_ input: URL, in folder: URL) async throws -> Output {
         try await backgroundSlots.run {
             let target = folder.appendingPathComponent("720p.mp4")
@@ -189,7 +212,7 @@ struct MediaProcessor: Sendable {
                 "-nostdin", "-v", "error", "-format_whitelist", Self.formatWhitelist, "-i", input.path,
                 "-vf", "scale='if(gt(iw,ih),-2,720)':'if(gt(iw,ih),720,-2)'",
                 "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart",
-                "-map_metadata", "-1", "-threads", "2", "-y", target.path,
+                "-map_metadata", "-1", "-threads", "1", "-fps_mode", "passthrough", "-y", target.path,
             ], in: folder, limit: settings.transcodeTimeLimit).run()
             let size = try FileManager.default.attributesOfItem(atPath: target.path)[.size] as? Int ?? 0
             let probed = try await probe(target, stream: "v", in: folder)
@@ -198,7 +221,7 @@ struct MediaProcessor: Sendable {
     }
 
     private func voice(_ input: URL, in folder: URL) async throws -> Result {
-        let probed: (width: Int?, height: Int?, duration: Double?)
+        let probed: (width: Int?, height: Int?, duration: Double?, format: String)
         do { probed = try await probe(input, stream: "a", in: folder) } catch let failure as ExternalCommand.Failure where !failure.isMissingTool {
             throw Unprocessable(reason: "the voice message could not be read (\(failure.tool))")
         }

@@ -140,6 +140,12 @@ public final class MediaService: Sendable {
         if let declaredLength, declaredLength > record.size - offset {
             throw CourierError(.payloadTooLarge, code: "upload_too_long", message: "The bytes go past the upload's declared size of \(record.size).")
         }
+        // A part is free of the request budget because it carries a file; one that carries almost
+        // nothing and is not the last rewrites a chunk for a few bytes: it costs a request, taken
+        // before anything is stored.
+        if let declaredLength, declaredLength < Self.freePartBytes, offset + declaredLength < record.size {
+            try await premium.takeRequestBudget(of: userID)
+        }
         let chunkSize = Int64(MediaCipher.chunkSize)
         let cipher = MediaCipher(key: record.fileKey, blob: id, size: record.size)
         var index = Int(offset / chunkSize)
@@ -209,6 +215,10 @@ public final class MediaService: Sendable {
         runningHashes.withLock { state in
             if let hash { state[id] = (committed, hash) } else { state.removeValue(forKey: id) }
         }
+        // A part without a declared length that carried almost nothing is charged now (see above).
+        if declaredLength == nil, committed - offset < Self.freePartBytes, committed < record.size {
+            try await premium.takeRequestBudget(of: userID)
+        }
         return committed
     }
 
@@ -246,7 +256,7 @@ public final class MediaService: Sendable {
             do {
                 // The outputs are files in the job's folder: stored before it goes.
                 (result, stored) = try await processingTurn(of: userID) {
-                    try await withPlaintextCopy(of: record, blob: id) { input, folder in
+                    try await withPlaintextCopy(of: record, blob: MediaStore.Blob(variant: MediaVariant.original, blobID: id, size: record.size)) { input, folder in
                         let result = try await processor.process(input, kind: record.kind, in: folder)
                         var stored: [MediaStore.Blob] = []
                         do {
@@ -453,12 +463,12 @@ public final class MediaService: Sendable {
     /// Does background work left by processing (a video's 720p variant), a file at a time.
     func doPendingWork() async throws {
         for id in try await store.pendingWork(limit: 8) {
-            guard let record = try await store.record(id), record.blob(MediaVariant.original) != nil else {
+            guard let record = try await store.record(id), let original = record.blob(MediaVariant.original) else {
                 try await store.clearPendingWork(id)
                 continue
             }
             do {
-                let (variant, blob) = try await withPlaintextCopy(of: record, blob: id) { input, folder in
+                let (variant, blob) = try await withPlaintextCopy(of: record, blob: original) { input, folder in
                     let output = try await processor.transcode720p(input, in: folder)
                     return (output.variant, try await storeVariant(output, key: record.fileKey))
                 }
@@ -471,6 +481,8 @@ public final class MediaService: Sendable {
                     throw error
                 }
             } catch {
+                // Stopped by a shutdown: the work stays pending, to be done after the restart.
+                if Task.isCancelled { throw CancellationError() }
                 logger.warning("video transcoding failed", metadata: ["media": "\(id)", "error": "\(error)"])
                 try await store.clearPendingWork(id)
             }
@@ -526,7 +538,7 @@ public final class MediaService: Sendable {
     }
 
     /// Runs `work` on a plaintext copy of the file in a private folder that is removed afterwards.
-    private func withPlaintextCopy<T: Sendable>(of record: MediaStore.Record, blob: UUID, _ work: (URL, URL) async throws -> T) async throws -> T {
+    private func withPlaintextCopy<T: Sendable>(of record: MediaStore.Record, blob: MediaStore.Blob, _ work: (URL, URL) async throws -> T) async throws -> T {
         if !FileManager.default.fileExists(atPath: workFolder.path) {
             try FileManager.default.createDirectory(at: workFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
@@ -539,7 +551,7 @@ public final class MediaService: Sendable {
         }
         let handle = try FileHandle(forWritingTo: input)
         do {
-            try await readChunks(of: record, blob: blob, size: record.size) { try handle.write(contentsOf: $0) }
+            try await readChunks(of: record, blob: blob.blobID, size: blob.size) { try handle.write(contentsOf: $0) }
             try handle.close()
         } catch {
             try? handle.close()
@@ -560,6 +572,9 @@ public final class MediaService: Sendable {
     }
 
     static func blobName(_ id: UUID) -> String { id.uuidString.lowercased() }
+
+    /// Parts smaller than this that do not end the upload count against the request budget.
+    static let freePartBytes: Int64 = 64 * 1024
 
     static func offsetMismatch(_ offset: Int64?) -> CourierError {
         CourierError(

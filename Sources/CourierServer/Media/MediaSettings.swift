@@ -17,7 +17,7 @@ public struct MediaSettings: Sendable, Equatable {
     /// Unfinished uploads expire this long after they were created.
     public var uploadLifetime: Duration = .seconds(Int64(MediaLimits.uploadLifetimeHours) * 3600)
     /// Largest photo accepted for processing, in pixels (a decompression bomb is refused by its header).
-    public var maxPixels = 100_000_000
+    public var maxPixels = 50_000_000
     /// Processing jobs at once: no more than the machine's cores.
     public var processingSlots = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// Time limit of one processing step (a photo's sizes, a poster, a waveform).
@@ -36,7 +36,10 @@ public struct MediaSettings: Sendable, Equatable {
         var settings = MediaSettings()
         func bytes(_ name: String) throws(ConfigurationError) -> Int64? {
             guard let text = environment[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
-            guard let number = Int64(text), number > 0 else { throw ConfigurationError("\(name) must be a positive number of bytes, not '\(text)'.") }
+            // Up to 1 TiB: sizes stay far from where their arithmetic could overflow.
+            guard let number = Int64(text), number > 0, number <= 1 << 40 else {
+                throw ConfigurationError("\(name) must be a number from 1 to \(Int64(1) << 40), not '\(text)'.")
+            }
             return number
         }
         settings.maxFileBytes = try bytes("COURIER_MEDIA_MAX_FILE_BYTES") ?? settings.maxFileBytes
