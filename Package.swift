@@ -63,6 +63,7 @@ let package = Package(
             name: "CourierRealtime",
             dependencies: [
                 "CourierCore",
+                "CourierRedis",
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -73,6 +74,7 @@ let package = Package(
                 "CourierCore",
                 "CourierStore",
                 "CourierRealtime",
+                "CourierRedis",
                 "CourierTelegram",
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -150,6 +152,7 @@ let package = Package(
             dependencies: [
                 "CourierBench",
                 "CourierCore",
+                "CourierRedis",
                 "CourierServer",
                 "CourierStore",
                 "CourierClient",

@@ -13,15 +13,18 @@ public protocol Bus: Sendable {
 }
 
 /// What travels on the bus.
-public enum BusEvent: Sendable {
+public enum BusEvent: Sendable, Codable, Equatable {
     /// A frame for the connected devices of some users.
     case delivery(Delivery)
     /// Device sessions that were signed out: their sockets close on every node.
     case sessionsEnded(SessionsEnded)
+    /// Events on the bus may have been lost (this node was cut off from Redis for a while): every
+    /// connection of this node catches up from the update log. Never published; a bus says it.
+    case resync
 }
 
 /// Device sessions of one user that no longer hold access.
-public struct SessionsEnded: Sendable, Equatable {
+public struct SessionsEnded: Sendable, Equatable, Codable {
     public var userID: UUID
     /// The sessions signed out; nil means every session of the user.
     public var sessionIDs: Set<UUID>?

@@ -28,6 +28,9 @@ public struct ConnectionCloseReason: Sendable, Equatable {
     public static func overflow(grace: Duration) -> ConnectionCloseReason {
         ConnectionCloseReason(code: 4008, reason: "too_far_behind", grace: grace)
     }
+    /// This node may have missed updates (it was cut off from the other nodes for a while): the
+    /// client reconnects at once and resumes from its positions in the update log, which has them.
+    public static let catchUp = ConnectionCloseReason(code: 4009, reason: "catch_up")
     /// The server cannot serve the connection right now (a limit filled up during the handshake,
     /// the database did not answer): reconnect after a moment. WebSocket's own 1013.
     public static let tryAgainLater = ConnectionCloseReason(code: 1013, reason: "try_again_later")

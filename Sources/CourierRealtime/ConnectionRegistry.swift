@@ -110,6 +110,19 @@ public actor ConnectionRegistry {
         return closed
     }
 
+    /// Closes every connection with `reason` (they reconnect and resume). Returns how many it closed.
+    @discardableResult
+    public func closeAll(_ reason: ConnectionCloseReason) -> Int {
+        var closed = 0
+        for devices in connections.values {
+            for connection in devices.values {
+                connection.close(reason)
+                closed += 1
+            }
+        }
+        return closed
+    }
+
     /// Closes every connection whose access token expired by `now`. Returns how many it closed.
     @discardableResult
     public func closeExpired(at now: Timestamp) -> Int {

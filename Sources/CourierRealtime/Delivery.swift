@@ -4,7 +4,7 @@ import Foundation
 ///
 /// The frame is JSON encoded once, when the event happens, and the same text goes to every
 /// recipient: fan-out never re-encodes.
-public struct Delivery: Sendable {
+public struct Delivery: Sendable, Codable, Equatable {
     /// The users whose connections receive the frame.
     public var recipients: [UUID]
     /// The frame's JSON text.

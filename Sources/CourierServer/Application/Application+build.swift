@@ -1,5 +1,6 @@
 import Foundation
 import CourierRealtime
+import CourierRedis
 import CourierStore
 import Hummingbird
 import HummingbirdWebSocket
@@ -91,10 +92,19 @@ public func buildApplication(
     for tool in ["vips", "vipsheader", "ffmpeg", "ffprobe"] where ExternalCommand.locate(tool) == nil {
         logger.warning("\(tool) is not installed: photos, videos and voice messages cannot be processed (files still can)")
     }
+    var bus: any Bus = InProcessBus()
+    if let redisURL = configuration.redisURL, let redis = RedisConfiguration(url: redisURL) {
+        if store.engine.kind == .postgres {
+            bus = RedisBus(configuration: redis)
+            logger.info("the bus between nodes is Redis", metadata: ["redis": "\(redis)"])
+        } else {
+            logger.warning("REDIS_URL is set, but SQLite keeps Courier to one node: the bus stays in this process (set DATABASE_URL to PostgreSQL for several nodes)")
+        }
+    }
     let services = try await AppServices(
         store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost, rateLimits: configuration.rateLimits,
         gateway: GatewayConfiguration(maxConnections: configuration.maxConnections, maxConnectionsPerUser: configuration.maxConnectionsPerUser), telegram: configuration.telegram,
-        publicURL: configuration.publicURL, updateRetention: .seconds(Int64(configuration.updateRetentionDays) * 24 * 3600),
+        publicURL: configuration.publicURL, bus: bus, updateRetention: .seconds(Int64(configuration.updateRetentionDays) * 24 * 3600),
         mediaSettings: configuration.media, blobs: blobs, mediaWorkFolder: configuration.mediaWorkDirectory, logger: logger
     )
     let webClient = try configuration.webDirectory.map { try WebAssets(folder: URL(fileURLWithPath: $0)) } ?? .bundled

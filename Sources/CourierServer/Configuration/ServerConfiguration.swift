@@ -1,3 +1,4 @@
+import CourierRedis
 import Foundation
 import Logging
 
@@ -35,6 +36,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var webDirectory: String?
     /// Media limits, processing and storage (the data folder, or an S3 bucket).
     public var media: MediaSettings
+    /// Redis, for the bus between several nodes (with PostgreSQL only); nil for one node.
+    public var redisURL: String?
 
     public static let defaultHost = "127.0.0.1"
     public static let defaultPort = 8080
@@ -50,7 +53,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         maxConnectionsPerUser: Int = GatewayConfiguration.defaultMaxConnectionsPerUser, updateRetentionDays: Int = 30,
         masterKeyFile: String? = nil,
         rateLimits: RateLimitSettings = RateLimitSettings(), allowedOrigins: Set<String> = [], telegram: TelegramSettings? = nil,
-        webDirectory: String? = nil, media: MediaSettings = MediaSettings()
+        webDirectory: String? = nil, media: MediaSettings = MediaSettings(), redisURL: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -69,6 +72,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.telegram = telegram
         self.webDirectory = webDirectory
         self.media = media
+        self.redisURL = redisURL
     }
 
     /// Reads the settings from environment variables; flags given on the command line override them.
@@ -134,8 +138,17 @@ public struct ServerConfiguration: Sendable, Equatable {
             }.filter { !$0.isEmpty }),
             telegram: try TelegramSettings.resolve(environment: environment),
             webDirectory: value("COURIER_WEB_DIR"),
-            media: try MediaSettings.resolve(environment: environment)
+            media: try MediaSettings.resolve(environment: environment),
+            redisURL: try redis(value("REDIS_URL"))
         )
+    }
+
+    private static func redis(_ url: String?) throws(ConfigurationError) -> String? {
+        guard let url else { return nil }
+        guard RedisConfiguration(url: url) != nil else {
+            throw ConfigurationError("REDIS_URL must be a redis:// or rediss:// URL (redis://:password@host:6379/0).")
+        }
+        return url
     }
 
     /// Where media bytes live when no S3 bucket is configured.

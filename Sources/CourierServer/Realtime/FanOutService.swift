@@ -2,7 +2,8 @@ import CourierRealtime
 import ServiceLifecycle
 
 /// Applies every event that arrives on the bus to this node's connections: deliveries are queued
-/// on the recipients' devices, signed-out sessions have their sockets closed.
+/// on the recipients' devices, signed-out sessions have their sockets closed, and after a break in
+/// the bus every socket is closed with `catch_up`, so its device resumes from the update log.
 struct FanOutService: Service {
     let bus: any Bus
     let registry: ConnectionRegistry
@@ -13,6 +14,7 @@ struct FanOutService: Service {
                 switch event {
                 case .delivery(let delivery): await registry.deliver(delivery)
                 case .sessionsEnded(let ended): await registry.close(ended)
+                case .resync: await registry.closeAll(.catchUp)
                 }
             }
         }

@@ -1,4 +1,5 @@
 import CourierClient
+import CourierRealtime
 import CourierServer
 import CourierStore
 import Foundation
@@ -19,11 +20,11 @@ func withLiveServer<T: Sendable>(
 /// Runs a real Courier node over `store` until `body` returns (call it twice for a restart).
 func runCourier<T: Sendable>(
     store: Store, gateway: GatewayConfiguration = GatewayConfiguration(), rateLimits: RateLimitSettings = .off,
-    telegram: TelegramSettings? = nil, _ body: @Sendable (CourierClient, AppServices) async throws -> T
+    telegram: TelegramSettings? = nil, bus: any Bus = InProcessBus(), _ body: @Sendable (CourierClient, AppServices) async throws -> T
 ) async throws -> T {
     let services = try await AppServices(
         store: store, jwtSecret: testJWTSecret, bcryptCost: 4, rateLimits: rateLimits, gateway: gateway, telegram: telegram,
-        publicURL: "https://courier.example", logger: TestEngine.logger
+        publicURL: "https://courier.example", bus: bus, logger: TestEngine.logger
     )
     let app = buildApplication(services: services, host: "127.0.0.1", port: 0, logger: TestEngine.logger)
     return try await app.test(.live) { client in

@@ -13,8 +13,9 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 const MAX_RESUME_CHATS = 500; // the server's limit per resume frame
 
 /** Close codes after which reconnecting at once is right (server restart, slow-consumer drop,
- *  access token expired: a fresh one is fetched before the next connect). */
-const RECONNECT_NOW = new Set([1001, 1012, 4002, 4008]);
+ *  access token expired: a fresh one is fetched before the next connect; catch_up: the server may
+ *  have missed updates and the resume brings them). */
+const RECONNECT_NOW = new Set([1001, 1012, 4002, 4008, 4009]);
 /** The server closed the socket because this session was signed out (on another device, say). */
 const SESSION_REVOKED = 4001;
 

@@ -1,0 +1,59 @@
+import CourierClient
+import CourierRealtime
+import CourierRedis
+import CourierServer
+import Foundation
+import Testing
+
+/// Two Courier nodes on one PostgreSQL database, their buses on one Redis: what happens on one
+/// reaches the sockets of the other, and a break in Redis costs nothing (the devices catch up from
+/// the update log). `scripts/test` starts both servers; without them this is skipped.
+@Suite(
+    "Several nodes on PostgreSQL and Redis",
+    .enabled(if: TestEngine.postgresURL != nil && TestRedis.configuration != nil, "needs COURIER_TEST_DATABASE_URL and COURIER_TEST_REDIS_URL (scripts/test sets both)")
+)
+struct CrossNodeTests {
+    @Test func messagesCrossNodesAndSurviveABreakInRedis() async throws {
+        let redis = try #require(TestRedis.configuration)
+        let channel = "courier:bus:test-\(UUID().uuidString.lowercased())"
+        let busA = RedisBus(configuration: redis, channel: channel)
+        let busB = RedisBus(configuration: redis, channel: channel)
+        try await TestEngine.postgres.withStore { store in
+            try await runCourier(store: store, bus: busA) { nodeA, _ in
+                try await runCourier(store: store, bus: busB) { nodeB, _ in
+                    let alice = try await nodeA.signUp("alice_1")
+                    let bob = try await nodeA.signUp("bob_12")
+                    let chat = try await nodeA.createGroup(named: "Across", members: [bob.user.id], token: alice.token)
+                    let device = await TestDevice(nodeB, token: bob.token)
+                    try await device.ready()
+
+                    _ = try await nodeA.send("hello from node A", to: chat, token: alice.token)
+                    try await device.recorder.wait("node A's message on node B") { $0.contains { $0.message?.content == "hello from node A" } }
+
+                    // Redis drops every subscription (as a restart would); a message sent meanwhile
+                    // may find no subscriber on node B, which then has its devices catch up.
+                    let admin = RedisClient(configuration: redis)
+                    _ = try await admin.send(["CLIENT", "KILL", "TYPE", "pubsub"])
+                    _ = try await nodeA.send("sent during the break", to: chat, token: alice.token)
+                    try await device.recorder.wait("the message of the break", seconds: 15) {
+                        $0.contains { $0.message?.content == "sent during the break" }
+                    }
+                    #expect(await device.messages().filter { $0.content == "sent during the break" }.count == 1)
+                    // Node B's subscription came back, and its device was told to catch up.
+                    #expect(await device.recorder.closeCodes.contains(4009))
+                    _ = try await nodeA.send("after the break", to: chat, token: alice.token)
+                    try await device.recorder.wait("delivery is back") { $0.contains { $0.message?.content == "after the break" } }
+                    await admin.close()
+                    await device.stop()
+                }
+            }
+        }
+        await busA.close()
+        await busB.close()
+    }
+}
+
+/// The Redis `scripts/test` starts (`COURIER_TEST_REDIS_URL`), nil without it.
+enum TestRedis {
+    static let configuration = ProcessInfo.processInfo.environment["COURIER_TEST_REDIS_URL"].flatMap { RedisConfiguration(url: $0) }
+}
