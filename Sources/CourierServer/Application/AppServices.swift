@@ -84,13 +84,21 @@ public final class AppServices: Sendable {
         )
     }
 
-    /// The background services of a node: fan-out, the sweep of sockets whose tokens ended,
-    /// premium expiry, and the Telegram relay when on.
+    /// The background services of a node: its own (fan-out from the bus, the sweeps of its
+    /// sockets) and the deployment's, which run on one node at a time under a `DeploymentLease`
+    /// (premium expiry, update-log pruning, media collection and processing, the Telegram relay).
     func backgroundServices(logger: Logger) -> [any Service] {
-        var services: [any Service] = [
+        [
             FanOutService(bus: bus, registry: registry),
             PeriodicJob.expiredTokenSweep(registry, logger: logger),
             PeriodicJob.signedOutSessionCheck(registry, sessions: store.sessions, interval: gateway.sessionCheckInterval, logger: logger),
+            DeploymentLease(engine: store.engine, services: deploymentServices(logger: logger), logger: logger),
+        ]
+    }
+
+    /// The work a deployment needs done once, whatever the number of nodes.
+    func deploymentServices(logger: Logger) -> [any Service] {
+        var services: [any Service] = [
             PeriodicJob.premiumExpiry(premium, logger: logger),
             PeriodicJob.updatePruning(store.updates, retention: updateRetention, logger: logger),
             PeriodicJob.mediaCollection(media, logger: logger),
