@@ -51,8 +51,8 @@ struct AuthController {
         return noContent
     }
 
-    private func device(_ request: Request, _ context: some RemoteAddressRequestContext, name: String?) -> AuthService.Device {
-        AuthService.Device(name: name ?? request.headers[.userAgent], ipAddress: context.remoteAddress?.ipAddress)
+    private func device(_ request: Request, _ context: some ClientAddressRequestContext, name: String?) -> AuthService.Device {
+        AuthService.Device(name: name ?? request.headers[.userAgent], ipAddress: context.clientAddress)
     }
 }
 

@@ -68,7 +68,7 @@ struct TwoFactorController {
 
     @Sendable func disable(request: Request, context: AuthenticatedContext) async throws -> StatusResponse {
         let body = try await request.decodeJSON(as: DisableRequest.self, context: context)
-        try await twoFactor.disable(for: context.user.userID, password: body.password, code: body.code, recoveryCode: body.recoveryCode, ipAddress: context.remoteAddress?.ipAddress)
+        try await twoFactor.disable(for: context.user.userID, password: body.password, code: body.code, recoveryCode: body.recoveryCode, ipAddress: context.clientAddress)
         return StatusResponse(enabled: false)
     }
 }

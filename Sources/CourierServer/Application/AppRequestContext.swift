@@ -10,6 +10,8 @@ public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext
     public var coreContext: CoreRequestContextStorage
     public var identity: AuthenticatedUser?
     public let remoteAddress: SocketAddress?
+    /// The client's IP address: the peer's, or the one a trusted proxy forwarded.
+    public var clientAddress: String?
     public let webSocket: WebSocketHandlerReference<AppRequestContext>
     /// The connection the request came on (a refused WebSocket upgrade writes its answer there).
     let channel: any Channel
@@ -18,6 +20,7 @@ public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext
         self.coreContext = .init(source: source)
         self.identity = nil
         self.remoteAddress = source.channel.remoteAddress
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
         self.webSocket = .init()
         self.channel = source.channel
     }
@@ -32,12 +35,15 @@ public struct AuthenticatedContext: ChildRequestContext, RemoteAddressRequestCon
     public var coreContext: CoreRequestContextStorage
     public let user: AuthenticatedUser
     public let remoteAddress: SocketAddress?
+    /// The client's IP address (see `AppRequestContext.clientAddress`).
+    public let clientAddress: String?
 
     public init(context: AppRequestContext) throws {
         guard let user = context.identity else { throw CourierError.unauthorized() }
         self.coreContext = context.coreContext
         self.user = user
         self.remoteAddress = context.remoteAddress
+        self.clientAddress = context.clientAddress
     }
 
     public var maxUploadSize: Int { APILimits.maxJSONBodyBytes }

@@ -15,11 +15,13 @@ import Logging
 ///   - allowedOrigins: web origins other than the server's own that may call the API from a browser.
 ///   - https: whether the server is reached over HTTPS (then HSTS is sent).
 public func buildRouter(
-    services: AppServices, allowedOrigins: Set<String> = [], https: Bool = false, webClient: WebAssets = .bundled
+    services: AppServices, allowedOrigins: Set<String> = [], https: Bool = false, webClient: WebAssets = .bundled,
+    trustedProxies: TrustedProxies = .none
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Middleware applies to routes added after it: keep these first. The error middleware is
     // innermost, so every error has become a response before headers are added to it.
+    router.add(middleware: ClientAddressMiddleware(trusted: trustedProxies))
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware(https: https))
     router.add(middleware: CORSMiddleware(allowedOrigins: allowedOrigins))
@@ -57,9 +59,9 @@ public func buildRouter(
 /// A Courier node over `services`: HTTP and WebSocket on one port, plus its background services.
 public func buildApplication(
     services: AppServices, host: String, port: Int, allowedOrigins: Set<String> = [], https: Bool = false,
-    webClient: WebAssets = .bundled, logger: Logger
+    webClient: WebAssets = .bundled, trustedProxies: TrustedProxies = .none, logger: Logger
 ) -> some ApplicationProtocol {
-    let router = buildRouter(services: services, allowedOrigins: allowedOrigins, https: https, webClient: webClient)
+    let router = buildRouter(services: services, allowedOrigins: allowedOrigins, https: https, webClient: webClient, trustedProxies: trustedProxies)
     let webSocket = WebSocketServerConfiguration(
         maxFrameSize: services.gateway.maxFrameBytes, autoPing: .enabled(timePeriod: services.gateway.pingInterval)
     )
@@ -114,7 +116,7 @@ public func buildApplication(
     return buildApplication(
         services: services, host: configuration.host, port: configuration.port,
         allowedOrigins: configuration.allowedOrigins, https: configuration.publicURL.hasPrefix("https://"),
-        webClient: webClient, logger: logger
+        webClient: webClient, trustedProxies: configuration.trustedProxies, logger: logger
     )
 }
 

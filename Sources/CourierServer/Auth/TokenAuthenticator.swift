@@ -15,7 +15,7 @@ struct TokenAuthenticator: AuthenticatorMiddleware {
     func authenticate(request: Request, context: Context) async throws -> AuthenticatedUser? {
         guard request.headers[.authorization] != nil else { return nil }
         return try await auth.verify(
-            accessToken: request.headers.bearer?.token, from: context.remoteAddress?.ipAddress,
+            accessToken: request.headers.bearer?.token, from: context.clientAddress,
             missing: CourierError.unauthorized("Use 'Authorization: Bearer <token>'.", code: "token_invalid")
         ).user
     }

@@ -38,6 +38,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var media: MediaSettings
     /// Redis, for the bus between several nodes (with PostgreSQL only); nil for one node.
     public var redisURL: String?
+    /// Proxies whose `X-Forwarded-For` gives the client's address (none: the peer is the client).
+    public var trustedProxies: TrustedProxies
 
     public static let defaultHost = "127.0.0.1"
     public static let defaultPort = 8080
@@ -53,7 +55,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         maxConnectionsPerUser: Int = GatewayConfiguration.defaultMaxConnectionsPerUser, updateRetentionDays: Int = 30,
         masterKeyFile: String? = nil,
         rateLimits: RateLimitSettings = RateLimitSettings(), allowedOrigins: Set<String> = [], telegram: TelegramSettings? = nil,
-        webDirectory: String? = nil, media: MediaSettings = MediaSettings(), redisURL: String? = nil
+        webDirectory: String? = nil, media: MediaSettings = MediaSettings(), redisURL: String? = nil,
+        trustedProxies: TrustedProxies = .none
     ) {
         self.host = host
         self.port = port
@@ -73,6 +76,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.webDirectory = webDirectory
         self.media = media
         self.redisURL = redisURL
+        self.trustedProxies = trustedProxies
     }
 
     /// Reads the settings from environment variables; flags given on the command line override them.
@@ -139,8 +143,17 @@ public struct ServerConfiguration: Sendable, Equatable {
             telegram: try TelegramSettings.resolve(environment: environment),
             webDirectory: value("COURIER_WEB_DIR"),
             media: try MediaSettings.resolve(environment: environment),
-            redisURL: try redis(value("REDIS_URL"))
+            redisURL: try redis(value("REDIS_URL")),
+            trustedProxies: try proxies(value("COURIER_TRUSTED_PROXIES"))
         )
+    }
+
+    private static func proxies(_ list: String?) throws(ConfigurationError) -> TrustedProxies {
+        guard let list else { return .none }
+        guard let proxies = TrustedProxies(list) else {
+            throw ConfigurationError("COURIER_TRUSTED_PROXIES must list IP addresses or CIDR ranges, e.g. 127.0.0.1,10.0.0.0/8,::1.")
+        }
+        return proxies
     }
 
     private static func redis(_ url: String?) throws(ConfigurationError) -> String? {

@@ -196,7 +196,7 @@ struct WebSocketGateway: Sendable {
     /// against the IP address's budget, as on REST).
     private func authenticate(_ request: Request, from context: AppRequestContext) async throws -> (user: AuthenticatedUser, expiresAt: Timestamp) {
         try await services.auth.verify(
-            accessToken: Self.token(in: request), from: context.remoteAddress?.ipAddress,
+            accessToken: Self.token(in: request), from: context.clientAddress,
             missing: CourierError.unauthorized("Give the access token as 'Authorization: Bearer …' or '?token=…'.")
         )
     }

@@ -13,7 +13,7 @@ struct AccessDenialAuditMiddleware: RouterMiddleware {
         } catch let error as CourierError where error.kind == .forbidden {
             await audit.record(.init(
                 action: "access_denied", outcome: .denied, actorID: context.identity?.userID,
-                ipAddress: context.remoteAddress?.ipAddress,
+                ipAddress: context.clientAddress,
                 details: ["method": request.method.rawValue, "route": context.endpointPath ?? request.uri.path, "code": error.code]
             ))
             throw error

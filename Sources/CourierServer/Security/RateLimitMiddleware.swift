@@ -34,7 +34,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as CourierError where error.kind == .unauthorized {
-            try await limiter.countRefusal(from: context.remoteAddress?.ipAddress)
+            try await limiter.countRefusal(from: context.clientAddress)
             throw error
         }
     }

@@ -104,7 +104,7 @@ struct TelegramController {
 
     @Sendable func resolve(request: Request, context: AuthenticatedContext) async throws -> MessageResponse {
         let reference = context.parameters.get("ref") ?? ""
-        return MessageResponse(try await telegram.resolve(reference, for: context.user, ipAddress: context.remoteAddress?.ipAddress))
+        return MessageResponse(try await telegram.resolve(reference, for: context.user, ipAddress: context.clientAddress))
     }
 
     @Sendable func register(request: Request, context: AuthenticatedContext) async throws -> EditedResponse<ReferenceResponse> {
