@@ -1,7 +1,8 @@
 import CourierClient
 import CourierRealtime
 import CourierRedis
-import CourierServer
+@testable import CourierServer
+import CourierCore
 import Foundation
 import Testing
 
@@ -56,4 +57,38 @@ struct CrossNodeTests {
 /// The Redis `scripts/test` starts (`COURIER_TEST_REDIS_URL`), nil without it.
 enum TestRedis {
     static let configuration = ProcessInfo.processInfo.environment["COURIER_TEST_REDIS_URL"].flatMap { RedisConfiguration(url: $0) }
+}
+
+/// Rate limits held in Redis are one budget across nodes, and a Redis that cannot be reached
+/// leaves each node to its own buckets rather than refusing requests.
+@Suite("Rate limits shared through Redis", .enabled(if: TestRedis.configuration != nil, "needs COURIER_TEST_REDIS_URL (scripts/test sets it)"))
+struct SharedRateLimitTests {
+    @Test func twoNodesShareOneBudget() async throws {
+        let redis = try #require(TestRedis.configuration)
+        let prefix = "courier:rate:test-\(UUID().uuidString.lowercased()):"
+        var settings = RateLimitSettings()
+        settings.user = .init(10, per: 60)
+        let nodeA = RateLimiter(settings: settings, shared: RedisRateLimitBuckets(redis: RedisClient(configuration: redis), prefix: prefix))
+        let nodeB = RateLimiter(settings: settings, shared: RedisRateLimitBuckets(redis: RedisClient(configuration: redis), prefix: prefix))
+        for index in 0..<10 {
+            try await (index % 2 == 0 ? nodeA : nodeB).take("user:alice", settings.user)
+        }
+        await #expect(throws: CourierError.self) { try await nodeA.take("user:alice", settings.user) }
+        await #expect(throws: CourierError.self) { try await nodeB.take("user:alice", settings.user) }
+        // Someone else's budget is their own.
+        try await nodeB.take("user:bob", settings.user)
+        // A reset on one node (a good sign-in) clears it for all.
+        await nodeA.reset("user:alice")
+        try await nodeB.take("user:alice", settings.user)
+    }
+
+    @Test func anUnreachableRedisFallsBackToTheNodesOwnBuckets() async throws {
+        var redis = RedisConfiguration(host: "127.0.0.1", port: 1)
+        redis.commandTimeout = .milliseconds(200)
+        var settings = RateLimitSettings()
+        settings.user = .init(3, per: 60)
+        let node = RateLimiter(settings: settings, shared: RedisRateLimitBuckets(redis: RedisClient(configuration: redis)))
+        for _ in 0..<3 { try await node.take("user:carol", settings.user) }
+        await #expect(throws: CourierError.self) { try await node.take("user:carol", settings.user) }
+    }
 }

@@ -37,6 +37,7 @@ public final class AppServices: Sendable {
     ///   - rateLimits: `courier serve` passes the configured limits; they are off unless given.
     ///   - telegram: the relay's settings, nil for no relay; `bot` replaces the HTTP Bot API client.
     ///   - publicURL: where people reach this server, for links.
+    ///   - sharedRateLimits: buckets every node shares (Redis); nil keeps them in this node.
     ///   - mediaSettings: limits and storage of media; `blobs` holds their bytes and `mediaWorkFolder`
     ///     their plaintext while they are processed (both in a fresh temporary folder unless given).
     public init(
@@ -44,14 +45,14 @@ public final class AppServices: Sendable {
         gateway: GatewayConfiguration = GatewayConfiguration(), telegram: TelegramSettings? = nil, bot: (any BotAPI)? = nil,
         publicURL: String = "http://127.0.0.1:8080", bus: any Bus = InProcessBus(), updateRetention: Duration = .seconds(30 * 24 * 3600),
         mediaSettings: MediaSettings = MediaSettings(), blobs: (any BlobStore)? = nil, mediaWorkFolder: String? = nil,
-        logger: Logger = Logger(label: "courier")
+        sharedRateLimits: (any SharedRateLimitBuckets)? = nil, logger: Logger = Logger(label: "courier")
     ) async throws {
         self.updateRetention = updateRetention
         self.store = store
         self.bus = bus
         self.gateway = gateway
         self.registry = ConnectionRegistry(maxConnections: gateway.maxConnections, maxConnectionsPerUser: gateway.maxConnectionsPerUser)
-        self.limiter = RateLimiter(settings: rateLimits)
+        self.limiter = RateLimiter(settings: rateLimits, shared: sharedRateLimits)
         self.audit = AuditService(audit: store.audit, users: store.users, logger: logger)
         self.events = EventPublisher(bus: bus, chats: store.chats, messages: store.messages, logger: logger)
         let passwords = try await PasswordHasher(cost: bcryptCost)

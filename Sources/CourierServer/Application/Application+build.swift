@@ -95,10 +95,12 @@ public func buildApplication(
         logger.warning("\(tool) is not installed: photos, videos and voice messages cannot be processed (files still can)")
     }
     var bus: any Bus = InProcessBus()
+    var sharedRateLimits: (any SharedRateLimitBuckets)?
     if let redisURL = configuration.redisURL, let redis = RedisConfiguration(url: redisURL) {
         if store.engine.kind == .postgres {
             bus = RedisBus(configuration: redis)
-            logger.info("the bus between nodes is Redis", metadata: ["redis": "\(redis)"])
+            sharedRateLimits = RedisRateLimitBuckets(redis: RedisClient(configuration: redis))
+            logger.info("the bus between nodes and the rate limits are in Redis", metadata: ["redis": "\(redis)"])
         } else {
             logger.warning("REDIS_URL is set, but SQLite keeps Courier to one node: the bus stays in this process (set DATABASE_URL to PostgreSQL for several nodes)")
         }
@@ -107,7 +109,8 @@ public func buildApplication(
         store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost, rateLimits: configuration.rateLimits,
         gateway: GatewayConfiguration(maxConnections: configuration.maxConnections, maxConnectionsPerUser: configuration.maxConnectionsPerUser), telegram: configuration.telegram,
         publicURL: configuration.publicURL, bus: bus, updateRetention: .seconds(Int64(configuration.updateRetentionDays) * 24 * 3600),
-        mediaSettings: configuration.media, blobs: blobs, mediaWorkFolder: configuration.mediaWorkDirectory, logger: logger
+        mediaSettings: configuration.media, blobs: blobs, mediaWorkFolder: configuration.mediaWorkDirectory,
+        sharedRateLimits: sharedRateLimits, logger: logger
     )
     let webClient = try configuration.webDirectory.map { try WebAssets(folder: URL(fileURLWithPath: $0)) } ?? .bundled
     if webClient.isEmpty {

@@ -4,7 +4,10 @@ import Foundation
 /// Counts events per key in token buckets and says when a key has used up its budget.
 ///
 /// One limiter serves every transport (REST middleware, WebSocket frames, sign-in), so a budget is
-/// shared however a client talks to the server. In memory, per node, for now.
+/// shared however a client talks to the server. The buckets are in this node's memory, or in
+/// `shared` (Redis) so that several nodes hold one budget; when the shared store cannot be reached
+/// the request goes through (a Redis outage must not take the API down) and the node's own
+/// buckets count meanwhile.
 public actor RateLimiter {
     private struct Bucket {
         var tokens: Double
@@ -16,13 +19,20 @@ public actor RateLimiter {
     private var premium: [UUID: (isPremium: Bool, checked: ContinuousClock.Instant)] = [:]
     private let clock = ContinuousClock()
 
-    public init(settings: RateLimitSettings) {
+    private let shared: (any SharedRateLimitBuckets)?
+    /// After the shared buckets fail, they are not asked again for a few seconds: a Redis that does
+    /// not answer must not add its timeout to every request.
+    private var sharedAwayUntil: ContinuousClock.Instant?
+
+    public init(settings: RateLimitSettings, shared: (any SharedRateLimitBuckets)? = nil) {
         self.settings = settings
+        self.shared = shared
     }
 
     /// Takes one event from `key`'s budget, or throws 429 with the seconds until one is free.
-    public func take(_ key: String, _ limit: RateLimitSettings.Limit) throws(CourierError) {
+    public func take(_ key: String, _ limit: RateLimitSettings.Limit) async throws(CourierError) {
         guard settings.enabled else { return }
+        if try await sharedTake(key, limit, consume: true) { return }
         var bucket = try refilledBucket(key, limit)
         bucket.tokens -= 1
         buckets[key] = bucket
@@ -30,9 +40,30 @@ public actor RateLimiter {
     }
 
     /// Whether `key` still has budget, without taking any (for "failures so far" checks).
-    public func check(_ key: String, _ limit: RateLimitSettings.Limit) throws(CourierError) {
-        guard settings.enabled, buckets[key] != nil else { return }
+    public func check(_ key: String, _ limit: RateLimitSettings.Limit) async throws(CourierError) {
+        guard settings.enabled else { return }
+        if try await sharedTake(key, limit, consume: false) { return }
+        guard buckets[key] != nil else { return }
         buckets[key] = try refilledBucket(key, limit)
+    }
+
+    /// The shared buckets' answer: true when they decided (429 thrown when spent), false when there
+    /// are none or they could not be reached (then this node's buckets decide).
+    private func sharedTake(_ key: String, _ limit: RateLimitSettings.Limit, consume: Bool) async throws(CourierError) -> Bool {
+        guard let shared else { return false }
+        if let away = sharedAwayUntil, clock.now < away { return false }
+        let wait: Int?
+        do {
+            wait = try await shared.take(key, limit, consume: consume)
+            sharedAwayUntil = nil
+        } catch {
+            sharedAwayUntil = clock.now.advanced(by: .seconds(5))
+            return false
+        }
+        if let wait {
+            throw CourierError(.tooManyRequests(retryAfterSeconds: wait), code: "rate_limited", message: "Too many requests; try again in \(wait) seconds.")
+        }
+        return true
     }
 
     /// `key`'s bucket refilled for the time since it was last used; 429 when less than one event is left.
@@ -56,15 +87,16 @@ public actor RateLimiter {
     /// token) against its IP address's budget; once that is spent, 429 instead. Only refusals
     /// count and only refusals are answered 429: a valid request from the same address (someone
     /// else behind the same proxy) is never held up by another's flood.
-    public func countRefusal(from ipAddress: String?) throws(CourierError) {
-        try take(Self.refusalKey(ipAddress), settings.unauthenticatedPerIP)
+    public func countRefusal(from ipAddress: String?) async throws(CourierError) {
+        try await take(Self.refusalKey(ipAddress), settings.unauthenticatedPerIP)
     }
 
     private static func refusalKey(_ ipAddress: String?) -> String { "refused-ip:\(ipAddress ?? "unknown")" }
 
     /// Forgets `key` (a successful sign-in clears the failures).
-    public func reset(_ key: String) {
+    public func reset(_ key: String) async {
         buckets[key] = nil
+        try? await shared?.reset(key)
     }
 
     /// The request budget of a signed-in user: larger for premium users (looked up at most once a minute).
@@ -79,7 +111,7 @@ public actor RateLimiter {
             premium[userID] = (known, clock.now)
         }
         // A bucket per tier: becoming premium starts with the full premium budget.
-        try take(known ? "premium:\(userID)" : "user:\(userID)", known ? settings.premiumUser : settings.user)
+        try await take(known ? "premium:\(userID)" : "user:\(userID)", known ? settings.premiumUser : settings.user)
     }
 
     /// Forgets the cached premium status of a user whose subscription just changed.
