@@ -17,12 +17,13 @@ struct MediaResumeTests {
     @Test func uploadResumesAfterSIGKILLMidPart() async throws {
         let server = try await ChaosServer.start()
         defer { server.stop() }
-        let alice = try await CourierClient(baseURL: server.baseURL).signUp("alice_1")
+        let client = CourierClient(baseURL: server.baseURL)
+        let alice = try await client.signUp("alice_1")
         let bytes = (0..<3_000_000).map { _ in UInt8.random(in: 0...255) }
-        let created = try await call(server, .POST, "/api/v1/uploads", token: alice.token, json: [
+        let created = try await Live.call(client, .POST, "/api/v1/uploads", json: [
             "size": bytes.count, "mime_type": "application/octet-stream", "file_name": "big.bin", "sha256": MediaFixtures.sha256(bytes),
-        ])
-        #expect(created.status == .created)
+        ], token: alice.token)
+        #expect(created.status == 201)
         let id = try #require(created.json["id"] as? String)
 
         // One part for the whole file, of which only half arrives before the server dies.
@@ -31,22 +32,22 @@ struct MediaResumeTests {
         let deadline = ContinuousClock.now + .seconds(20)
         var stored = 0
         while stored < 1_048_576, ContinuousClock.now < deadline {
-            stored = try await call(server, .GET, "/api/v1/uploads/\(id)", token: alice.token).json["offset"] as? Int ?? 0
+            stored = try await Live.call(client, .GET, "/api/v1/uploads/\(id)", token: alice.token).json["offset"] as? Int ?? 0
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(stored >= 1_048_576, "two chunks were stored while the part was arriving")
         try await server.killAndRestart()
 
-        let resumed = try await call(server, .GET, "/api/v1/uploads/\(id)", token: alice.token)
+        let resumed = try await Live.call(client, .GET, "/api/v1/uploads/\(id)", token: alice.token)
         let offset = try #require(resumed.json["offset"] as? Int)
         #expect(offset >= 1_048_576 && offset <= 1_500_000)
-        let rest = try await call(server, .PATCH, "/api/v1/uploads/\(id)", token: alice.token, body: Array(bytes[offset...]), headers: [
+        let rest = try await Live.call(client, .PATCH, "/api/v1/uploads/\(id)", bytes: Array(bytes[offset...]), headers: [
             "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream",
-        ])
-        #expect(rest.status == .noContent)
-        let done = try await call(server, .POST, "/api/v1/uploads/\(id)/complete", token: alice.token)
-        #expect(done.status == .created, "\(done.json)")
-        let download = try await call(server, .GET, "/api/v1/media/\(id)/content", token: alice.token)
+        ], token: alice.token)
+        #expect(rest.status == 204)
+        let done = try await Live.call(client, .POST, "/api/v1/uploads/\(id)/complete", token: alice.token)
+        #expect(done.status == 201, "\(done.json)")
+        let download = try await Live.call(client, .GET, "/api/v1/media/\(id)/content", token: alice.token)
         #expect(MediaFixtures.sha256(download.body) == MediaFixtures.sha256(bytes))
     }
 
@@ -55,45 +56,22 @@ struct MediaResumeTests {
     @Test func anAbsurdContentLengthIsRefused() async throws {
         let server = try await ChaosServer.start()
         defer { server.stop() }
-        let alice = try await CourierClient(baseURL: server.baseURL).signUp("alice_1")
-        let created = try await call(server, .POST, "/api/v1/uploads", token: alice.token, json: [
+        let client = CourierClient(baseURL: server.baseURL)
+        let alice = try await client.signUp("alice_1")
+        let created = try await Live.call(client, .POST, "/api/v1/uploads", json: [
             "size": 10, "mime_type": "text/plain", "file_name": "a.txt", "sha256": String(repeating: "0", count: 64),
-        ])
+        ], token: alice.token)
         let id = try #require(created.json["id"] as? String)
-        #expect(try await call(server, .PATCH, "/api/v1/uploads/\(id)", token: alice.token, body: [1], headers: [
+        #expect(try await Live.call(client, .PATCH, "/api/v1/uploads/\(id)", bytes: [1], headers: [
             "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream",
-        ]).status == .noContent)
+        ], token: alice.token).status == 204)
         let answer = try await RawHTTP.exchange(port: server.port, [
             "PATCH /api/v1/uploads/\(id) HTTP/1.1", "Host: 127.0.0.1", "Authorization: Bearer \(alice.token)", "Upload-Offset: 1",
             "Content-Type: application/offset+octet-stream", "Content-Length: 9223372036854775807", "Connection: close", "", "",
         ].joined(separator: "\r\n"))
         #expect(answer.status == 413)
         #expect(answer.errorCode == "upload_too_long")
-        #expect(try await call(server, .GET, "/api/v1/uploads/\(id)", token: alice.token).json["offset"] as? Int == 1)
-    }
-
-    struct Answer {
-        let status: HTTPResponseStatus
-        let body: [UInt8]
-        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:] }
-    }
-
-    func call(
-        _ server: ChaosServer, _ method: HTTPMethod, _ path: String, token: String, json: [String: Any]? = nil, body: [UInt8]? = nil,
-        headers: [String: String] = [:]
-    ) async throws -> Answer {
-        var request = HTTPClientRequest(url: server.baseURL + path)
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
-        } else if let body {
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        return Answer(status: response.status, body: Array(buffer: try await response.body.collect(upTo: 16 << 20)))
+        #expect(try await Live.call(client, .GET, "/api/v1/uploads/\(id)", token: alice.token).json["offset"] as? Int == 1)
     }
 
     /// Sends the headers of a PATCH for `total` bytes and the first `sent` of them, then leaves the

@@ -215,19 +215,26 @@ enum Live {
     struct Answer {
         let status: Int
         let json: [String: Any]
+        let body: [UInt8]
         var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
     }
 
-    static func call(_ client: CourierClient, _ method: HTTPMethod, _ path: String, json: [String: Any]? = nil, token: String? = nil) async throws -> Answer {
+    /// Calls a live server: a JSON body, or raw `bytes` (an upload part) with their own headers.
+    static func call(
+        _ client: CourierClient, _ method: HTTPMethod, _ path: String, json: [String: Any]? = nil, bytes: [UInt8]? = nil,
+        headers: [String: String] = [:], token: String? = nil
+    ) async throws -> Answer {
         var request = HTTPClientRequest(url: client.baseURL + path)
         request.method = method
-        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Content-Type", value: headers["Content-Type"] ?? "application/json")
+        for (name, value) in headers where name != "Content-Type" { request.headers.add(name: name, value: value) }
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let json { request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))) }
+        if let bytes { request.body = .bytes(ByteBuffer(bytes: bytes)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
-        let parsed = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
-        return Answer(status: Int(response.status.code), json: parsed)
+        let body = Array(buffer: try await response.body.collect(upTo: 16 << 20))
+        let parsed = (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:]
+        return Answer(status: Int(response.status.code), json: parsed, body: body)
     }
 
     static func port(_ client: CourierClient) throws -> Int {

@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Uploads, processing, downloads and the life of media files. Every rule about media lives here:
@@ -21,6 +22,13 @@ public final class MediaService: Sendable {
     /// emptied when the node starts).
     let workFolder: URL
     let logger: Logger
+    /// Threads for the plaintext copies and the files tools made: reading or writing hundreds of
+    /// megabytes must not hold one of the few threads Swift's tasks share.
+    private let fileThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        return pool
+    }()
     /// SHA-256 of each upload's bytes so far, kept while this node receives it, so finishing an
     /// upload needs no second read; after a restart the bytes are read again instead.
     private let runningHashes = Mutex<[UUID: (offset: Int64, hash: SHA256)]>([:])
@@ -116,10 +124,9 @@ public final class MediaService: Sendable {
 
     /// Cancels an upload in progress and frees its bytes.
     public func cancel(_ id: UUID, for userID: UUID) async throws {
-        let record = try await upload(id, for: userID)
         try await claim(id)
         defer { release(id) }
-        try await remove(record)
+        try await remove(try await upload(id, for: userID))
     }
 
     // MARK: Receiving bytes
@@ -170,7 +177,8 @@ public final class MediaService: Sendable {
         func settle() async throws {
             guard let move = moving else { return }
             moving = nil
-            guard try await move.task.value else { throw Self.offsetMismatch(nil) }
+            // Someone else moved the offset (another node, or the upload ended): say where it is now.
+            guard try await move.task.value else { throw Self.offsetMismatch(try await store.record(id)?.received) }
             committed = move.end
         }
 
@@ -227,7 +235,6 @@ public final class MediaService: Sendable {
     /// Finishes an upload whose bytes all arrived: checks its SHA-256, processes it for its kind
     /// and makes it media. A file that fails the check or cannot be processed is removed (422).
     public func complete(_ id: UUID, for userID: UUID) async throws -> MediaAttachment {
-        _ = try await upload(id, for: userID)
         try await claim(id)
         defer { release(id) }
         let record = try await upload(id, for: userID)
@@ -321,7 +328,7 @@ public final class MediaService: Sendable {
         defer { try? handle.close() }
         do {
             for index in 0..<cipher.chunkCount {
-                let plain = try handle.read(upToCount: MediaCipher.chunkSize) ?? Data()
+                let plain = try await fileThreads.runIfActive { try handle.read(upToCount: MediaCipher.chunkSize) ?? Data() }
                 guard plain.count == min(MediaCipher.chunkSize, Int(size - Int64(index) * Int64(MediaCipher.chunkSize))) else {
                     throw ExternalCommand.Failure(tool: "courier", reason: "the \(output.variant.name) file changed while it was stored")
                 }
@@ -410,15 +417,19 @@ public final class MediaService: Sendable {
     }
 
     private func chunk(_ index: Int, of download: Download) async throws -> [UInt8] {
-        let blob = download.blob
-        let cipher = MediaCipher(key: download.key, blob: blob.blobID, size: blob.size)
-        guard let sealed = try await blobs.get(blob: Self.blobName(blob.blobID), chunk: index) else {
-            throw MediaIntegrityError(blob: blob.blobID, chunk: index)
+        try await openChunk(index, blob: download.blob.blobID, size: download.blob.size, key: download.key)
+    }
+
+    /// Chunk `index` of a stored blob of `size` bytes, opened and checked: every chunk is full but
+    /// the last, which holds the rest; anything else was cut, padded, moved or tampered with.
+    private func openChunk(_ index: Int, blob: UUID, size: Int64, key: SymmetricKey) async throws -> [UInt8] {
+        let cipher = MediaCipher(key: key, blob: blob, size: size)
+        guard let sealed = try await blobs.get(blob: Self.blobName(blob), chunk: index) else {
+            throw MediaIntegrityError(blob: blob, chunk: index)
         }
         let plain = try cipher.open(sealed, index: index)
-        // Every chunk is full but the last, which holds the rest: anything else was cut or padded.
-        guard Int64(plain.count) == min(Int64(MediaCipher.chunkSize), blob.size - Int64(index) * Int64(MediaCipher.chunkSize)) else {
-            throw MediaIntegrityError(blob: blob.blobID, chunk: index)
+        guard Int64(plain.count) == min(Int64(MediaCipher.chunkSize), size - Int64(index) * Int64(MediaCipher.chunkSize)) else {
+            throw MediaIntegrityError(blob: blob, chunk: index)
         }
         return plain
     }
@@ -530,10 +541,8 @@ public final class MediaService: Sendable {
 
     /// Reads the plaintext of `blob` (`size` bytes) chunk by chunk.
     private func readChunks(of record: MediaStore.Record, blob: UUID, size: Int64, _ body: ([UInt8]) throws -> Void) async throws {
-        let cipher = MediaCipher(key: record.fileKey, blob: blob, size: size)
-        for index in 0..<cipher.chunkCount {
-            guard let sealed = try await blobs.get(blob: Self.blobName(blob), chunk: index) else { throw MediaIntegrityError(blob: blob, chunk: index) }
-            try body(try cipher.open(sealed, index: index))
+        for index in 0..<MediaCipher.chunkCount(size: size) {
+            try body(try await openChunk(index, blob: blob, size: size, key: record.fileKey))
         }
     }
 
@@ -551,7 +560,10 @@ public final class MediaService: Sendable {
         }
         let handle = try FileHandle(forWritingTo: input)
         do {
-            try await readChunks(of: record, blob: blob.blobID, size: blob.size) { try handle.write(contentsOf: $0) }
+            for index in 0..<MediaCipher.chunkCount(size: blob.size) {
+                let plain = try await openChunk(index, blob: blob.blobID, size: blob.size, key: record.fileKey)
+                try await fileThreads.runIfActive { try handle.write(contentsOf: plain) }
+            }
             try handle.close()
         } catch {
             try? handle.close()

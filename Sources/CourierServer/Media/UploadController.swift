@@ -56,14 +56,8 @@ struct UploadController {
             throw CourierError(.badRequest, code: "invalid_upload_offset", message: "Upload-Offset must give the byte the body starts at.")
         }
         let length = request.headers[.contentLength].flatMap { Int64($0) }
-        do {
-            let stored = try await media.append(to: id, at: offset, declaredLength: length, body: request.body, for: context.user.userID)
-            return Response(status: .noContent, headers: [.uploadOffset: String(stored)])
-        } catch let error as CourierError where error.code == "offset_mismatch" {
-            // Say where the upload stands, as tus does, so the client can go on from there.
-            let current = try? await media.upload(id, for: context.user.userID)
-            throw current.map { CourierError(error.kind, code: error.code, message: "The upload is at offset \($0.received); send from there.") } ?? error
-        }
+        let stored = try await media.append(to: id, at: offset, declaredLength: length, body: request.body, for: context.user.userID)
+        return Response(status: .noContent, headers: [.uploadOffset: String(stored)])
     }
 
     @Sendable func cancel(request: Request, context: AuthenticatedContext) async throws -> Response {

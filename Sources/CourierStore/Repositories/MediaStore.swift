@@ -310,9 +310,3 @@ public struct MediaStore: Sendable {
         .init(table: "media", rowID: id, scope: .media, field: field)
     }
 }
-
-extension Duration {
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
-}
