@@ -1,12 +1,17 @@
 import Foundation
 
-/// Carries what every node must act on (deliveries for connected devices, signed-out sessions)
-/// from the node where it happened to every node, each of which applies it to its own connections.
+/// Carries what every node must act on (frames of ephemeral events, signed-out sessions, hints of
+/// stored updates) from the node where it happened to every node, each of which applies it to its
+/// own connections.
 ///
 /// In-process by default; a Redis implementation lets several nodes serve one deployment.
 public protocol Bus: Sendable {
     /// Sends an event to every node, this one included.
     func publish(_ event: BusEvent) async throws
+
+    /// Tells the other nodes that updates were stored on this one (which delivered them to its own
+    /// sockets already). A bus of one node has no one to tell.
+    func announce(_ hint: UpdateHint) async throws
 
     /// The events published on any node, for this node's connections. One consumer per node.
     func events() -> AsyncStream<BusEvent>
@@ -14,8 +19,10 @@ public protocol Bus: Sendable {
 
 /// What travels on the bus.
 public enum BusEvent: Sendable, Codable, Equatable {
-    /// A frame for the connected devices of some users.
+    /// A frame of an event the log does not keep (typing, presence) for the devices of some users.
     case delivery(Delivery)
+    /// Updates another node stored: read them from the log for this node's devices.
+    case updatesStored(UpdateHint)
     /// Device sessions that were signed out: their sockets close on every node.
     case sessionsEnded(SessionsEnded)
     /// Events on the bus may have been lost (this node was cut off from Redis for a while): every
@@ -47,6 +54,8 @@ public final class InProcessBus: Bus {
     public func publish(_ event: BusEvent) async throws {
         continuation.yield(event)
     }
+
+    public func announce(_ hint: UpdateHint) async throws {}
 
     public func events() -> AsyncStream<BusEvent> { stream }
 

@@ -88,6 +88,11 @@ public actor ConnectionRegistry {
         !(connections[userID]?.isEmpty ?? true)
     }
 
+    /// Those among `userIDs` with a connection on this node.
+    public func connected(among userIDs: [UUID]) -> [UUID] {
+        userIDs.filter { connections[$0] != nil }
+    }
+
     /// Queues a delivery on every local connection of its recipients. Never waits for a device.
     public func deliver(_ delivery: Delivery) {
         for userID in delivery.recipients {
@@ -108,6 +113,13 @@ public actor ConnectionRegistry {
             closed += 1
         }
         return closed
+    }
+
+    /// Closes the connections of `userIDs` with `reason` (they reconnect and resume).
+    public func close(users userIDs: [UUID], _ reason: ConnectionCloseReason) {
+        for userID in userIDs {
+            connections[userID]?.values.forEach { $0.close(reason) }
+        }
     }
 
     /// Closes every connection with `reason` (they reconnect and resume). Returns how many it closed.

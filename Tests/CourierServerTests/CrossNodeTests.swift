@@ -4,6 +4,7 @@ import CourierRedis
 @testable import CourierServer
 import CourierCore
 import Foundation
+import NIOCore
 import Testing
 
 /// Two Courier nodes on one PostgreSQL database, their buses on one Redis: what happens on one
@@ -49,6 +50,60 @@ struct CrossNodeTests {
                 }
             }
         }
+        await busA.close()
+        await busB.close()
+    }
+}
+
+extension CrossNodeTests {
+    /// Every kind of update made on node A reaches a device on node B, and what crossed Redis holds
+    /// positions only: a canary in a message, its edit and the chat's name never appears there.
+    @Test func everyUpdateKindCrossesAndRedisCarriesNoContent() async throws {
+        let redis = try #require(TestRedis.configuration)
+        let channel = "courier:bus:test-\(UUID().uuidString.lowercased())"
+        let busA = RedisBus(configuration: redis, channel: channel)
+        let busB = RedisBus(configuration: redis, channel: channel)
+        let listener = RedisSubscriber(configuration: redis, channels: [channel])
+        let carried = Task {
+            var payloads: [String] = []
+            for await event in listener.events {
+                if case .message(_, let payload) = event { payloads.append(String(buffer: payload)) }
+            }
+            return payloads
+        }
+        let canary = "canary-\(UUID().uuidString.lowercased())"
+        try await TestEngine.postgres.withStore { store in
+            try await runCourier(store: store, bus: busA) { nodeA, _ in
+                try await runCourier(store: store, bus: busB) { nodeB, _ in
+                    let alice = try await nodeA.signUp("alice_2")
+                    let bob = try await nodeA.signUp("bob_22")
+                    let carol = try await nodeA.signUp("carol_2")
+                    let chat = try await nodeA.createGroup(named: "Group \(canary)", members: [bob.user.id], token: alice.token)
+                    let device = await TestDevice(nodeB, token: bob.token)
+                    try await device.ready()
+
+                    let sent = try await nodeA.send("secret \(canary)", to: chat, token: alice.token)
+                    _ = try await Live.call(nodeA, .PATCH, "/api/v1/messages/\(sent.id)", json: ["content": "edited \(canary)"], token: alice.token)
+                    _ = try await Live.call(nodeA, .POST, "/api/v1/chats/\(chat)/members", json: ["user_ids": [carol.user.id]], token: alice.token)
+                    _ = try await Live.call(nodeA, .DELETE, "/api/v1/messages/\(sent.id)?for=everyone", token: alice.token)
+                    try await device.recorder.wait("every kind of update on node B") { frames in
+                        let types = Set(frames.map(\.type))
+                        return ["new_message", "message_edited", "member_added", "message_deleted"].allSatisfy(types.contains)
+                    }
+                    let messages = await device.recorder.frames.compactMap(\.message)
+                    #expect(messages.contains { $0.content == "secret \(canary)" })
+                    #expect(messages.contains { $0.content == "edited \(canary)" })
+                    // Bob's own read mark, made on node A, reaches his device on node B through his own log.
+                    _ = try await Live.call(nodeA, .POST, "/api/v1/chats/\(chat)/read", json: ["seq": sent.seq], token: bob.token)
+                    try await device.recorder.wait("bob's own read mark") { $0.contains { $0.type == "read" } }
+                    await device.stop()
+                }
+            }
+        }
+        listener.stop()
+        let payloads = await carried.value
+        #expect(!payloads.isEmpty)
+        #expect(payloads.allSatisfy { !$0.contains(canary) && !$0.contains("secret") && !$0.contains("Group ") })
         await busA.close()
         await busB.close()
     }

@@ -54,7 +54,7 @@ public final class AppServices: Sendable {
         self.registry = ConnectionRegistry(maxConnections: gateway.maxConnections, maxConnectionsPerUser: gateway.maxConnectionsPerUser)
         self.limiter = RateLimiter(settings: rateLimits, shared: sharedRateLimits)
         self.audit = AuditService(audit: store.audit, users: store.users, logger: logger)
-        self.events = EventPublisher(bus: bus, chats: store.chats, messages: store.messages, logger: logger)
+        self.events = EventPublisher(bus: bus, registry: registry, chats: store.chats, messages: store.messages, logger: logger)
         let passwords = try await PasswordHasher(cost: bcryptCost)
         self.twoFactor = TwoFactorService(
             store: store.twoFactor, users: store.users, passwords: passwords, audit: audit, lockout: AccountLockout(limiter: limiter)
@@ -90,7 +90,10 @@ public final class AppServices: Sendable {
     /// (premium expiry, update-log pruning, media collection and processing, the Telegram relay).
     func backgroundServices(logger: Logger) -> [any Service] {
         [
-            FanOutService(bus: bus, registry: registry),
+            FanOutService(
+                bus: bus, registry: registry, remoteUpdates: RemoteUpdateReader(fanOut: events.fanOut, updates: store.updates, logger: logger),
+                newMessageStored: { [relay] in relay.wakeup.signal() }
+            ),
             PeriodicJob.expiredTokenSweep(registry, logger: logger),
             PeriodicJob.signedOutSessionCheck(registry, sessions: store.sessions, interval: gateway.sessionCheckInterval, logger: logger),
             DeploymentLease(engine: store.engine, services: deploymentServices(logger: logger), logger: logger),

@@ -6,8 +6,9 @@ import Logging
 import Synchronization
 
 /// Announces what happened: updates the log stored (a message, an edit, a read mark, a
-/// membership change, …) to every subscriber of "update stored" (real-time fan-out, the Telegram
-/// relay), and ephemeral events that are not logged (typing, presence, sockets to close) on the bus.
+/// membership change, …) to every subscriber of "update stored" (real-time fan-out, which also
+/// hints the other nodes; the Telegram relay), and ephemeral events that are not logged (typing,
+/// presence, sockets to close) on the bus.
 ///
 /// Services call it after the change is committed. A failure to publish is logged, never reported
 /// to the caller: the change and its update are stored, and devices catch up from the log.
@@ -15,13 +16,16 @@ public final class EventPublisher: Sendable {
     let bus: any Bus
     let chats: ChatStore
     let logger: Logger
+    /// Delivers stored updates to this node's sockets and hints the other nodes.
+    let fanOut: RealtimeFanOut
     private let subscribers: Mutex<[any UpdateSubscriber]>
 
-    public init(bus: any Bus, chats: ChatStore, messages: MessageStore, logger: Logger) {
+    public init(bus: any Bus, registry: ConnectionRegistry, chats: ChatStore, messages: MessageStore, logger: Logger) {
         self.bus = bus
         self.chats = chats
         self.logger = logger
-        self.subscribers = Mutex([RealtimeFanOut(bus: bus, chats: chats, messages: messages, logger: logger)])
+        self.fanOut = RealtimeFanOut(registry: registry, bus: bus, chats: chats, messages: messages, logger: logger)
+        self.subscribers = Mutex([fanOut])
     }
 
     /// Adds a subscriber of "update stored" (when the node is assembled).
