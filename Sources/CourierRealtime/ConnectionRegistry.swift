@@ -84,6 +84,16 @@ public actor ConnectionRegistry {
         return false
     }
 
+    /// How many connections `userID` has open on this node.
+    public func connectionCount(of userID: UUID) -> Int {
+        connections[userID]?.count ?? 0
+    }
+
+    /// Every open connection of this node.
+    public func openConnections() -> [DeviceConnection] {
+        connections.values.flatMap(\.values)
+    }
+
     public func isOnline(_ userID: UUID) -> Bool {
         !(connections[userID]?.isEmpty ?? true)
     }

@@ -25,8 +25,10 @@ public final class AppServices: Sendable {
     public let media: MediaService
     /// The Telegram relay's decisions, and the wake-up of its sender.
     let relay: TelegramRelay
-    /// This node's WebSocket connections (presence and the Telegram relay's "offline" ask it).
+    /// This node's WebSocket connections.
     public let registry: ConnectionRegistry
+    /// Who is online, on any node (the Telegram relay's "offline" asks it too).
+    public let presence: PresenceService
     public let gateway: GatewayConfiguration
     /// How long the update log keeps updates; a device further behind reloads (`too_long`).
     public let updateRetention: Duration
@@ -38,6 +40,7 @@ public final class AppServices: Sendable {
     ///   - telegram: the relay's settings, nil for no relay; `bot` replaces the HTTP Bot API client.
     ///   - publicURL: where people reach this server, for links.
     ///   - sharedRateLimits: buckets every node shares (Redis); nil keeps them in this node.
+    ///   - presenceDirectory: who is online on every node (Redis); nil asks this node's connections.
     ///   - mediaSettings: limits and storage of media; `blobs` holds their bytes and `mediaWorkFolder`
     ///     their plaintext while they are processed (both in a fresh temporary folder unless given).
     public init(
@@ -45,7 +48,7 @@ public final class AppServices: Sendable {
         gateway: GatewayConfiguration = GatewayConfiguration(), telegram: TelegramSettings? = nil, bot: (any BotAPI)? = nil,
         publicURL: String = "http://127.0.0.1:8080", bus: any Bus = InProcessBus(), updateRetention: Duration = .seconds(30 * 24 * 3600),
         mediaSettings: MediaSettings = MediaSettings(), blobs: (any BlobStore)? = nil, mediaWorkFolder: String? = nil,
-        sharedRateLimits: (any SharedRateLimitBuckets)? = nil, logger: Logger = Logger(label: "courier")
+        sharedRateLimits: (any SharedRateLimitBuckets)? = nil, presenceDirectory: (any PresenceDirectory)? = nil, logger: Logger = Logger(label: "courier")
     ) async throws {
         self.updateRetention = updateRetention
         self.store = store
@@ -55,6 +58,10 @@ public final class AppServices: Sendable {
         self.limiter = RateLimiter(settings: rateLimits, shared: sharedRateLimits)
         self.audit = AuditService(audit: store.audit, users: store.users, logger: logger)
         self.events = EventPublisher(bus: bus, registry: registry, chats: store.chats, messages: store.messages, logger: logger)
+        self.presence = PresenceService(
+            directory: presenceDirectory ?? LocalPresenceDirectory(registry: registry), registry: registry, chats: store.chats, users: store.users,
+            events: events, logger: logger
+        )
         let passwords = try await PasswordHasher(cost: bcryptCost)
         self.twoFactor = TwoFactorService(
             store: store.twoFactor, users: store.users, passwords: passwords, audit: audit, lockout: AccountLockout(limiter: limiter)
@@ -67,7 +74,7 @@ public final class AppServices: Sendable {
         self.premium = PremiumService(subscriptions: store.subscriptions, users: store.users, limiter: limiter)
         self.chats = ChatService(chats: store.chats, users: store.users, premium: premium, events: events, updates: store.updates)
         let botAPI = bot ?? telegram.map { HTTPBotAPI(token: $0.botToken, apiURL: $0.apiURL) }
-        let relay = TelegramRelay(enabled: botAPI != nil, store: store.telegram, registry: registry, logger: logger)
+        let relay = TelegramRelay(enabled: botAPI != nil, store: store.telegram, presence: presence, logger: logger)
         self.relay = relay
         events.subscribe(relay)
         let scratch = NSTemporaryDirectory() + "courier-media-" + UUID().uuidString.lowercased()
@@ -97,7 +104,7 @@ public final class AppServices: Sendable {
             PeriodicJob.expiredTokenSweep(registry, logger: logger),
             PeriodicJob.signedOutSessionCheck(registry, sessions: store.sessions, interval: gateway.sessionCheckInterval, logger: logger),
             DeploymentLease(engine: store.engine, services: deploymentServices(logger: logger), logger: logger),
-        ]
+        ] + [PeriodicJob.presenceUpkeep(presence, logger: logger)].compactMap { $0 }
     }
 
     /// The work a deployment needs done once, whatever the number of nodes.

@@ -96,11 +96,14 @@ public func buildApplication(
     }
     var bus: any Bus = InProcessBus()
     var sharedRateLimits: (any SharedRateLimitBuckets)?
+    var presence: (any PresenceDirectory)?
     if let redisURL = configuration.redisURL, let redis = RedisConfiguration(url: redisURL) {
         if store.engine.kind == .postgres {
             bus = RedisBus(configuration: redis)
-            sharedRateLimits = RedisRateLimitBuckets(redis: RedisClient(configuration: redis))
-            logger.info("the bus between nodes and the rate limits are in Redis", metadata: ["redis": "\(redis)"])
+            let client = RedisClient(configuration: redis)
+            sharedRateLimits = RedisRateLimitBuckets(redis: client)
+            presence = RedisPresenceDirectory(redis: client)
+            logger.info("the bus between nodes, presence and the rate limits are in Redis", metadata: ["redis": "\(redis)"])
         } else {
             logger.warning("REDIS_URL is set, but SQLite keeps Courier to one node: the bus stays in this process (set DATABASE_URL to PostgreSQL for several nodes)")
         }
@@ -110,7 +113,7 @@ public func buildApplication(
         gateway: GatewayConfiguration(maxConnections: configuration.maxConnections, maxConnectionsPerUser: configuration.maxConnectionsPerUser), telegram: configuration.telegram,
         publicURL: configuration.publicURL, bus: bus, updateRetention: .seconds(Int64(configuration.updateRetentionDays) * 24 * 3600),
         mediaSettings: configuration.media, blobs: blobs, mediaWorkFolder: configuration.mediaWorkDirectory,
-        sharedRateLimits: sharedRateLimits, logger: logger
+        sharedRateLimits: sharedRateLimits, presenceDirectory: presence, logger: logger
     )
     let webClient = try configuration.webDirectory.map { try WebAssets(folder: URL(fileURLWithPath: $0)) } ?? .bundled
     if webClient.isEmpty {

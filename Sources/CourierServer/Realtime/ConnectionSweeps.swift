@@ -26,4 +26,12 @@ extension PeriodicJob {
             }
         }
     }
+
+    /// Keeps this node's devices online in a shared presence directory and announces offline the
+    /// people of a node that died; nil when the directory is this node's own (nothing expires).
+    static func presenceUpkeep(_ presence: PresenceService, logger: Logger) -> PeriodicJob? {
+        presence.directory.upkeepInterval.map { interval in
+            PeriodicJob(name: "presence upkeep", interval: interval, logger: logger) { try await presence.upkeep() }
+        }
+    }
 }

@@ -23,7 +23,7 @@ struct WebSocketGateway: Sendable {
         self.services = services
         self.registry = registry
         self.configuration = configuration
-        self.presence = PresenceService(registry: registry, chats: services.store.chats, users: services.store.users, events: services.events)
+        self.presence = services.presence
     }
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -114,7 +114,7 @@ struct WebSocketGateway: Sendable {
             connection.finish()
             Task {
                 let wasLast = await registry.unregister(connection)
-                await presence.disconnected(user.userID, wasLast: wasLast)
+                await presence.disconnected(connection, wasLastHere: wasLast)
             }
         }
         // The session may have been signed out since the upgrade was accepted, and that sign-out was
@@ -127,7 +127,7 @@ struct WebSocketGateway: Sendable {
             // Not a verdict on the session (the database did not answer): the device just retries.
             connection.close(.tryAgainLater)
         }
-        await inChildTask { await presence.connected(user.userID, isFirst: isFirst) }
+        await inChildTask { await presence.connected(connection, isFirstHere: isFirst) }
         var connectionLogger = context.logger
         connectionLogger[metadataKey: "connection"] = "\(connection.id)"
         let logger = connectionLogger

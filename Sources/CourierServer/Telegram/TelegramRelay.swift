@@ -11,7 +11,7 @@ import Logging
 public struct TelegramRelay: UpdateSubscriber {
     let enabled: Bool
     let store: TelegramStore
-    let registry: ConnectionRegistry
+    let presence: PresenceService
     let wakeup = Wakeup()
     let logger: Logger
 
@@ -28,7 +28,7 @@ public struct TelegramRelay: UpdateSubscriber {
     /// the recipient's devices is connected (decided when it is sent, the closest to the truth).
     func shouldSend(_ job: TelegramStore.Job) async -> Bool {
         guard job.onlyIfOffline, let recipient = job.recipientID else { return true }
-        return await !registry.isOnline(recipient)
+        return await !presence.isOnline(recipient)
     }
 
     /// The whole text of a relay notification: a type, a count and a time. Nothing else may be
