@@ -3,8 +3,8 @@ import CourierServer
 import Hummingbird
 import ServiceLifecycle
 
-/// `courier serve`: migrates the database, then serves until SIGINT or SIGTERM, finishing the
-/// requests in flight before it exits.
+/// `courier serve`: migrates the database, then serves until SIGINT or SIGTERM, draining its
+/// WebSockets and finishing the requests in flight before it exits.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the Courier server.")
 
@@ -12,7 +12,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.configuration()
-        let logger = bootstrapLogging(level: configuration.logLevel)
+        var logger = bootstrapLogging(level: configuration.logLevel)
+        logger[metadataKey: "node"] = "\(configuration.nodeID)"
         let openFiles = OpenFileLimit.raiseToMaximum()
         if openFiles >= 0, openFiles < configuration.maxConnections + 64 {
             logger.warning("the open-file limit is below the connection limit", metadata: [
@@ -21,13 +22,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let store = try await openStore(configuration: configuration, logger: logger)
         do {
-            let app = try await buildApplication(configuration: configuration, store: store, logger: logger)
+            let node = try await buildNode(configuration: configuration, store: store, logger: logger)
             logger.info("courier is starting", metadata: [
                 "address": "\(configuration.host):\(configuration.port)",
                 "database": "\(store.engine.kind.rawValue)",
                 "public_url": "\(configuration.publicURL)",
             ])
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            try await node.run()
         } catch {
             try? await store.engine.close()
             throw error

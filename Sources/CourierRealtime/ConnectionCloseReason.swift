@@ -31,6 +31,9 @@ public struct ConnectionCloseReason: Sendable, Equatable {
     /// This node may have missed updates (it was cut off from the other nodes for a while): the
     /// client reconnects at once and resumes from its positions in the update log, which has them.
     public static let catchUp = ConnectionCloseReason(code: 4009, reason: "catch_up")
+    /// The node is shutting down (a restart, a deploy): reconnect at once, to another node behind
+    /// the same address, and resume. WebSocket's own 1012, "service restart".
+    public static let serviceRestart = ConnectionCloseReason(code: 1012, reason: "service_restart")
     /// The server cannot serve the connection right now (a limit filled up during the handshake,
     /// the database did not answer): reconnect after a moment. WebSocket's own 1013.
     public static let tryAgainLater = ConnectionCloseReason(code: 1013, reason: "try_again_later")

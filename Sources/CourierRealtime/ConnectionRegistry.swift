@@ -25,6 +25,8 @@ public actor ConnectionRegistry {
             (lhs.milliseconds, lhs.connectionID.uuidString) < (rhs.milliseconds, rhs.connectionID.uuidString)
         }
     }
+    /// Set when the node shuts down: no connection is admitted any more.
+    public private(set) var isDraining = false
     /// Kept alongside `connections` so admitting a connection costs the same at 10 or 10,000.
     private var open = 0
 
@@ -42,11 +44,14 @@ public actor ConnectionRegistry {
         case admitted(isFirst: Bool)
         case nodeFull
         case userFull
+        /// The node is shutting down.
+        case draining
     }
 
     /// Whether `userID` could open one more connection now (checked before an upgrade, which
     /// `admit` decides for good).
     public func room(for userID: UUID) -> Admission {
+        if isDraining { return .draining }
         if open >= maxConnections { return .nodeFull }
         let mine = connections[userID]?.count ?? 0
         if mine >= maxConnectionsPerUser { return .userFull }
@@ -87,6 +92,12 @@ public actor ConnectionRegistry {
     /// How many connections `userID` has open on this node.
     public func connectionCount(of userID: UUID) -> Int {
         connections[userID]?.count ?? 0
+    }
+
+    /// Stops admitting connections and returns those open, to be drained.
+    public func beginDraining() -> [DeviceConnection] {
+        isDraining = true
+        return openConnections()
     }
 
     /// Every open connection of this node.

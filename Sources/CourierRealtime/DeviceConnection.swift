@@ -28,6 +28,10 @@ public final class DeviceConnection: Sendable, Identifiable {
         var resumedUpTo: [UUID: Int64] = [:]
         /// Whether a resume began: from then on only the resume releases held frames.
         var resumeStarted = false
+        /// Client frames being handled now; a draining connection closes when none is left.
+        var handling = 0
+        /// Set when the node drains: the close waiting for the frames in hand to be answered.
+        var drainReason: ConnectionCloseReason?
     }
 
     /// A frame with, for an update of the log, its position.
@@ -84,6 +88,35 @@ public final class DeviceConnection: Sendable, Identifiable {
             }
             waiter?.resume()
         }
+    }
+
+    /// Starts handling a client frame. False once the connection is draining: the frame is left
+    /// unanswered (the client sends it again after reconnecting).
+    public func beginHandling() -> Bool {
+        state.withLock { state in
+            guard state.drainReason == nil else { return false }
+            state.handling += 1
+            return true
+        }
+    }
+
+    /// A client frame was handled (its ack queued). The last one of a draining connection closes it.
+    public func endHandling() {
+        let close = state.withLock { state -> ConnectionCloseReason? in
+            state.handling -= 1
+            return state.handling == 0 ? state.drainReason : nil
+        }
+        if let close { self.close(close) }
+    }
+
+    /// Ends the connection for `reason` once the client frames in hand are answered (their acks go
+    /// out before the close); frames arriving meanwhile are not handled.
+    public func drain(_ reason: ConnectionCloseReason) {
+        let now = state.withLock { state -> Bool in
+            if state.drainReason == nil { state.drainReason = reason }
+            return state.handling == 0
+        }
+        if now { close(reason) }
     }
 
     /// Queues a live frame: held back while the connection is resuming, dropped when a resume

@@ -5,6 +5,7 @@ import CourierStore
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import ServiceLifecycle
 
 /// The routes of Courier over `services`: `/health`, the REST API under `/api/v1`, `/ws`, the
 /// Telegram webhook and the web client (`/`, `/assets/…`, and `/r/:ref`, the page behind a Telegram
@@ -27,7 +28,7 @@ public func buildRouter(
     router.add(middleware: CORSMiddleware(allowedOrigins: allowedOrigins))
     router.add(middleware: ErrorMiddleware())
 
-    HealthController(engine: services.store.engine).addRoutes(to: router)
+    HealthController(engine: services.store.engine, registry: services.registry).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)
     WebClientController(assets: webClient).addRoutes(to: router)
     WebSocketGateway(services: services, registry: services.registry, configuration: services.gateway).addRoutes(to: router)
@@ -76,11 +77,28 @@ public func buildApplication(
     )
 }
 
+/// A Courier node as `courier serve` runs it: the application, and before it stops (SIGTERM,
+/// SIGINT) the drain of its WebSockets, while the server, database and bus still work.
+public func buildNode(configuration: ServerConfiguration, store: Store, logger: Logger) async throws -> ServiceGroup {
+    let services = try await buildServices(configuration: configuration, store: store, logger: logger)
+    let app = try buildApplication(configuration: configuration, services: services, logger: logger)
+    return ServiceGroup(configuration: .init(
+        services: [.init(service: app), .init(service: ConnectionDrain(registry: services.registry, spread: configuration.drainSpread, logger: logger))],
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+    ))
+}
+
 /// A Courier node as configured. Opens nothing itself, so the caller decides when the store closes
 /// (after the server has stopped taking requests).
 public func buildApplication(
     configuration: ServerConfiguration, store: Store, logger: Logger
 ) async throws -> some ApplicationProtocol {
+    try buildApplication(configuration: configuration, services: try await buildServices(configuration: configuration, store: store, logger: logger), logger: logger)
+}
+
+/// The services of a node as configured: storage, media, the bus and shared state (Redis when set,
+/// with PostgreSQL), Telegram.
+func buildServices(configuration: ServerConfiguration, store: Store, logger: Logger) async throws -> AppServices {
     try await checkAuditLog(store, logger: logger)
     let secret = try configuration.jwtSecret ?? SecretFile.loadOrCreate(at: configuration.jwtSecretPath)
     let blobs: any BlobStore
@@ -108,13 +126,16 @@ public func buildApplication(
             logger.warning("REDIS_URL is set, but SQLite keeps Courier to one node: the bus stays in this process (set DATABASE_URL to PostgreSQL for several nodes)")
         }
     }
-    let services = try await AppServices(
+    return try await AppServices(
         store: store, jwtSecret: secret, bcryptCost: configuration.bcryptCost, rateLimits: configuration.rateLimits,
         gateway: GatewayConfiguration(maxConnections: configuration.maxConnections, maxConnectionsPerUser: configuration.maxConnectionsPerUser), telegram: configuration.telegram,
         publicURL: configuration.publicURL, bus: bus, updateRetention: .seconds(Int64(configuration.updateRetentionDays) * 24 * 3600),
         mediaSettings: configuration.media, blobs: blobs, mediaWorkFolder: configuration.mediaWorkDirectory,
         sharedRateLimits: sharedRateLimits, presenceDirectory: presence, logger: logger
     )
+}
+
+func buildApplication(configuration: ServerConfiguration, services: AppServices, logger: Logger) throws -> some ApplicationProtocol {
     let webClient = try configuration.webDirectory.map { try WebAssets(folder: URL(fileURLWithPath: $0)) } ?? .bundled
     if webClient.isEmpty {
         logger.warning("no web client to serve: keep Courier_CourierServer.resources next to the courier binary, or set COURIER_WEB_DIR")

@@ -40,6 +40,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var redisURL: String?
     /// Proxies whose `X-Forwarded-For` gives the client's address (none: the peer is the client).
     public var trustedProxies: TrustedProxies
+    /// How long a stopping node takes to close its WebSockets (spread, so that the other nodes do
+    /// not take every reconnect at once).
+    public var drainSpread: Duration = .seconds(5)
+    /// This node's name in its logs (`COURIER_NODE_ID`; the host name by default).
+    public var nodeID: String = ProcessInfo.processInfo.hostName
 
     public static let defaultHost = "127.0.0.1"
     public static let defaultPort = 8080
@@ -129,7 +134,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         let retention = try integer("COURIER_UPDATE_RETENTION_DAYS") ?? 30
         guard (1...3650).contains(retention) else { throw ConfigurationError("COURIER_UPDATE_RETENTION_DAYS must be 1 to 3650.") }
 
-        return ServerConfiguration(
+        let drainSeconds = try integer("COURIER_DRAIN_SECONDS") ?? 5
+        guard (0...300).contains(drainSeconds) else { throw ConfigurationError("COURIER_DRAIN_SECONDS must be 0 to 300.") }
+        var configuration = ServerConfiguration(
             host: resolvedHost, port: resolvedPort,
             dataDirectory: dataDirectory ?? value("COURIER_DATA_DIR") ?? "./data",
             databaseURL: value("DATABASE_URL"), jwtSecret: secret,
@@ -146,6 +153,14 @@ public struct ServerConfiguration: Sendable, Equatable {
             redisURL: try redis(value("REDIS_URL")),
             trustedProxies: try proxies(value("COURIER_TRUSTED_PROXIES"))
         )
+        configuration.drainSpread = .seconds(drainSeconds)
+        if let nodeID = value("COURIER_NODE_ID") {
+            guard (1...64).contains(nodeID.count), nodeID.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }) else {
+                throw ConfigurationError("COURIER_NODE_ID must be 1 to 64 letters, digits, '-', '_', '.' or ':'.")
+            }
+            configuration.nodeID = nodeID
+        }
+        return configuration
     }
 
     private static func proxies(_ list: String?) throws(ConfigurationError) -> TrustedProxies {

@@ -1,10 +1,13 @@
+import CourierRealtime
 import CourierStore
 import Hummingbird
 
 /// `GET /health`: 200 `{"status":"ok","database":"sqlite"}` when the database answers within two seconds, 503 naming
-/// the failing part otherwise. For load balancers and monitoring; needs no token.
+/// the failing part otherwise (`database`, or `draining` while the node shuts down). For load
+/// balancers and monitoring; needs no token.
 struct HealthController {
     let engine: any DatabaseEngine
+    let registry: ConnectionRegistry
 
     struct HealthResponse: ResponseEncodable {
         let status: String
@@ -18,6 +21,9 @@ struct HealthController {
     }
 
     @Sendable func health(request: Request, context: AppRequestContext) async throws -> EditedResponse<HealthResponse> {
+        if await registry.isDraining {
+            return HealthResponse(status: "draining", database: engine.kind.rawValue, failing: ["draining"]).response(status: .serviceUnavailable)
+        }
         if await databaseAnswers(context: context) {
             return HealthResponse(status: "ok", database: engine.kind.rawValue, failing: nil).response(status: .ok)
         }

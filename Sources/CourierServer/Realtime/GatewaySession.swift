@@ -57,33 +57,42 @@ actor GatewaySession {
 
     /// Handles one text frame. Bad frames get an `error` frame; the connection stays open.
     func handle(_ text: String) async {
+        guard let (header, data, handler) = parse(text) else { return }
+        do {
+            // Each frame counts against the same budget as a REST request.
+            try await services.premium.takeRequestBudget(of: user.userID)
+            try await handler.run(self, data, header.ref)
+        } catch {
+            answer(header, data, handler, failure: ErrorMapper.courierError(for: error, logger: logger))
+        }
+    }
+
+    /// The frame's header, bytes and handler; nil (after answering with an error) when it has none.
+    private func parse(_ text: String) -> (ClientFrame.Header, Data, Handler)? {
         let data = Data(text.utf8)
         let header: ClientFrame.Header
         do {
             header = try JSONDecoder().decode(ClientFrame.Header.self, from: data)
         } catch {
             reply(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "A frame must be a JSON object with a string 'type'.")))
-            return
+            return nil
         }
         guard let handler = Self.handlers[header.type] else {
             reply(ServerFrame.Error(ref: header.ref, error: .init(code: "invalid_frame", message: "Unknown frame type '\(header.type)'.")))
-            return
+            return nil
         }
-        do {
-            // Each frame counts against the same budget as a REST request.
-            try await services.premium.takeRequestBudget(of: user.userID)
-            try await handler.run(self, data, header.ref)
-        } catch {
-            let failure = ErrorMapper.courierError(for: error, logger: logger)
-            let body = ServerFrame.ErrorBody(code: failure.code, message: failure.message)
-            if handler.acknowledges {
-                var ack = ServerFrame.Ack(ref: header.ref)
-                ack.clientMessageID = (try? JSONDecoder().decode(ClientMessageID.self, from: data))?.clientMessageID
-                ack.error = body
-                reply(ack)
-            } else {
-                reply(ServerFrame.Error(ref: header.ref, error: body))
-            }
+        return (header, data, handler)
+    }
+
+    private func answer(_ header: ClientFrame.Header, _ data: Data, _ handler: Handler, failure: CourierError) {
+        let body = ServerFrame.ErrorBody(code: failure.code, message: failure.message)
+        if handler.acknowledges {
+            var ack = ServerFrame.Ack(ref: header.ref)
+            ack.clientMessageID = (try? JSONDecoder().decode(ClientMessageID.self, from: data))?.clientMessageID
+            ack.error = body
+            reply(ack)
+        } else {
+            reply(ServerFrame.Error(ref: header.ref, error: body))
         }
     }
 

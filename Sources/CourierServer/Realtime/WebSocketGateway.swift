@@ -45,6 +45,7 @@ struct WebSocketGateway: Sendable {
             }
             switch await registry.room(for: user.userID) {
             case .nodeFull: throw Self.nodeFull
+            case .draining: throw Self.draining
             case .userFull: throw Self.userFull(configuration.maxConnectionsPerUser)
             case .admitted: break
             }
@@ -62,6 +63,10 @@ struct WebSocketGateway: Sendable {
 
     static let nodeFull = CourierError(
         .unavailable, code: "too_many_connections", message: "This server holds all the connections it can; try again soon."
+    )
+
+    static let draining = CourierError(
+        .unavailable, code: "server_restarting", message: "This server is shutting down; connect again (to another node)."
     )
 
     static func userFull(_ limit: Int) -> CourierError {
@@ -166,7 +171,12 @@ struct WebSocketGateway: Sendable {
                         connection.send(ServerFrame.text(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "Frames are JSON text."))))
                         continue
                     }
+                    // A draining node answers the frames in hand, then closes. Frames that come
+                    // after go unanswered: clients send what was not acknowledged again after
+                    // reconnecting (the same client_msg_id never makes a second message).
+                    guard connection.beginHandling() else { continue }
                     await inChildTask { await session.handle(text) }
+                    connection.endHandling()
                 }
             }
             // Whichever ends first ends the connection: the client closed, or the server closed it
