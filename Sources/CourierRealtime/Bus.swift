@@ -25,6 +25,9 @@ public enum BusEvent: Sendable, Codable, Equatable {
     case updatesStored(UpdateHint)
     /// Device sessions that were signed out: their sockets close on every node.
     case sessionsEnded(SessionsEnded)
+    /// An upload left background work (a video's 720p variant): the node that runs the
+    /// deployment's jobs wakes up for it.
+    case mediaWorkQueued
     /// Events on the bus may have been lost (this node was cut off from Redis for a while): every
     /// connection of this node catches up from the update log. Never published; a bus says it.
     case resync

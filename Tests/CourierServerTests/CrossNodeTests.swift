@@ -12,6 +12,8 @@ import Testing
 /// the update log). `scripts/test` starts both servers; without them this is skipped.
 @Suite(
     "Several nodes on PostgreSQL and Redis",
+    // One test drops every subscription on the shared Redis: the others must not run meanwhile.
+    .serialized,
     .enabled(if: TestEngine.postgresURL != nil && TestRedis.configuration != nil, "needs COURIER_TEST_DATABASE_URL and COURIER_TEST_REDIS_URL (scripts/test sets both)")
 )
 struct CrossNodeTests {

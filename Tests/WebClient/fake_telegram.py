@@ -17,6 +17,9 @@ class FakeTelegram:
     def __init__(self):
         self.updates = []  # what users sent the bot, as Bot API updates
         self.sent = []  # sendMessage bodies the server posted
+        # (time, caller, method) of every call; the caller is the path before /bot<token>, so servers
+        # given different TELEGRAM_API_URLs (…/node-a, …/node-b) can be told apart.
+        self.calls = []
         self.next_update_id = 1
         self.changed = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -90,6 +93,9 @@ class FakeTelegram:
                 except json.JSONDecodeError:
                     body = {}
                 method = self.path.rstrip("/").rsplit("/", 1)[-1]
+                caller = self.path.split("/bot", 1)[0].strip("/")
+                with fake.changed:
+                    fake.calls.append((time.time(), caller, method))
                 result = fake._answer(method, body)
                 if result is None:
                     payload = {"ok": False, "error_code": 404, "description": "Not Found"}

@@ -80,7 +80,8 @@ public final class AppServices: Sendable {
         let scratch = NSTemporaryDirectory() + "courier-media-" + UUID().uuidString.lowercased()
         self.media = MediaService(
             store: store.media, blobs: try blobs ?? FolderBlobStore(folder: scratch + "/blobs"), settings: mediaSettings, premium: premium,
-            linkKey: store.keyring.derivedKey(purpose: "media-links/v1"), workFolder: mediaWorkFolder ?? scratch + "/work", logger: logger
+            linkKey: store.keyring.derivedKey(purpose: "media-links/v1"), workFolder: mediaWorkFolder ?? scratch + "/work",
+            announceWork: { [events] in await events.mediaWorkQueued() }, logger: logger
         )
         self.messages = MessageService(messages: store.messages, chats: chats, events: events, relay: relay, media: media)
         self.sync = SyncService(updates: store.updates, messages: store.messages, chats: store.chats)
@@ -99,7 +100,7 @@ public final class AppServices: Sendable {
         [
             FanOutService(
                 bus: bus, registry: registry, remoteUpdates: RemoteUpdateReader(fanOut: events.fanOut, updates: store.updates, logger: logger),
-                newMessageStored: { [relay] in relay.wakeup.signal() }
+                newMessageStored: { [relay] in relay.wakeup.signal() }, mediaWorkQueued: { [media] in media.work.signal() }
             ),
             PeriodicJob.expiredTokenSweep(registry, logger: logger),
             PeriodicJob.signedOutSessionCheck(registry, sessions: store.sessions, interval: gateway.sessionCheckInterval, logger: logger),

@@ -36,13 +36,16 @@ public final class MediaService: Sendable {
     private let busy = Mutex<Set<UUID>>([])
     /// Processing jobs running per person on this node.
     private let processingJobs = Mutex<[UUID: Int]>([:])
-    /// Wakes the background worker (a video's 720p variant).
+    /// Wakes the background worker (a video's 720p variant) on this node.
     let work = Wakeup()
+    /// Tells every node that background work was queued (the worker runs on one of them).
+    let announceWork: @Sendable () async -> Void
 
     public init(
         store: MediaStore, blobs: any BlobStore, settings: MediaSettings, premium: PremiumService, linkKey: SymmetricKey,
-        workFolder: String, logger: Logger
+        workFolder: String, announceWork: @escaping @Sendable () async -> Void, logger: Logger
     ) {
+        self.announceWork = announceWork
         self.store = store
         self.blobs = blobs
         self.settings = settings
@@ -315,7 +318,7 @@ public final class MediaService: Sendable {
         if !keepsOriginal {
             try await blobs.delete(blob: Self.blobName(id), chunkCount: MediaCipher.chunkCount(size: record.size))
         }
-        if pendingWork != nil { work.signal() }
+        if pendingWork != nil { await announceWork() }
         return info.attachment
     }
 

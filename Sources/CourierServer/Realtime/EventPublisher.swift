@@ -68,6 +68,11 @@ public final class EventPublisher: Sendable {
         await publish(.sessionsEnded(ended))
     }
 
+    /// An upload left background work: the node running the media worker wakes up.
+    func mediaWorkQueued() async {
+        await publish(.mediaWorkQueued)
+    }
+
     private func send(_ delivery: Delivery) async {
         await publish(.delivery(delivery))
     }

@@ -11,6 +11,8 @@ struct FanOutService: Service {
     let remoteUpdates: RemoteUpdateReader
     /// Wakes the Telegram relay's sender (on whichever node it runs) for a new message.
     let newMessageStored: @Sendable () -> Void
+    /// Wakes the media worker (on whichever node it runs) for new background work.
+    let mediaWorkQueued: @Sendable () -> Void
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -21,6 +23,7 @@ struct FanOutService: Service {
                     if hint.hasNewMessage { newMessageStored() }
                     await remoteUpdates.received(hint)
                 case .sessionsEnded(let ended): await registry.close(ended)
+                case .mediaWorkQueued: mediaWorkQueued()
                 case .resync: await registry.closeAll(.catchUp)
                 }
             }
