@@ -57,7 +57,9 @@ public final class AppServices: Sendable {
         self.registry = ConnectionRegistry(maxConnections: gateway.maxConnections, maxConnectionsPerUser: gateway.maxConnectionsPerUser)
         self.limiter = RateLimiter(settings: rateLimits, shared: sharedRateLimits)
         self.audit = AuditService(audit: store.audit, users: store.users, logger: logger)
-        self.events = EventPublisher(bus: bus, registry: registry, chats: store.chats, messages: store.messages, logger: logger)
+        self.events = EventPublisher(
+            bus: bus, registry: registry, chats: store.chats, messages: store.messages, updates: store.updates, logger: logger
+        )
         self.presence = PresenceService(
             directory: presenceDirectory ?? LocalPresenceDirectory(registry: registry), registry: registry, chats: store.chats, users: store.users,
             events: events, logger: logger

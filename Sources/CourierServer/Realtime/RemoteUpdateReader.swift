@@ -4,31 +4,20 @@ import CourierStore
 import Foundation
 import Logging
 
-/// Delivers to this node's sockets the updates other nodes stored, read from the update log when a
-/// hint names them.
+/// Delivers to this node's sockets the updates other nodes stored, when a hint names them: chat
+/// updates through the `ChatUpdateSequencer` (in order with this node's own), a person's own
+/// updates read here when one of their devices is connected to this node.
 ///
-/// Each stream (a chat, a person's own log) is read by one task at a time, in order; hints that
-/// arrive meanwhile wait and are read together, so a busy chat costs one read per batch, not per
-/// message. A stream none of this node's devices follows costs one membership read and nothing more.
-/// When a read fails, the devices concerned are closed with `catch_up`, so they resume from the log
-/// themselves: a failure costs latency, never an update.
+/// Each person's log is read by one task at a time, in order; hints that arrive meanwhile wait and
+/// are read together. When a read fails, the person's devices are closed with `catch_up`, so they
+/// resume from the log themselves: a failure costs latency, never an update.
 actor RemoteUpdateReader {
     let fanOut: RealtimeFanOut
     let updates: UpdateStore
     let logger: Logger
 
-    private enum Stream: Hashable {
-        case chat(UUID)
-        case account(UUID)
-    }
-
-    /// Ranges hinted and not read yet, by stream.
-    private var waiting: [Stream: [StoredRange]] = [:]
-    /// Streams a task is reading.
-    private var reading: Set<Stream> = []
-
-    /// The most one read fetches; a longer run of hinted positions is read in pages.
-    static let pageSize = 500
+    /// Ranges of people's logs hinted and not read yet.
+    private var waiting: [UUID: [StoredRange]] = [:]
 
     init(fanOut: RealtimeFanOut, updates: UpdateStore, logger: Logger) {
         self.fanOut = fanOut
@@ -37,73 +26,39 @@ actor RemoteUpdateReader {
     }
 
     /// Takes in a hint from another node.
-    func received(_ hint: UpdateHint) {
-        for range in hint.chats { enqueue(range, in: .chat(range.stream)) }
-        for range in hint.accounts { enqueue(range, in: .account(range.stream)) }
-    }
-
-    private func enqueue(_ range: StoredRange, in stream: Stream) {
-        waiting[stream, default: []].append(range)
-        guard reading.insert(stream).inserted else { return }
-        Task { await drain(stream) }
-    }
-
-    private func drain(_ stream: Stream) async {
-        while let ranges = waiting.removeValue(forKey: stream) {
-            switch stream {
-            case .chat(let chatID): await readChat(chatID, ranges)
-            case .account(let userID): await readAccount(userID, ranges)
-            }
+    func received(_ hint: UpdateHint) async {
+        for range in hint.chats { await fanOut.sequencer.hinted(range) }
+        for range in hint.accounts {
+            let idle = waiting[range.stream] == nil
+            waiting[range.stream, default: []].append(range)
+            if idle { Task { await drain(range.stream) } }
         }
-        reading.remove(stream)
     }
 
-    private func readChat(_ chatID: UUID, _ ranges: [StoredRange]) async {
-        var here: [UUID] = []
+    private func drain(_ userID: UUID) async {
+        while let ranges = waiting[userID], !ranges.isEmpty {
+            waiting[userID] = []
+            await read(ranges, of: userID)
+        }
+        waiting[userID] = nil
+    }
+
+    private func read(_ ranges: [StoredRange], of userID: UUID) async {
+        guard await fanOut.delivery.registry.isOnline(userID),
+              let first = ranges.map(\.first).min(), let last = ranges.map(\.last).max() else { return }
         do {
-            let members = try await fanOut.chats.memberIDs(of: chatID)
-            here = await fanOut.registry.connected(among: members)
-            guard !here.isEmpty else { return }
-            for page in try await read(ranges, with: { try await updates.chatUpdates(of: chatID, after: $0, limit: $1) }, pts: \.pts) {
-                let messageIDs = page.filter { $0.kind == .newMessage || $0.kind == .messageEdited }.compactMap(\.messageID)
-                let messages = try await fanOut.messages.find(ids: messageIDs)
-                await fanOut.deliverHere(
-                    StoredUpdates(updates: LoggedUpdates(chat: page), messages: messages, excludedConnection: nil), members: [chatID: members]
-                )
+            var after = first - 1
+            while after < last {
+                let page = try await updates.accountUpdates(of: userID, after: after, limit: Int(min(500, last - after)))
+                guard let newest = page.last?.pts else { break }
+                // Only the positions hinted: those in between may be this node's own, delivered already.
+                let wanted = page.filter { update in ranges.contains { ($0.first...$0.last).contains(update.pts) } }
+                await fanOut.delivery.deliver(StoredUpdates(updates: LoggedUpdates(account: wanted), messages: [:], excludedConnection: nil))
+                after = newest
             }
         } catch {
-            logger.warning("updates of another node not read; their devices here catch up", metadata: ["chat_id": "\(chatID)", "error": "\(error)"])
-            await fanOut.registry.close(users: here, .catchUp)
+            logger.warning("updates of another node not read; the devices here catch up", metadata: ["user_id": "\(userID)", "error": "\(error)"])
+            await fanOut.delivery.registry.close(users: [userID], .catchUp)
         }
-    }
-
-    private func readAccount(_ userID: UUID, _ ranges: [StoredRange]) async {
-        guard await fanOut.registry.isOnline(userID) else { return }
-        do {
-            for page in try await read(ranges, with: { try await updates.accountUpdates(of: userID, after: $0, limit: $1) }, pts: \.pts) {
-                await fanOut.deliverHere(StoredUpdates(updates: LoggedUpdates(account: page), messages: [:], excludedConnection: nil))
-            }
-        } catch {
-            logger.warning("updates of another node not read; their devices here catch up", metadata: ["user_id": "\(userID)", "error": "\(error)"])
-            await fanOut.registry.close(users: [userID], .catchUp)
-        }
-    }
-
-    /// The updates at the positions `ranges` cover (and only those: positions in between may be this
-    /// node's own, delivered here already), in pages, oldest first.
-    private func read<Update>(
-        _ ranges: [StoredRange], with fetch: (_ after: Int64, _ limit: Int) async throws -> [Update], pts: KeyPath<Update, Int64>
-    ) async throws -> [[Update]] {
-        guard let first = ranges.map(\.first).min(), let last = ranges.map(\.last).max() else { return [] }
-        var pages: [[Update]] = []
-        var after = first - 1
-        while after < last {
-            let fetched = try await fetch(after, Int(min(Int64(Self.pageSize), last - after)))
-            guard let newest = fetched.last?[keyPath: pts] else { break }
-            let wanted = fetched.filter { update in ranges.contains { ($0.first...$0.last).contains(update[keyPath: pts]) } }
-            if !wanted.isEmpty { pages.append(wanted) }
-            after = newest
-        }
-        return pages
     }
 }

@@ -1,0 +1,200 @@
+import CourierCore
+import CourierRealtime
+import CourierStore
+import Foundation
+import Logging
+
+/// Puts each chat's updates on this node's sockets in `pts` order, without gaps, whichever node
+/// stored them.
+///
+/// Updates stored here arrive with their content; those stored on other nodes arrive as hints and
+/// are read from the log. Either can overtake the other (two senders on two nodes, or two tasks on
+/// one), and a device that sees `pts` 8 before 7 takes it for a gap and resumes, which costs a
+/// round of reads per device. So each chat's updates wait here until their predecessors went out:
+/// a missing one is waited for briefly (`gapPatience`), then read from the log, where it is
+/// already (a chat's updates commit in `pts` order, so once 8 is committed, 7 is too).
+///
+/// One task per chat with work does the delivering; chats no device here follows cost a membership
+/// read per batch of hints and nothing more.
+actor ChatUpdateSequencer {
+    let delivery: LocalDelivery
+    let updates: UpdateStore
+    let gapPatience: Duration
+    let logger: Logger
+
+    /// An update with what delivering it needs.
+    private struct Item {
+        var update: ChatUpdate
+        var message: Message?
+        /// The connection that made it (it gets an ack instead).
+        var excludedConnection: UUID?
+    }
+
+    private struct Stream {
+        /// The newest position that went out (nil: none since this node started following the chat).
+        var deliveredUpTo: Int64?
+        /// Updates waiting for their predecessors, by position.
+        var waiting: [Int64: Item] = [:]
+        /// Positions other nodes stored, not read yet.
+        var hinted: [StoredRange] = []
+        /// Since when the next position is missing while later ones wait.
+        var gapSince: ContinuousClock.Instant?
+        var draining = false
+    }
+
+    private var streams: [UUID: Stream] = [:]
+    /// Chats followed at most; past that, the positions of idle chats are forgotten (the next
+    /// update of such a chat starts it again, as after a restart).
+    static let maxStreams = 100_000
+
+    init(delivery: LocalDelivery, updates: UpdateStore, gapPatience: Duration = .milliseconds(30), logger: Logger) {
+        self.delivery = delivery
+        self.updates = updates
+        self.gapPatience = gapPatience
+        self.logger = logger
+    }
+
+    /// Updates stored on this node, with the messages they are about.
+    func stored(_ chatUpdates: [ChatUpdate], messages: [UUID: Message], excluding connection: UUID?) {
+        for update in chatUpdates {
+            let item = Item(update: update, message: update.messageID.flatMap { messages[$0] }, excludedConnection: connection)
+            mutate(update.chatID) { stream in
+                if let delivered = stream.deliveredUpTo, update.pts <= delivered { return }
+                stream.waiting[update.pts] = item
+            }
+        }
+    }
+
+    /// Positions another node stored.
+    func hinted(_ range: StoredRange) {
+        mutate(range.stream) { $0.hinted.append(range) }
+    }
+
+    private func mutate(_ chatID: UUID, _ change: (inout Stream) -> Void) {
+        if streams.count >= Self.maxStreams, streams[chatID] == nil {
+            streams = streams.filter { $0.value.draining || !$0.value.waiting.isEmpty || !$0.value.hinted.isEmpty }
+        }
+        change(&streams[chatID, default: Stream()])
+        if !streams[chatID]!.draining {
+            streams[chatID]!.draining = true
+            Task { await drain(chatID) }
+        }
+    }
+
+    /// Delivers what can go, reads what must be read, waits out short gaps; returns when nothing
+    /// is left to do for the chat.
+    private func drain(_ chatID: UUID) async {
+        while let stream = streams[chatID] {
+            if let run = nextRun(of: stream) {
+                streams[chatID]?.gapSince = nil
+                await deliver(run, in: chatID)
+                continue
+            }
+            if !stream.hinted.isEmpty {
+                streams[chatID]?.hinted = []
+                await read(stream.hinted, in: chatID)
+                continue
+            }
+            guard let firstWaiting = stream.waiting.keys.min(), let delivered = stream.deliveredUpTo else { break }
+            // A gap: positions after the next one are here, the next one is not (yet).
+            let since = stream.gapSince ?? ContinuousClock.now
+            if stream.gapSince == nil { streams[chatID]?.gapSince = since }
+            if ContinuousClock.now - since < gapPatience {
+                try? await Task.sleep(for: .milliseconds(5))
+                continue
+            }
+            streams[chatID]?.gapSince = nil
+            await read([StoredRange(stream: chatID, first: delivered + 1, last: firstWaiting - 1)], in: chatID, fillingGap: true)
+        }
+        streams[chatID]?.draining = false
+    }
+
+    /// The waiting updates that go out now: those continuing what went out, or, for a chat not
+    /// followed yet with nothing else to read, the first ones waiting.
+    private func nextRun(of stream: Stream) -> [Item]? {
+        let start: Int64
+        if let delivered = stream.deliveredUpTo {
+            start = delivered + 1
+        } else if stream.hinted.isEmpty, let first = stream.waiting.keys.min() {
+            start = first
+        } else {
+            return nil
+        }
+        var run: [Item] = []
+        var pts = start
+        while let item = stream.waiting[pts] {
+            run.append(item)
+            pts += 1
+        }
+        return run.isEmpty ? nil : run
+    }
+
+    private func deliver(_ run: [Item], in chatID: UUID) async {
+        for item in run { streams[chatID]?.waiting[item.update.pts] = nil }
+        if let last = run.last?.update.pts { streams[chatID]?.deliveredUpTo = last }
+        // Every update of the run is committed: the membership read now is the one each would
+        // have read after its own commit.
+        guard let members = try? await delivery.chats.memberIDs(of: chatID) else {
+            logger.warning("chat members not read; devices here find the gap at the chat's next update", metadata: ["chat_id": "\(chatID)"])
+            return
+        }
+        for item in run {
+            await delivery.deliver(
+                StoredUpdates(
+                    updates: LoggedUpdates(chat: [item.update]), messages: item.message.map { [$0.id: $0] } ?? [:],
+                    excludedConnection: item.excludedConnection
+                ),
+                members: [chatID: members]
+            )
+        }
+    }
+
+    /// Reads the positions `ranges` cover from the log, for the devices here. When none of the
+    /// chat's members has a device here, nothing is read: the positions are only noted as passed.
+    /// When the read fails, the devices concerned catch up by themselves (closed with `catch_up`).
+    private func read(_ ranges: [StoredRange], in chatID: UUID, fillingGap: Bool = false) async {
+        guard let first = ranges.map(\.first).min(), let last = ranges.map(\.last).max(), first <= last else { return }
+        var here: [UUID] = []
+        do {
+            let members = try await delivery.chats.memberIDs(of: chatID)
+            here = await delivery.registry.connected(among: members)
+            guard !here.isEmpty else {
+                pass(upTo: last, in: chatID)
+                return
+            }
+            let delivered = streams[chatID]?.deliveredUpTo ?? (first - 1)
+            var after = max(first - 1, delivered)
+            while after < last {
+                let page = try await updates.chatUpdates(of: chatID, after: after, limit: Int(min(500, last - after)))
+                guard let newest = page.last?.pts else { break }
+                let wanted = page.filter { update in ranges.contains { ($0.first...$0.last).contains(update.pts) } }
+                let ids = wanted.filter { $0.kind == .newMessage || $0.kind == .messageEdited }.compactMap(\.messageID)
+                let messages = try await delivery.messages.find(ids: ids)
+                for update in wanted where streams[chatID]?.waiting[update.pts] == nil {
+                    streams[chatID]?.waiting[update.pts] = Item(update: update, message: update.messageID.flatMap { messages[$0] })
+                }
+                after = newest
+            }
+            // A gap the log does not fill (pruned meanwhile): go on past it; devices that need it resume.
+            if fillingGap, let delivered = streams[chatID]?.deliveredUpTo, streams[chatID]?.waiting[delivered + 1] == nil {
+                pass(upTo: last, in: chatID)
+            }
+            if streams[chatID]?.deliveredUpTo == nil, let lowest = streams[chatID]?.waiting.keys.min() {
+                streams[chatID]?.deliveredUpTo = lowest - 1
+            }
+        } catch {
+            logger.warning("chat updates not read; their devices here catch up", metadata: ["chat_id": "\(chatID)", "error": "\(error)"])
+            await delivery.registry.close(users: here, .catchUp)
+            pass(upTo: last, in: chatID)
+        }
+    }
+
+    /// Notes positions up to `pts` as passed without delivering them (nobody here needs them, or
+    /// the devices here were told to catch up instead).
+    private func pass(upTo pts: Int64, in chatID: UUID) {
+        guard var stream = streams[chatID] else { return }
+        stream.deliveredUpTo = max(stream.deliveredUpTo ?? pts, pts)
+        stream.waiting = stream.waiting.filter { $0.key > pts }
+        streams[chatID] = stream
+    }
+}

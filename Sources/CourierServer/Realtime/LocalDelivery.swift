@@ -1,0 +1,50 @@
+import CourierCore
+import CourierRealtime
+import CourierStore
+import Foundation
+import Logging
+
+/// Queues the frames of stored updates on this node's connections of those who see them: a chat
+/// update to the chat's members (read after the commit), a person's own update to their devices.
+struct LocalDelivery: Sendable {
+    let registry: ConnectionRegistry
+    let chats: ChatStore
+    let messages: MessageStore
+    let logger: Logger
+
+    /// Queues the frames of `stored`. `members` may give the members of chats already read.
+    func deliver(_ stored: StoredUpdates, members known: [UUID: [UUID]] = [:]) async {
+        let connection = stored.excludedConnection
+        var members = known
+        for update in stored.updates.chat {
+            let message = update.messageID.flatMap { stored.messages[$0] }
+            let position = UpdatePosition(stream: update.chatID, pts: update.pts)
+            do {
+                if members[update.chatID] == nil { members[update.chatID] = try await chats.memberIDs(of: update.chatID) }
+                let recipients = members[update.chatID] ?? []
+                // An edit of a message someone deleted for themselves reaches them without it.
+                let hiders = update.kind == .messageEdited ? try await update.messageID.asyncMap { try await messages.hiders(of: $0) } ?? [] : []
+                let seeing = hiders.isEmpty ? recipients : recipients.filter { !hiders.contains($0) }
+                await registry.deliver(Delivery(
+                    recipients: seeing, frame: UpdateFrame(update, message: message).text, position: position, excludedConnection: connection
+                ))
+                let hiding = recipients.filter { hiders.contains($0) }
+                if !hiding.isEmpty {
+                    await registry.deliver(Delivery(
+                        recipients: hiding, frame: UpdateFrame(update, message: message, hiddenFromViewer: true).text, position: position,
+                        excludedConnection: connection
+                    ))
+                }
+            } catch {
+                // The update is stored; the members' devices here find the gap and catch up.
+                logger.warning("update not delivered", metadata: ["chat_id": "\(update.chatID)", "error": "\(error)"])
+            }
+        }
+        for update in stored.updates.account {
+            await registry.deliver(Delivery(
+                recipients: [update.userID], frame: UpdateFrame(update).text,
+                position: UpdatePosition(stream: update.userID, pts: update.pts), excludedConnection: connection
+            ))
+        }
+    }
+}

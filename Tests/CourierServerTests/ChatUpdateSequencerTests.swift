@@ -1,0 +1,82 @@
+import CourierClient
+import CourierCore
+import CourierRealtime
+@testable import CourierServer
+import CourierStore
+import Foundation
+import Testing
+
+/// The sequencer on its own, over a real store: updates that arrive out of order leave in order,
+/// and one that never arrives is read from the log after a short wait.
+@Suite("ChatUpdateSequencer")
+struct ChatUpdateSequencerTests {
+    /// A chat with five messages, Bob's device on a registry of the test's own, and a sequencer
+    /// delivering to it; `body` gets the chat's updates (by `pts`) and the sequencer.
+    func withSequencer(_ body: @Sendable ([Int64: ChatUpdate], ChatUpdateSequencer, DeviceConnection) async throws -> Void) async throws {
+        try await withLiveServer(.sqlite) { client, services in
+            let alice = try await client.signUp("alice_sq")
+            let bob = try await client.signUp("bob_sq")
+            let chat = try #require(UUID(uuidString: try await client.createGroup(named: "Order", members: [bob.user.id], token: alice.token)))
+            for index in 1...5 { _ = try await client.send("message \(index)", to: chat.uuidString, token: alice.token) }
+            let updates = try await services.store.updates.chatUpdates(of: chat, after: 0, limit: 100)
+            let registry = ConnectionRegistry(maxConnections: 10)
+            let device = DeviceConnection(userID: try #require(UUID(uuidString: bob.user.id)), sessionID: UUID(), queueLimit: 100)
+            _ = await registry.admit(device, expiresAt: .now().adding(seconds: 600))
+            let delivery = LocalDelivery(registry: registry, chats: services.store.chats, messages: services.store.messages, logger: TestEngine.logger)
+            let sequencer = ChatUpdateSequencer(delivery: delivery, updates: services.store.updates, logger: TestEngine.logger)
+            try await body(Dictionary(uniqueKeysWithValues: updates.map { ($0.pts, $0) }), sequencer, device)
+        }
+    }
+
+    /// The positions of the next `count` frames the device gets.
+    func positions(_ device: DeviceConnection, count: Int) async throws -> [Int64] {
+        var received: [Int64] = []
+        for await frame in device.outgoing {
+            received.append(try #require(frame.position?.pts))
+            if received.count == count { break }
+        }
+        return received
+    }
+
+    @Test func updatesThatOvertakeEachOtherLeaveInOrder() async throws {
+        try await withSequencer { updates, sequencer, device in
+            let newest = try #require(updates.keys.max())
+            // The chat is followed from the update before the newest three.
+            await sequencer.stored([try #require(updates[newest - 3])], messages: [:], excluding: nil)
+            #expect(try await positions(device, count: 1) == [newest - 3])
+            await sequencer.stored([try #require(updates[newest])], messages: [:], excluding: nil)
+            await sequencer.stored([try #require(updates[newest - 1])], messages: [:], excluding: nil)
+            await sequencer.stored([try #require(updates[newest - 2])], messages: [:], excluding: nil)
+            #expect(try await positions(device, count: 3) == [newest - 2, newest - 1, newest])
+        }
+    }
+
+    @Test func anUpdateThatNeverArrivesIsReadFromTheLog() async throws {
+        try await withSequencer { updates, sequencer, device in
+            let newest = try #require(updates.keys.max())
+            await sequencer.stored([try #require(updates[newest - 2])], messages: [:], excluding: nil)
+            #expect(try await positions(device, count: 1) == [newest - 2])
+            // newest - 1 is announced nowhere: after the short wait, the log gives it (with its message).
+            await sequencer.stored([try #require(updates[newest])], messages: [:], excluding: nil)
+            var texts: [String] = []
+            for await frame in device.outgoing {
+                texts.append(frame.text)
+                if texts.count == 2 { break }
+            }
+            #expect(texts[0].contains("\"pts\":\(newest - 1)") && texts[0].contains("message 4"))
+            #expect(texts[1].contains("\"pts\":\(newest)"))
+        }
+    }
+
+    @Test func hintedPositionsAreReadAndMergedWithLocalOnes() async throws {
+        try await withSequencer { updates, sequencer, device in
+            let newest = try #require(updates.keys.max())
+            await sequencer.stored([try #require(updates[newest - 3])], messages: [:], excluding: nil)
+            #expect(try await positions(device, count: 1) == [newest - 3])
+            // Another node stored two of them; this node the last.
+            await sequencer.stored([try #require(updates[newest])], messages: [:], excluding: nil)
+            await sequencer.hinted(StoredRange(stream: try #require(updates[newest]?.chatID), first: newest - 2, last: newest - 1))
+            #expect(try await positions(device, count: 3) == [newest - 2, newest - 1, newest])
+        }
+    }
+}
