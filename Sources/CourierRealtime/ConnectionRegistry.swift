@@ -89,11 +89,6 @@ public actor ConnectionRegistry {
         return false
     }
 
-    /// How many connections `userID` has open on this node.
-    public func connectionCount(of userID: UUID) -> Int {
-        connections[userID]?.count ?? 0
-    }
-
     /// Stops admitting connections and returns those open, to be drained.
     public func beginDraining() -> [DeviceConnection] {
         isDraining = true

@@ -30,8 +30,11 @@ postgres_start() {
     as_postgres_owner "$bin/initdb" -D "$folder/pg/data" -U courier --auth=trust -E UTF8 --no-locale >"$folder/pg/initdb.log" 2>&1 \
         || { cat "$folder/pg/initdb.log" >&2; return 1; }
     # Durability is pointless for a cluster deleted after the run; without it the tests run faster.
+    # Benchmarks set POSTGRES_DURABLE=1 to measure what a real deployment pays.
+    local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${POSTGRES_DURABLE:-0}" = 1 ] && durability=""
     as_postgres_owner "$bin/pg_ctl" -D "$folder/pg/data" -l "$folder/pg/server.log" -w -t 60 start \
-        -o "-p $port -k $folder/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+        -o "-p $port -k $folder/pg -c listen_addresses=127.0.0.1 $durability -c max_connections=300" \
         >/dev/null || { cat "$folder/pg/server.log" >&2; return 1; }
     "$bin/createdb" -h 127.0.0.1 -p "$port" -U courier courier_test
     POSTGRES_URL="postgres://courier@127.0.0.1:$port/courier_test"

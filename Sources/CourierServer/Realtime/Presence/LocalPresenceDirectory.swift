@@ -7,13 +7,11 @@ struct LocalPresenceDirectory: PresenceDirectory {
 
     var upkeepInterval: Duration? { nil }
 
-    func connected(userID: UUID, connectionID: UUID) async throws -> Bool {
-        await registry.connectionCount(of: userID) == 1
-    }
+    /// The registry decided it, atomically with the admission (two devices connecting at once
+    /// cannot both be first, or neither).
+    func connected(userID: UUID, connectionID: UUID, isFirstHere: Bool) async throws -> Bool { isFirstHere }
 
-    func disconnected(userID: UUID, connectionID: UUID) async throws -> Bool {
-        await !registry.isOnline(userID)
-    }
+    func disconnected(userID: UUID, connectionID: UUID, wasLastHere: Bool) async throws -> Bool { wasLastHere }
 
     func online(among userIDs: [UUID]) async throws -> Set<UUID> {
         Set(await registry.connected(among: userIDs))

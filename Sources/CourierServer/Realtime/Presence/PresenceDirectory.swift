@@ -9,11 +9,13 @@ public protocol PresenceDirectory: Sendable {
     /// How often a node refreshes its devices and sweeps expired ones; nil when nothing expires.
     var upkeepInterval: Duration? { get }
 
-    /// A device connected. Returns true when its person was offline until now.
-    func connected(userID: UUID, connectionID: UUID) async throws -> Bool
+    /// A device connected (`isFirstHere`: its person's first on this node, as the registry decided
+    /// when it admitted it). Returns true when its person was offline until now.
+    func connected(userID: UUID, connectionID: UUID, isFirstHere: Bool) async throws -> Bool
 
-    /// A device disconnected. Returns true when its person has no device online any more.
-    func disconnected(userID: UUID, connectionID: UUID) async throws -> Bool
+    /// A device disconnected (`wasLastHere`: its person's last on this node). Returns true when its
+    /// person has no device online any more.
+    func disconnected(userID: UUID, connectionID: UUID, wasLastHere: Bool) async throws -> Bool
 
     /// Those among `userIDs` who are online.
     func online(among userIDs: [UUID]) async throws -> Set<UUID>

@@ -28,7 +28,7 @@ public struct PresenceService: Sendable {
     func connected(_ connection: DeviceConnection, isFirstHere: Bool) async {
         let isFirst: Bool
         do {
-            isFirst = try await directory.connected(userID: connection.userID, connectionID: connection.id)
+            isFirst = try await directory.connected(userID: connection.userID, connectionID: connection.id, isFirstHere: isFirstHere)
         } catch {
             logger.warning("presence directory did not answer", metadata: ["error": "\(error)"])
             isFirst = isFirstHere
@@ -40,7 +40,7 @@ public struct PresenceService: Sendable {
     func disconnected(_ connection: DeviceConnection, wasLastHere: Bool) async {
         let wasLast: Bool
         do {
-            wasLast = try await directory.disconnected(userID: connection.userID, connectionID: connection.id)
+            wasLast = try await directory.disconnected(userID: connection.userID, connectionID: connection.id, wasLastHere: wasLastHere)
         } catch {
             logger.warning("presence directory did not answer", metadata: ["error": "\(error)"])
             wasLast = wasLastHere

@@ -96,14 +96,14 @@ public struct RedisPresenceDirectory: PresenceDirectory {
     private func key(_ userID: UUID) -> String { prefix + "user:" + userID.uuidString.lowercased() }
     private var ttlMilliseconds: String { String(ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000) }
 
-    public func connected(userID: UUID, connectionID: UUID) async throws -> Bool {
+    public func connected(userID: UUID, connectionID: UUID, isFirstHere: Bool) async throws -> Bool {
         let before = try await redis.send([
             "EVAL", Self.connectScript, "2", key(userID), devices, connectionID.uuidString.lowercased(), userID.uuidString.lowercased(), ttlMilliseconds,
         ])
         return before.int == 0
     }
 
-    public func disconnected(userID: UUID, connectionID: UUID) async throws -> Bool {
+    public func disconnected(userID: UUID, connectionID: UUID, wasLastHere: Bool) async throws -> Bool {
         let left = try await redis.send([
             "EVAL", Self.disconnectScript, "2", key(userID), devices, connectionID.uuidString.lowercased(), userID.uuidString.lowercased(),
         ])
