@@ -48,6 +48,17 @@ public actor RealtimeConnection {
         public let tooLong: [String]?
         public let invalidPosition: [String]?
         public let left: [String]?
+        /// Call frames (`call_*` and their acks): the call, its state, and what the frame carries.
+        public let callID: String?
+        public let callState: String?
+        public let sdp: String?
+        public let candidate: String?
+        public let outcome: String?
+        public let answeredElsewhere: Bool?
+        public let durationSeconds: Int64?
+        public let muted: Bool?
+        public let cameraOff: Bool?
+        public let video: Bool?
 
         public struct Failure: Decodable, Sendable {
             public let code: String
@@ -55,7 +66,12 @@ public actor RealtimeConnection {
         }
 
         enum CodingKeys: String, CodingKey {
-            case type, ref, message, chats, error, online, pts, seq, role, more, left
+            case type, ref, message, chats, error, online, pts, seq, role, more, left, sdp, candidate, outcome, muted, video
+            case callID = "call_id"
+            case callState = "call_state"
+            case answeredElsewhere = "answered_elsewhere"
+            case durationSeconds = "duration_seconds"
+            case cameraOff = "camera_off"
             case userID = "user_id"
             case chatID = "chat_id"
             case lastReadSeq = "last_read_seq"
@@ -167,6 +183,7 @@ public actor RealtimeConnection {
         case string(String)
         case integer(Int64)
         case strings([String])
+        case bool(Bool)
 
         public init(stringLiteral value: String) { self = .string(value) }
 
@@ -176,6 +193,7 @@ public actor RealtimeConnection {
             case .string(let value): try container.encode(value)
             case .integer(let value): try container.encode(value)
             case .strings(let value): try container.encode(value)
+            case .bool(let value): try container.encode(value)
             }
         }
     }

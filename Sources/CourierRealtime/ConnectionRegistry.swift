@@ -113,7 +113,7 @@ public actor ConnectionRegistry {
     public func deliver(_ delivery: Delivery) {
         for userID in delivery.recipients {
             guard let devices = connections[userID] else { continue }
-            for (id, connection) in devices where id != delivery.excludedConnection {
+            for (id, connection) in devices where id != delivery.excludedConnection && delivery.sessions?.admits(connection.sessionID) ?? true {
                 connection.enqueue(delivery.frame, position: delivery.position)
             }
         }

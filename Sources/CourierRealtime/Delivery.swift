@@ -14,12 +14,31 @@ public struct Delivery: Sendable, Codable, Equatable {
     public var position: UpdatePosition?
     /// A connection that must not receive it (the one that caused it, which gets an ack instead).
     public var excludedConnection: UUID?
+    /// Which of the recipients' devices get it: all (nil), only some sessions, or all but some
+    /// (a call's frames go to the two devices in it once answered).
+    public var sessions: SessionFilter?
 
-    public init(recipients: [UUID], frame: String, position: UpdatePosition? = nil, excludedConnection: UUID? = nil) {
+    public init(
+        recipients: [UUID], frame: String, position: UpdatePosition? = nil, excludedConnection: UUID? = nil, sessions: SessionFilter? = nil
+    ) {
         self.recipients = recipients
         self.frame = frame
         self.position = position
         self.excludedConnection = excludedConnection
+        self.sessions = sessions
+    }
+}
+
+/// Device sessions a delivery is limited to, or kept from.
+public enum SessionFilter: Sendable, Codable, Equatable {
+    case only(Set<UUID>)
+    case allBut(Set<UUID>)
+
+    public func admits(_ session: UUID) -> Bool {
+        switch self {
+        case .only(let sessions): sessions.contains(session)
+        case .allBut(let sessions): !sessions.contains(session)
+        }
     }
 }
 

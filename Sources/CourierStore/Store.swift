@@ -14,6 +14,7 @@ public struct Store: Sendable {
     public let telegram: TelegramStore
     public let updates: UpdateStore
     public let media: MediaStore
+    public let calls: CallStore
 
     /// The repositories over a migrated database, encrypting content with `keyring`.
     ///
@@ -28,6 +29,7 @@ public struct Store: Sendable {
         self.chats = ChatStore(engine: engine, cipher: cipher)
         self.messages = MessageStore(engine: engine, cipher: cipher)
         self.subscriptions = SubscriptionStore(engine: engine)
+        self.calls = CallStore(engine: engine, keyring: keyring)
         self.audit = AuditStore(engine: engine, keyring: keyring, anchor: auditAnchorPath.map(AuditAnchor.init(path:)))
         self.twoFactor = TwoFactorStore(engine: engine, keyring: keyring)
         self.telegram = TelegramStore(engine: engine)

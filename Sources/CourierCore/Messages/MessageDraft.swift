@@ -36,6 +36,9 @@ public struct MessageDraft: Sendable, Equatable {
             throw .invalid("attachments", "attachments must be distinct media ids.")
         }
         if let metadata {
+            guard metadata[Self.callRecordKey] == nil else {
+                throw .invalid("metadata", "metadata.\(Self.callRecordKey) is kept for the lines calls leave in a chat.")
+            }
             let size = (try? JSONEncoder().encode(metadata).count) ?? Int.max
             guard size <= MessageLimits.maxMetadataBytes else {
                 throw .invalid("metadata", "metadata must be at most \(MessageLimits.maxMetadataBytes) bytes of JSON.")
@@ -54,6 +57,19 @@ public struct MessageDraft: Sendable, Equatable {
         self.metadata = metadata
         self.replyToID = replyToID
         self.clientMessageID = clientMessageID
+    }
+
+    /// The metadata key of a call's line in its DM's history; only the server writes it.
+    public static let callRecordKey = "call"
+
+    /// The line a call leaves in its DM's history: `summary` as text, `details` under
+    /// `metadata.call` (clients word the line for their side from them).
+    public static func callRecord(
+        chatID: UUID, summary: String, details: [String: JSONValue], clientMessageID: String
+    ) throws(CourierError) -> MessageDraft {
+        var draft = try MessageDraft(chatID: chatID, content: summary, clientMessageID: clientMessageID)
+        draft.metadata = [callRecordKey: .object(details)]
+        return draft
     }
 
     /// Text without leading and trailing white space; the one form that is stored and counted.

@@ -23,6 +23,7 @@ public final class AppServices: Sendable {
     public let twoFactor: TwoFactorService
     public let telegram: TelegramService
     public let media: MediaService
+    public let calls: CallService
     /// The Telegram relay's decisions, and the wake-up of its sender.
     let relay: TelegramRelay
     /// This node's WebSocket connections.
@@ -41,6 +42,7 @@ public final class AppServices: Sendable {
     ///   - publicURL: where people reach this server, for links.
     ///   - sharedRateLimits: buckets every node shares (Redis); nil keeps them in this node.
     ///   - presenceDirectory: who is online on every node (Redis); nil asks this node's connections.
+    ///   - turn: the STUN and TURN servers calls use, and the TURN server's shared secret.
     ///   - mediaSettings: limits and storage of media; `blobs` holds their bytes and `mediaWorkFolder`
     ///     their plaintext while they are processed (both in a fresh temporary folder unless given).
     public init(
@@ -48,7 +50,8 @@ public final class AppServices: Sendable {
         gateway: GatewayConfiguration = GatewayConfiguration(), telegram: TelegramSettings? = nil, bot: (any BotAPI)? = nil,
         publicURL: String = "http://127.0.0.1:8080", bus: any Bus = InProcessBus(), updateRetention: Duration = .seconds(30 * 24 * 3600),
         mediaSettings: MediaSettings = MediaSettings(), blobs: (any BlobStore)? = nil, mediaWorkFolder: String? = nil,
-        sharedRateLimits: (any SharedRateLimitBuckets)? = nil, presenceDirectory: (any PresenceDirectory)? = nil, logger: Logger = Logger(label: "courier")
+        sharedRateLimits: (any SharedRateLimitBuckets)? = nil, presenceDirectory: (any PresenceDirectory)? = nil,
+        turn: TURNSettings = TURNSettings(), logger: Logger = Logger(label: "courier")
     ) async throws {
         self.updateRetention = updateRetention
         self.store = store
@@ -87,6 +90,7 @@ public final class AppServices: Sendable {
         )
         self.messages = MessageService(messages: store.messages, chats: chats, events: events, relay: relay, media: media)
         self.sync = SyncService(updates: store.updates, messages: store.messages, chats: store.chats)
+        self.calls = CallService(calls: store.calls, chats: chats, messages: messages, events: events, turn: turn, logger: logger)
         self.channels = ChannelService(chats: store.chats, messages: messages, events: events)
         let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.telegram = TelegramService(
@@ -107,6 +111,7 @@ public final class AppServices: Sendable {
             PeriodicJob.expiredTokenSweep(registry, logger: logger),
             PeriodicJob.signedOutSessionCheck(registry, sessions: store.sessions, interval: gateway.sessionCheckInterval, logger: logger),
             DeploymentLease(engine: store.engine, services: deploymentServices(logger: logger), logger: logger),
+            PeriodicJob(name: "call timeouts", interval: .seconds(1), logger: logger) { [calls] in try await calls.endOverdue() },
         ] + [PeriodicJob.presenceUpkeep(presence, logger: logger)].compactMap { $0 }
     }
 

@@ -47,6 +47,7 @@ public func buildRouter(
     SyncController(sync: services.sync).addRoutes(to: api.group("updates", context: AuthenticatedContext.self))
     ChannelController(channels: services.channels)
         .addRoutes(to: api.group("channels", context: AuthenticatedContext.self))
+    CallController(calls: services.calls).addRoutes(to: api.group("calls", context: AuthenticatedContext.self))
     SubscriptionController(premium: services.premium).addRoutes(to: api.group("subscriptions", context: AuthenticatedContext.self))
     AuditController(audit: services.audit).addRoutes(to: api.group("audit", context: AuthenticatedContext.self))
     TelegramController(telegram: services.telegram).addRoutes(
@@ -131,7 +132,7 @@ func buildServices(configuration: ServerConfiguration, store: Store, logger: Log
         gateway: GatewayConfiguration(maxConnections: configuration.maxConnections, maxConnectionsPerUser: configuration.maxConnectionsPerUser), telegram: configuration.telegram,
         publicURL: configuration.publicURL, bus: bus, updateRetention: .seconds(Int64(configuration.updateRetentionDays) * 24 * 3600),
         mediaSettings: configuration.media, blobs: blobs, mediaWorkFolder: configuration.mediaWorkDirectory,
-        sharedRateLimits: sharedRateLimits, presenceDirectory: presence, logger: logger
+        sharedRateLimits: sharedRateLimits, presenceDirectory: presence, turn: configuration.turn, logger: logger
     )
 }
 

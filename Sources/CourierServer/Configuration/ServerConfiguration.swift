@@ -40,6 +40,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var redisURL: String?
     /// Proxies whose `X-Forwarded-For` gives the client's address (none: the peer is the client).
     public var trustedProxies: TrustedProxies
+    /// STUN and TURN servers for calls (`COURIER_TURN_URLS`, `COURIER_TURN_SECRET`, `COURIER_TURN_TTL_SECONDS`).
+    public var turn = TURNSettings()
     /// How long a stopping node takes to close its WebSockets (spread, so that the other nodes do
     /// not take every reconnect at once).
     public var drainSpread: Duration = .seconds(5)
@@ -154,6 +156,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             trustedProxies: try proxies(value("COURIER_TRUSTED_PROXIES"))
         )
         configuration.drainSpread = .seconds(drainSeconds)
+        configuration.turn = try TURNSettings.resolve(environment: environment)
         if let nodeID = value("COURIER_NODE_ID") {
             guard (1...64).contains(nodeID.count), nodeID.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }) else {
                 throw ConfigurationError("COURIER_NODE_ID must be 1 to 64 letters, digits, '-', '_', '.' or ':'.")

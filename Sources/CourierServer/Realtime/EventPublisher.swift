@@ -73,7 +73,8 @@ public final class EventPublisher: Sendable {
         await publish(.mediaWorkQueued)
     }
 
-    private func send(_ delivery: Delivery) async {
+    /// A frame of an ephemeral event (typing, presence, call signalling) to some devices, on every node.
+    func send(_ delivery: Delivery) async {
         await publish(.delivery(delivery))
     }
 

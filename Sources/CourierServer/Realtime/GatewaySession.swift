@@ -53,6 +53,32 @@ actor GatewaySession {
         "subscribe_presence": .on(ClientFrame.SubscribePresence.self) { session, frame, _ in try await session.subscribePresence(frame) },
         "resume": .on(ClientFrame.Resume.self) { try await $0.resume($1, ref: $2) },
         "ping": .on(ClientFrame.Header.self) { session, _, ref in await session.reply(ServerFrame.Pong(ref: ref)) },
+        "call_invite": .on(CallClientFrame.self, acknowledges: true) { session, frame, ref in
+            let call = try await session.services.calls.invite(
+                chatID: try UUID.parse(frame.chatID ?? "", field: "chat_id"), video: frame.video ?? false, sdp: frame.sdp ?? "", by: session.user
+            )
+            await session.reply(ServerFrame.Ack(ref: ref, callID: call.id.apiString, callState: call.state.rawValue))
+        },
+        "call_ringing": .on(CallClientFrame.self) { session, frame, _ in try await session.services.calls.ringing(try frame.call(), by: session.user) },
+        "call_accept": .on(CallClientFrame.self, acknowledges: true) { session, frame, ref in
+            let call = try await session.services.calls.accept(try frame.call(), sdp: frame.sdp ?? "", by: session.user)
+            await session.reply(ServerFrame.Ack(ref: ref, callID: call.id.apiString, callState: call.state.rawValue))
+        },
+        "call_reject": .on(CallClientFrame.self, acknowledges: true) { session, frame, ref in
+            let call = try await session.services.calls.reject(try frame.call(), by: session.user)
+            await session.reply(ServerFrame.Ack(ref: ref, callID: call.id.apiString, callState: call.state.rawValue))
+        },
+        "call_hangup": .on(CallClientFrame.self, acknowledges: true) { session, frame, ref in
+            let call = try await session.services.calls.hangUp(try frame.call(), by: session.user)
+            await session.reply(ServerFrame.Ack(ref: ref, callID: call.id.apiString, callState: call.state.rawValue))
+        },
+        "call_ice": .on(CallClientFrame.self) { session, frame, _ in
+            try await session.services.calls.ice(try frame.call(), candidate: frame.candidate ?? "", by: session.user)
+        },
+        "call_media": .on(CallClientFrame.self) { session, frame, _ in
+            try await session.services.calls.media(try frame.call(), muted: frame.muted, cameraOff: frame.cameraOff, by: session.user)
+        },
+        "call_ping": .on(CallClientFrame.self) { session, frame, _ in try await session.services.calls.ping(try frame.call(), by: session.user) },
     ]
 
     /// Handles one text frame. Bad frames get an `error` frame; the connection stays open.

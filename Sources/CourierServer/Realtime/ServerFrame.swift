@@ -43,10 +43,21 @@ enum ServerFrame {
         /// the person's own), so the device's position moves on without a gap.
         var pts: Int64?
         var accountPTS: Int64?
+        /// Call frames: the call and its state after the frame.
+        var callID: String?
+        var callState: String?
         var error: ErrorBody?
+
+        init(ref: String?, callID: String? = nil, callState: String? = nil) {
+            self.ref = ref
+            self.callID = callID
+            self.callState = callState
+        }
 
         enum CodingKeys: String, CodingKey {
             case type, ref, id, seq, message, error, pts
+            case callID = "call_id"
+            case callState = "call_state"
             case clientMessageID = "client_msg_id"
             case chatID = "chat_id"
             case lastReadSeq = "last_read_seq"

@@ -5,7 +5,7 @@
 /// engines), enumerations are text with CHECK constraints, unique indexes are named
 /// `<table>_<column>_unique` so a violation can be traced to its field on both engines.
 public enum Schema {
-    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media]
+    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media, calls]
 
     static let initial = Migration(version: 1, name: "initial schema") { t in
         [
@@ -384,6 +384,39 @@ public enum Schema {
             )
             """,
             "CREATE INDEX idx_message_media_media ON message_media (media_id, chat_id)",
+        ]
+    }
+
+    /// Calls: one row per call from its invite to its end. `offer` is the caller's session
+    /// description, sealed, kept only while the call rings (a device that opens late can still
+    /// answer) and dropped once it is answered or over. `caller_seen_at` / `callee_seen_at` are
+    /// when each side last signalled, so a call whose device vanished ends. `calls_relay_only` is
+    /// a person's "relay all my calls" setting.
+    static let calls = Migration(version: 5, name: "calls") { t in
+        [
+            """
+            CREATE TABLE calls (
+                id \(t.uuid) PRIMARY KEY,
+                chat_id \(t.uuid) NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+                caller_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                callee_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                caller_session \(t.uuid) NOT NULL,
+                callee_session \(t.uuid),
+                video INTEGER NOT NULL,
+                state VARCHAR(16) NOT NULL CHECK (state IN ('ringing', 'active', 'ended')),
+                outcome VARCHAR(16),
+                offer TEXT,
+                created_at BIGINT NOT NULL,
+                accepted_at BIGINT,
+                ended_at BIGINT,
+                caller_seen_at BIGINT NOT NULL,
+                callee_seen_at BIGINT
+            )
+            """,
+            "CREATE INDEX idx_calls_state ON calls (state, created_at)",
+            "CREATE INDEX idx_calls_caller ON calls (caller_id, state)",
+            "CREATE INDEX idx_calls_callee ON calls (callee_id, state)",
+            "ALTER TABLE users ADD COLUMN calls_relay_only INTEGER NOT NULL DEFAULT 0",
         ]
     }
 }
