@@ -44,9 +44,12 @@ struct ChatUpdateSequencerTests {
             // The chat is followed from the update before the newest three.
             await sequencer.stored([try #require(updates[newest - 3])], messages: [:], excluding: nil)
             #expect(try await positions(device, count: 1) == [newest - 3])
-            await sequencer.stored([try #require(updates[newest])], messages: [:], excluding: nil)
-            await sequencer.stored([try #require(updates[newest - 1])], messages: [:], excluding: nil)
+            // Three senders' updates arrive newest first, within the sequencer's patience for a gap.
+            let late = [try #require(updates[newest]), try #require(updates[newest - 1])]
+            let senders = late.map { update in Task { await sequencer.stored([update], messages: [:], excluding: nil) } }
+            try await Task.sleep(for: .milliseconds(5))
             await sequencer.stored([try #require(updates[newest - 2])], messages: [:], excluding: nil)
+            for sender in senders { await sender.value }
             #expect(try await positions(device, count: 3) == [newest - 2, newest - 1, newest])
         }
     }
@@ -74,8 +77,10 @@ struct ChatUpdateSequencerTests {
             await sequencer.stored([try #require(updates[newest - 3])], messages: [:], excluding: nil)
             #expect(try await positions(device, count: 1) == [newest - 3])
             // Another node stored two of them; this node the last.
-            await sequencer.stored([try #require(updates[newest])], messages: [:], excluding: nil)
-            await sequencer.hinted(StoredRange(stream: try #require(updates[newest]?.chatID), first: newest - 2, last: newest - 1))
+            let local = try #require(updates[newest])
+            let sender = Task { await sequencer.stored([local], messages: [:], excluding: nil) }
+            await sequencer.hinted(StoredRange(stream: local.chatID, first: newest - 2, last: newest - 1))
+            await sender.value
             #expect(try await positions(device, count: 3) == [newest - 2, newest - 1, newest])
         }
     }

@@ -3,6 +3,7 @@ import CourierRealtime
 import CourierRedis
 @testable import CourierServer
 import CourierCore
+import Crypto
 import Foundation
 import NIOCore
 import Testing
@@ -120,13 +121,15 @@ enum TestRedis {
 /// leaves each node to its own buckets rather than refusing requests.
 @Suite("Rate limits shared through Redis", .enabled(if: TestRedis.configuration != nil, "needs COURIER_TEST_REDIS_URL (scripts/test sets it)"))
 struct SharedRateLimitTests {
+    static let nameKey = SymmetricKey(size: .bits256)
+
     @Test func twoNodesShareOneBudget() async throws {
         let redis = try #require(TestRedis.configuration)
         let prefix = "courier:rate:test-\(UUID().uuidString.lowercased()):"
         var settings = RateLimitSettings()
         settings.user = .init(10, per: 60)
-        let nodeA = RateLimiter(settings: settings, shared: RedisRateLimitBuckets(redis: RedisClient(configuration: redis), prefix: prefix))
-        let nodeB = RateLimiter(settings: settings, shared: RedisRateLimitBuckets(redis: RedisClient(configuration: redis), prefix: prefix))
+        let nodeA = RateLimiter(settings: settings, shared: RedisRateLimitBuckets(redis: RedisClient(configuration: redis), nameKey: Self.nameKey, prefix: prefix))
+        let nodeB = RateLimiter(settings: settings, shared: RedisRateLimitBuckets(redis: RedisClient(configuration: redis), nameKey: Self.nameKey, prefix: prefix))
         for index in 0..<10 {
             try await (index % 2 == 0 ? nodeA : nodeB).take("user:alice", settings.user)
         }
@@ -134,6 +137,12 @@ struct SharedRateLimitTests {
         await #expect(throws: CourierError.self) { try await nodeB.take("user:alice", settings.user) }
         // Someone else's budget is their own.
         try await nodeB.take("user:bob", settings.user)
+        // What a bucket limits never shows in Redis: its name is a keyed hash.
+        try await nodeA.take("account-failures:unknown:phone(+14155550100)", settings.user)
+        let names = try await RedisClient(configuration: redis).send(["KEYS", prefix + "*"])
+        guard case .array(let keys?) = names else { Issue.record("no keys"); return }
+        #expect(keys.count == 3)
+        #expect(keys.allSatisfy { !($0.string ?? "").contains("4155550100") && !($0.string ?? "").contains("alice") })
         // A reset on one node (a good sign-in) clears it for all.
         await nodeA.reset("user:alice")
         try await nodeB.take("user:alice", settings.user)
@@ -144,7 +153,7 @@ struct SharedRateLimitTests {
         redis.commandTimeout = .milliseconds(200)
         var settings = RateLimitSettings()
         settings.user = .init(3, per: 60)
-        let node = RateLimiter(settings: settings, shared: RedisRateLimitBuckets(redis: RedisClient(configuration: redis)))
+        let node = RateLimiter(settings: settings, shared: RedisRateLimitBuckets(redis: RedisClient(configuration: redis), nameKey: Self.nameKey))
         for _ in 0..<3 { try await node.take("user:carol", settings.user) }
         await #expect(throws: CourierError.self) { try await node.take("user:carol", settings.user) }
     }

@@ -11,10 +11,14 @@ API, Caddy with deploy/Caddyfile, and two `courier serve` nodes. Then:
    1012) and started again. At the end every message sent is stored exactly once, and every device
    holds every message of its chats exactly once, with no gap (per chat and seq), without a final
    reload: the devices got there by themselves.
-2. Presence and typing cross nodes; a device on a node that is killed shows offline to its peers
+2. Node B's subscription to Redis freezes without closing (a proxy stops passing its bytes): B
+   notices, subscribes again and its devices catch up, so a message from A still arrives.
+3. The database session holding the deployment's jobs is terminated: one node polls the Bot API
+   afterwards, never two.
+4. Presence and typing cross nodes; a device on a node that is killed shows offline to its peers
    on the other node within 30 s.
-3. One person's rate limit holds across both nodes (within 10 %).
-4. Exactly one node talks to the Telegram Bot API at a time, and the other takes over when it stops.
+5. One person's rate limit holds across both nodes (within 10 %).
+6. Exactly one node talks to the Telegram Bot API at a time, and the other takes over when it stops.
 
     python3 Tests/MultiNode/multinode.py --server .build/debug/courier --database-url postgres://… --output test-output/multinode
 """
@@ -99,6 +103,52 @@ class Redis:
     def kill(self):
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
+
+
+class FreezableProxy:
+    """A TCP proxy between node B and Redis that can freeze the connections which subscribed, as a
+    network path that dies without closing would: nothing passes, nothing is closed."""
+
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.port = free_port()
+        self.frozen = set()  # ids of frozen connections
+        self.subscribed = set()
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        asyncio.run_coroutine_threadsafe(asyncio.start_server(self.handle, "127.0.0.1", self.port), self.loop).result(10)
+
+    def freeze_subscriptions(self):
+        self.loop.call_soon_threadsafe(lambda: self.frozen.update(self.subscribed))
+
+    def thaw(self):
+        self.loop.call_soon_threadsafe(self.frozen.clear)
+
+    async def handle(self, client_reader, client_writer):
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            client_writer.close()
+            return
+        key = id(client_writer)
+
+        async def pipe(reader, writer, upward):
+            try:
+                while True:
+                    data = await reader.read(65536)
+                    if not data:
+                        break
+                    if upward and b"SUBSCRIBE" in data:
+                        self.subscribed.add(key)
+                    while key in self.frozen:
+                        await asyncio.sleep(0.1)
+                    writer.write(data)
+                    await writer.drain()
+            except (OSError, ConnectionError):
+                pass
+            writer.close()
+
+        await asyncio.gather(pipe(client_reader, upstream_writer, True), pipe(upstream_reader, client_writer, False))
 
 
 class Caddy:
@@ -268,6 +318,7 @@ class MultiNodeTest:
         self.suffix = secrets.token_hex(3)
         self.failures = []
         self.redis = Redis(tempfile.mkdtemp(prefix="courier-multinode-redis-"))
+        self.proxy = FreezableProxy(self.redis.port)
         self.telegram = FakeTelegram().start()
         shared = tempfile.mkdtemp(prefix="courier-multinode-")
         self.nodes = {}
@@ -277,7 +328,9 @@ class MultiNodeTest:
             self.nodes[name] = CourierServer(
                 os.path.abspath(args.server), folder, self.telegram.url + "/node-" + name, name="courier-node-" + name,
                 extra_env={
-                    "DATABASE_URL": args.database_url, "REDIS_URL": self.redis.url, "JWT_SECRET": "multinode-" + "s" * 40,
+                    # Node B reaches Redis through the freezable proxy.
+                    "DATABASE_URL": args.database_url, "JWT_SECRET": "multinode-" + "s" * 40,
+                    "REDIS_URL": self.redis.url if name == "a" else self.redis.url.replace(f":{self.redis.port}", f":{self.proxy.port}"),
                     "COURIER_MASTER_KEY_FILE": os.path.join(shared, "master.key"), "COURIER_TRUSTED_PROXIES": "127.0.0.1",
                     "COURIER_NODE_ID": "node-" + name, "COURIER_DRAIN_SECONDS": "2",
                     "COURIER_RATE_LIMIT_USER": f"{USER_LIMIT}/600", "COURIER_RATE_LIMIT_REGISTER_PER_IP": "1000/60",
@@ -500,6 +553,48 @@ class MultiNodeTest:
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.get_running_loop().run_in_executor(None, self.nodes["b"].start)
 
+    async def frozen_subscription(self):
+        """Node B's subscription to Redis goes silent without closing: B notices within seconds,
+        subscribes again and has its devices catch up, so a message from A still arrives."""
+        alice, bob = self.register("frozen_a"), self.register("frozen_b")
+        dm = self.api("POST", "/chats", {"type": "dm", "user_id": bob["id"]}, alice["token"])["id"]
+        sender = Device("frozen_a", alice["token"], f"ws://127.0.0.1:{self.nodes['a'].port}/ws", {dm: 0}, None)
+        receiver = Device("frozen_b", bob["token"], f"ws://127.0.0.1:{self.nodes['b'].port}/ws", {dm: 0}, None)
+        tasks = [asyncio.create_task(sender.run()), asyncio.create_task(receiver.run())]
+        await sender.wait_ready()
+        await receiver.wait_ready()
+        self.proxy.freeze_subscriptions()
+        frozen_at = time.time()
+        await sender.send_message(dm)
+        deadline = time.time() + 20
+        while time.time() < deadline and not receiver.seen[dm]:
+            await asyncio.sleep(0.1)
+        self.check(bool(receiver.seen[dm]), f"a message crosses to node B while its old subscription is frozen "
+                                            f"(after {time.time() - frozen_at:.1f} s; B's device was told 4009: {4009 in receiver.close_codes})")
+        self.proxy.thaw()
+        for device in (sender, receiver):
+            device.stopped = True
+            if device.ws:
+                await device.ws.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def lease_lost_to_a_terminated_session(self):
+        """The database session holding the deployment's jobs is terminated: its node stops them
+        within seconds, one node takes them over, and never two at once."""
+        psql = os.path.join(subprocess.run(["bash", "-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1"],
+                                           capture_output=True, text=True).stdout.strip(), "psql")
+        subprocess.run([psql, self.args.database_url, "-qAtc",
+                        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"],
+                       check=True, capture_output=True)
+        terminated = time.time()
+        time.sleep(20)
+        with self.telegram.changed:
+            calls = [(at, self.node_named(caller)) for at, caller, method in self.telegram.calls
+                     if method == "getUpdates" and self.node_named(caller) and at > terminated + 12]
+        nodes = {node for _, node in calls}
+        self.check(len(calls) > 0 and len(nodes) == 1,
+                   f"after the lease holder's session was terminated, one node polls the Bot API ({sorted(nodes)}, {len(calls)} polls)")
+
     def rate_limit_across_nodes(self):
         person = self.register("limited")
         bases = [f"http://127.0.0.1:{node.port}" for node in self.nodes.values()]
@@ -520,6 +615,8 @@ class MultiNodeTest:
         try:
             self.start()
             asyncio.run(self.steady_load_with_failures())
+            asyncio.run(self.frozen_subscription())
+            self.lease_lost_to_a_terminated_session()
             asyncio.run(self.presence_across_nodes())
             self.rate_limit_across_nodes()
         finally:

@@ -84,7 +84,11 @@ public func buildNode(configuration: ServerConfiguration, store: Store, logger: 
     let services = try await buildServices(configuration: configuration, store: store, logger: logger)
     let app = try buildApplication(configuration: configuration, services: services, logger: logger)
     return ServiceGroup(configuration: .init(
-        services: [.init(service: app), .init(service: ConnectionDrain(registry: services.registry, spread: configuration.drainSpread, logger: logger))],
+        services: [
+            .init(service: app), .init(service: ConnectionDrain(registry: services.registry, spread: configuration.drainSpread, logger: logger)),
+            // Signalled first, so its clock runs from the moment the node is asked to stop.
+            .init(service: ShutdownDeadline(limit: configuration.drainSpread + .seconds(30), logger: logger)),
+        ],
         gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
     ))
 }
@@ -120,7 +124,7 @@ func buildServices(configuration: ServerConfiguration, store: Store, logger: Log
         if store.engine.kind == .postgres {
             bus = RedisBus(configuration: redis)
             let client = RedisClient(configuration: redis)
-            sharedRateLimits = RedisRateLimitBuckets(redis: client)
+            sharedRateLimits = RedisRateLimitBuckets(redis: client, nameKey: store.keyring.derivedKey(purpose: "redis-key-names/v1"))
             presence = RedisPresenceDirectory(redis: client)
             logger.info("the bus between nodes, presence and the rate limits are in Redis", metadata: ["redis": "\(redis)"])
         } else {

@@ -2,6 +2,7 @@ import CourierStore
 import Logging
 import ServiceLifecycle
 import SQLKit
+import Synchronization
 
 /// Work that must run on exactly one node of a deployment at a time (the Telegram poller and
 /// sender, premium expiry, update-log pruning, media garbage collection and processing), with
@@ -37,41 +38,61 @@ struct DeploymentLease: Service {
     }
 
     /// On one connection for as long as it holds the lock: takes it (or returns at once when
-    /// another node has it), runs the services, and checks every `retry` that the connection (and
-    /// with it the lock) is still there.
+    /// another node has it), runs the services, and checks every `retry`, from another connection,
+    /// that PostgreSQL still counts the lock as this session's. A lock lost (the session was
+    /// terminated, the database restarted, the check does not answer within `retry`) stops the
+    /// services at once: two nodes must never run them together, and a query on a connection that
+    /// died without closing may never return, so nothing here waits on that connection unbounded.
     private func holdLeaseAndRun() async throws {
         let key = Self.lockClass
         let retry = self.retry
+        let engine = self.engine
         try await engine.read { sql in
-            let held = try await sql.raw("SELECT pg_try_advisory_lock(\(bind: key), hashtext(current_schema())) AS held").first()?.decode(column: "held", as: Bool.self) ?? false
-            guard held else { return }
+            guard let row = try await sql.raw(
+                "SELECT pg_try_advisory_lock(\(bind: key), hashtext(current_schema())) AS held, pg_backend_pid() AS pid"
+            ).first(), try row.decode(column: "held", as: Bool.self) else { return }
+            let pid = try row.decode(column: "pid", as: Int32.self)
             logger.info("this node runs the deployment's jobs")
-            let outcome: Result<Void, any Error>
+            let ended = Mutex(false)
+            let jobs = Task {
+                defer { ended.withLock { $0 = true } }
+                try await runServices()
+            }
+            var failure: (any Error)?
             do {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await runServices() }
-                    group.addTask {
-                        while true {
-                            try await Task.sleep(for: retry)
-                            try await sql.raw("SELECT 1").run()
+                while !ended.withLock({ $0 }) {
+                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: retry) }
+                    let held = try await withDeadline(retry) {
+                        try await engine.read { check in
+                            try await check.raw("SELECT 1 AS held FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = \(bind: pid)").first() != nil
                         }
                     }
-                    try await group.next()
-                    group.cancelAll()
+                    guard held else { throw LeaseLost() }
                 }
-                outcome = .success(())
             } catch {
-                outcome = .failure(error)
+                failure = error
+            }
+            jobs.cancel()
+            do {
+                try await withDeadline(.seconds(10)) { try await jobs.value }
+            } catch is DeadlineExceeded {
+                logger.error("the deployment's jobs did not stop within 10 s of losing the lease")
+            } catch {
+                if failure == nil { failure = error }
             }
             // Given back on this same session (a lock left on a pooled connection would keep every
-            // node from the jobs), also when this task was cancelled (hence a task of its own);
-            // when the connection is gone, so is the lock.
-            await Task {
-                _ = try? await sql.raw("SELECT pg_advisory_unlock(\(bind: key), hashtext(current_schema()))").run()
-            }.value
+            // node from the jobs); when the connection is gone, so is the lock.
+            _ = try? await withDeadline(.seconds(2)) {
+                try await sql.raw("SELECT pg_advisory_unlock(\(bind: key), hashtext(current_schema()))").run()
+            }
             logger.info("this node no longer runs the deployment's jobs")
-            try outcome.get()
+            if let failure { throw failure }
         }
+    }
+
+    /// PostgreSQL no longer counts the lock as this node's session's.
+    struct LeaseLost: Error, CustomStringConvertible {
+        var description: String { "the deployment lease was lost (the database session ended)" }
     }
 
     private func runServices() async throws {

@@ -43,19 +43,29 @@ actor ChatUpdateSequencer {
     }
 
     private var streams: [UUID: Stream] = [:]
+    /// Callers of `stored` waiting until their updates went out, by chat.
+    private var waiters: [UUID: [(pts: Int64, id: UUID, continuation: CheckedContinuation<Void, Never>)]] = [:]
+    /// The most `stored` waits for its updates to go out.
+    let ackPatience: Duration
     /// Chats followed at most; past that, the positions of idle chats are forgotten (the next
     /// update of such a chat starts it again, as after a restart).
     static let maxStreams = 100_000
 
-    init(delivery: LocalDelivery, updates: UpdateStore, gapPatience: Duration = .milliseconds(30), logger: Logger) {
+    init(
+        delivery: LocalDelivery, updates: UpdateStore, gapPatience: Duration = .milliseconds(30), ackPatience: Duration = .milliseconds(150),
+        logger: Logger
+    ) {
         self.delivery = delivery
         self.updates = updates
         self.gapPatience = gapPatience
+        self.ackPatience = ackPatience
         self.logger = logger
     }
 
-    /// Updates stored on this node, with the messages they are about.
-    func stored(_ chatUpdates: [ChatUpdate], messages: [UUID: Message], excluding connection: UUID?) {
+    /// Updates stored on this node, with the messages they are about. Returns once they went out
+    /// (or after `ackPatience`): the change's ack, sent after, then never overtakes an update
+    /// before it, which the device would take for a gap.
+    func stored(_ chatUpdates: [ChatUpdate], messages: [UUID: Message], excluding connection: UUID?) async {
         for update in chatUpdates {
             let item = Item(update: update, message: update.messageID.flatMap { messages[$0] }, excludedConnection: connection)
             mutate(update.chatID) { stream in
@@ -63,6 +73,38 @@ actor ChatUpdateSequencer {
                 stream.waiting[update.pts] = item
             }
         }
+        for (chatID, updates) in Dictionary(grouping: chatUpdates, by: \.chatID) {
+            guard let newest = updates.map(\.pts).max() else { continue }
+            await waitUntilDelivered(chatID, upTo: newest)
+        }
+    }
+
+    private func waitUntilDelivered(_ chatID: UUID, upTo pts: Int64) async {
+        if let delivered = streams[chatID]?.deliveredUpTo, delivered >= pts { return }
+        let id = UUID()
+        let patience = ackPatience
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            waiters[chatID, default: []].append((pts, id, continuation))
+            Task {
+                try? await Task.sleep(for: patience)
+                self.release(chatID, id: id)
+            }
+        }
+    }
+
+    /// Resumes the waiter `id` (its patience ran out), unless it was already.
+    private func release(_ chatID: UUID, id: UUID) {
+        guard let index = waiters[chatID]?.firstIndex(where: { $0.id == id }) else { return }
+        waiters[chatID]?.remove(at: index).continuation.resume()
+        if waiters[chatID]?.isEmpty == true { waiters[chatID] = nil }
+    }
+
+    /// Resumes the waiters whose updates went out.
+    private func releaseDelivered(_ chatID: UUID) {
+        guard let delivered = streams[chatID]?.deliveredUpTo, let waiting = waiters[chatID] else { return }
+        let (done, left) = (waiting.filter { $0.pts <= delivered }, waiting.filter { $0.pts > delivered })
+        waiters[chatID] = left.isEmpty ? nil : left
+        done.forEach { $0.continuation.resume() }
     }
 
     /// Positions another node stored.
@@ -136,6 +178,7 @@ actor ChatUpdateSequencer {
         // have read after its own commit.
         guard let members = try? await delivery.chats.memberIDs(of: chatID) else {
             logger.warning("chat members not read; devices here find the gap at the chat's next update", metadata: ["chat_id": "\(chatID)"])
+            releaseDelivered(chatID)
             return
         }
         for item in run {
@@ -147,6 +190,7 @@ actor ChatUpdateSequencer {
                 members: [chatID: members]
             )
         }
+        releaseDelivered(chatID)
     }
 
     /// Reads the positions `ranges` cover from the log, for the devices here. When none of the
@@ -196,5 +240,6 @@ actor ChatUpdateSequencer {
         stream.deliveredUpTo = max(stream.deliveredUpTo ?? pts, pts)
         stream.waiting = stream.waiting.filter { $0.key > pts }
         streams[chatID] = stream
+        releaseDelivered(chatID)
     }
 }

@@ -83,31 +83,48 @@ actor GatewaySession {
 
     /// Handles one text frame. Bad frames get an `error` frame; the connection stays open.
     func handle(_ text: String) async {
-        guard let (header, data, handler) = parse(text) else { return }
+        // Each frame counts against the same budget as a REST request, malformed ones included.
+        let overBudget: (any Error)?
         do {
-            // Each frame counts against the same budget as a REST request.
             try await services.premium.takeRequestBudget(of: user.userID)
+            overBudget = nil
+        } catch {
+            overBudget = error
+        }
+        guard let (header, data, handler) = parse(text, overBudget: overBudget) else { return }
+        do {
+            if let overBudget { throw overBudget }
             try await handler.run(self, data, header.ref)
         } catch {
             answer(header, data, handler, failure: ErrorMapper.courierError(for: error, logger: logger))
         }
     }
 
-    /// The frame's header, bytes and handler; nil (after answering with an error) when it has none.
-    private func parse(_ text: String) -> (ClientFrame.Header, Data, Handler)? {
+    /// The frame's header, bytes and handler; nil (after answering with an error, the budget's
+    /// first when it is spent) when it has none.
+    private func parse(_ text: String, overBudget: (any Error)?) -> (ClientFrame.Header, Data, Handler)? {
         let data = Data(text.utf8)
         let header: ClientFrame.Header
         do {
             header = try JSONDecoder().decode(ClientFrame.Header.self, from: data)
         } catch {
-            reply(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "A frame must be a JSON object with a string 'type'.")))
+            refuse(ref: nil, overBudget: overBudget, code: "invalid_frame", message: "A frame must be a JSON object with a string 'type'.")
             return nil
         }
         guard let handler = Self.handlers[header.type] else {
-            reply(ServerFrame.Error(ref: header.ref, error: .init(code: "invalid_frame", message: "Unknown frame type '\(header.type)'.")))
+            refuse(ref: header.ref, overBudget: overBudget, code: "invalid_frame", message: "Unknown frame type '\(header.type)'.")
             return nil
         }
         return (header, data, handler)
+    }
+
+    private func refuse(ref: String?, overBudget: (any Error)?, code: String, message: String) {
+        if let overBudget {
+            let failure = ErrorMapper.courierError(for: overBudget, logger: logger)
+            reply(ServerFrame.Error(ref: ref, error: .init(code: failure.code, message: failure.message)))
+        } else {
+            reply(ServerFrame.Error(ref: ref, error: .init(code: code, message: message)))
+        }
     }
 
     private func answer(_ header: ClientFrame.Header, _ data: Data, _ handler: Handler, failure: CourierError) {

@@ -1,15 +1,28 @@
 import CourierRedis
+import Crypto
+import Foundation
 
 /// Rate-limit buckets in Redis: one hash per key (`t` tokens, `u` last update in ms), refilled and
 /// taken from in one Lua script with Redis's own clock, so nodes whose clocks differ still agree
 /// and two nodes taking at once cannot both take the last token.
+///
+/// A bucket's key names what it limits (an IP address, a phone number someone failed to sign in
+/// with), so the name in Redis is a keyed hash of it: Redis (`MONITOR`, `SCAN`, a dump) never shows
+/// who was limited. Every node derives the same `nameKey` from the master key.
 public struct RedisRateLimitBuckets: SharedRateLimitBuckets {
     let redis: RedisClient
     let prefix: String
+    let nameKey: SymmetricKey
 
-    public init(redis: RedisClient, prefix: String = "courier:rate:") {
+    public init(redis: RedisClient, nameKey: SymmetricKey, prefix: String = "courier:rate:") {
         self.redis = redis
+        self.nameKey = nameKey
         self.prefix = prefix
+    }
+
+    /// The Redis key of `key`'s bucket.
+    func name(of key: String) -> String {
+        prefix + HMAC<SHA256>.authenticationCode(for: Data(key.utf8), using: nameKey).prefix(16).map { String(format: "%02x", $0) }.joined()
     }
 
     static let script = """
@@ -36,13 +49,13 @@ public struct RedisRateLimitBuckets: SharedRateLimitBuckets {
     public func take(_ key: String, _ limit: RateLimitSettings.Limit, consume: Bool) async throws -> Int? {
         let perMillisecond = Double(limit.count) / (Double(limit.seconds) * 1000)
         let answer = try await redis.send([
-            "EVAL", Self.script, "1", prefix + key, String(limit.count), String(perMillisecond), consume ? "1" : "0",
+            "EVAL", Self.script, "1", name(of: key), String(limit.count), String(perMillisecond), consume ? "1" : "0",
         ])
         guard let wait = answer.int, wait >= 0 else { return nil }
         return max(1, Int((Double(wait) / 1000).rounded(.up)))
     }
 
     public func reset(_ key: String) async throws {
-        try await redis.send(["DEL", prefix + key])
+        try await redis.send(["DEL", name(of: key)])
     }
 }

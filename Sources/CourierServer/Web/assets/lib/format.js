@@ -80,10 +80,12 @@ export function colorClass(id) {
 }
 
 /** A single line preview of a message for the chat list and reply quotes: its text, or what its
- *  media is and the caption after it ("Photo", "Photo, At the lake"), as Telegram words it. */
-export function preview(message) {
+ *  media is and the caption after it ("Photo", "Photo, At the lake"), as Telegram words it. The
+ *  line a call left is worded for `viewerId`'s side when given ("Missed call", "Outgoing call · 3:21"). */
+export function preview(message, viewerId = null) {
   if (!message) return '';
   if (message.deleted_at) return 'Message deleted';
+  if (viewerId && message.metadata?.call) return callSummary(message.metadata.call, viewerId).text;
   const text = (message.content ?? '').replace(/\s+/g, ' ').trim();
   const label = mediaLabel(message);
   if (label) return text ? `${label}, ${text}` : label;
@@ -122,4 +124,43 @@ export function duration(seconds) {
   const m = Math.floor((total % 3600) / 60);
   const s = String(total % 60).padStart(2, '0');
   return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calls
+
+/** Outcomes that mean the callee never picked up (a missed call on their side). */
+const UNANSWERED = new Set(['missed', 'cancelled', 'busy']);
+
+/**
+ * The line a call leaves in its DM (`metadata.call`: {outcome, duration_seconds, caller_id, video}),
+ * worded for the side of `viewerId`: the caller reads "Outgoing call · 3:21", "Cancelled call", "No
+ * answer", "Declined" or "Busy"; the callee "Incoming call · 3:21", "Missed call" or "Declined call".
+ * Returns {text, outgoing, missed (a call the viewer missed: shown in red), video}.
+ */
+export function callSummary(call, viewerId) {
+  const outgoing = call?.caller_id === viewerId;
+  const outcome = call?.outcome;
+  const length = duration(call?.duration_seconds ?? 0);
+  let text;
+  if (outcome === 'completed' || outcome === 'lost') text = `${outgoing ? 'Outgoing' : 'Incoming'} call · ${length}`;
+  else if (outcome === 'declined') text = outgoing ? 'Declined' : 'Declined call';
+  else if (outcome === 'cancelled') text = outgoing ? 'Cancelled call' : 'Missed call';
+  else if (outcome === 'missed') text = outgoing ? 'No answer' : 'Missed call';
+  else if (outcome === 'busy') text = outgoing ? 'Busy' : 'Missed call';
+  else text = outgoing ? 'Outgoing call' : 'Incoming call';
+  return { text, outgoing, missed: !outgoing && UNANSWERED.has(outcome), video: Boolean(call?.video) };
+}
+
+/** What the call screen says for a moment when a call ends (`call_ended`'s outcome), for its side. */
+export function callEndNotice(outcome, outgoing, seconds = 0) {
+  switch (outcome) {
+    case 'completed': return `Call ended · ${duration(seconds)}`;
+    case 'lost': return 'Connection lost';
+    case 'declined': return outgoing ? 'Declined' : 'Call declined';
+    case 'missed': return outgoing ? 'No answer' : 'Missed call';
+    case 'cancelled': return outgoing ? 'Call cancelled' : 'Missed call';
+    case 'busy': return outgoing ? 'Busy' : 'Missed call';
+    default: return 'Call ended';
+  }
 }

@@ -2,7 +2,7 @@
 // re-render on the topics they show; only `sync.js` (and the views' own actions) change it.
 //
 // Topics: 'me', 'chats' (the list), 'timeline' (detail: chat id), 'users', 'presence', 'typing'
-// (detail: chat id), 'connection'.
+// (detail: chat id), 'connection', 'call'.
 
 class Store {
   /** The signed-in user's profile. */
@@ -23,6 +23,9 @@ class Store {
   chatsLoaded = false;
   /** This device's position in the user's own update log (chat positions are each chat's `pts`). */
   accountPts = null;
+  /** The call this tab shows (placing, ringing, in progress, or just ended), or null; calls.js
+   *  keeps it, see there for its fields. */
+  call = null;
 
   #listeners = new Map();
 
@@ -60,6 +63,7 @@ class Store {
     this.activeChatId = null;
     this.chatsLoaded = false;
     this.accountPts = null;
+    this.call = null;
   }
 }
 

@@ -4,7 +4,9 @@
 // (`account_pts`). An update is applied only when it is the next one; one seen before is ignored,
 // and one further on shows a gap, which a catch-up (`resume`) fills. So an edit, a deletion, a
 // read mark or a membership change made while this tab was offline shows without a reload.
+// Call frames (`call_*`, and the acks of the frames calls.js sent) go to calls.js.
 import * as api from './api.js';
+import * as calls from './calls.js';
 import * as chats from './chats.js';
 import * as messages from './messages.js';
 import * as session from './session.js';
@@ -35,6 +37,8 @@ export async function start(onSessionEnded) {
     onStateChange(state) {
       store.connection = state;
       store.emit('connection');
+      // Connected (again): a call may have started, been answered or ended meanwhile.
+      if (state === 'online') calls.reconcile();
       if (state !== 'online' && store.presence.size) {
         // Without a connection, who is online is unknown: show nothing rather than stale dots.
         store.presence.clear();
@@ -50,6 +54,7 @@ export async function start(onSessionEnded) {
 
 /** Disconnects and forgets (sign-out). */
 export function stop() {
+  calls.reset(); // hangs up a call under way while the connection is still there
   realtime?.stop();
   realtime = null;
   setConnection(null);
@@ -67,6 +72,7 @@ export function setMe(me) {
 
 /** Signs out on the server (best effort) and here. */
 export async function signOut() {
+  calls.reset(); // a call under way is hung up while the session still may
   try {
     await api.post('/auth/logout');
   } catch {
@@ -164,6 +170,8 @@ function takePosition(frame) {
 }
 
 function handleFrame(frame) {
+  if (frame.type?.startsWith('call_')) return calls.handleFrame(frame); // not in the update log
+  if (frame.type === 'ack' && calls.takeAck(frame)) return undefined;
   if (frame.type !== 'ack' && !takePosition(frame)) return;
   switch (frame.type) {
     // Without `message`: a message this user deleted for themselves (its position still counts).

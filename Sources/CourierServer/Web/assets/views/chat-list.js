@@ -3,7 +3,7 @@
 import * as chats from '../lib/chats.js';
 import { h, perFrame, replaceChildren } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
-import { colorClass, initials, listTime, mediaLabel, preview } from '../lib/format.js';
+import { callSummary, colorClass, initials, listTime, mediaLabel, preview } from '../lib/format.js';
 import { href } from '../lib/router.js';
 import { store } from '../lib/store.js';
 
@@ -47,6 +47,15 @@ function item(chat) {
   let previewNode;
   if (typing.length) {
     previewNode = h('span', { class: 'typing', text: chat.type === 'dm' ? 'typing…' : `${typing[0]} is typing…` });
+  } else if (last?.metadata?.call && !last.deleted_at) {
+    // A call's line, worded for this side ("Missed call"), with its icon.
+    const summary = callSummary(last.metadata.call, store.me?.id);
+    previewNode = h(
+      'span',
+      { class: ['call-preview', summary.missed ? 'missed' : ''] },
+      icon(summary.video ? 'video' : 'phone', { className: 'icon call-preview-icon' }),
+      summary.text,
+    );
   } else if (last) {
     // "Photo", "Voice message"…: in the accent colour, as Telegram sets media apart from text.
     const label = last.deleted_at ? '' : mediaLabel(last);
@@ -64,7 +73,7 @@ function item(chat) {
   }
 
   const kindIcon = chat.type === 'group' ? icon('users', { className: 'icon kind' }) : chat.type === 'channel' ? icon('megaphone', { className: 'icon kind' }) : null;
-  const status = own && chat.type !== 'channel' ? ownStatusIcon(chat, last) : null;
+  const status = own && chat.type !== 'channel' && !last.metadata?.call ? ownStatusIcon(chat, last) : null;
   const label = [title, online ? 'online' : null, unread ? `${unread} unread` : null].filter(Boolean).join(', ');
 
   return h(

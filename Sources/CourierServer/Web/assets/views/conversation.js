@@ -1,13 +1,15 @@
 // One conversation: header (name, presence or typing), history with date separators and
 // infinite scroll upwards, live messages, pending → sent → read ticks, reply, edit, delete, and
 // media: files attached (button, drag and drop, paste), voice notes recorded, photos, videos,
-// voice notes and files shown in their bubbles, photos opened in a viewer.
+// voice notes and files shown in their bubbles, photos opened in a viewer. In a DM, call and video
+// call buttons, and the lines calls leave worded for this side ("Missed call", "Outgoing call · 3:21").
 //
 // Message rows (built in message-rows.js) are keyed and reused between renders, so a live message
 // or an ack touches only its own row: focus, text selection and open menus elsewhere survive.
 // A message's media element is kept apart and moved into a rebuilt row, so a tick turning ✓✓
 // neither reloads its photos nor stops its video.
 import * as api from '../lib/api.js';
+import * as calls from '../lib/calls.js';
 import * as chats from '../lib/chats.js';
 import * as messages from '../lib/messages.js';
 import * as users from '../lib/users.js';
@@ -15,7 +17,7 @@ import { choose } from '../lib/dialog.js';
 import { h, perFrame, replaceChildren } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { showMenu } from '../lib/menu.js';
-import { colorClass, count, dayKey, dayLabel, initials, lastSeen, preview } from '../lib/format.js';
+import { callSummary, colorClass, count, dayKey, dayLabel, initials, lastSeen, preview } from '../lib/format.js';
 import { href } from '../lib/router.js';
 import { store } from '../lib/store.js';
 import { Upload } from '../lib/uploads.js';
@@ -23,7 +25,7 @@ import { attachmentTray } from './attachment-tray.js';
 import { showChatInfo } from './chat-info.js';
 import { mediaBlock } from './media-bubble.js';
 import { openPhotoViewer } from './media-viewer.js';
-import { daySeparator, messageRow, pendingRow } from './message-rows.js';
+import { callRow, daySeparator, messageRow, pendingRow } from './message-rows.js';
 import { stopVoiceNotes } from './voice-note.js';
 import { voiceRecorder } from './voice-recorder.js';
 
@@ -46,11 +48,15 @@ export function renderConversation(container, chatId) {
   const subtitle = h('p', { class: 'conversation-subtitle', id: 'conversation-subtitle', 'aria-live': 'polite' });
   const avatar = h('span', { class: 'avatar', 'aria-hidden': 'true' });
   const infoButton = h('button', { type: 'button', class: 'icon-button', id: 'chat-info-button', 'aria-label': 'Chat info', on: { click: () => showChatInfo(chatId) } }, icon('info'));
+  const callButton = h('button', { type: 'button', class: 'icon-button', id: 'call-button', 'aria-label': 'Call', title: 'Call', hidden: true, on: { click: () => calls.startCall(chatId, false) } }, icon('phone'));
+  const videoCallButton = h('button', { type: 'button', class: 'icon-button', id: 'video-call-button', 'aria-label': 'Video call', title: 'Video call', hidden: true, on: { click: () => calls.startCall(chatId, true) } }, icon('video'));
   const header = h(
     'header',
     { class: 'conversation-header' },
     h('a', { class: 'icon-button back-button', href: href('home'), 'aria-label': 'Back to chats' }, icon('back')),
     h('button', { type: 'button', class: 'conversation-heading', on: { click: () => showChatInfo(chatId) } }, avatar, h('span', { class: 'conversation-titles' }, title, subtitle)),
+    callButton,
+    videoCallButton,
     infoButton,
   );
 
@@ -110,6 +116,17 @@ export function renderConversation(container, chatId) {
       );
     }
     updateComposerButtons();
+    updateCallButtons();
+  }
+
+  /** Calls are one to one: in DMs only; not while another call is on, nor offline. */
+  function updateCallButtons() {
+    const dm = store.chats.get(chatId)?.type === 'dm';
+    const unavailable = calls.isBusy() || store.connection !== 'online';
+    for (const button of [callButton, videoCallButton]) {
+      button.hidden = !dm;
+      button.disabled = unavailable;
+    }
   }
 
   // --- messages ----------------------------------------------------------------------------
@@ -130,6 +147,11 @@ export function renderConversation(container, chatId) {
     };
     for (const message of timeline.messages) {
       addDay(message.created_at);
+      if (message.metadata?.call && !message.deleted_at) {
+        const summary = callSummary(message.metadata.call, store.me?.id);
+        result.push([`m:${message.id}`, `call\u0000${summary.text}`, () => callRow(message, summary)]);
+        continue;
+      }
       const own = message.sender_id === store.me?.id;
       const status = own && chat?.type !== 'channel' ? (othersRead >= message.seq ? 'read' : 'sent') : null;
       const author = isGroup && !own ? users.nameOf(message.sender_id) : '';
@@ -188,7 +210,7 @@ export function renderConversation(container, chatId) {
   function replySummary(messageId) {
     const original = timeline.findById(messageId);
     if (!original) return { author: '', text: 'Original message', id: messageId };
-    return { author: users.nameOf(original.sender_id), text: preview(original) || 'Message', id: messageId };
+    return { author: users.nameOf(original.sender_id), text: preview(original, store.me?.id) || 'Message', id: messageId };
   }
 
   const renderMessages = perFrame(() => {
@@ -465,7 +487,7 @@ export function renderConversation(container, chatId) {
       cancelContext();
     } else if (event.key === 'ArrowUp' && !input.value) {
       // As in Telegram: up in an empty composer edits your last message.
-      const last = [...timeline.messages].reverse().find((m) => m.sender_id === store.me?.id && !m.deleted_at);
+      const last = [...timeline.messages].reverse().find((m) => m.sender_id === store.me?.id && !m.deleted_at && !m.metadata?.call);
       if (last) {
         event.preventDefault();
         setContext({ kind: 'edit', message: last });
@@ -559,8 +581,10 @@ export function renderConversation(container, chatId) {
   }
   cleanups.push(
     store.on('connection', () => {
+      updateCallButtons();
       if (store.connection === 'online' && loadError && !timeline.loaded) loadHistory();
     }),
+    store.on('call', updateCallButtons),
   );
 
   async function loadMembers() {

@@ -1,7 +1,7 @@
 // The rows of a conversation: a date separator, a stored message (author in groups, reply quote,
 // media, text or caption or "Message deleted", "edited", time, ✓ sent / ✓✓ read for your own), and
 // one of your own messages still waiting for the server (its uploads' progress with Cancel, 🕓, or
-// "Not sent" with Retry and Discard).
+// "Not sent" with Retry and Discard), and the line a call left.
 import { h } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { clock, colorClass, fullDate } from '../lib/format.js';
@@ -89,6 +89,29 @@ export function messageRow(message, { own, status, author, reply, media: mediaEl
     },
     bubble,
     menuButton,
+  );
+}
+
+/**
+ * The line a call left (`metadata.call`): a compact service line in the middle, with a phone (or a
+ * camera) icon, the words for this side (`summary` from format.js's callSummary) and the time.
+ */
+export function callRow(message, summary) {
+  const iconName = summary.video ? 'video' : summary.missed ? 'phone-missed' : summary.outgoing ? 'phone-outgoing' : 'phone-incoming';
+  return h(
+    'li',
+    {
+      class: ['call-line', summary.missed ? 'missed' : ''],
+      id: `message-${message.id}`,
+      dataset: { id: message.id, seq: message.seq, outcome: message.metadata.call.outcome, direction: summary.outgoing ? 'outgoing' : 'incoming' },
+    },
+    h(
+      'span',
+      { class: 'call-line-body' },
+      icon(iconName, { className: 'icon call-line-icon', label: summary.video ? 'Video call' : 'Voice call' }),
+      h('span', { class: 'call-line-text', text: summary.text }),
+      h('time', { datetime: message.created_at, title: fullDate(message.created_at), text: clock(message.created_at) }),
+    ),
   );
 }
 

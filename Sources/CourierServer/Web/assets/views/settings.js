@@ -1,5 +1,5 @@
-// Settings: profile, Telegram linking and relay preference, two-factor enrolment (with a QR code
-// drawn here), signed-in devices, and signing out.
+// Settings: profile, Telegram linking and relay preference, calls ("Relay all my calls"),
+// two-factor enrolment (with a QR code drawn here), signed-in devices, and signing out.
 import * as api from '../lib/api.js';
 import * as session from '../lib/session.js';
 import * as sync from '../lib/sync.js';
@@ -22,6 +22,7 @@ export function renderSettings(container) {
   let mounted = true;
   const profile = h('section', { class: 'settings-section', id: 'settings-profile', 'aria-labelledby': 'profile-title' });
   const telegram = h('section', { class: 'settings-section', id: 'settings-telegram', 'aria-labelledby': 'telegram-title' });
+  const callSettings = h('section', { class: 'settings-section', id: 'settings-calls', 'aria-labelledby': 'calls-title' });
   const twoFactor = h('section', { class: 'settings-section', id: 'settings-2fa', 'aria-labelledby': 'twofa-title' });
   const sessions = h('section', { class: 'settings-section', id: 'settings-sessions', 'aria-labelledby': 'sessions-title' });
   const signOut = h('button', { type: 'button', class: 'button danger wide', id: 'sign-out-button', text: 'Sign out', on: { click: () => sync.signOut() } });
@@ -34,12 +35,13 @@ export function renderSettings(container) {
         h('a', { class: 'icon-button back-button', href: href('home'), 'aria-label': 'Back to chats' }, icon('back')),
         h('h2', { id: 'settings-title', text: 'Settings' }),
       ),
-      h('div', { class: 'page-body' }, profile, telegram, twoFactor, sessions, signOut),
+      h('div', { class: 'page-body' }, profile, telegram, callSettings, twoFactor, sessions, signOut),
     ),
   );
 
   renderProfile(profile);
   renderTelegram(telegram, () => mounted);
+  renderCalls(callSettings, () => mounted);
   renderTwoFactor(twoFactor, () => mounted);
   renderSessions(sessions, () => mounted);
   return () => {
@@ -158,6 +160,40 @@ async function renderTelegram(section, isMounted) {
     );
   }
   load();
+}
+
+/** "Relay all my calls" (`/calls/settings {relay_only}`): calls then go through the TURN relay only,
+ *  so the other side learns the relay's address and never this person's. */
+async function renderCalls(section, isMounted) {
+  const error = errorLine();
+  const toggle = h('input', { type: 'checkbox', class: 'toggle', id: 'relay-calls', name: 'relay_only', disabled: true, 'aria-describedby': 'relay-calls-hint' });
+  replaceChildren(section,
+    h('h3', { id: 'calls-title', text: 'Calls' }),
+    h('div', { class: 'toggle-row' }, toggle, h('label', { for: 'relay-calls', text: 'Relay all my calls' })),
+    h('p', { class: 'muted', id: 'relay-calls-hint', text: 'Your calls then always go through the server’s relay, so the person you talk to never learns your IP address (and with it roughly where you are). The sound and picture may be a little slower.' }),
+    error,
+  );
+  toggle.addEventListener('change', async () => {
+    toggle.disabled = true;
+    showError(error, null);
+    try {
+      const answer = await api.patch('/calls/settings', { relay_only: toggle.checked });
+      toggle.checked = answer.relay_only;
+    } catch (failure) {
+      toggle.checked = !toggle.checked;
+      showError(error, api.describe(failure));
+    } finally {
+      toggle.disabled = false;
+    }
+  });
+  try {
+    const settings = await api.get('/calls/settings');
+    if (!isMounted()) return;
+    toggle.checked = settings.relay_only;
+    toggle.disabled = false;
+  } catch (failure) {
+    showError(error, api.describe(failure));
+  }
 }
 
 async function renderTwoFactor(section, isMounted) {

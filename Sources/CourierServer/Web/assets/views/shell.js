@@ -1,5 +1,6 @@
 // The signed-in layout: the chat list on the left, the current screen on the right. At phone
-// width only one of them shows: the list, or the screen with a back button.
+// width only one of them shows: the list, or the screen with a back button. The call screen
+// goes over both while a call rings or runs.
 import * as sync from '../lib/sync.js';
 import { h, replaceChildren } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
@@ -7,6 +8,7 @@ import { showMenu } from '../lib/menu.js';
 import { currentRoute, href, onRouteChange } from '../lib/router.js';
 import { store } from '../lib/store.js';
 import { colorClass, initials } from '../lib/format.js';
+import { renderCallScreen } from './call-screen.js';
 import { renderChatList } from './chat-list.js';
 import { renderConversation } from './conversation.js';
 import { newDirectMessage, newGroup, newChannel, findChannel } from './create.js';
@@ -56,7 +58,9 @@ export function renderShell(root) {
     h('footer', { class: 'sidebar-footer' }, profile, premiumLink, settingsLink),
   );
   const main = h('main', { class: 'main', id: 'main' });
-  const shell = h('div', { class: 'shell' }, banner, sidebar, main);
+  const callScreen = renderCallScreen();
+  cleanups.push(callScreen.teardown);
+  const shell = h('div', { class: 'shell' }, banner, sidebar, main, callScreen.element);
   replaceChildren(root, shell);
 
   function showConnection() {
