@@ -166,6 +166,7 @@ class Caddy:
             if http("GET", self.base + "/health", timeout=2)[0] == 200:
                 return
             time.sleep(0.2)
+        self.stop()
         raise RuntimeError("Caddy did not come up; see caddy.log")
 
     def stop(self):
