@@ -318,6 +318,13 @@ class Scenario:
 
     def step_open_dm(self):
         a, b = self.alice, self.bob
+        # Calls are one to one: a group has no call buttons.
+        bob_id = b.js("return localStorage.getItem('courier.user_id')")
+        group = self.server.api("POST", "/chats", {"type": "group", "name": "Call-free group", "member_ids": [bob_id]}, self.token(a))
+        a.open(f"/#/chat/{group['id']}")
+        a.wait(lambda d: d.find_element(By.ID, "conversation-title").text == "Call-free group", "the group to open")
+        assert not a.driver.find_element(By.ID, "call-button").is_displayed(), "no call button in a group"
+        assert not a.driver.find_element(By.ID, "video-call-button").is_displayed(), "no video call button in a group"
         a.open("/#/")
         self.online(a)
         a.click("#new-chat-button")
@@ -483,7 +490,7 @@ class Scenario:
             ("client modules: call lines and notices worded for each side", self.step_module_checks),
             ("coturn template: loopback peers refused, altered and expired credentials refused, the exception passes", self.step_turn_template),
             ("register two people, relay all calls (settings)", self.step_register_and_relay),
-            ("Alice opens a DM with Bob", self.step_open_dm),
+            ("no call buttons in a group; Alice opens a DM with Bob, which has them", self.step_open_dm),
             ("video call through the relay: ring, accept, connected, media both ways, mute, timer, hang up", self.step_video_call),
             ("a declined call", self.step_declined),
             ("a cancelled call", self.step_cancelled),

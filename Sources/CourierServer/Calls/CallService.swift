@@ -67,9 +67,10 @@ public struct CallService: Sendable {
         await events.send(Delivery(recipients: [call.callerID], frame: CallEventFrame("call_ringing", call).text, sessions: .only([call.callerSession])))
     }
 
-    /// Answers a ringing call from this device; 409 `call_not_ringing` when another device was
-    /// first or the call is over.
-    public func accept(_ callID: UUID, sdp: String, by user: AuthenticatedUser) async throws -> Call {
+    /// Answers a ringing call from this device (`connection`: the socket it answered on); 409
+    /// `call_not_ringing` when another device was first or the call is over. Every other socket of
+    /// the callee stops ringing, other tabs of the answering browser (same session) included.
+    public func accept(_ callID: UUID, sdp: String, by user: AuthenticatedUser, connection: UUID? = nil) async throws -> Call {
         try Self.check(sdp: sdp)
         let found = try await call(callID, for: user.userID)
         guard found.calleeID == user.userID else { throw Self.notCallee }
@@ -79,7 +80,10 @@ public struct CallService: Sendable {
         await events.send(Delivery(recipients: [call.callerID], frame: accepted.text, sessions: .only([call.callerSession])))
         var elsewhere = CallEventFrame("call_accepted", call)
         elsewhere.answeredElsewhere = true
-        await events.send(Delivery(recipients: [call.calleeID], frame: elsewhere.text, sessions: .allBut([user.sessionID])))
+        await events.send(Delivery(
+            recipients: [call.calleeID], frame: elsewhere.text, excludedConnection: connection,
+            sessions: connection == nil ? .allBut([user.sessionID]) : nil
+        ))
         return call
     }
 

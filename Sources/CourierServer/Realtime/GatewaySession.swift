@@ -61,7 +61,9 @@ actor GatewaySession {
         },
         "call_ringing": .on(CallClientFrame.self) { session, frame, _ in try await session.services.calls.ringing(try frame.call(), by: session.user) },
         "call_accept": .on(CallClientFrame.self, acknowledges: true) { session, frame, ref in
-            let call = try await session.services.calls.accept(try frame.call(), sdp: frame.sdp ?? "", by: session.user)
+            let call = try await session.services.calls.accept(
+                try frame.call(), sdp: frame.sdp ?? "", by: session.user, connection: session.connection.id
+            )
             await session.reply(ServerFrame.Ack(ref: ref, callID: call.id.apiString, callState: call.state.rawValue))
         },
         "call_reject": .on(CallClientFrame.self, acknowledges: true) { session, frame, ref in

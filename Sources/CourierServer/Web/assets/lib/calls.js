@@ -83,7 +83,6 @@ export async function startCall(chatId, video) {
   const chat = store.chats.get(chatId);
   if (isBusy() || chat?.type !== 'dm' || !chat.peer_id) return;
   const call = begin({ chatId, peerId: chat.peer_id, video, outgoing: true, phase: 'preparing' });
-  let invited = false;
   try {
     const config = await iceConfiguration();
     const stream = await localMedia(video);
@@ -104,7 +103,6 @@ export async function startCall(chatId, video) {
     if (!isCurrent(call)) return;
     trickling = true;
     update(call, { phase: 'calling' });
-    invited = true;
     const ack = await request({ type: 'call_invite', chat_id: chatId, video, sdp: pc.localDescription.sdp });
     if (!isCurrent(call)) {
       // Hung up while the invite was on its way.
@@ -119,7 +117,7 @@ export async function startCall(chatId, video) {
     if (ack.call_state === 'ended' && isCurrent(call)) finish(call, callEndNotice('busy', true));
   } catch (error) {
     if (!isCurrent(call)) return;
-    finish(call, invited || !(error instanceof api.ApiError || error instanceof api.NetworkError) ? api.describe(error) : `Cannot call: ${api.describe(error)}`);
+    finish(call, api.describe(error));
     // Called at the same moment by the other person: their call rings for us, show it.
     if (error instanceof api.ApiError && error.code === 'already_in_call') reconcile();
   }
