@@ -64,10 +64,10 @@ public struct MessageDraft: Sendable, Equatable {
 
     /// The line a call leaves in its DM's history: `summary` as text, `details` under
     /// `metadata.call` (clients word the line for their side from them).
-    public static func callRecord(
-        chatID: UUID, summary: String, details: [String: JSONValue], clientMessageID: String
-    ) throws(CourierError) -> MessageDraft {
-        var draft = try MessageDraft(chatID: chatID, content: summary, clientMessageID: clientMessageID)
+    /// It has no `client_msg_id`: the call ends once (a conditional update), and an id a client could
+    /// learn would let it claim the line's place first.
+    public static func callRecord(chatID: UUID, summary: String, details: [String: JSONValue]) throws(CourierError) -> MessageDraft {
+        var draft = try MessageDraft(chatID: chatID, content: summary)
         draft.metadata = [callRecordKey: .object(details)]
         return draft
     }

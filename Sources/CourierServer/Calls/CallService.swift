@@ -99,16 +99,22 @@ public struct CallService: Sendable {
     /// Either side ends the call: a ringing call is cancelled by its caller or declined by its
     /// callee, an answered one is completed. 409 `call_over` when it had ended already.
     public func hangUp(_ callID: UUID, by user: AuthenticatedUser) async throws -> Call {
-        let found = try await call(callID, for: user.userID)
-        let outcome: CallOutcome
-        switch found.state {
-        case .ringing: outcome = user.userID == found.callerID ? .cancelled : .declined
-        case .active: outcome = .completed
-        case .ended: throw Self.over
+        // The call may change under the hang-up (answered at that moment): then it is ended in the
+        // state it reached, with that state's outcome.
+        for _ in 0..<3 {
+            let found = try await call(callID, for: user.userID)
+            let outcome: CallOutcome
+            switch found.state {
+            case .ringing: outcome = user.userID == found.callerID ? .cancelled : .declined
+            case .active: outcome = .completed
+            case .ended: throw Self.over
+            }
+            if let call = try await calls.end(callID, outcome: outcome, from: [found.state], at: .now()) {
+                await finished(call)
+                return call
+            }
         }
-        guard let call = try await calls.end(callID, outcome: outcome, from: [found.state], at: .now()) else { throw Self.over }
-        await finished(call)
-        return call
+        throw Self.over
     }
 
     // MARK: During the call
@@ -146,6 +152,10 @@ public struct CallService: Sendable {
     public func ping(_ callID: UUID, by user: AuthenticatedUser) async throws {
         let call = try await call(callID, for: user.userID)
         guard call.state != .ended else { throw Self.over }
+        // Only the devices in the call keep it alive (another tab or device of the same person must
+        // not keep a call up whose device crashed).
+        if call.state == .active { _ = try peerDevices(of: call, for: user) }
+        if call.state == .ringing, user.userID == call.callerID, user.sessionID != call.callerSession { throw Self.notInCall }
         try await calls.seen(callID, userID: user.userID, at: .now())
     }
 
@@ -205,8 +215,7 @@ public struct CallService: Sendable {
                 details: [
                     "id": .string(call.id.apiString), "video": .bool(call.video), "outcome": .string(outcome.rawValue),
                     "duration_seconds": .number(Double(call.durationSeconds)), "caller_id": .string(call.callerID.apiString),
-                ],
-                clientMessageID: "call-\(call.id.apiString)"
+                ]
             )
             _ = try await messages.send(draft, from: call.callerID)
         } catch {

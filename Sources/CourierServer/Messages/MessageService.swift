@@ -116,6 +116,9 @@ public struct MessageService: Sendable {
             throw CourierError(.forbidden, code: "not_message_sender", message: text)
         }
         guard !message.isDeleted else { throw CourierError.notFound("message") }
+        guard message.metadata?[MessageDraft.callRecordKey] == nil else {
+            throw CourierError(.forbidden, code: "call_line_not_editable", message: "The line a call left cannot be edited.")
+        }
         let content = MessageDraft.normalized(rawContent)
         try MessageDraft.validate(content: content, allowEmpty: message.kind != .text)
         guard let edited = try await messages.edit(message, content: content, at: .now()) else { throw CourierError.notFound("message") }

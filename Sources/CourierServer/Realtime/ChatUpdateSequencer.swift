@@ -237,6 +237,7 @@ actor ChatUpdateSequencer {
     /// the devices here were told to catch up instead).
     private func pass(upTo pts: Int64, in chatID: UUID) {
         guard var stream = streams[chatID] else { return }
+        logger.debug("positions passed", metadata: ["chat_id": "\(chatID)", "from": "\(stream.deliveredUpTo.map(String.init) ?? "nil")", "to": "\(pts)"])
         stream.deliveredUpTo = max(stream.deliveredUpTo ?? pts, pts)
         stream.waiting = stream.waiting.filter { $0.key > pts }
         streams[chatID] = stream

@@ -72,7 +72,7 @@ enum ClientFrame {
 extension UUID {
     /// Parses an id sent by a client, reporting `field` when it is not one.
     static func parse(_ text: String, field: String) throws(CourierError) -> UUID {
-        guard let id = UUID(uuidString: text) else { throw CourierError.invalid(field, "\(field) must be an id.") }
+        guard text.utf8.count == 36, let id = UUID(uuidString: text) else { throw CourierError.invalid(field, "\(field) must be an id.") }
         return id
     }
 }

@@ -138,7 +138,8 @@ public struct CallStore: Sendable {
                 RETURNING \(unsafeRaw: Self.columns)
                 """).all().map(Self.call(from:))
             let lost = try await sql.raw("""
-                UPDATE calls SET state = 'ended', outcome = 'lost', ended_at = \(bind: time.milliseconds)
+                UPDATE calls SET state = 'ended', outcome = 'lost',
+                    ended_at = CASE WHEN caller_seen_at < callee_seen_at THEN caller_seen_at ELSE callee_seen_at END
                 WHERE state = 'active' AND (caller_seen_at <= \(bind: silentSince) OR callee_seen_at <= \(bind: silentSince))
                 RETURNING \(unsafeRaw: Self.columns)
                 """).all().map(Self.call(from:))
