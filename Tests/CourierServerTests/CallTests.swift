@@ -242,6 +242,7 @@ struct TURNCredentialTests {
         #expect(!filtered.contains("192.168.1.20") && !filtered.contains("203.0.113.7"))
         #expect(filtered.contains("a=candidate:3 1 udp 41885439 198.51.100.1 3478 typ relay raddr 0.0.0.0 rport 0\r\n"))
         #expect(filtered.contains("c=IN IP4 0.0.0.0\r\n"))
+        #expect(filtered.contains("o=- 1 2 IN IP4 0.0.0.0\r\n"), "the origin line keeps its form: \(filtered)")
         #expect(RelayOnlySignalling.filter(candidate: "candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host") == nil)
         #expect(RelayOnlySignalling.filter(candidate: "garbage") == nil)
         // Written the ways a lenient parser still reads: nothing with an address gets through.

@@ -26,7 +26,7 @@ public enum RelayOnlySignalling {
                 lines.append(fields.count >= 2 && fields[1].uppercased() == "IP6" ? "c=IN IP6 ::" : "c=IN IP4 0.0.0.0")
             } else if lowered.hasPrefix("o=") {
                 // The origin: user, session id and version kept, its address zeroed.
-                lines.append(fields.count >= 4 ? (fields.prefix(4) + ["IN", "IP4", "0.0.0.0"]).joined(separator: " ") : "o=- 0 0 IN IP4 0.0.0.0")
+                lines.append(fields.count >= 3 ? (fields.prefix(3) + ["IN", "IP4", "0.0.0.0"]).joined(separator: " ") : "o=- 0 0 IN IP4 0.0.0.0")
             } else if lowered.hasPrefix("a=rtcp:") {
                 let port = fields.first.map { String($0.dropFirst(7)) } ?? "9"
                 lines.append("a=rtcp:\(port.isEmpty ? "9" : port) IN IP4 0.0.0.0")
