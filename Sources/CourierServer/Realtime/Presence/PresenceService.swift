@@ -26,26 +26,28 @@ public struct PresenceService: Sendable {
 
     /// A device connected; the first one makes its person online for their peers.
     func connected(_ connection: DeviceConnection, isFirstHere: Bool) async {
-        let isFirst: Bool
-        do {
-            isFirst = try await directory.connected(userID: connection.userID, connectionID: connection.id, isFirstHere: isFirstHere)
-        } catch {
-            logger.warning("presence directory did not answer", metadata: ["error": "\(error)"])
-            isFirst = isFirstHere
+        let isFirst = await ask(orElse: isFirstHere) {
+            try await $0.connected(userID: connection.userID, connectionID: connection.id, isFirstHere: isFirstHere)
         }
         if isFirst { await announceOnline(connection.userID) }
     }
 
     /// A device disconnected; after the last one its person is offline, seen now.
     func disconnected(_ connection: DeviceConnection, wasLastHere: Bool) async {
-        let wasLast: Bool
-        do {
-            wasLast = try await directory.disconnected(userID: connection.userID, connectionID: connection.id, wasLastHere: wasLastHere)
-        } catch {
-            logger.warning("presence directory did not answer", metadata: ["error": "\(error)"])
-            wasLast = wasLastHere
+        let wasLast = await ask(orElse: wasLastHere) {
+            try await $0.disconnected(userID: connection.userID, connectionID: connection.id, wasLastHere: wasLastHere)
         }
         if wasLast { await announceOffline(connection.userID) }
+    }
+
+    /// The directory's answer, or, when it does not answer (Redis away), what this node knows.
+    private func ask<T: Sendable>(orElse fallback: @autoclosure () async -> T, _ question: (any PresenceDirectory) async throws -> T) async -> T {
+        do {
+            return try await question(directory)
+        } catch {
+            logger.warning("presence directory did not answer", metadata: ["error": "\(error)"])
+            return await fallback()
+        }
     }
 
     /// Whether `userID` has a device online anywhere.
@@ -76,12 +78,7 @@ public struct PresenceService: Sendable {
     }
 
     private func online(among ids: [UUID]) async -> Set<UUID> {
-        do {
-            return try await directory.online(among: ids)
-        } catch {
-            logger.warning("presence directory did not answer", metadata: ["error": "\(error)"])
-            return Set(await registry.connected(among: ids))
-        }
+        await ask(orElse: Set(await registry.connected(among: ids))) { try await $0.online(among: ids) }
     }
 
     private func announceOnline(_ userID: UUID) async {
