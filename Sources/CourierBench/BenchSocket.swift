@@ -16,7 +16,7 @@ final class BenchSocket: @unchecked Sendable {
 
     /// Opens an authenticated `/ws` connection on `eventLoop`; every text frame goes to `tally`.
     static func connect(
-        host: String, port: Int, token: String, on eventLoop: any EventLoop, tally: LoopTally
+        host: String, port: Int, token: String, on eventLoop: any EventLoop, tally: LoopTally, user: Int = 0
     ) async throws -> BenchSocket {
         enum Upgrade: Sendable {
             case upgraded(any Channel)
@@ -29,7 +29,7 @@ final class BenchSocket: @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let upgrader = NIOTypedWebSocketClientUpgrader<Upgrade>(maxFrameSize: 1 << 20) { channel, _ in
                         channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(BenchFrameHandler(tally: tally))
+                            try channel.pipeline.syncOperations.addHandler(BenchFrameHandler(tally: tally, user: user))
                             return Upgrade.upgraded(channel)
                         }
                     }
@@ -73,16 +73,19 @@ final class BenchFrameHandler: ChannelInboundHandler {
     typealias OutboundOut = WebSocketFrame
 
     let tally: LoopTally
+    /// The index of the user whose socket this is.
+    let user: Int
 
-    init(tally: LoopTally) {
+    init(tally: LoopTally, user: Int) {
         self.tally = tally
+        self.user = user
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text:
-            tally.received(frame.unmaskedData)
+            tally.received(frame.unmaskedData, by: user)
         case .ping:
             let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)

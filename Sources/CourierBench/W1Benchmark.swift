@@ -31,6 +31,8 @@ public struct W1Benchmark: Sendable {
         public let sent: Int
         public let expected: Int
         public let delivered: Int
+        /// Copies beyond the first to a recipient, or to the sender itself.
+        public let duplicates: Int
         public let acked: Int
         public let failedAcks: Int
         public let closedByServer: Int
@@ -91,13 +93,13 @@ public struct W1Benchmark: Sendable {
         let sockets = try await concurrentMap(0..<users, concurrency: 64) { index in
             let driver = drivers[index % drivers.count]
             let socket = try await BenchSocket.connect(
-                host: target.host, port: target.port, token: signedUp[index].token, on: driver.eventLoop, tally: driver.tally
+                host: target.host, port: target.port, token: signedUp[index].token, on: driver.eventLoop, tally: driver.tally, user: index
             )
             return (index, socket)
         }
         for (index, socket) in sockets {
             let driver = drivers[index % drivers.count]
-            try await driver.eventLoop.submit { driver.senders.append((socket, chatIDs[index / settings.groupSize])) }.get()
+            try await driver.eventLoop.submit { driver.senders.append((socket, index, chatIDs[index / settings.groupSize])) }.get()
         }
         // Let membership and presence frames of the set-up pass before measuring.
         try await Task.sleep(for: .seconds(1))
@@ -106,7 +108,7 @@ public struct W1Benchmark: Sendable {
         var rate = settings.rate
         var best: Int?
         while true {
-            let step = try await runStep(rate: rate, drivers: drivers)
+            let step = try await runStep(rate: rate, drivers: drivers, chatIDs: chatIDs)
             steps.append(step)
             log(Self.describe(step))
             guard settings.ramp else { break }
@@ -119,7 +121,7 @@ public struct W1Benchmark: Sendable {
         return Result(steps: steps, maxSustainableRate: settings.ramp ? best : (steps.first?.sustainable == true ? steps.first?.rate : nil))
     }
 
-    private func runStep(rate: Int, drivers: [LoadDriver]) async throws -> Step {
+    private func runStep(rate: Int, drivers: [LoadDriver], chatIDs: [String]) async throws -> Step {
         let serverPID = LinuxProcess.listener(onPort: target.port)
         let cpuBefore = serverPID.flatMap(LinuxProcess.cpuSeconds(of:))
         let wallBefore = MonotonicClock.nanoseconds()
@@ -148,18 +150,41 @@ public struct W1Benchmark: Sendable {
             snapshot = try await Self.collect(drivers)
         }
         let issued = try await drivers.asyncSum { driver in try await driver.eventLoop.submit { driver.issued }.get() }
+        var sentMessages: [BenchMessage] = []
+        for driver in drivers { sentMessages += try await driver.eventLoop.submit { driver.measuredMessages }.get() }
+        reportMissing(sent: sentMessages, received: snapshot.received, chatIDs: chatIDs)
         var cpu: Double?
         if let before = cpuBefore, let pid = serverPID, let after = LinuxProcess.cpuSeconds(of: pid) { cpu = after - before }
         let wall = Double(MonotonicClock.nanoseconds() - wallBefore) / 1e9
         for driver in drivers { try await driver.eventLoop.submit { driver.tally.reset() }.get() }
         return Step(
-            rate: rate, sent: sent, expected: expected, delivered: snapshot.delivered, acked: snapshot.acked,
+            rate: rate, sent: sent, expected: expected, delivered: snapshot.delivered,
+            duplicates: snapshot.duplicates, acked: snapshot.acked,
             failedAcks: snapshot.failedAcks, closedByServer: snapshot.closedByServer,
             deliveredRatio: expected == 0 ? 0 : Double(snapshot.delivered) / Double(expected),
             deliveriesPerSecond: Double(snapshot.delivered) / settings.durationSeconds,
             delivery: Percentiles(microseconds: snapshot.deliveries), ack: Percentiles(microseconds: snapshot.acks),
             serverCPUMicrosecondsPerMessage: cpu.map { $0 * 1e6 / Double(max(1, issued)) }, serverCores: cpu.map { $0 / wall }
         )
+    }
+
+    /// Logs which recipients never received which messages (the first few), so that a loss can be
+    /// looked up in the servers' logs and database.
+    private func reportMissing(sent: [BenchMessage], received: Set<BenchDelivery>, chatIDs: [String]) {
+        var missing: [BenchDelivery] = []
+        for message in sent {
+            let group = message.sender / settings.groupSize
+            for recipient in (group * settings.groupSize)..<((group + 1) * settings.groupSize) where recipient != message.sender {
+                let delivery = BenchDelivery(message: message, recipient: recipient)
+                if !received.contains(delivery) { missing.append(delivery) }
+            }
+        }
+        guard !missing.isEmpty else { return }
+        log("w1: \(missing.count) deliveries missing; the first:")
+        for delivery in missing.sorted(by: { $0.message.intended < $1.message.intended }).prefix(20) {
+            let group = delivery.message.sender / settings.groupSize
+            log("  content t=\(delivery.message.intended);s=\(delivery.message.sender) in chat \(chatIDs[group]) not received by user \(delivery.recipient)")
+        }
     }
 
     static func collect(_ drivers: [LoadDriver]) async throws -> TallySnapshot {
@@ -174,7 +199,7 @@ public struct W1Benchmark: Sendable {
     static func describe(_ step: Step) -> String {
         let delivered = String(format: "%.3f", step.deliveredRatio * 100)
         let cpu = step.serverCPUMicrosecondsPerMessage.map { "server \($0.whole) µs CPU/message" } ?? "server CPU not measured"
-        return "w1: rate \(step.rate)/s: sent \(step.sent), delivered \(step.delivered)/\(step.expected) (\(delivered)%), "
+        return "w1: rate \(step.rate)/s: sent \(step.sent), delivered \(step.delivered)/\(step.expected) (\(delivered)%), \(step.duplicates) duplicates, "
             + "\(step.deliveriesPerSecond.whole) deliveries/s, delivery p50 \(step.delivery.p50.ms) p95 \(step.delivery.p95.ms) "
             + "p99 \(step.delivery.p99.ms) max \(step.delivery.max.ms) ms, ack p50 \(step.ack.p50.ms) p99 \(step.ack.p99.ms) ms, \(cpu)"
             + (step.sustainable ? "" : " (not sustainable)")
@@ -186,8 +211,10 @@ public struct W1Benchmark: Sendable {
 final class LoadDriver: @unchecked Sendable {
     let eventLoop: any EventLoop
     let tally = LoopTally()
-    var senders: [(socket: BenchSocket, chatID: String)] = []
+    var senders: [(socket: BenchSocket, user: Int, chatID: String)] = []
     private(set) var measuredSent = 0
+    /// The measured messages sent in this step.
+    private(set) var measuredMessages: [BenchMessage] = []
     /// Whether the current step has sent everything due before its end.
     private(set) var finished = false
     private var task: RepeatedTask?
@@ -205,6 +232,7 @@ final class LoadDriver: @unchecked Sendable {
         task?.cancel()
         issued = 0
         measuredSent = 0
+        measuredMessages = []
         finished = false
         let interval = 1e9 / rate
         task = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(1)) { [self] task in
@@ -228,10 +256,13 @@ final class LoadDriver: @unchecked Sendable {
                 let tag = measured ? "t" : "w"
                 let idPrefix = measured ? "b" : "w"
                 sender.socket.send(
-                    #"{"type":"message","chat_id":"\#(sender.chatID)","content":"\#(tag)=\#(intended)","client_msg_id":"\#(idPrefix)\#(intended)-\#(issued)"}"#
+                    #"{"type":"message","chat_id":"\#(sender.chatID)","content":"\#(tag)=\#(intended);s=\#(sender.user)","client_msg_id":"\#(idPrefix)\#(intended)-\#(issued)"}"#
                 )
                 issued += 1
-                if measured { measuredSent += 1 }
+                if measured {
+                    measuredSent += 1
+                    measuredMessages.append(BenchMessage(sender: sender.user, intended: intended))
+                }
             }
         }
     }

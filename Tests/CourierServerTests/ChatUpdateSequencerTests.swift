@@ -8,22 +8,33 @@ import Testing
 
 /// The sequencer on its own, over a real store: updates that arrive out of order leave in order,
 /// and one that never arrives is read from the log after a short wait.
-@Suite("ChatUpdateSequencer")
+@Suite("ChatUpdateSequencer", .timeLimit(.minutes(1)))
 struct ChatUpdateSequencerTests {
     /// A chat with five messages, Bob's device on a registry of the test's own, and a sequencer
-    /// delivering to it; `body` gets the chat's updates (by `pts`) and the sequencer.
-    func withSequencer(_ body: @Sendable ([Int64: ChatUpdate], ChatUpdateSequencer, DeviceConnection) async throws -> Void) async throws {
+    /// delivering to it; `body` gets the chat's updates (by `pts`) and the sequencer. The sequencer
+    /// follows chats from after the messages were stored, or, with `followingBeforeMessages`, from
+    /// before (as if they were still on their way to it).
+    func withSequencer(
+        followingBeforeMessages: Bool = false,
+        _ body: @Sendable ([Int64: ChatUpdate], ChatUpdateSequencer, DeviceConnection) async throws -> Void
+    ) async throws {
         try await withLiveServer(.sqlite) { client, services in
             let alice = try await client.signUp("alice_sq")
             let bob = try await client.signUp("bob_sq")
             let chat = try #require(UUID(uuidString: try await client.createGroup(named: "Order", members: [bob.user.id], token: alice.token)))
+            let beforeMessages = Timestamp.now()
             for index in 1...5 { _ = try await client.send("message \(index)", to: chat.uuidString, token: alice.token) }
+            // Timestamps are in milliseconds: the messages must be strictly older than a start after them.
+            try await Task.sleep(for: .milliseconds(2))
             let updates = try await services.store.updates.chatUpdates(of: chat, after: 0, limit: 100)
             let registry = ConnectionRegistry(maxConnections: 10)
             let device = DeviceConnection(userID: try #require(UUID(uuidString: bob.user.id)), sessionID: UUID(), queueLimit: 100)
             _ = await registry.admit(device, expiresAt: .now().adding(seconds: 600))
             let delivery = LocalDelivery(registry: registry, chats: services.store.chats, messages: services.store.messages, logger: TestEngine.logger)
-            let sequencer = ChatUpdateSequencer(delivery: delivery, updates: services.store.updates, logger: TestEngine.logger)
+            let sequencer = ChatUpdateSequencer(
+                delivery: delivery, updates: services.store.updates, followingSince: followingBeforeMessages ? beforeMessages : .now(),
+                startSlack: .zero, logger: TestEngine.logger
+            )
             try await body(Dictionary(uniqueKeysWithValues: updates.map { ($0.pts, $0) }), sequencer, device)
         }
     }
@@ -82,6 +93,34 @@ struct ChatUpdateSequencerTests {
             await sequencer.hinted(StoredRange(stream: local.chatID, first: newest - 2, last: newest - 1))
             await sender.value
             #expect(try await positions(device, count: 3) == [newest - 2, newest - 1, newest])
+        }
+    }
+
+    @Test func aNewStreamStartsWithTheUpdatesStillOnTheirWay() async throws {
+        try await withSequencer(followingBeforeMessages: true) { updates, sequencer, device in
+            let newest = try #require(updates.keys.max())
+            let oldest = try #require(updates.keys.min())
+            // The chat's first update to reach this node is its newest; the others, stored since the
+            // node follows chats, have not (a hint or a task late). They go out first, in order.
+            await sequencer.stored([try #require(updates[newest])], messages: [:], excluding: nil)
+            #expect(try await positions(device, count: Int(newest - oldest + 1)) == Array(oldest...newest))
+            // Their hints arriving afterwards repeat nothing.
+            await sequencer.hinted(StoredRange(stream: try #require(updates[newest]).chatID, first: oldest, last: newest - 1))
+            await sequencer.stored([try #require(updates[newest - 1])], messages: [:], excluding: nil)
+            try await Task.sleep(for: .milliseconds(100))
+            device.send("marker")
+            for await frame in device.outgoing {
+                #expect(frame.text == "marker")
+                break
+            }
+        }
+    }
+
+    @Test func aNewStreamDoesNotRepeatWhatWasStoredBeforeTheNodeFollowedChats() async throws {
+        try await withSequencer { updates, sequencer, device in
+            let newest = try #require(updates.keys.max())
+            await sequencer.hinted(StoredRange(stream: try #require(updates[newest]).chatID, first: newest, last: newest))
+            #expect(try await positions(device, count: 1) == [newest])
         }
     }
 }

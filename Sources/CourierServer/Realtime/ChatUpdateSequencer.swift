@@ -14,6 +14,11 @@ import Logging
 /// a missing one is waited for briefly (`gapPatience`), then read from the log, where it is
 /// already (a chat's updates commit in `pts` order, so once 8 is committed, 7 is too).
 ///
+/// A chat this node did not follow yet (none of its updates reached the node since it started)
+/// starts from the log, not from whichever update arrived first: updates stored shortly before
+/// that one may still be on their way (another node's hint, or a slower task here), and without
+/// a position to continue from they would be taken as already passed.
+///
 /// One task per chat with work does the delivering; chats no device here follows cost a membership
 /// read per batch of hints and nothing more.
 actor ChatUpdateSequencer {
@@ -40,6 +45,8 @@ actor ChatUpdateSequencer {
         /// Since when the next position is missing while later ones wait.
         var gapSince: ContinuousClock.Instant?
         var draining = false
+        /// Whether where the stream starts was looked up (see `start`).
+        var started = false
     }
 
     private var streams: [UUID: Stream] = [:]
@@ -50,11 +57,23 @@ actor ChatUpdateSequencer {
     /// Chats followed at most; past that, the positions of idle chats are forgotten (the next
     /// update of such a chat starts it again, as after a restart).
     static let maxStreams = 100_000
+    /// Since when this node follows every chat: a chat with no stream had none of its updates
+    /// stored after this reach the node, except those on their way. Moves on when idle streams
+    /// are forgotten.
+    private var followingSince: Timestamp
+    /// How much earlier than `followingSince` an update on its way may be dated (another node's
+    /// clock, a hint held up in an outbox). Updates this recent are read when a stream starts;
+    /// a device that had one already ignores the copy.
+    let startSlack: Duration
+    /// How many positions before a new stream's first update `start` looks at.
+    static let startWindow: Int64 = 256
 
     init(
         delivery: LocalDelivery, updates: UpdateStore, gapPatience: Duration = .milliseconds(30), ackPatience: Duration = .milliseconds(150),
-        logger: Logger
+        followingSince: Timestamp = .now(), startSlack: Duration = .seconds(5), logger: Logger
     ) {
+        self.followingSince = followingSince
+        self.startSlack = startSlack
         self.delivery = delivery
         self.updates = updates
         self.gapPatience = gapPatience
@@ -67,6 +86,7 @@ actor ChatUpdateSequencer {
     /// before it, which the device would take for a gap.
     func stored(_ chatUpdates: [ChatUpdate], messages: [UUID: Message], excluding connection: UUID?) async {
         for update in chatUpdates {
+            logger.trace("stored here", metadata: ["chat_id": "\(update.chatID)", "pts": "\(update.pts)"])
             let item = Item(update: update, message: update.messageID.flatMap { messages[$0] }, excludedConnection: connection)
             mutate(update.chatID) { stream in
                 if let delivered = stream.deliveredUpTo, update.pts <= delivered { return }
@@ -109,12 +129,14 @@ actor ChatUpdateSequencer {
 
     /// Positions another node stored.
     func hinted(_ range: StoredRange) {
+        logger.trace("stored elsewhere", metadata: ["chat_id": "\(range.stream)", "first": "\(range.first)", "last": "\(range.last)"])
         mutate(range.stream) { $0.hinted.append(range) }
     }
 
     private func mutate(_ chatID: UUID, _ change: (inout Stream) -> Void) {
         if streams.count >= Self.maxStreams, streams[chatID] == nil {
             streams = streams.filter { $0.value.draining || !$0.value.waiting.isEmpty || !$0.value.hinted.isEmpty }
+            followingSince = .now()
         }
         change(&streams[chatID, default: Stream()])
         if !streams[chatID]!.draining {
@@ -127,6 +149,10 @@ actor ChatUpdateSequencer {
     /// is left to do for the chat.
     private func drain(_ chatID: UUID) async {
         while let stream = streams[chatID] {
+            if !stream.started {
+                await start(chatID)
+                continue
+            }
             if let run = nextRun(of: stream) {
                 streams[chatID]?.gapSince = nil
                 await deliver(run, in: chatID)
@@ -151,6 +177,35 @@ actor ChatUpdateSequencer {
         streams[chatID]?.draining = false
     }
 
+    /// Where a new stream starts: updates stored since this node began following chats, before
+    /// the first one that arrived, go out first (read from the log). When there are none, or no
+    /// device here is in the chat, the stream starts from what arrived.
+    private func start(_ chatID: UUID) async {
+        streams[chatID]?.started = true
+        guard let stream = streams[chatID], stream.deliveredUpTo == nil,
+              let known = (Array(stream.waiting.keys) + stream.hinted.map(\.first)).min(), known > 1 else { return }
+        do {
+            let members = try await delivery.chats.memberIDs(of: chatID)
+            guard await !delivery.registry.connected(among: members).isEmpty else { return }
+            let earlier = try await updates.chatUpdates(
+                of: chatID, at: max(1, known - Self.startWindow)...(known - 1), createdSince: followingSince.adding(.zero - startSlack)
+            )
+            guard let first = earlier.first?.pts else { return }
+            logger.debug("stream starts before its first update", metadata: ["chat_id": "\(chatID)", "from": "\(first)", "first_arrived": "\(known)"])
+            let ids = earlier.filter { $0.kind == .newMessage || $0.kind == .messageEdited }.compactMap(\.messageID)
+            let messages = try await delivery.messages.find(ids: ids)
+            for update in earlier where streams[chatID]?.waiting[update.pts] == nil {
+                streams[chatID]?.waiting[update.pts] = Item(update: update, message: update.messageID.flatMap { messages[$0] })
+            }
+            // Positions the read did not return (dated earlier by a skewed clock) are a gap, read after `gapPatience`.
+            if streams[chatID]?.deliveredUpTo == nil { streams[chatID]?.deliveredUpTo = first - 1 }
+        } catch {
+            logger.warning("where a chat's stream starts was not read; devices here find the gap at its next update", metadata: [
+                "chat_id": "\(chatID)", "error": "\(error)",
+            ])
+        }
+    }
+
     /// The waiting updates that go out now: those continuing what went out, or, for a chat not
     /// followed yet with nothing else to read, the first ones waiting.
     private func nextRun(of stream: Stream) -> [Item]? {
@@ -172,6 +227,7 @@ actor ChatUpdateSequencer {
     }
 
     private func deliver(_ run: [Item], in chatID: UUID) async {
+        logger.trace("delivering", metadata: ["chat_id": "\(chatID)", "pts": "\(run.map(\.update.pts))"])
         for item in run { streams[chatID]?.waiting[item.update.pts] = nil }
         if let last = run.last?.update.pts { streams[chatID]?.deliveredUpTo = last }
         // Every update of the run is committed: the membership read now is the one each would
@@ -202,6 +258,9 @@ actor ChatUpdateSequencer {
         do {
             let members = try await delivery.chats.memberIDs(of: chatID)
             here = await delivery.registry.connected(among: members)
+            logger.trace(
+                "reading", metadata: ["chat_id": "\(chatID)", "ranges": "\(ranges.map { "\($0.first)-\($0.last)" })", "devices_here": "\(here.count)"]
+            )
             guard !here.isEmpty else {
                 pass(upTo: last, in: chatID)
                 return

@@ -57,6 +57,17 @@ public struct UpdateStore: Sendable {
         }
     }
 
+    /// A chat's updates at `positions` created at `time` or later, oldest first.
+    public func chatUpdates(of chatID: UUID, at positions: ClosedRange<Int64>, createdSince time: Timestamp) async throws -> [ChatUpdate] {
+        try await engine.read { sql in
+            try await sql.raw("""
+                SELECT chat_id, pts, kind, message_id, user_id, value, detail, created_at FROM chat_updates
+                WHERE chat_id = \(bind: chatID) AND pts >= \(bind: positions.lowerBound) AND pts <= \(bind: positions.upperBound)
+                AND created_at >= \(bind: time.milliseconds) ORDER BY pts
+                """).all().map(Self.chatUpdate(from:))
+        }
+    }
+
     /// A person's own updates after `pts`, oldest first, at most `limit`.
     public func accountUpdates(of userID: UUID, after pts: Int64, limit: Int) async throws -> [AccountUpdate] {
         try await engine.read { sql in
