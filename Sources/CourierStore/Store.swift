@@ -15,6 +15,7 @@ public struct Store: Sendable {
     public let updates: UpdateStore
     public let media: MediaStore
     public let calls: CallStore
+    public let search: MessageSearch
 
     /// The repositories over a migrated database, encrypting content with `keyring`.
     ///
@@ -35,6 +36,7 @@ public struct Store: Sendable {
         self.telegram = TelegramStore(engine: engine)
         self.updates = UpdateStore(engine: engine)
         self.media = MediaStore(engine: engine, keyring: keyring)
+        self.search = MessageSearch(engine: engine, cipher: cipher)
     }
 
     /// Opens the database a configuration names: PostgreSQL for a `postgres://` URL, otherwise the

@@ -51,6 +51,11 @@ extension CourierError {
         CourierError(.unprocessable, code: "validation_failed", message: message, field: field)
     }
 
+    /// A query parameter that makes no sense (400), naming it.
+    public static func invalidParameter(_ name: String, _ message: String) -> CourierError {
+        CourierError(.badRequest, code: "invalid_parameter", message: message, field: name)
+    }
+
     /// A unique value that is already taken (409), naming the field.
     public static func taken(_ field: String) -> CourierError {
         CourierError(.conflict, code: "\(field)_taken", message: "This \(field) is already in use.", field: field)

@@ -24,6 +24,7 @@ public final class AppServices: Sendable {
     public let telegram: TelegramService
     public let media: MediaService
     public let calls: CallService
+    public let search: SearchService
     /// The Telegram relay's decisions, and the wake-up of its sender.
     let relay: TelegramRelay
     /// This node's WebSocket connections.
@@ -92,6 +93,7 @@ public final class AppServices: Sendable {
         self.sync = SyncService(updates: store.updates, messages: store.messages, chats: store.chats)
         self.calls = CallService(calls: store.calls, chats: chats, messages: messages, events: events, turn: turn, logger: logger)
         self.channels = ChannelService(chats: store.chats, messages: messages, events: events)
+        self.search = SearchService(chats: chats, search: store.search)
         let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.telegram = TelegramService(
             bot: botAPI, settings: telegram, store: store.telegram, messages: messages, audit: audit, publicURL: base,
@@ -121,6 +123,7 @@ public final class AppServices: Sendable {
             PeriodicJob.premiumExpiry(premium, logger: logger),
             PeriodicJob.updatePruning(store.updates, retention: updateRetention, logger: logger),
             PeriodicJob.mediaCollection(media, logger: logger),
+            PeriodicJob.searchBackfill(store.search, logger: logger),
             MediaWorkService(media: media, logger: logger),
         ]
         if let bot = telegram.bot, let settings = telegram.settings {

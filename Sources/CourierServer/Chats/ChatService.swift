@@ -34,6 +34,11 @@ public struct ChatService: Sendable {
         return Membered(chat: found.chat, membership: membership)
     }
 
+    /// The chats a person is in (channels they follow included).
+    public func chatIDs(of userID: UUID) async throws -> [UUID] {
+        try await chats.chatIDs(of: userID)
+    }
+
     /// Everyone in a chat, for delivering what happens in it.
     public func memberIDs(of chatID: UUID) async throws -> [UUID] {
         try await chats.memberIDs(of: chatID)

@@ -147,13 +147,26 @@ public final class Keyring: Sendable {
 
     // MARK: Data keys
 
+    /// The key a chat's search index entries are hashed with (HKDF from the chat's data key), so
+    /// that the same word gives unrelated entries in two chats, and rotating the master key, which
+    /// re-wraps data keys, leaves the index valid. nil when the chat has no data key yet (nothing
+    /// of it was indexed), unless `creating`.
+    public func searchKey(for chatID: UUID, creating: Bool) async throws -> SymmetricKey? {
+        guard let (_, key) = try await dataKey(for: .chat(chatID), creating: creating) else { return nil }
+        return HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("courier/search-index/v1".utf8), outputByteCount: 32)
+    }
+
     private func dataKey(for scope: Scope) async throws -> (UUID, SymmetricKey) {
+        try await dataKey(for: scope, creating: true)!
+    }
+
+    private func dataKey(for scope: Scope, creating: Bool) async throws -> (UUID, SymmetricKey)? {
         let name = scope.name
         if let id = scopeKeys.withLock({ $0[name] }), let key = cache.withLock({ $0[id] }) { return (id, key) }
         let existing = try await engine.read { sql in
             try await sql.raw("SELECT id FROM data_keys WHERE scope = \(bind: name)").first()?.decode(column: "id", as: UUID.self)
         }
-        let id = try await existing.asyncOr { try await self.createDataKey(for: scope) }
+        guard let id = creating ? try await existing.asyncOr({ try await self.createDataKey(for: scope) }) : existing else { return nil }
         let key = try await dataKey(id: id)
         scopeKeys.withLock { $0[name] = id }
         return (id, key)

@@ -17,11 +17,14 @@ public struct Migration: Sendable {
 public struct ColumnTypes: Sendable {
     /// A UUID: native `uuid` on PostgreSQL, text on SQLite (SQLite binds a Swift `UUID` as text).
     public let uuid: String
+    /// Ends a `CREATE TABLE` whose primary key is all it holds: SQLite then keeps the rows in the
+    /// key's B-tree alone (`WITHOUT ROWID`); PostgreSQL has no such option.
+    public let keyOnlyTable: String
 
     public init(engine: SQLEngineKind) {
         switch engine {
-        case .sqlite: uuid = "TEXT"
-        case .postgres: uuid = "UUID"
+        case .sqlite: (uuid, keyOnlyTable) = ("TEXT", "WITHOUT ROWID")
+        case .postgres: (uuid, keyOnlyTable) = ("UUID", "")
         }
     }
 }

@@ -5,7 +5,7 @@
 /// engines), enumerations are text with CHECK constraints, unique indexes are named
 /// `<table>_<column>_unique` so a violation can be traced to its field on both engines.
 public enum Schema {
-    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media, calls]
+    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media, calls, searchIndex]
 
     static let initial = Migration(version: 1, name: "initial schema") { t in
         [
@@ -417,6 +417,30 @@ public enum Schema {
             "CREATE INDEX idx_calls_caller ON calls (caller_id, state)",
             "CREATE INDEX idx_calls_callee ON calls (callee_id, state)",
             "ALTER TABLE users ADD COLUMN calls_relay_only INTEGER NOT NULL DEFAULT 0",
+        ]
+    }
+
+    /// The search index: keyed hashes of words, never the words (see `SearchIndex`). A row says
+    /// "the message with this `seq`, in the chat whose key made this hash, has this word".
+    static let searchIndex = Migration(version: 6, name: "search index") { t in
+        [
+            """
+            CREATE TABLE search_tokens (
+                token BIGINT NOT NULL,
+                seq BIGINT NOT NULL,
+                PRIMARY KEY (token, seq)
+            ) \(t.keyOnlyTable)
+            """,
+            // Messages stored before this version are indexed by a background pass (`SearchBackfill`)
+            // that remembers here how far it got; later ones are indexed as they are stored.
+            """
+            CREATE TABLE search_backfill (
+                chat_id \(t.uuid) PRIMARY KEY REFERENCES chats (id) ON DELETE CASCADE,
+                indexed_up_to BIGINT NOT NULL,
+                until_seq BIGINT NOT NULL
+            )
+            """,
+            "INSERT INTO search_backfill (chat_id, indexed_up_to, until_seq) SELECT id, 0, last_seq FROM chats WHERE last_seq > 0",
         ]
     }
 }

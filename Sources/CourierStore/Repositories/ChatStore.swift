@@ -208,6 +208,14 @@ public struct ChatStore: Sendable {
         }
     }
 
+    /// The chats `userID` is in, in any role.
+    public func chatIDs(of userID: UUID) async throws -> [UUID] {
+        try await engine.read { sql in
+            try await sql.raw("SELECT chat_id FROM chat_members WHERE user_id = \(bind: userID)").all()
+                .map { try $0.decode(column: "chat_id", as: UUID.self) }
+        }
+    }
+
     /// The members of a chat, for fan-out.
     public func memberIDs(of chatID: UUID) async throws -> [UUID] {
         try await engine.read { sql in

@@ -7,13 +7,17 @@ import SQLKit
 /// Sending takes the chat's next `seq` with `UPDATE chats SET last_seq = last_seq + 1 … RETURNING`
 /// inside the same transaction as the insert: the row lock orders concurrent senders, and a failed
 /// insert rolls the counter back, so `seq` has no gaps and no duplicates.
+///
+/// Every write keeps the search index (`SearchIndex`) in step, in the same transaction.
 public struct MessageStore: Sendable {
     let engine: any DatabaseEngine
     let cipher: MessageCipher
+    let index: SearchIndex
 
     public init(engine: any DatabaseEngine, cipher: MessageCipher) {
         self.engine = engine
         self.cipher = cipher
+        self.index = SearchIndex(keyring: cipher.keyring)
     }
 
     /// Work that runs inside a message's transaction, after the message is written.
@@ -49,6 +53,7 @@ public struct MessageStore: Sendable {
             ),
             messageID: id, chatID: draft.chatID
         )
+        let entries = try await index.entries(of: draft.content, in: draft.chatID)
         return try await engine.write { sql in
             guard let counters = try await sql.raw("""
                 UPDATE chats SET last_seq = last_seq + 1, last_pts = last_pts + 1, last_activity_at = \(bind: time.milliseconds)
@@ -74,6 +79,7 @@ public struct MessageStore: Sendable {
                 UPDATE chat_members SET last_read_seq = \(bind: seq) WHERE chat_id = \(bind: draft.chatID) AND user_id = \(bind: senderID)
                 """).run()
             try await MediaStore.attach(draft.media, to: message, on: sql)
+            try await SearchIndex.add(entries, seq: seq, on: sql)
             let update = ChatUpdate(
                 chatID: draft.chatID, pts: try counters.decode(column: "last_pts", as: Int64.self), kind: .newMessage,
                 messageID: id, userID: senderID, value: seq, createdAt: time
@@ -99,11 +105,11 @@ public struct MessageStore: Sendable {
             throw CourierError.invalid("messages", "At most \(Self.bulkBatchLimit) messages are written at once.")
         }
         guard !contents.isEmpty else { return 0 }
-        var sealed: [(id: UUID, content: String)] = []
+        var sealed: [(id: UUID, content: String, entries: [Int64])] = []
         sealed.reserveCapacity(contents.count)
         for content in contents {
             let id = UUID()
-            sealed.append((id, try await cipher.sealContent(content, messageID: id, chatID: chatID)))
+            sealed.append((id, try await cipher.sealContent(content, messageID: id, chatID: chatID), try await index.entries(of: content, in: chatID)))
         }
         let rows = sealed
         return try await engine.write { sql in
@@ -134,6 +140,7 @@ public struct MessageStore: Sendable {
                 INSERT INTO chat_updates (chat_id, pts, kind, message_id, user_id, value, detail, created_at)
                 VALUES \(updates.joined(separator: ", "))
                 """).run()
+            try await SearchIndex.add(rows.enumerated().flatMap { index, row in row.entries.map { ($0, first + Int64(index)) } }, on: sql)
             return last
         }
     }
@@ -215,13 +222,17 @@ public struct MessageStore: Sendable {
     /// Replaces a message's text and marks it edited, with its `message_edited` update.
     public func edit(_ message: Message, content: String, at time: Timestamp) async throws -> (message: Message, update: ChatUpdate)? {
         let sealed = try await cipher.sealContent(content, messageID: message.id, chatID: message.chatID)
+        let entries = try await index.entries(of: content, in: message.chatID)
         let result = try await engine.write { sql -> (row: any SQLRow, update: ChatUpdate)? in
+            guard let before = try await lockedLiveMessage(message.id, on: sql) else { return nil }
             guard let row = try await sql.raw("""
                 UPDATE messages SET content = \(bind: sealed), edited_at = \(bind: time.milliseconds), updated_at = \(bind: time.milliseconds)
                 WHERE id = \(bind: message.id) AND deleted_at IS NULL
                 RETURNING \(unsafeRaw: Message.columns)
                 """).first()
             else { return nil }
+            try await SearchIndex.remove(try await index.entries(of: before.content, in: message.chatID), seq: message.seq, on: sql)
+            try await SearchIndex.add(entries, seq: message.seq, on: sql)
             let update = try await UpdateLog.record(.messageEdited, in: message.chatID, messageID: message.id, value: message.seq, at: time, on: sql)
             return (row, update)
         }
@@ -229,10 +240,21 @@ public struct MessageStore: Sendable {
         return (try await cipher.message(from: result.row), result.update)
     }
 
-    /// Deletes a message for everyone: its content, media and metadata are erased; its `seq` stays.
-    /// Returns the tombstone with its `message_deleted` update.
+    /// A message not deleted, as it is now, its row locked until the transaction ends (on SQLite
+    /// the write transaction holds the whole database), so that the index entries removed for its
+    /// old text are those of the text really replaced.
+    private func lockedLiveMessage(_ id: UUID, on sql: any SQLDatabase) async throws -> Message? {
+        let row = try await sql.raw("""
+            UPDATE messages SET updated_at = updated_at WHERE id = \(bind: id) AND deleted_at IS NULL RETURNING \(unsafeRaw: Message.columns)
+            """).first()
+        return try await row.asyncMap { try await cipher.message(from: $0) }
+    }
+
+    /// Deletes a message for everyone: its content, media, metadata and index entries are erased;
+    /// its `seq` stays. Returns the tombstone with its `message_deleted` update.
     public func deleteForEveryone(_ id: UUID, at time: Timestamp) async throws -> (message: Message, update: ChatUpdate)? {
         let result = try await engine.write { sql -> (row: any SQLRow, update: ChatUpdate)? in
+            guard let before = try await lockedLiveMessage(id, on: sql) else { return nil }
             guard let row = try await sql.raw("""
                 UPDATE messages SET content = '', media_url = NULL, attachments = NULL, metadata = NULL,
                     deleted_at = \(bind: time.milliseconds), updated_at = \(bind: time.milliseconds)
@@ -242,6 +264,7 @@ public struct MessageStore: Sendable {
             else { return nil }
             let chatID = try row.decode(column: "chat_id", as: UUID.self)
             let seq = try row.decode(column: "seq", as: Int64.self)
+            try await SearchIndex.remove(try await index.entries(of: before.content, in: chatID), seq: seq, on: sql)
             try await MediaStore.detach(messageID: id, at: time, on: sql)
             let update = try await UpdateLog.record(.messageDeleted, in: chatID, messageID: id, value: seq, at: time, on: sql)
             return (row, update)

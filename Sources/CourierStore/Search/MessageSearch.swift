@@ -1,0 +1,168 @@
+import CourierCore
+import Foundation
+import SQLKit
+
+/// Finds messages by their words through the keyed-hash index (`SearchIndex`), newest first.
+///
+/// A query is looked up chat by chat (each chat hashes words under its own key): per chat, an index
+/// range on the query's most telling term, newest `seq` first, with the other terms checked on the
+/// index too, joined to the message; the chats' newest candidates are merged, decrypted and
+/// confirmed against the query (`SearchText.Query.matches`).
+public struct MessageSearch: Sendable {
+    let engine: any DatabaseEngine
+    let cipher: MessageCipher
+    let index: SearchIndex
+
+    public init(engine: any DatabaseEngine, cipher: MessageCipher) {
+        self.engine = engine
+        self.cipher = cipher
+        self.index = SearchIndex(keyring: cipher.keyring)
+    }
+
+    /// Where a page of results ends: the last hit's time and id (results are ordered by both,
+    /// newest first). As text, `<milliseconds>_<id>`.
+    public struct Cursor: Sendable, Equatable, CustomStringConvertible {
+        public let createdAt: Timestamp
+        public let id: UUID
+
+        public init(createdAt: Timestamp, id: UUID) {
+            self.createdAt = createdAt
+            self.id = id
+        }
+
+        public init?(_ text: String) {
+            let parts = text.split(separator: "_", maxSplits: 1)
+            guard parts.count == 2, parts[0].count <= 16, let milliseconds = Int64(parts[0]), milliseconds >= 0,
+                  parts[1].utf8.count == 36, let id = UUID(uuidString: String(parts[1]))
+            else { return nil }
+            self.init(createdAt: Timestamp(milliseconds: milliseconds), id: id)
+        }
+
+        public var description: String { "\(createdAt.milliseconds)_\(id.uuidString.lowercased())" }
+    }
+
+    public struct Hit: Sendable {
+        public let message: Message
+        /// The text around the first matching word.
+        public let snippet: String
+    }
+
+    public struct Page: Sendable {
+        public let hits: [Hit]
+        /// Where the next page starts; nil when there are no more.
+        public let next: Cursor?
+    }
+
+    /// Chats one statement looks up at most (SQLite allows 500 parts in a compound SELECT).
+    static let chatsPerStatement = 100
+    /// Rounds of candidates a page reads at most when many fail the check; the page then ends
+    /// short, with a cursor to go on from.
+    static let maxRounds = 5
+
+    /// The newest messages in `chatIDs` matching `query` that `viewerID` sees, older than `before`.
+    public func search(
+        _ query: SearchText.Query, in chatIDs: [UUID], for viewerID: UUID, before: Cursor?, limit: Int
+    ) async throws -> Page {
+        let tokens = query.tokens
+        // The longest term narrows the most; it drives the index range, the others are checked.
+        let driving = query.terms.indices.max { query.terms[$0].count < query.terms[$1].count }!
+        var lookups: [(chatID: UUID, hashes: [Int64])] = []
+        for chatID in chatIDs {
+            if let hashes = try await index.lookups(tokens, in: chatID) { lookups.append((chatID, hashes)) }
+        }
+        var hits: [Hit] = []
+        var cursor = before
+        for _ in 0..<Self.maxRounds {
+            let candidates = try await candidates(lookups, driving: driving, for: viewerID, before: cursor, limit: limit + 1)
+            for row in candidates {
+                let message = try await cipher.message(from: row)
+                if query.matches(message.content) {
+                    if hits.count == limit { return Page(hits: hits, next: cursor) }
+                    hits.append(Hit(message: message, snippet: query.snippet(of: message.content)))
+                }
+                cursor = Cursor(createdAt: message.createdAt, id: message.id)
+            }
+            if candidates.count <= limit { return Page(hits: hits, next: nil) }
+        }
+        return Page(hits: hits, next: cursor)
+    }
+
+    /// The newest `limit` message rows over all chats whose index entries match every term.
+    private func candidates(
+        _ lookups: [(chatID: UUID, hashes: [Int64])], driving: Int, for viewerID: UUID, before: Cursor?, limit: Int
+    ) async throws -> [any SQLRow] {
+        var rows: [(row: any SQLRow, createdAt: Int64, id: UUID)] = []
+        for start in stride(from: 0, to: lookups.count, by: Self.chatsPerStatement) {
+            let part = lookups[start..<min(start + Self.chatsPerStatement, lookups.count)]
+            let branches: [SQLQueryString] = part.enumerated().map { number, lookup in
+                branch(lookup, driving: driving, for: viewerID, before: before, limit: limit, alias: "b\(number)")
+            }
+            let found = try await engine.read { sql in
+                try await sql.raw("""
+                    \(branches.joined(separator: " UNION ALL ")) ORDER BY created_at DESC, id DESC LIMIT \(bind: limit)
+                    """).all()
+            }
+            for row in found {
+                rows.append((row, try row.decode(column: "created_at", as: Int64.self), try row.decode(column: "id", as: UUID.self)))
+            }
+        }
+        rows.sort { ($0.createdAt, $0.id.uuidString) > ($1.createdAt, $1.id.uuidString) }
+        return rows.prefix(limit).map(\.row)
+    }
+
+    private func branch(
+        _ lookup: (chatID: UUID, hashes: [Int64]), driving: Int, for viewerID: UUID, before: Cursor?, limit: Int, alias: String
+    ) -> SQLQueryString {
+        var conditions: [SQLQueryString] = [
+            "t.token = \(bind: lookup.hashes[driving])", "m.deleted_at IS NULL",
+            "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.message_id = m.id)",
+        ]
+        for (term, hash) in lookup.hashes.enumerated() where term != driving {
+            conditions.append("EXISTS (SELECT 1 FROM search_tokens e WHERE e.token = \(bind: hash) AND e.seq = t.seq)")
+        }
+        if let before {
+            conditions.append("""
+                (m.created_at < \(bind: before.createdAt.milliseconds) OR (m.created_at = \(bind: before.createdAt.milliseconds) AND m.id < \(bind: before.id)))
+                """)
+        }
+        return """
+            SELECT * FROM (
+                SELECT \(unsafeRaw: Message.columns(of: "m", prefix: "")) FROM search_tokens t
+                JOIN messages m ON m.chat_id = \(bind: lookup.chatID) AND m.seq = t.seq
+                WHERE \(conditions.joined(separator: " AND "))
+                ORDER BY t.seq DESC LIMIT \(bind: limit)
+            ) \(unsafeRaw: alias)
+            """
+    }
+
+    /// Indexes a batch of the messages stored before the index existed (migration 6 listed their
+    /// chats in `search_backfill`, with the `seq` the chat had reached); later messages were
+    /// indexed as they were stored. Returns how many messages it looked at: 0 when none are left.
+    public func backfill(batch: Int = 500) async throws -> Int {
+        try await engine.write { sql in
+            guard let pending = try await sql.raw("SELECT chat_id, indexed_up_to, until_seq FROM search_backfill LIMIT 1").first() else { return 0 }
+            let chatID = try pending.decode(column: "chat_id", as: UUID.self)
+            let from = try pending.decode(column: "indexed_up_to", as: Int64.self)
+            let until = try pending.decode(column: "until_seq", as: Int64.self)
+            // PostgreSQL: an edit waits until these rows are indexed (SQLite's write transaction holds the database).
+            let lock = sql.dialect.name == "sqlite" ? "" : "FOR UPDATE"
+            let rows = try await sql.raw("""
+                SELECT \(unsafeRaw: Message.columns) FROM messages
+                WHERE chat_id = \(bind: chatID) AND seq > \(bind: from) AND seq <= \(bind: until) AND deleted_at IS NULL
+                ORDER BY seq LIMIT \(bind: batch) \(unsafeRaw: lock)
+                """).all()
+            var entries: [(token: Int64, seq: Int64)] = []
+            for row in rows {
+                let message = try await cipher.message(from: row)
+                entries += try await index.entries(of: message.content, in: chatID).map { ($0, message.seq) }
+            }
+            try await SearchIndex.add(entries, on: sql)
+            if rows.count < batch {
+                try await sql.raw("DELETE FROM search_backfill WHERE chat_id = \(bind: chatID)").run()
+            } else {
+                try await sql.raw("UPDATE search_backfill SET indexed_up_to = \(bind: rows.last!.decode(column: "seq", as: Int64.self)) WHERE chat_id = \(bind: chatID)").run()
+            }
+            return max(rows.count, 1)
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import CourierCore
+import CourierServer
+import CourierStore
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Search through the keyed-hash index, on both engines: words across chats and in one, newest
+/// first, paged, with context; only chats one is in; edits, deletes and leaving update it; no word
+/// of a message reaches the disk in clear.
+@Suite("Search")
+struct SearchTests {
+    /// Sends `text`, then waits a little so that the next message is stored in a later millisecond.
+    @discardableResult
+    func post(_ api: APIClient, _ user: SignedInUser, to chat: String, _ text: String) async throws -> String {
+        let id = try await api.post(user, to: chat, text)
+        try await Task.sleep(for: .milliseconds(3))
+        return id
+    }
+
+    func search(_ api: APIClient, _ user: SignedInUser, _ query: String) async throws -> APIResponse {
+        try await api.send(.get, "/api/v1/search?" + query, token: user.token)
+    }
+
+    /// The ids of the results of a search that must succeed.
+    func ids(_ api: APIClient, _ user: SignedInUser, _ query: String) async throws -> [String] {
+        let response = try await search(api, user, query)
+        try #require(response.status == .ok, "search \(query): \(response.status) \(response.json)")
+        return (response["results"] as? [[String: Any]] ?? []).compactMap { ($0["message"] as? [String: Any])?["id"] as? String }
+    }
+
+    func q(_ text: String) -> String { "q=" + text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
+
+    @Test(arguments: TestEngine.all)
+    func wordsAcrossChatsNewestFirstPagedWithContext(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let bob = try await api.register(username: "bob_1")
+                let kitchen = try await api.createGroup(alice, name: "Kitchen", members: [bob])
+                let garden = try await api.createGroup(alice, name: "Garden")
+                let pie = try await post(api, alice, to: kitchen, "Grandma's APPLE pie recipe, see the notes")
+                try await post(api, alice, to: kitchen, "pineapple is not an apple word")
+                let juice = try await post(api, alice, to: garden, "Äpple juice from the tree")
+                let crumble = try await post(api, bob, to: kitchen, "apple crumble tonight?")
+                let long = String(repeating: "filler ", count: 40) + "the apple at the end"
+                let tail = try await post(api, alice, to: garden, long)
+                let pineapple = try #require(try await ids(api, alice, q("pineapple")).first)
+
+                // Case and diacritics do not matter; whole words for every term but the last, which is typed so far.
+                #expect(try await ids(api, alice, q("apple")) == [tail, crumble, juice, pineapple, pie])
+                #expect(try await ids(api, alice, q("apple pie")) == [pie])
+                #expect(try await ids(api, alice, q("RECI")) == [pie])
+                #expect(try await ids(api, alice, q("appl")) == [tail, crumble, juice, pineapple, pie])
+                #expect(try await ids(api, alice, q("pie apple")) == [pie])
+                #expect(try await ids(api, alice, q("apple pies")).isEmpty)
+                #expect(try await ids(api, alice, q("zebra")).isEmpty)
+                // Within one chat.
+                #expect(try await ids(api, alice, q("apple") + "&chat_id=\(garden)") == [tail, juice])
+
+                // Pages follow each other without repeats or holes.
+                var seen: [String] = []
+                var cursor: String?
+                repeat {
+                    let response = try await search(api, alice, q("apple") + "&limit=2" + (cursor.map { "&before=\($0)" } ?? ""))
+                    #expect(response.status == .ok)
+                    seen += (response["results"] as? [[String: Any]] ?? []).compactMap { ($0["message"] as? [String: Any])?["id"] as? String }
+                    cursor = response["next_before"] as? String
+                } while cursor != nil && seen.count < 10
+                #expect(seen == [tail, crumble, juice, pineapple, pie])
+
+                // The hit in its context.
+                let hit = try #require((try await search(api, alice, q("apple") + "&chat_id=\(garden)&limit=1"))["results"] as? [[String: Any]])
+                let snippet = try #require(hit.first?["snippet"] as? String)
+                #expect(snippet.hasPrefix("…") && snippet.contains("the apple at the end") && snippet.count <= 122)
+
+                // Bob sees the chat he is in, never the other.
+                #expect(try await ids(api, bob, q("apple")) == [crumble, pineapple, pie])
+                #expect(try await search(api, bob, q("apple") + "&chat_id=\(garden)").status == .notFound)
+            }
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func editsDeletesHidingAndLeavingUpdateWhatIsFound(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let bob = try await api.register(username: "bob_1")
+                let chat = try await api.createGroup(alice, members: [bob])
+                let edited = try await post(api, alice, to: chat, "meeting on monday")
+                let deleted = try await post(api, alice, to: chat, "meeting moved")
+                let hidden = try await post(api, bob, to: chat, "meeting notes")
+                #expect(try await ids(api, bob, q("meeting")) == [hidden, deleted, edited])
+
+                #expect(try await api.send(.patch, "/api/v1/messages/\(edited)", json: ["content": "lunch on tuesday"], token: alice.token).status == .ok)
+                #expect(try await ids(api, bob, q("monday")).isEmpty)
+                #expect(try await ids(api, bob, q("tuesday")) == [edited])
+                #expect(try await api.send(.delete, "/api/v1/messages/\(deleted)?for=everyone", token: alice.token).status == .noContent)
+                #expect(try await api.send(.delete, "/api/v1/messages/\(hidden)?for=me", token: alice.token).status == .noContent)
+                #expect(try await ids(api, bob, q("meeting")) == [hidden])
+                #expect(try await ids(api, alice, q("meeting")).isEmpty)
+                // The deleted message left nothing behind in the index.
+                let entries = try await store.engine.read { sql in
+                    try await sql.raw("SELECT COUNT(*) AS n FROM search_tokens").first()!.decode(column: "n", as: Int.self)
+                }
+                let expected = SearchText.indexTokens("lunch on tuesday").count + SearchText.indexTokens("meeting notes").count
+                #expect(entries == expected)
+
+                #expect(try await api.send(.post, "/api/v1/chats/\(chat)/leave", token: bob.token).status == .noContent)
+                #expect(try await ids(api, bob, q("meeting")).isEmpty)
+                #expect(try await search(api, bob, q("meeting") + "&chat_id=\(chat)").status == .notFound)
+            }
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func channelPostsAreFoundByTheirSubscribers(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let bob = try await api.register(username: "bob_1")
+                let carol = try await api.register(username: "carol_1")
+                let channel = try await api.createChannel(alice, username: "news_search")
+                #expect(try await api.send(.post, "/api/v1/channels/\(channel)/subscribe", token: bob.token).status.code < 300)
+                let post = try await api.send(.post, "/api/v1/channels/\(channel)/posts", json: ["content": "Release notes for version nine"], token: alice.token)
+                let id = try post.string("id")
+                #expect(try await ids(api, bob, q("release nine")) == [id])
+                #expect(try await ids(api, carol, q("release")).isEmpty)
+            }
+        }
+    }
+
+    /// A canary word, and the start of it typed as a query, never reach the disk in clear: not in
+    /// the messages, not in the index.
+    @Test(arguments: TestEngine.all)
+    func theIndexKeepsNoWordInClear(engine: TestEngine) async throws {
+        let canary = "zq" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+        try await engine.withDatabase { store, location in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let chat = try await api.createGroup(alice)
+                let id = try await post(api, alice, to: chat, "the password is \(canary) today")
+                #expect(try await ids(api, alice, q(canary)) == [id])
+                #expect(try await ids(api, alice, q(String(canary.prefix(6)))) == [id])
+            }
+            let raw = try await EncryptionTests.rawDatabase(store, location)
+            #expect(raw.range(of: Data("alice_1".utf8)) != nil)
+            #expect(raw.range(of: Data(canary.utf8)) == nil, "the canary is stored in clear")
+            #expect(raw.range(of: Data(canary.prefix(5).utf8)) == nil, "a prefix of the canary is stored in clear")
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func badQueriesGetClearErrors(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                for (query, field) in [
+                    ("", "q"), ("q=", "q"), ("q=%21%21%21", "q"), ("q=a&limit=0", "limit"), ("q=a&limit=51", "limit"), ("q=a&limit=x", "limit"),
+                    ("q=a&before=garbage", "before"), ("q=a&before=1_\(UUID().uuidString)x", "before"), ("q=a&chat_id=nope", "chat_id"),
+                    ("q=" + String(repeating: "a", count: 257), "q"),
+                ] {
+                    let response = try await search(api, alice, query)
+                    #expect(response.status == .badRequest, "\(query)")
+                    #expect(response.errorField == field, "\(query): \(response.json)")
+                }
+                #expect(try await search(api, alice, "q=a&chat_id=\(UUID().uuidString)").status == .notFound)
+                #expect(try await api.send(.get, "/api/v1/search?q=a").status == .unauthorized)
+            }
+        }
+    }
+
+    /// Messages stored before the index existed are indexed by the backfill, and only once.
+    @Test(arguments: TestEngine.all)
+    func messagesFromBeforeTheIndexAreBackfilled(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let chat = try await api.createGroup(alice)
+                let id = try await post(api, alice, to: chat, "an old harbour photo")
+                // As before migration 6: no entries, and the chat listed for the backfill.
+                let chatID = try #require(UUID(uuidString: chat))
+                try await store.engine.write { sql in
+                    try await sql.raw("DELETE FROM search_tokens").run()
+                    try await sql.raw("INSERT INTO search_backfill (chat_id, indexed_up_to, until_seq) VALUES (\(bind: chatID), 0, 1)").run()
+                }
+                #expect(try await ids(api, alice, q("harbour")).isEmpty)
+                while try await store.search.backfill(batch: 1) > 0 {}
+                #expect(try await ids(api, alice, q("harbour")) == [id])
+                #expect(try await store.search.backfill() == 0)
+            }
+        }
+    }
+}
