@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure a running Courier server (start it with COURIER_RATE_LIMITS=off and a high COURIER_MAX_CONNECTIONS).",
-        subcommands: [W1.self, Connections.self, History.self, Login.self, Media.self]
+        subcommands: [W1.self, Connections.self, History.self, Search.self, Login.self, Media.self]
     )
 
     /// What every mode takes.
@@ -114,6 +114,35 @@ struct BenchCommand: AsyncParsableCommand {
             do {
                 try await common.run(mode: "history", settings: settings, table: \.table) { target in
                     try await HistoryBenchmark(target: target, store: store, settings: settings).run()
+                }
+                try await store.engine.close()
+            } catch {
+                try? await store.engine.close()
+                throw error
+            }
+        }
+    }
+
+    struct Search: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Search in many messages, written (and indexed) straight into the server's database (same settings as `serve`)."
+        )
+
+        @OptionGroup var common: Common
+        @OptionGroup var server: ServerOptions
+        @Option(help: "Messages in all.") var messages = 1_000_000
+        @Option(help: "Chats they are spread over (the searcher is in all of them).") var chats = 100
+        @Option(help: "Searches per kind of query.") var requests = 200
+
+        func run() async throws {
+            var settings = SearchBenchmark.Settings()
+            settings.messages = messages
+            settings.chats = chats
+            settings.requests = requests
+            let store = try await openStore(configuration: try server.configuration(), logger: bootstrapLogging(level: .warning))
+            do {
+                try await common.run(mode: "search", settings: settings, table: \.table) { target in
+                    try await SearchBenchmark(target: target, store: store, settings: settings).run()
                 }
                 try await store.engine.close()
             } catch {

@@ -116,6 +116,16 @@ struct ChatUpdateSequencerTests {
         }
     }
 
+    @Test func aNewStreamStartedByAHintStartsWithTheUpdatesStillOnTheirWay() async throws {
+        try await withSequencer(followingBeforeMessages: true) { updates, sequencer, device in
+            let newest = try #require(updates.keys.max())
+            let oldest = try #require(updates.keys.min())
+            // Another node's hint for the newest arrives first; the others' hints are late.
+            await sequencer.hinted(StoredRange(stream: try #require(updates[newest]).chatID, first: newest, last: newest))
+            #expect(try await positions(device, count: Int(newest - oldest + 1)) == Array(oldest...newest))
+        }
+    }
+
     @Test func aNewStreamDoesNotRepeatWhatWasStoredBeforeTheNodeFollowedChats() async throws {
         try await withSequencer { updates, sequencer, device in
             let newest = try #require(updates.keys.max())

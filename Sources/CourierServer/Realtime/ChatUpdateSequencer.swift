@@ -135,8 +135,9 @@ actor ChatUpdateSequencer {
 
     private func mutate(_ chatID: UUID, _ change: (inout Stream) -> Void) {
         if streams.count >= Self.maxStreams, streams[chatID] == nil {
+            let before = streams.count
             streams = streams.filter { $0.value.draining || !$0.value.waiting.isEmpty || !$0.value.hinted.isEmpty }
-            followingSince = .now()
+            if streams.count < before { followingSince = .now() }
         }
         change(&streams[chatID, default: Stream()])
         if !streams[chatID]!.draining {
@@ -163,7 +164,11 @@ actor ChatUpdateSequencer {
                 await read(stream.hinted, in: chatID)
                 continue
             }
-            guard let firstWaiting = stream.waiting.keys.min(), let delivered = stream.deliveredUpTo else { break }
+            guard let delivered = stream.deliveredUpTo, let firstWaiting = stream.waiting.keys.filter({ $0 > delivered }).min() else {
+                // Anything left at or below what went out was delivered in its place (read from the log).
+                if let delivered = stream.deliveredUpTo { streams[chatID]?.waiting = stream.waiting.filter { $0.key > delivered } }
+                break
+            }
             // A gap: positions after the next one are here, the next one is not (yet).
             let since = stream.gapSince ?? ContinuousClock.now
             if stream.gapSince == nil { streams[chatID]?.gapSince = since }
@@ -184,9 +189,14 @@ actor ChatUpdateSequencer {
         streams[chatID]?.started = true
         guard let stream = streams[chatID], stream.deliveredUpTo == nil,
               let known = (Array(stream.waiting.keys) + stream.hinted.map(\.first)).min(), known > 1 else { return }
+        var here: [UUID] = []
         do {
+            // Slower tasks of this node and hints on their way get the time a gap gets to arrive:
+            // what arrives here keeps the connection it must not be echoed to.
+            try? await Task.sleep(for: gapPatience)
             let members = try await delivery.chats.memberIDs(of: chatID)
-            guard await !delivery.registry.connected(among: members).isEmpty else { return }
+            here = await delivery.registry.connected(among: members)
+            guard !here.isEmpty else { return }
             let earlier = try await updates.chatUpdates(
                 of: chatID, at: max(1, known - Self.startWindow)...(known - 1), createdSince: followingSince.adding(.zero - startSlack)
             )
@@ -197,12 +207,17 @@ actor ChatUpdateSequencer {
             for update in earlier where streams[chatID]?.waiting[update.pts] == nil {
                 streams[chatID]?.waiting[update.pts] = Item(update: update, message: update.messageID.flatMap { messages[$0] })
             }
+            // Never above anything that arrived meanwhile: each position waiting or hinted goes out.
             // Positions the read did not return (dated earlier by a skewed clock) are a gap, read after `gapPatience`.
-            if streams[chatID]?.deliveredUpTo == nil { streams[chatID]?.deliveredUpTo = first - 1 }
+            guard let current = streams[chatID], current.deliveredUpTo == nil else { return }
+            let lowest = ([first] + Array(current.waiting.keys) + current.hinted.map(\.first)).min()!
+            streams[chatID]?.deliveredUpTo = lowest - 1
         } catch {
-            logger.warning("where a chat's stream starts was not read; devices here find the gap at its next update", metadata: [
+            // Updates on their way may be taken as passed: the devices here resume from the log instead.
+            logger.warning("where a chat's stream starts was not read; its devices here catch up", metadata: [
                 "chat_id": "\(chatID)", "error": "\(error)",
             ])
+            await delivery.registry.close(users: here, .catchUp)
         }
     }
 

@@ -64,16 +64,16 @@ public struct MessageSearch: Sendable {
         _ query: SearchText.Query, in chatIDs: [UUID], for viewerID: UUID, before: Cursor?, limit: Int
     ) async throws -> Page {
         let tokens = query.tokens
-        // The longest term narrows the most; it drives the index range, the others are checked.
-        let driving = query.terms.indices.max { query.terms[$0].count < query.terms[$1].count }!
         var lookups: [(chatID: UUID, hashes: [Int64])] = []
         for chatID in chatIDs {
             if let hashes = try await index.lookups(tokens, in: chatID) { lookups.append((chatID, hashes)) }
         }
+        // The rarest term drives the index range, the others are checked on each of its entries.
+        let driving = try await rarestTerm(of: tokens.count, in: lookups)
         var hits: [Hit] = []
         var cursor = before
         for _ in 0..<Self.maxRounds {
-            let candidates = try await candidates(lookups, driving: driving, for: viewerID, before: cursor, limit: limit + 1)
+            let candidates = try await rows(ids: try await candidates(lookups, driving: driving, for: viewerID, before: cursor, limit: limit + 1))
             for row in candidates {
                 let message = try await cipher.message(from: row)
                 if query.matches(message.content) {
@@ -87,27 +87,59 @@ public struct MessageSearch: Sendable {
         return Page(hits: hits, next: cursor)
     }
 
-    /// The newest `limit` message rows over all chats whose index entries match every term.
+    /// How many entries of a term are counted at most when choosing which one drives a query.
+    static let termProbeLimit = 2000
+
+    /// The term with the fewest index entries over the chats, counting each up to `termProbeLimit`
+    /// (one index range per term: a common word stops at the cap, a rare one is counted whole).
+    private func rarestTerm(of count: Int, in lookups: [(chatID: UUID, hashes: [Int64])]) async throws -> Int {
+        guard count > 1, !lookups.isEmpty else { return 0 }
+        var best = (term: 0, entries: Int.max)
+        for term in 0..<count {
+            let hashes = lookups.map { $0.hashes[term] }
+            let entries = try await engine.read { sql in
+                try await sql.raw("""
+                    SELECT COUNT(*) AS n FROM (SELECT 1 FROM search_tokens WHERE token IN (\(binds: hashes)) LIMIT \(bind: Self.termProbeLimit)) probe
+                    """).first()?.decode(column: "n", as: Int.self) ?? 0
+            }
+            if entries < best.entries { best = (term, entries) }
+        }
+        return best.term
+    }
+
+    /// The ids of the newest `limit` messages over all chats whose index entries match every
+    /// term, newest first. Only ids and times cross the union; whole rows are read for the few kept.
     private func candidates(
         _ lookups: [(chatID: UUID, hashes: [Int64])], driving: Int, for viewerID: UUID, before: Cursor?, limit: Int
-    ) async throws -> [any SQLRow] {
-        var rows: [(row: any SQLRow, createdAt: Int64, id: UUID)] = []
+    ) async throws -> [UUID] {
+        var found: [(createdAt: Int64, id: UUID)] = []
         for start in stride(from: 0, to: lookups.count, by: Self.chatsPerStatement) {
             let part = lookups[start..<min(start + Self.chatsPerStatement, lookups.count)]
             let branches: [SQLQueryString] = part.enumerated().map { number, lookup in
                 branch(lookup, driving: driving, for: viewerID, before: before, limit: limit, alias: "b\(number)")
             }
-            let found = try await engine.read { sql in
+            let rows = try await engine.read { sql in
                 try await sql.raw("""
                     \(branches.joined(separator: " UNION ALL ")) ORDER BY created_at DESC, id DESC LIMIT \(bind: limit)
                     """).all()
             }
-            for row in found {
-                rows.append((row, try row.decode(column: "created_at", as: Int64.self), try row.decode(column: "id", as: UUID.self)))
+            for row in rows {
+                found.append((try row.decode(column: "created_at", as: Int64.self), try row.decode(column: "id", as: UUID.self)))
             }
         }
-        rows.sort { ($0.createdAt, $0.id.uuidString) > ($1.createdAt, $1.id.uuidString) }
-        return rows.prefix(limit).map(\.row)
+        found.sort { ($0.createdAt, $0.id.uuidString) > ($1.createdAt, $1.id.uuidString) }
+        return found.prefix(limit).map(\.id)
+    }
+
+    /// The message rows with these ids, in the same order.
+    private func rows(ids: [UUID]) async throws -> [any SQLRow] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await engine.read { sql in
+            try await sql.raw("SELECT \(unsafeRaw: Message.columns) FROM messages WHERE id IN (\(binds: ids))").all()
+        }
+        var byID: [UUID: any SQLRow] = [:]
+        for row in rows { byID[try row.decode(column: "id", as: UUID.self)] = row }
+        return ids.compactMap { byID[$0] }
     }
 
     private func branch(
@@ -127,7 +159,7 @@ public struct MessageSearch: Sendable {
         }
         return """
             SELECT * FROM (
-                SELECT \(unsafeRaw: Message.columns(of: "m", prefix: "")) FROM search_tokens t
+                SELECT m.id AS id, m.created_at AS created_at FROM search_tokens t
                 JOIN messages m ON m.chat_id = \(bind: lookup.chatID) AND m.seq = t.seq
                 WHERE \(conditions.joined(separator: " AND "))
                 ORDER BY t.seq DESC LIMIT \(bind: limit)
