@@ -59,6 +59,20 @@ public actor RealtimeConnection {
         public let muted: Bool?
         public let cameraOff: Bool?
         public let video: Bool?
+        /// `reaction_changed`: the new emoji (nil: taken back) and the message's reactions now.
+        public let emoji: String?
+        public let reactions: [Reaction]?
+
+        public struct Reaction: Decodable, Sendable, Equatable {
+            public let emoji: String
+            public let count: Int
+            public let userIDs: [String]
+
+            enum CodingKeys: String, CodingKey {
+                case emoji, count
+                case userIDs = "user_ids"
+            }
+        }
 
         public struct Failure: Decodable, Sendable {
             public let code: String
@@ -66,7 +80,7 @@ public actor RealtimeConnection {
         }
 
         enum CodingKeys: String, CodingKey {
-            case type, ref, message, chats, error, online, pts, seq, role, more, left, sdp, candidate, outcome, muted, video
+            case type, ref, message, chats, error, online, pts, seq, role, more, left, sdp, candidate, outcome, muted, video, emoji, reactions
             case callID = "call_id"
             case callState = "call_state"
             case answeredElsewhere = "answered_elsewhere"

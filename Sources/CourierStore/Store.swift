@@ -16,6 +16,8 @@ public struct Store: Sendable {
     public let media: MediaStore
     public let calls: CallStore
     public let search: MessageSearch
+    public let reactions: ReactionStore
+    public let pins: PinStore
 
     /// The repositories over a migrated database, encrypting content with `keyring`.
     ///
@@ -37,6 +39,8 @@ public struct Store: Sendable {
         self.updates = UpdateStore(engine: engine)
         self.media = MediaStore(engine: engine, keyring: keyring)
         self.search = MessageSearch(engine: engine, cipher: cipher)
+        self.reactions = ReactionStore(engine: engine)
+        self.pins = PinStore(engine: engine)
     }
 
     /// Opens the database a configuration names: PostgreSQL for a `postgres://` URL, otherwise the

@@ -348,6 +348,40 @@ class Scenario:
         message_row(a, "See you in the group")
         a.screenshot("02-chat-list-and-conversation")
 
+    def step_reactions_pins_search(self):
+        a, b = self.alice, self.bob
+        # Alice reacts to Bob's message from its menu; Bob sees the count live, and adds his by
+        # pressing it; Alice sees two.
+        self.message_action(a, "See you in the group", "React")
+        a.wait(lambda d: [x for x in d.find_elements(By.CSS_SELECTOR, ".menu .menu-item") if x.text == "👍"], "the quick reactions")[0].click()
+        reaction = ".reaction[data-emoji='👍']"
+        a.wait(lambda d: (row := find_message(d, "See you in the group")) and row.find_elements(By.CSS_SELECTOR, reaction + ".mine"),
+               "Alice's own reaction, marked as hers")
+        b.wait(lambda d: (row := find_message(d, "See you in the group"))
+               and [x for x in row.find_elements(By.CSS_SELECTOR, reaction + " .reaction-count") if x.text == "1"], "Alice's reaction, live on Bob's side")
+        message_row(b, "See you in the group").find_element(By.CSS_SELECTOR, reaction).click()
+        a.wait(lambda d: (row := find_message(d, "See you in the group"))
+               and [x for x in row.find_elements(By.CSS_SELECTOR, reaction + " .reaction-count") if x.text == "2"], "both reactions, live on Alice's side")
+
+        # Alice pins a message; the pin shows above Bob's conversation, live; clicking it goes to it.
+        self.message_action(a, "Glad you made it", "Pin")
+        b.wait(lambda d: d.find_element(By.ID, "pin-bar").is_displayed() and "Glad you made it" in d.find_element(By.ID, "pin-text").text,
+               "the pinned message above Bob's conversation")
+        b.click("#pin-bar")
+        b.wait(lambda d: (row := find_message(d, "Glad you made it")) and "highlight" in row.get_attribute("class"), "the pinned message, shown")
+        a.screenshot("02b-reactions-and-pin")
+
+        # Bob searches his messages by a word of one of them (case and accents aside) and opens the hit.
+        b.type("#chat-search", "NICE tö")
+        hit = b.wait(lambda d: [x for x in d.find_elements(By.CSS_SELECTOR, "#search-hits .search-hit") if "nice to see you here" in x.text],
+                     "the message found by search")[0]
+        b.screenshot("02c-search")
+        hit.click()
+        b.wait(lambda d: (row := find_message(d, "Hi Alice, nice to see you here")) and "highlight" in row.get_attribute("class"),
+               "the message found, shown in its chat")
+        b.find("#chat-search").send_keys(Keys.ESCAPE)
+        b.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "#search-hits .search-hit"), "the search to clear")
+
     def message_action(self, browser, text, action):
         """Opens a message's actions menu and picks `action`. A row is rebuilt when its state
         changes (e.g. its tick turns to read), so a stale row is looked up again."""
@@ -939,6 +973,7 @@ class Scenario:
             ("client modules: timeline rules, QR encoder, formatting, media helpers, SHA-256", self.step_module_checks),
             ("register two people", self.step_register),
             ("direct messages: live delivery, ticks, typing, edit, reply, delete", self.step_direct_messages),
+            ("reactions and a pin, live on the other side; search finds a message and jumps to it", self.step_reactions_pins_search),
             ("group with members and an admin", self.step_group),
             ("channel: post, find, subscribe, live posts", self.step_channel),
             ("premium: buy and cancel the stub subscription", self.step_premium),

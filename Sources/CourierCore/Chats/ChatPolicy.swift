@@ -34,6 +34,11 @@ public enum ChatPolicy {
         kind != .dm && role.isAdmin
     }
 
+    /// Whether `role` may pin and unpin messages: either side of a DM, owner and admins elsewhere.
+    public static func canPin(kind: ChatKind, role: ChatRole) -> Bool {
+        kind == .dm || role.isAdmin
+    }
+
     /// Whether `role` may add people to the chat (channels grow by subscription instead).
     public static func canAddMembers(kind: ChatKind, role: ChatRole) -> Bool {
         kind == .group && role.isAdmin

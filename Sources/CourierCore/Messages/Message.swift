@@ -23,6 +23,10 @@ public struct Message: Sendable, Equatable, Identifiable {
     public var updatedAt: Timestamp
     public var editedAt: Timestamp?
     public var deletedAt: Timestamp?
+    /// Reactions under it, most used first (filled where history and updates are read).
+    public var reactions: [ReactionCount] = []
+    /// The reaction of the person reading, where it was asked for (history pages).
+    public var myReaction: String?
 
     public init(
         id: UUID, chatID: UUID, seq: Int64, senderID: UUID?, content: String, kind: MessageKind, mediaURL: String?,
@@ -51,6 +55,13 @@ public struct Message: Sendable, Equatable, Identifiable {
     }
 
     public var isDeleted: Bool { deletedAt != nil }
+
+    /// The message with its reactions as counts only (channels do not show who reacted).
+    public func withoutReactors() -> Message {
+        var message = self
+        message.reactions = reactions.map { ReactionCount(emoji: $0.emoji, count: $0.count, userIDs: []) }
+        return message
+    }
 }
 
 /// A page of history.

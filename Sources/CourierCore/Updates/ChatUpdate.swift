@@ -45,5 +45,13 @@ public struct ChatUpdate: Sendable, Equatable {
         case memberRemoved = "member_removed"
         case roleChanged = "role_changed"
         case chatUpdated = "chat_updated"
+        /// Someone's reaction to a message changed (`userID`; `detail`: the new emoji, nil when removed).
+        case reactionChanged = "reaction_changed"
+        /// A message was pinned (`userID`: by whom) or unpinned.
+        case messagePinned = "message_pinned"
+        case messageUnpinned = "message_unpinned"
+
+        /// Whether the update's frame carries its message as it is now (reactions included).
+        public var carriesMessage: Bool { self == .newMessage || self == .messageEdited || self == .reactionChanged }
     }
 }

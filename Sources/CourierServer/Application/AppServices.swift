@@ -25,6 +25,8 @@ public final class AppServices: Sendable {
     public let media: MediaService
     public let calls: CallService
     public let search: SearchService
+    public let reactions: ReactionService
+    public let pins: PinService
     /// The Telegram relay's decisions, and the wake-up of its sender.
     let relay: TelegramRelay
     /// This node's WebSocket connections.
@@ -94,6 +96,8 @@ public final class AppServices: Sendable {
         self.calls = CallService(calls: store.calls, chats: chats, messages: messages, events: events, turn: turn, logger: logger)
         self.channels = ChannelService(chats: store.chats, messages: messages, events: events)
         self.search = SearchService(chats: chats, search: store.search)
+        self.reactions = ReactionService(messages: messages, reactions: store.reactions, events: events)
+        self.pins = PinService(messages: messages, chats: chats, pins: store.pins, events: events)
         let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.telegram = TelegramService(
             bot: botAPI, settings: telegram, store: store.telegram, messages: messages, audit: audit, publicURL: base,

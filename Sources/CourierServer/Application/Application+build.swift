@@ -48,6 +48,9 @@ public func buildRouter(
     ChannelController(channels: services.channels)
         .addRoutes(to: api.group("channels", context: AuthenticatedContext.self))
     CallController(calls: services.calls).addRoutes(to: api.group("calls", context: AuthenticatedContext.self))
+    ReactionController(reactions: services.reactions, pins: services.pins).addRoutes(
+        messages: api.group("messages", context: AuthenticatedContext.self), chats: api.group("chats", context: AuthenticatedContext.self)
+    )
     SearchController(search: services.search).addRoutes(to: api.group("search", context: AuthenticatedContext.self))
     SubscriptionController(premium: services.premium).addRoutes(to: api.group("subscriptions", context: AuthenticatedContext.self))
     AuditController(audit: services.audit).addRoutes(to: api.group("audit", context: AuthenticatedContext.self))

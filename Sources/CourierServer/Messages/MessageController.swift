@@ -22,7 +22,8 @@ struct MessageController {
     }
 
     @Sendable func show(request: Request, context: AuthenticatedContext) async throws -> MessageResponse {
-        MessageResponse(try await messages.message(try messageID(context), for: context.user.userID).message)
+        let (message, access) = try await messages.message(try messageID(context), for: context.user.userID)
+        return MessageResponse(access.chat.kind == .channel ? message.withoutReactors() : message)
     }
 
     @Sendable func edit(request: Request, context: AuthenticatedContext) async throws -> MessageResponse {

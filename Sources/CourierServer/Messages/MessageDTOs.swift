@@ -101,9 +101,13 @@ struct MessageResponse: ResponseEncodable {
     let updatedAt: Timestamp
     let editedAt: Timestamp?
     let deletedAt: Timestamp?
+    /// Most used first; `user_ids` lists who (the first 50; empty in channels, counts only).
+    let reactions: [ReactionResponse]
+    /// Your own reaction, where the answer is for you (history, search, your own change).
+    let myReaction: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, seq, content, attachments, media, metadata
+        case id, seq, content, attachments, media, metadata, reactions
         case chatID = "chat_id"
         case senderID = "sender_id"
         case messageType = "message_type"
@@ -115,6 +119,7 @@ struct MessageResponse: ResponseEncodable {
         case updatedAt = "updated_at"
         case editedAt = "edited_at"
         case deletedAt = "deleted_at"
+        case myReaction = "my_reaction"
     }
 
     init(_ message: Message) {
@@ -128,6 +133,8 @@ struct MessageResponse: ResponseEncodable {
         attachments = message.attachments
         media = message.media
         metadata = message.metadata
+        reactions = message.reactions.map(ReactionResponse.init)
+        myReaction = message.myReaction
         replyToID = message.replyToID?.apiString
         forwardedFrom = message.forwardedFromID.map { ForwardedFrom(messageID: $0.apiString, senderID: message.forwardedFromSenderID?.apiString) }
         clientMessageID = message.clientMessageID
@@ -152,5 +159,22 @@ struct MessagePageResponse: ResponseEncodable {
         messages = page.messages.map(MessageResponse.init)
         total = page.total
         hasMore = page.hasMore
+    }
+}
+
+struct ReactionResponse: Encodable {
+    let emoji: String
+    let count: Int
+    let userIDs: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case emoji, count
+        case userIDs = "user_ids"
+    }
+
+    init(_ count: ReactionCount) {
+        emoji = count.emoji
+        self.count = count.count
+        userIDs = count.userIDs
     }
 }

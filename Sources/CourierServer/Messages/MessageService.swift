@@ -90,8 +90,23 @@ public struct MessageService: Sendable {
 
     /// A page of a chat's history, for a member.
     public func history(of chatID: UUID, for userID: UUID, _ page: PageRequest) async throws -> MessagePage {
-        _ = try await chats.memberAccess(chatID, for: userID)
-        return try await messages.page(of: chatID, for: userID, page)
+        let access = try await chats.memberAccess(chatID, for: userID)
+        var result = try await messages.page(of: chatID, for: userID, page)
+        if access.chat.kind == .channel { result.messages = result.messages.map { $0.withoutReactors() } }
+        return result
+    }
+
+    /// A message as stored now (with its reactions), without an access check: for answering a
+    /// change the caller was allowed to make.
+    func current(_ id: UUID) async throws -> Message? {
+        try await messages.find(id: id)
+    }
+
+    /// The messages among `ids` that `userID` sees (not deleted for them), by id.
+    func found(_ ids: [UUID], for userID: UUID) async throws -> [UUID: Message] {
+        let found = try await messages.find(ids: ids)
+        let hidden = try await messages.hidden(among: ids, for: userID)
+        return found.filter { !hidden.contains($0.key) && !$0.value.isDeleted }
     }
 
     /// A single message the user may read.

@@ -202,7 +202,7 @@ actor ChatUpdateSequencer {
             )
             guard let first = earlier.first?.pts else { return }
             logger.debug("stream starts before its first update", metadata: ["chat_id": "\(chatID)", "from": "\(first)", "first_arrived": "\(known)"])
-            let ids = earlier.filter { $0.kind == .newMessage || $0.kind == .messageEdited }.compactMap(\.messageID)
+            let ids = earlier.filter { $0.kind.carriesMessage }.compactMap(\.messageID)
             let messages = try await delivery.messages.find(ids: ids)
             for update in earlier where streams[chatID]?.waiting[update.pts] == nil {
                 streams[chatID]?.waiting[update.pts] = Item(update: update, message: update.messageID.flatMap { messages[$0] })
@@ -286,7 +286,7 @@ actor ChatUpdateSequencer {
                 let page = try await updates.chatUpdates(of: chatID, after: after, limit: Int(min(500, last - after)))
                 guard let newest = page.last?.pts else { break }
                 let wanted = page.filter { update in ranges.contains { ($0.first...$0.last).contains(update.pts) } }
-                let ids = wanted.filter { $0.kind == .newMessage || $0.kind == .messageEdited }.compactMap(\.messageID)
+                let ids = wanted.filter { $0.kind.carriesMessage }.compactMap(\.messageID)
                 let messages = try await delivery.messages.find(ids: ids)
                 for update in wanted where streams[chatID]?.waiting[update.pts] == nil {
                     streams[chatID]?.waiting[update.pts] = Item(update: update, message: update.messageID.flatMap { messages[$0] })

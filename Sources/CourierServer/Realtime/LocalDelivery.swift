@@ -23,15 +23,23 @@ struct LocalDelivery: Sendable {
                 if members[update.chatID] == nil { members[update.chatID] = try await chats.memberIDs(of: update.chatID) }
                 let recipients = members[update.chatID] ?? []
                 // An edit of a message someone deleted for themselves reaches them without it.
+                // Channels show reactions as counts only: who reacted is for that person alone.
+                let isChannel = update.kind == .reactionChanged || message?.reactions.isEmpty == false
+                    ? try await chats.find(id: update.chatID)?.kind == .channel : false
+                if isChannel, update.kind == .reactionChanged {
+                    try await deliverChannelReaction(update, message: message, to: recipients, position: position, excluding: connection)
+                    continue
+                }
                 let hiders = update.kind == .messageEdited ? try await update.messageID.asyncMap { try await messages.hiders(of: $0) } ?? [] : []
                 let seeing = hiders.isEmpty ? recipients : recipients.filter { !hiders.contains($0) }
                 await registry.deliver(Delivery(
-                    recipients: seeing, frame: UpdateFrame(update, message: message).text, position: position, excludedConnection: connection
+                    recipients: seeing, frame: UpdateFrame(update, message: message, hideReactors: isChannel).text, position: position,
+                    excludedConnection: connection
                 ))
                 let hiding = recipients.filter { hiders.contains($0) }
                 if !hiding.isEmpty {
                     await registry.deliver(Delivery(
-                        recipients: hiding, frame: UpdateFrame(update, message: message, hiddenFromViewer: true).text, position: position,
+                        recipients: hiding, frame: UpdateFrame(update, message: message, hiddenFromViewer: true, hideReactors: isChannel).text, position: position,
                         excludedConnection: connection
                     ))
                 }
@@ -44,6 +52,23 @@ struct LocalDelivery: Sendable {
             await registry.deliver(Delivery(
                 recipients: [update.userID], frame: UpdateFrame(update).text,
                 position: UpdatePosition(stream: update.userID, pts: update.pts), excludedConnection: connection
+            ))
+        }
+    }
+
+    /// A reaction in a channel: counts for every subscriber, who reacted only for that person.
+    private func deliverChannelReaction(
+        _ update: ChatUpdate, message: Message?, to recipients: [UUID], position: UpdatePosition, excluding connection: UUID?
+    ) async throws {
+        let reactor = update.userID
+        let others = recipients.filter { $0 != reactor }
+        await registry.deliver(Delivery(
+            recipients: others, frame: UpdateFrame(update, message: message, hideReactors: true).text, position: position, excludedConnection: connection
+        ))
+        if let reactor, recipients.contains(reactor) {
+            await registry.deliver(Delivery(
+                recipients: [reactor], frame: UpdateFrame(update, message: message, hideReactors: true, viewer: reactor).text, position: position,
+                excludedConnection: connection
             ))
         }
     }

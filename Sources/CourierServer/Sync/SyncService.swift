@@ -132,12 +132,16 @@ public struct SyncService: Sendable {
     /// message as it is now; for a message the person deleted for themselves, the update comes
     /// without it. Every position is sent, none skipped: a device takes a missing one for a gap.
     private func frames(of visible: [ChatUpdate], for userID: UUID) async throws -> [UpdateFrame] {
-        let messageIDs = visible.filter { $0.kind == .newMessage || $0.kind == .messageEdited }.compactMap(\.messageID)
+        let messageIDs = visible.filter { $0.kind.carriesMessage }.compactMap(\.messageID)
         let found = try await messages.find(ids: messageIDs)
         let hidden = try await messages.hidden(among: messageIDs, for: userID)
+        let showsReactions = visible.contains { $0.kind == .reactionChanged } || found.values.contains { !$0.reactions.isEmpty }
+        let isChannel = showsReactions ? try await chats.find(id: visible[0].chatID)?.kind == .channel : false
         return visible.map { update in
             let message = update.messageID.flatMap { found[$0] }
-            return UpdateFrame(update, message: message, hiddenFromViewer: update.messageID.map(hidden.contains) ?? false)
+            return UpdateFrame(
+                update, message: message, hiddenFromViewer: update.messageID.map(hidden.contains) ?? false, hideReactors: isChannel, viewer: userID
+            )
         }
     }
 }

@@ -21,9 +21,13 @@ struct UpdateFrame: Encodable, Sendable {
     var role: String?
     var isPremium: Bool?
     var sessionID: String?
+    /// `reaction_changed`: the new emoji (absent: the reaction was taken back).
+    var emoji: String?
+    /// `reaction_changed`: the message's reactions now.
+    var reactions: [ReactionResponse]?
 
     enum CodingKeys: String, CodingKey {
-        case type, pts, message, seq, role
+        case type, pts, message, seq, role, emoji, reactions
         case chatID = "chat_id"
         case accountPTS = "account_pts"
         case messageID = "message_id"
@@ -36,18 +40,21 @@ struct UpdateFrame: Encodable, Sendable {
     /// The frame of a chat update as someone sees it: message updates carry the message as it is
     /// now, except to a person who deleted it for themselves (`hiddenFromViewer`), who gets the
     /// update without it. Live delivery and catching up both build frames here.
-    init(_ update: ChatUpdate, message: Message?, hiddenFromViewer: Bool = false) {
-        self.init(update, message: hiddenFromViewer ? nil : message)
+    ///
+    /// In channels reactions are counts only (`hideReactors`): who reacted is told to nobody but
+    /// the person who did (`viewer`, when the frame is for one person; nil: for everyone else).
+    init(_ update: ChatUpdate, message: Message?, hiddenFromViewer: Bool = false, hideReactors: Bool = false, viewer: UUID? = nil) {
+        self.init(update, message: hiddenFromViewer ? nil : message, hideReactors: hideReactors, viewer: viewer)
     }
 
     /// The frame of a chat update; `message` is the message's current state for message updates.
-    private init(_ update: ChatUpdate, message: Message?) {
+    private init(_ update: ChatUpdate, message: Message?, hideReactors: Bool, viewer: UUID?) {
         type = update.kind.rawValue
         chatID = update.chatID.apiString
         pts = update.pts
         switch update.kind {
         case .newMessage, .messageEdited:
-            self.message = message.map(MessageResponse.init)
+            self.message = (hideReactors ? message?.withoutReactors() : message).map(MessageResponse.init)
         case .messageDeleted:
             messageID = update.messageID?.apiString
             seq = update.value
@@ -62,6 +69,17 @@ struct UpdateFrame: Encodable, Sendable {
             role = update.detail
         case .chatUpdated:
             break
+        case .reactionChanged:
+            messageID = update.messageID?.apiString
+            seq = update.value
+            emoji = update.detail
+            if !hideReactors || (viewer != nil && viewer == update.userID) { userID = update.userID?.apiString }
+            let shown = hideReactors ? message?.withoutReactors() : message
+            reactions = (shown?.reactions ?? []).map(ReactionResponse.init)
+        case .messagePinned, .messageUnpinned:
+            messageID = update.messageID?.apiString
+            seq = update.value
+            userID = update.userID?.apiString
         }
     }
 

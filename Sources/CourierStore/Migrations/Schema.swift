@@ -5,7 +5,7 @@
 /// engines), enumerations are text with CHECK constraints, unique indexes are named
 /// `<table>_<column>_unique` so a violation can be traced to its field on both engines.
 public enum Schema {
-    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media, calls, searchIndex]
+    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media, calls, searchIndex, reactionsAndPins]
 
     static let initial = Migration(version: 1, name: "initial schema") { t in
         [
@@ -441,6 +441,32 @@ public enum Schema {
             )
             """,
             "INSERT INTO search_backfill (chat_id, indexed_up_to, until_seq) SELECT id, 0, last_seq FROM chats WHERE last_seq > 0",
+        ]
+    }
+
+    /// Reactions (one per person per message) and pinned messages.
+    static let reactionsAndPins = Migration(version: 7, name: "reactions and pins") { t in
+        [
+            """
+            CREATE TABLE message_reactions (
+                message_id \(t.uuid) NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                user_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                emoji VARCHAR(64) NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (message_id, user_id)
+            )
+            """,
+            "CREATE INDEX idx_message_reactions_user ON message_reactions (user_id)",
+            """
+            CREATE TABLE pinned_messages (
+                chat_id \(t.uuid) NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+                message_id \(t.uuid) NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                pinned_by \(t.uuid) REFERENCES users (id) ON DELETE SET NULL,
+                pinned_at BIGINT NOT NULL,
+                PRIMARY KEY (chat_id, message_id)
+            )
+            """,
+            "CREATE INDEX idx_pinned_messages_newest ON pinned_messages (chat_id, pinned_at)",
         ]
     }
 }

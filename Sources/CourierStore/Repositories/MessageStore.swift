@@ -13,11 +13,27 @@ public struct MessageStore: Sendable {
     let engine: any DatabaseEngine
     let cipher: MessageCipher
     let index: SearchIndex
+    let reactions: ReactionStore
 
     public init(engine: any DatabaseEngine, cipher: MessageCipher) {
         self.engine = engine
         self.cipher = cipher
         self.index = SearchIndex(keyring: cipher.keyring)
+        self.reactions = ReactionStore(engine: engine)
+    }
+
+    /// `messages` with their reactions, and `viewerID`'s own when given.
+    func withReactions(_ messages: [Message], for viewerID: UUID? = nil) async throws -> [Message] {
+        let ids = messages.filter { !$0.isDeleted }.map(\.id)
+        guard !ids.isEmpty else { return messages }
+        let counts = try await reactions.counts(of: ids)
+        let mine = try await viewerID.asyncMap { try await reactions.mine(among: ids, for: $0) } ?? [:]
+        return messages.map { message in
+            var message = message
+            message.reactions = counts[message.id] ?? []
+            message.myReaction = mine[message.id]
+            return message
+        }
     }
 
     /// Work that runs inside a message's transaction, after the message is written.
@@ -154,7 +170,8 @@ public struct MessageStore: Sendable {
         let row = try await engine.read { sql in
             try await sql.raw("SELECT \(unsafeRaw: Message.columns) FROM messages WHERE id = \(bind: id)").first()
         }
-        return try await row.asyncMap { try await cipher.message(from: $0) }
+        guard let message = try await row.asyncMap({ try await cipher.message(from: $0) }) else { return nil }
+        return try await withReactions([message]).first
     }
 
     /// The message a sender sent earlier with `clientMessageID`.
@@ -172,7 +189,7 @@ public struct MessageStore: Sendable {
     /// Offset and `before` pages are newest first; `after` pages are oldest first, for catching up.
     public func page(of chatID: UUID, for viewerID: UUID, _ request: PageRequest) async throws -> MessagePage {
         let (rows, total, hasMore) = try await rows(of: chatID, for: viewerID, request)
-        return MessagePage(messages: try await cipher.messages(from: rows), total: total, hasMore: hasMore)
+        return MessagePage(messages: try await withReactions(try await cipher.messages(from: rows), for: viewerID), total: total, hasMore: hasMore)
     }
 
     private func rows(of chatID: UUID, for viewerID: UUID, _ request: PageRequest) async throws -> (rows: [any SQLRow], total: Int, hasMore: Bool) {
@@ -237,7 +254,7 @@ public struct MessageStore: Sendable {
             return (row, update)
         }
         guard let result else { return nil }
-        return (try await cipher.message(from: result.row), result.update)
+        return (try await withReactions([try await cipher.message(from: result.row)])[0], result.update)
     }
 
     /// A message not deleted, as it is now, its row locked until the transaction ends (on SQLite
@@ -265,6 +282,9 @@ public struct MessageStore: Sendable {
             let chatID = try row.decode(column: "chat_id", as: UUID.self)
             let seq = try row.decode(column: "seq", as: Int64.self)
             try await SearchIndex.remove(try await index.entries(of: before.content, in: chatID), seq: seq, on: sql)
+            // Its reactions and its pin go with its content (`message_deleted` says so to clients).
+            try await sql.raw("DELETE FROM message_reactions WHERE message_id = \(bind: id)").run()
+            try await sql.raw("DELETE FROM pinned_messages WHERE message_id = \(bind: id)").run()
             try await MediaStore.detach(messageID: id, at: time, on: sql)
             let update = try await UpdateLog.record(.messageDeleted, in: chatID, messageID: id, value: seq, at: time, on: sql)
             return (row, update)
@@ -298,12 +318,9 @@ public struct MessageStore: Sendable {
         let rows = try await engine.read { sql in
             try await sql.raw("SELECT \(unsafeRaw: Message.columns) FROM messages WHERE id IN (\(binds: ids))").all()
         }
-        var messages: [UUID: Message] = [:]
-        for row in rows {
-            let message = try await cipher.message(from: row)
-            messages[message.id] = message
-        }
-        return messages
+        var found: [Message] = []
+        for row in rows { found.append(try await cipher.message(from: row)) }
+        return Dictionary(uniqueKeysWithValues: try await withReactions(found).map { ($0.id, $0) })
     }
 
     /// Who deleted this message for themselves.

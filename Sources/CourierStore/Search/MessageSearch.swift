@@ -58,6 +58,8 @@ public struct MessageSearch: Sendable {
     /// Rounds of candidates a page reads at most when many fail the check; the page then ends
     /// short, with a cursor to go on from.
     static let maxRounds = 5
+    /// Candidates one round reads at most.
+    static let maxBatch = 2000
 
     /// The newest messages in `chatIDs` matching `query` that `viewerID` sees, older than `before`.
     public func search(
@@ -72,8 +74,11 @@ public struct MessageSearch: Sendable {
         let driving = try await rarestTerm(of: tokens.count, in: lookups)
         var hits: [Hit] = []
         var cursor = before
+        // When candidates fail the check (a typed prefix longer than the index keeps), each round
+        // reads four times as many as the last.
+        var batch = limit + 1
         for _ in 0..<Self.maxRounds {
-            let candidates = try await rows(ids: try await candidates(lookups, driving: driving, for: viewerID, before: cursor, limit: limit + 1))
+            let candidates = try await rows(ids: try await candidates(lookups, driving: driving, for: viewerID, before: cursor, limit: batch))
             for row in candidates {
                 let message = try await cipher.message(from: row)
                 if query.matches(message.content) {
@@ -82,13 +87,14 @@ public struct MessageSearch: Sendable {
                 }
                 cursor = Cursor(createdAt: message.createdAt, id: message.id)
             }
-            if candidates.count <= limit { return Page(hits: hits, next: nil) }
+            if candidates.count < batch { return Page(hits: hits, next: nil) }
+            batch = min(batch * 4, Self.maxBatch)
         }
         return Page(hits: hits, next: cursor)
     }
 
     /// How many entries of a term are counted at most when choosing which one drives a query.
-    static let termProbeLimit = 2000
+    static let termProbeLimit = 50_000
 
     /// The term with the fewest index entries over the chats, counting each up to `termProbeLimit`
     /// (one index range per term: a common word stops at the cap, a rare one is counted whole).
@@ -96,7 +102,7 @@ public struct MessageSearch: Sendable {
         guard count > 1, !lookups.isEmpty else { return 0 }
         var best = (term: 0, entries: Int.max)
         for term in 0..<count {
-            let hashes = lookups.map { $0.hashes[term] }
+            let hashes = lookups.prefix(Self.chatsPerStatement * 5).map { $0.hashes[term] }
             let entries = try await engine.read { sql in
                 try await sql.raw("""
                     SELECT COUNT(*) AS n FROM (SELECT 1 FROM search_tokens WHERE token IN (\(binds: hashes)) LIMIT \(bind: Self.termProbeLimit)) probe

@@ -99,6 +99,7 @@ async function offlineAware(promise) {
 export const get = (path, options) => request('GET', path, options);
 export const post = (path, body, options) => request('POST', path, { ...options, body });
 export const patch = (path, body, options) => request('PATCH', path, { ...options, body });
+export const put = (path, body, options) => request('PUT', path, { ...options, body });
 export const del = (path, options) => request('DELETE', path, options);
 
 /** A query string from an object, skipping empty values. */

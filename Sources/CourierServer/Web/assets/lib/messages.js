@@ -37,6 +37,7 @@ export function dropTimeline(chatId) {
 export function reset() {
   for (const t of timelines.values()) for (const entry of t.pending) entry.uploads?.forEach((upload) => upload.cancel());
   timelines.clear();
+  store.pins.clear();
   openings.clear();
   gapFills.clear();
   lastTypingSent.clear();
@@ -75,10 +76,10 @@ async function loadNewest(t) {
   return t;
 }
 
-/** Loads the page before the oldest loaded message (scrolling up). */
+/** Loads the page before the oldest loaded message (scrolling up); true when one came. */
 export async function loadOlder(chatId) {
   const t = timeline(chatId);
-  if (!t.loaded || !t.hasOlder || t.loadingOlder || t.oldestSeq === null) return;
+  if (!t.loaded || !t.hasOlder || t.loadingOlder || t.oldestSeq === null) return false;
   t.loadingOlder = true;
   store.emit('timeline', chatId);
   try {
@@ -86,6 +87,7 @@ export async function loadOlder(chatId) {
     t.merge(page.messages);
     t.hasOlder = page.has_more;
     await users.ensure(page.messages.map((m) => m.sender_id));
+    return page.messages.length > 0;
   } finally {
     t.loadingOlder = false;
     store.emit('timeline', chatId);
@@ -261,10 +263,57 @@ export async function deleteMessage(message, scope) {
   }
 }
 
-/** An edit (ours, or a message_edited frame). */
+/** An edit (ours, or a message_edited frame). Our own reaction is not in a shared frame: kept. */
 export function applyEdited(message) {
-  if (timelines.get(message.chat_id)?.update(message)) store.emit('timeline', message.chat_id);
+  const current = timelines.get(message.chat_id)?.findById(message.id);
+  const edited = current && message.my_reaction === undefined ? { ...message, my_reaction: current.my_reaction ?? null } : message;
+  if (timelines.get(message.chat_id)?.update(edited)) store.emit('timeline', message.chat_id);
   patchLastMessage(message.chat_id, message.id, message);
+}
+
+/** A reaction changed (a reaction_changed frame): the message's reactions as they are now, and
+ *  ours when the change was ours (on this device or another). */
+export function applyReaction(frame) {
+  const timeline = timelines.get(frame.chat_id);
+  const current = timeline?.findById(frame.message_id);
+  if (!current) return;
+  const mine = frame.user_id === store.me?.id ? (frame.emoji ?? null) : (current.my_reaction ?? null);
+  timeline.update({ ...current, reactions: frame.reactions ?? [], my_reaction: mine });
+  store.emit('timeline', frame.chat_id);
+}
+
+/** Sets our reaction to a message (one per message: it replaces ours), or with null takes it back. */
+export async function react(message, emoji) {
+  const path = `/messages/${message.id}/reaction`;
+  const updated = emoji ? await api.put(path, { emoji }) : await api.del(path);
+  const timeline = timelines.get(message.chat_id);
+  const current = timeline?.findById(message.id);
+  if (current && timeline.update({ ...current, reactions: updated.reactions ?? [], my_reaction: updated.my_reaction ?? null })) {
+    store.emit('timeline', message.chat_id);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pins
+
+/** Loads a chat's pinned messages (newest pin first) into the store. */
+export async function loadPins(chatId) {
+  const { pins } = await api.get(`/chats/${chatId}/pins`);
+  store.pins.set(chatId, pins);
+  store.emit('pins', chatId);
+}
+
+/** Pins or unpins a message; the pins are reloaded when the update arrives (here too). */
+export async function setPinned(message, pinned) {
+  const path = `/messages/${message.id}/pin`;
+  if (pinned) await api.put(path);
+  else await api.del(path);
+  await loadPins(message.chat_id);
+}
+
+/** Whether a message is pinned, as far as this device knows. */
+export function isPinned(message) {
+  return (store.pins.get(message.chat_id) ?? []).some((pin) => pin.message.id === message.id);
 }
 
 /** A message this user deleted for themselves (on another device: a message_hidden update). */
@@ -272,8 +321,13 @@ export function applyHidden(chatId, messageId) {
   if (timelines.get(chatId)?.remove(messageId)) store.emit('timeline', chatId);
 }
 
-/** A deletion for everyone (ours, or a message_deleted frame). */
+/** A deletion for everyone (ours, or a message_deleted frame); its pin goes with it. */
 export function applyDeleted(chatId, messageId) {
+  const pins = store.pins.get(chatId);
+  if (pins?.some((pin) => pin.message.id === messageId)) {
+    store.pins.set(chatId, pins.filter((pin) => pin.message.id !== messageId));
+    store.emit('pins', chatId);
+  }
   if (timelines.get(chatId)?.markDeleted(messageId)) store.emit('timeline', chatId);
   patchLastMessage(chatId, messageId, { content: '', deleted_at: new Date().toISOString() });
 }

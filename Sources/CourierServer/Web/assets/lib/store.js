@@ -2,7 +2,7 @@
 // re-render on the topics they show; only `sync.js` (and the views' own actions) change it.
 //
 // Topics: 'me', 'chats' (the list), 'timeline' (detail: chat id), 'users', 'presence', 'typing'
-// (detail: chat id), 'connection', 'call'.
+// (detail: chat id), 'connection', 'call', 'pins' (detail: chat id).
 
 class Store {
   /** The signed-in user's profile. */
@@ -17,6 +17,10 @@ class Store {
   typing = new Map();
   /** 'connecting' | 'online' | 'reconnecting' | 'offline' */
   connection = 'connecting';
+  /** chat id → its pinned messages, newest pin first ({message, pinned_at, pinned_by}), once loaded. */
+  pins = new Map();
+  /** A message to show once its chat is open ({chatId, messageId}): a search hit clicked. */
+  jumpTo = null;
   /** The chat shown in the conversation pane, if any. */
   activeChatId = null;
   /** Whether the chat list was loaded once (before that, a chat missing from it may still come). */

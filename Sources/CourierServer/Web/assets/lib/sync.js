@@ -203,6 +203,12 @@ function handleFrame(frame) {
       return chats.refreshChat(frame.chat_id).catch(() => {});
     case 'message_hidden':
       return messages.applyHidden(frame.chat_id, frame.message_id);
+    case 'reaction_changed':
+      return messages.applyReaction(frame);
+    case 'message_pinned':
+    case 'message_unpinned':
+      // Only chats whose pins were loaded (shown once) keep them; others load them when shown.
+      return store.pins.has(frame.chat_id) ? messages.loadPins(frame.chat_id).catch(() => {}) : undefined;
     case 'premium_changed':
       return api.get('/users/me').then(setMe).catch(() => {});
     default:

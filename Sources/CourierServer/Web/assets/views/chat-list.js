@@ -1,17 +1,45 @@
 // The chat list: avatar with online dot, name, last message, time, unread badge, typing state.
 // Re-rendered as a whole (it is short) at most once per frame, keeping keyboard focus in place.
+import * as api from '../lib/api.js';
 import * as chats from '../lib/chats.js';
 import { h, perFrame, replaceChildren } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { callSummary, colorClass, initials, listTime, mediaLabel, preview } from '../lib/format.js';
-import { href } from '../lib/router.js';
+import { href, navigate } from '../lib/router.js';
 import { store } from '../lib/store.js';
 
 export function renderChatList() {
   const search = h('input', { type: 'search', class: 'search-input', id: 'chat-search', placeholder: 'Search', 'aria-label': 'Search chats', autocomplete: 'off' });
   const list = h('ul', { class: 'chat-list', id: 'chat-list' });
   const empty = h('p', { class: 'chat-list-empty', hidden: true });
-  const element = h('nav', { class: 'chat-list-area', 'aria-label': 'Chat list' }, h('div', { class: 'search-box' }, icon('search'), search), empty, list);
+  // Messages found by their words (the server's search), under the chats whose names match.
+  const hitsTitle = h('h3', { class: 'search-hits-title', text: 'Messages', hidden: true });
+  const hits = h('ul', { class: 'search-hits', id: 'search-hits', 'aria-label': 'Messages found' });
+  const element = h('nav', { class: 'chat-list-area', 'aria-label': 'Chat list' }, h('div', { class: 'search-box' }, icon('search'), search), empty, list, hitsTitle, hits);
+  let searchTimer = null;
+  let searchRun = 0;
+
+  /** Asks the server for messages with the words typed (after a pause in typing). */
+  function searchMessages() {
+    clearTimeout(searchTimer);
+    const text = search.value.trim();
+    const run = (searchRun += 1);
+    if (text.length < 2) {
+      hitsTitle.hidden = true;
+      replaceChildren(hits);
+      return;
+    }
+    searchTimer = setTimeout(async () => {
+      try {
+        const page = await api.get(`/search${api.query({ q: text, limit: 20 })}`);
+        if (run !== searchRun) return; // typed on meanwhile
+        hitsTitle.hidden = false;
+        replaceChildren(hits, ...(page.results.length ? page.results.map(hit) : [h('li', { class: 'muted search-none', text: 'No messages found.' })]));
+      } catch {
+        if (run === searchRun) replaceChildren(hits, h('li', { class: 'muted search-none', text: 'Search is not available now.' }));
+      }
+    }, 250);
+  }
 
   const render = perFrame(() => {
     const focusedId = document.activeElement?.closest?.('.chat-item')?.dataset.chatId;
@@ -23,11 +51,15 @@ export function renderChatList() {
     if (focusedId) list.querySelector(`[data-chat-id="${CSS.escape(focusedId)}"]`)?.focus();
   });
 
-  search.addEventListener('input', render);
+  search.addEventListener('input', () => {
+    render();
+    searchMessages();
+  });
   search.addEventListener('keydown', (event) => {
     if (event.key === 'Escape') {
       search.value = '';
       render();
+      searchMessages();
     }
   });
   const cleanups = ['chats', 'users', 'presence', 'typing', 'route', 'me'].map((topic) => store.on(topic, render));
@@ -109,6 +141,33 @@ function item(chat) {
           h('span', { class: 'chat-item-preview' }, previewNode),
           unread ? h('span', { class: 'unread-badge', 'aria-hidden': 'true', text: unread > 999 ? '999+' : String(unread) }) : null,
         ),
+      ),
+    ),
+  );
+}
+
+/** A message found: its chat, the words around the match, when; opening it shows the message. */
+function hit({ message, snippet }) {
+  const chat = store.chats.get(message.chat_id);
+  const title = chat ? chats.chatTitle(chat) : 'Chat';
+  const open = (event) => {
+    event.preventDefault();
+    store.jumpTo = { chatId: message.chat_id, messageId: message.id };
+    if (store.activeChatId === message.chat_id) store.emit('jump', message.chat_id);
+    else navigate('chat', message.chat_id);
+  };
+  return h(
+    'li',
+    {},
+    h(
+      'a',
+      { href: href('chat', message.chat_id), class: 'chat-item search-hit', dataset: { messageId: message.id, chatId: message.chat_id }, on: { click: open } },
+      h('span', { class: ['avatar', colorClass(chat?.type === 'dm' ? chat.peer_id : message.chat_id)], 'aria-hidden': 'true' }, initials(title)),
+      h(
+        'span',
+        { class: 'chat-item-body' },
+        h('span', { class: 'chat-item-top' }, h('span', { class: 'chat-item-title' }, h('span', { class: 'chat-name', text: title })), h('span', { class: 'chat-item-time' }, listTime(message.created_at))),
+        h('span', { class: 'chat-item-bottom' }, h('span', { class: 'chat-item-preview', text: snippet })),
       ),
     ),
   );

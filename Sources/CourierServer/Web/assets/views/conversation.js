@@ -29,6 +29,9 @@ import { callRow, daySeparator, messageRow, pendingRow } from './message-rows.js
 import { stopVoiceNotes } from './voice-note.js';
 import { voiceRecorder } from './voice-recorder.js';
 
+/** The reactions offered in the message menu. */
+const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🎉', '🔥', '👎'];
+
 /** Pixels from the bottom within which the view follows new messages. */
 const STICK_THRESHOLD = 48;
 
@@ -60,6 +63,17 @@ export function renderConversation(container, chatId) {
     infoButton,
   );
 
+  // The newest pin (or, after a click, the next older one), as in Telegram; clicking jumps to it.
+  let pinShown = 0;
+  const pinText = h('span', { class: 'pin-text', id: 'pin-text' });
+  const pinLabel = h('span', { class: 'pin-label' });
+  const pinBar = h(
+    'button',
+    { type: 'button', class: 'pin-bar', id: 'pin-bar', hidden: true, on: { click: jumpToPin } },
+    icon('pin', { className: 'icon pin-icon' }),
+    h('span', { class: 'pin-titles' }, pinLabel, pinText),
+  );
+
   const olderStatus = h('p', { class: 'older-status', 'aria-live': 'polite' });
   const list = h('ol', { class: 'message-list', id: 'message-list' });
   const scroller = h('div', { class: 'messages', id: 'messages', tabindex: '0', role: 'log', 'aria-label': 'Messages' }, olderStatus, list);
@@ -80,7 +94,7 @@ export function renderConversation(container, chatId) {
   const footer = h('div', { class: 'conversation-footer' }, contextBar, tray.element, composer, readOnlyBar);
   const dropOverlay = h('div', { class: 'drop-overlay', 'aria-hidden': 'true' }, h('div', { class: 'drop-target' }, icon('attach'), h('p', { text: 'Drop files here to send them' })));
 
-  const section = h('section', { class: 'conversation', 'aria-labelledby': 'conversation-title', dataset: { chatId } }, header, scroller, footer, dropOverlay);
+  const section = h('section', { class: 'conversation', 'aria-labelledby': 'conversation-title', dataset: { chatId } }, header, pinBar, scroller, footer, dropOverlay);
   replaceChildren(container, section);
 
   // --- header ------------------------------------------------------------------------------
@@ -157,7 +171,8 @@ export function renderConversation(container, chatId) {
       const author = isGroup && !own ? users.nameOf(message.sender_id) : '';
       const reply = message.reply_to_id ? replySummary(message.reply_to_id) : null;
       const mediaKey = mediaKeyOf(message);
-      const signature = [message.content, message.edited_at, message.deleted_at, status, author, reply?.author, reply?.text, mediaKey].join('\u0000');
+      const reactionsKey = (message.reactions ?? []).map((r) => `${r.emoji}${r.count}`).join(',') + `|${message.my_reaction ?? ''}`;
+      const signature = [message.content, message.edited_at, message.deleted_at, status, author, reply?.author, reply?.text, mediaKey, reactionsKey].join('\u0000');
       result.push([`m:${message.id}`, signature, () => messageRow(message, { own, status, author, reply, media: mediaFor(message) }, rowActions)]);
     }
     for (const entry of timeline.pending) {
@@ -174,6 +189,7 @@ export function renderConversation(container, chatId) {
   const rowActions = {
     openActions: (button, message) => openActions(button, message),
     showOriginal: (messageId) => scrollToMessage(messageId),
+    react: (message, emoji) => messages.react(message, emoji).catch((error) => choose('No reaction', api.describe(error), [{ label: 'OK', value: true }])),
     retry: (entry) => messages.retry(chatId, entry.client_msg_id),
     discard: (entry) => messages.discard(chatId, entry.client_msg_id),
   };
@@ -297,6 +313,46 @@ export function renderConversation(container, chatId) {
     setTimeout(() => row.classList.remove('highlight'), 1500);
   }
 
+  // --- pins --------------------------------------------------------------------------------
+
+  function renderPins() {
+    const pins = store.pins.get(chatId) ?? [];
+    pinBar.hidden = pins.length === 0;
+    if (!pins.length) return;
+    if (pinShown >= pins.length) pinShown = 0;
+    const { message } = pins[pinShown];
+    pinLabel.textContent = pins.length > 1 ? `Pinned message ${pins.length - pinShown} of ${pins.length}` : 'Pinned message';
+    pinText.textContent = preview(message) || 'Message';
+    pinBar.dataset.messageId = message.id;
+  }
+
+  /** Goes to the pin shown, then shows the next older one. */
+  async function jumpToPin() {
+    const pins = store.pins.get(chatId) ?? [];
+    if (!pins.length) return;
+    const { message } = pins[pinShown];
+    pinShown = (pinShown + 1) % pins.length;
+    renderPins();
+    await jumpTo(message.id);
+  }
+
+  /** Shows a message: older history is loaded (up to 40 pages) until it is there. */
+  async function jumpTo(messageId) {
+    for (let tries = 0; !document.getElementById(`message-${messageId}`) && tries < 40; tries += 1) {
+      if (!(await messages.loadOlder(chatId).catch(() => false))) break;
+      await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))); // rows rendered
+    }
+    scrollToMessage(messageId);
+  }
+
+  /** A search hit in this chat was clicked. */
+  function takeJump() {
+    const jump = store.jumpTo;
+    if (!jump || jump.chatId !== chatId) return;
+    store.jumpTo = null;
+    jumpTo(jump.messageId);
+  }
+
   // --- actions -----------------------------------------------------------------------------
 
   function openActions(button, message) {
@@ -306,8 +362,22 @@ export function renderConversation(container, chatId) {
     const items = [];
     if (chats.canPost(chat)) items.push({ label: 'Reply', icon: 'reply', action: () => setContext({ kind: 'reply', message }) });
     if (own) items.push({ label: 'Edit', icon: 'edit', action: () => setContext({ kind: 'edit', message }) });
+    items.push({ label: 'React', icon: 'smile', action: () => openReactions(button, message, own) });
+    if (chat?.type === 'dm' || admin) {
+      const pinned = messages.isPinned(message);
+      items.push({ label: pinned ? 'Unpin' : 'Pin', icon: 'pin', action: () => messages.setPinned(message, !pinned).catch((error) => choose('Not changed', api.describe(error), [{ label: 'OK', value: true }])) });
+    }
     if (message.content) items.push({ label: 'Copy text', icon: 'chat', action: () => navigator.clipboard?.writeText(message.content).catch(() => {}) });
     items.push({ label: 'Delete', icon: 'trash', danger: true, action: () => confirmDelete(message, own || (admin && chat?.type !== 'dm')) });
+    showMenu(button, items, { align: own ? 'end' : 'start' });
+  }
+
+  /** The quick reactions (any emoji works through the API; these are a tap away). */
+  function openReactions(button, message, own) {
+    const items = QUICK_REACTIONS.map((emoji) => ({
+      label: message.my_reaction === emoji ? `${emoji} (yours: take back)` : emoji,
+      action: () => rowActions.react(message, message.my_reaction === emoji ? null : emoji),
+    }));
     showMenu(button, items, { align: own ? 'end' : 'start' });
   }
 
@@ -522,6 +592,12 @@ export function renderConversation(container, chatId) {
       renderHeader();
     }),
     store.on('presence', renderHeader),
+    store.on('pins', (id) => {
+      if (id === chatId) renderPins();
+    }),
+    store.on('jump', (id) => {
+      if (id === chatId) takeJump();
+    }),
     store.on('typing', (id) => {
       if (id === chatId) renderHeader();
     }),
@@ -552,10 +628,13 @@ export function renderConversation(container, chatId) {
     }
     renderHeader();
     renderMessages();
+    renderPins();
+    messages.loadPins(chatId).catch(() => {});
     // Nobody is told when someone subscribes to a channel: take a fresh subscriber count.
     if (store.chats.get(chatId)?.type === 'channel' && !disconnected()) chats.refreshChat(chatId).catch(() => {});
     await loadHistory();
     if (!mounted) return;
+    takeJump();
     if (window.matchMedia('(hover: hover)').matches && !composer.hidden) input.focus();
   }
 

@@ -2,6 +2,7 @@
 // media, text or caption or "Message deleted", "edited", time, ✓ sent / ✓✓ read for your own), and
 // one of your own messages still waiting for the server (its uploads' progress with Cancel, 🕓, or
 // "Not sent" with Retry and Discard), and the line a call left.
+import * as users from '../lib/users.js';
 import { h } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { clock, colorClass, fullDate } from '../lib/format.js';
@@ -28,7 +29,7 @@ function replyQuote(reply, actions) {
 /**
  * A stored message. `view`: {own, status ('sent' | 'read' | null), author ('' unless shown),
  * reply ({author, text, id} | null), media (the element of its media, or null)}. `actions`:
- * {openActions(button, message), showOriginal(id)}.
+ * {openActions(button, message), showOriginal(id), react(message, emoji | null)}.
  */
 export function messageRow(message, { own, status, author, reply, media: mediaElement = null }, actions) {
   const deleted = Boolean(message.deleted_at);
@@ -53,6 +54,7 @@ export function messageRow(message, { own, status, author, reply, media: mediaEl
     caption || !media ? h('p', { class: 'message-text', text: caption }) : null,
     meta,
   );
+  const reactions = !deleted && message.reactions?.length ? reactionBar(message, actions) : null;
   const menuButton = deleted
     ? null
     : h(
@@ -87,9 +89,39 @@ export function messageRow(message, { own, status, author, reply, media: mediaEl
       id: `message-${message.id}`,
       dataset: { id: message.id, seq: message.seq, status: status ?? '', clientMsgId: message.client_msg_id ?? '' },
     },
-    bubble,
+    reactions ? h('div', { class: 'message-body' }, bubble, reactions) : bubble,
     menuButton,
   );
+}
+
+/** The reactions under a message: each emoji with its count; yours is marked, and pressing one
+ *  sets it as yours (or takes yours back). Who reacted is in the tooltip where it is known. */
+function reactionBar(message, actions) {
+  return h(
+    'div',
+    { class: 'reactions', role: 'group', 'aria-label': 'Reactions' },
+    message.reactions.map((reaction) => {
+      const mine = message.my_reaction === reaction.emoji;
+      return h(
+        'button',
+        {
+          type: 'button',
+          class: ['reaction', mine ? 'mine' : ''],
+          'aria-pressed': String(mine),
+          title: reactorNames(reaction),
+          dataset: { emoji: reaction.emoji },
+          on: { click: () => actions.react(message, mine ? null : reaction.emoji) },
+        },
+        h('span', { class: 'reaction-emoji', text: reaction.emoji }),
+        h('span', { class: 'reaction-count', text: String(reaction.count) }),
+      );
+    }),
+  );
+}
+
+function reactorNames(reaction) {
+  const names = (reaction.user_ids ?? []).map((id) => users.nameOf(id)).filter(Boolean);
+  return names.length ? names.join(', ') + (reaction.count > names.length ? ` and ${reaction.count - names.length} more` : '') : `${reaction.count}`;
 }
 
 /**
