@@ -46,7 +46,8 @@ export function renderChatList() {
     const filter = search.value.trim().toLowerCase();
     const shown = store.sortedChats().filter((chat) => !filter || chats.chatTitle(chat).toLowerCase().includes(filter));
     replaceChildren(list, ...shown.map(item));
-    empty.hidden = shown.length > 0;
+    empty.hidden = shown.length > 0 || filter.length >= 2; // with words typed, messages found show below
+    element.classList.toggle('searching', filter.length >= 2);
     empty.textContent = filter ? 'No chats match.' : 'No chats yet. Start one with the pencil button.';
     if (focusedId) list.querySelector(`[data-chat-id="${CSS.escape(focusedId)}"]`)?.focus();
   });

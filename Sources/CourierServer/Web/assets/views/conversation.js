@@ -629,7 +629,7 @@ export function renderConversation(container, chatId) {
     renderHeader();
     renderMessages();
     renderPins();
-    messages.loadPins(chatId).catch(() => {});
+    if (!disconnected()) messages.loadPins(chatId).catch(() => {});
     // Nobody is told when someone subscribes to a channel: take a fresh subscriber count.
     if (store.chats.get(chatId)?.type === 'channel' && !disconnected()) chats.refreshChat(chatId).catch(() => {});
     await loadHistory();
@@ -662,6 +662,8 @@ export function renderConversation(container, chatId) {
     store.on('connection', () => {
       updateCallButtons();
       if (store.connection === 'online' && loadError && !timeline.loaded) loadHistory();
+      // Opened while offline: the pins come once the connection is back.
+      if (store.connection === 'online' && !store.pins.has(chatId)) messages.loadPins(chatId).catch(() => {});
     }),
     store.on('call', updateCallButtons),
   );
