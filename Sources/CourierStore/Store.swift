@@ -18,6 +18,7 @@ public struct Store: Sendable {
     public let search: MessageSearch
     public let reactions: ReactionStore
     public let pins: PinStore
+    public let chatSettings: ChatSettingsStore
 
     /// The repositories over a migrated database, encrypting content with `keyring`.
     ///
@@ -41,6 +42,7 @@ public struct Store: Sendable {
         self.search = MessageSearch(engine: engine, cipher: cipher)
         self.reactions = ReactionStore(engine: engine)
         self.pins = PinStore(engine: engine)
+        self.chatSettings = ChatSettingsStore(engine: engine, keyring: keyring)
     }
 
     /// Opens the database a configuration names: PostgreSQL for a `postgres://` URL, otherwise the

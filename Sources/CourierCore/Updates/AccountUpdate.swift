@@ -50,5 +50,9 @@ public struct AccountUpdate: Sendable, Equatable {
         case memberAdded = "member_added"
         case memberRemoved = "member_removed"
         case roleChanged = "role_changed"
+        /// Their own settings of a chat in their list changed (`detail`: `ChatListSettings.encoded`).
+        case chatSettingsChanged = "chat_settings_changed"
+        /// Their draft in a chat changed (the chat's summary has it).
+        case draftChanged = "draft_changed"
     }
 }

@@ -27,6 +27,7 @@ public final class AppServices: Sendable {
     public let search: SearchService
     public let reactions: ReactionService
     public let pins: PinService
+    public let chatSettings: ChatSettingsService
     /// The Telegram relay's decisions, and the wake-up of its sender.
     let relay: TelegramRelay
     /// This node's WebSocket connections.
@@ -98,6 +99,7 @@ public final class AppServices: Sendable {
         self.search = SearchService(chats: chats, search: store.search)
         self.reactions = ReactionService(messages: messages, reactions: store.reactions, events: events)
         self.pins = PinService(messages: messages, chats: chats, pins: store.pins, events: events)
+        self.chatSettings = ChatSettingsService(settings: store.chatSettings, events: events)
         let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.telegram = TelegramService(
             bot: botAPI, settings: telegram, store: store.telegram, messages: messages, audit: audit, publicURL: base,

@@ -51,6 +51,7 @@ public func buildRouter(
     ReactionController(reactions: services.reactions, pins: services.pins).addRoutes(
         messages: api.group("messages", context: AuthenticatedContext.self), chats: api.group("chats", context: AuthenticatedContext.self)
     )
+    ChatSettingsController(settings: services.chatSettings).addRoutes(to: api.group("chats", context: AuthenticatedContext.self))
     SearchController(search: services.search).addRoutes(to: api.group("search", context: AuthenticatedContext.self))
     SubscriptionController(premium: services.premium).addRoutes(to: api.group("subscriptions", context: AuthenticatedContext.self))
     AuditController(audit: services.audit).addRoutes(to: api.group("audit", context: AuthenticatedContext.self))

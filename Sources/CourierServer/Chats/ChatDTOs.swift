@@ -61,9 +61,22 @@ struct ChatResponse: ResponseEncodable {
     let peer: PublicUserResponse?
     /// The chat's position in the update log as read here: catch up from it.
     let pts: Int64
+    /// The reader's own settings (with a summary): pinned to the top since, muted until, archived.
+    let pinnedAt: Timestamp?
+    let mutedUntil: Timestamp?
+    let archived: Bool?
+    /// The reader's draft in the chat.
+    let draft: String?
+    /// Mentions of the reader after their read mark, and the `seq` of the first (to jump to).
+    let unreadMentions: Int?
+    let firstUnreadMentionSeq: Int64?
 
     enum CodingKeys: String, CodingKey {
-        case id, type, name, role, pts
+        case id, type, name, role, pts, archived, draft
+        case pinnedAt = "pinned_at"
+        case mutedUntil = "muted_until"
+        case unreadMentions = "unread_mentions"
+        case firstUnreadMentionSeq = "first_unread_mention_seq"
         case ownerID = "owner_id"
         case memberCount = "member_count"
         case lastSeq = "last_seq"
@@ -97,6 +110,12 @@ struct ChatResponse: ResponseEncodable {
         othersLastReadSeq = summary?.othersLastReadSeq
         peer = summary?.peer.map(PublicUserResponse.init)
         pts = chat.pts
+        pinnedAt = summary?.settings.pinnedAt
+        mutedUntil = summary?.settings.isMuted() == true ? summary?.settings.mutedUntil : nil
+        archived = summary?.settings.archived
+        draft = summary?.draft
+        unreadMentions = summary?.unreadMentions
+        firstUnreadMentionSeq = summary?.firstUnreadMentionSeq
     }
 
     init(_ summary: ChatStore.Summary) {

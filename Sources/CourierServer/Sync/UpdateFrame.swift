@@ -25,9 +25,15 @@ struct UpdateFrame: Encodable, Sendable {
     var emoji: String?
     /// `reaction_changed`: the message's reactions now.
     var reactions: [ReactionResponse]?
+    /// `chat_settings_changed`: the person's settings of the chat now.
+    var pinnedAt: Timestamp?
+    var mutedUntil: Timestamp?
+    var archived: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case type, pts, message, seq, role, emoji, reactions
+        case type, pts, message, seq, role, emoji, reactions, archived
+        case pinnedAt = "pinned_at"
+        case mutedUntil = "muted_until"
         case chatID = "chat_id"
         case accountPTS = "account_pts"
         case messageID = "message_id"
@@ -109,6 +115,13 @@ struct UpdateFrame: Encodable, Sendable {
         case .roleChanged:
             userID = update.subjectID?.apiString
             role = update.detail
+        case .chatSettingsChanged:
+            let settings = update.detail.flatMap(ChatListSettings.init(encoded:)) ?? ChatListSettings()
+            pinnedAt = settings.pinnedAt
+            mutedUntil = settings.mutedUntil
+            archived = settings.archived
+        case .draftChanged:
+            break
         }
     }
 

@@ -5,7 +5,7 @@
 /// engines), enumerations are text with CHECK constraints, unique indexes are named
 /// `<table>_<column>_unique` so a violation can be traced to its field on both engines.
 public enum Schema {
-    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media, calls, searchIndex, reactionsAndPins]
+    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media, calls, searchIndex, reactionsAndPins, chatListSettings]
 
     static let initial = Migration(version: 1, name: "initial schema") { t in
         [
@@ -467,6 +467,28 @@ public enum Schema {
             )
             """,
             "CREATE INDEX idx_pinned_messages_newest ON pinned_messages (chat_id, pinned_at)",
+        ]
+    }
+
+    /// Each person's own settings of a chat in their list (pinned to the top, muted until,
+    /// archived, a draft sealed like message content), and who was mentioned where.
+    static let chatListSettings = Migration(version: 8, name: "chat list settings and mentions") { t in
+        [
+            "ALTER TABLE chat_members ADD COLUMN pinned_at BIGINT",
+            "ALTER TABLE chat_members ADD COLUMN muted_until BIGINT",
+            "ALTER TABLE chat_members ADD COLUMN archived INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE chat_members ADD COLUMN draft TEXT",
+            "ALTER TABLE chat_members ADD COLUMN draft_updated_at BIGINT",
+            """
+            CREATE TABLE message_mentions (
+                chat_id \(t.uuid) NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+                user_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                seq BIGINT NOT NULL,
+                message_id \(t.uuid) NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                PRIMARY KEY (chat_id, user_id, seq)
+            )
+            """,
+            "CREATE INDEX idx_message_mentions_message ON message_mentions (message_id)",
         ]
     }
 }

@@ -26,6 +26,12 @@ public struct ChatStore: Sendable {
         public var othersLastReadSeq: Int64
         /// The other person of a DM, when the caller looked them up.
         public var peer: User? = nil
+        /// The reader's own settings of the chat, and their draft in it.
+        public var settings = ChatListSettings()
+        public var draft: String?
+        /// Mentions of the reader after their read mark, and the first of them (to jump to).
+        public var unreadMentions = 0
+        public var firstUnreadMentionSeq: Int64?
     }
 
     /// Creates a group or channel with its owner and first members; each of them gets `chat_joined`.
@@ -137,14 +143,27 @@ public struct ChatStore: Sendable {
         var summaries: [Summary] = []
         for row in rows {
             let lastMessage = try row.decode(column: "lm_id", as: UUID?.self) == nil ? nil : try await cipher.message(from: row, prefix: "lm_")
-            summaries.append(Summary(
-                chat: try Chat(row: row),
-                membership: try ChatMembership(row: row, prefix: "m_"),
+            let chat = try Chat(row: row)
+            let membership = try ChatMembership(row: row, prefix: "m_")
+            var summary = Summary(
+                chat: chat,
+                membership: membership,
                 lastMessage: lastMessage,
                 unreadCount: try row.decode(column: "unread_count", as: Int.self),
                 peerID: try row.decode(column: "peer_id", as: UUID?.self),
                 othersLastReadSeq: try row.decode(column: "others_last_read_seq", as: Int64?.self) ?? 0
-            ))
+            )
+            summary.settings = ChatListSettings(
+                pinnedAt: try row.decode(column: "m_pinned_at", as: Int64?.self).map(Timestamp.init(milliseconds:)),
+                mutedUntil: try row.decode(column: "m_muted_until", as: Int64?.self).map(Timestamp.init(milliseconds:)),
+                archived: try row.decode(column: "m_archived", as: Int.self) == 1
+            )
+            summary.draft = try await cipher.keyring.open(
+                try row.decode(column: "m_draft", as: String?.self), ChatSettingsStore.draftContext(chat.id, membership.userID)
+            )
+            summary.unreadMentions = try row.decode(column: "unread_mentions", as: Int.self)
+            summary.firstUnreadMentionSeq = try row.decode(column: "first_unread_mention_seq", as: Int64?.self)
+            summaries.append(summary)
         }
         return summaries
     }
@@ -156,7 +175,12 @@ public struct ChatStore: Sendable {
         let rows = try await sql.raw("""
             SELECT \(unsafeRaw: Chat.columns(of: "c")),
                    m.chat_id AS m_chat_id, m.user_id AS m_user_id, m.role AS m_role, m.joined_at AS m_joined_at,
-                   m.last_read_seq AS m_last_read_seq,
+                   m.last_read_seq AS m_last_read_seq, m.pinned_at AS m_pinned_at, m.muted_until AS m_muted_until,
+                   m.archived AS m_archived, m.draft AS m_draft,
+                   (SELECT COUNT(*) FROM message_mentions mm
+                     WHERE mm.chat_id = c.id AND mm.user_id = m.user_id AND mm.seq > m.last_read_seq) AS unread_mentions,
+                   (SELECT MIN(mm.seq) FROM message_mentions mm
+                     WHERE mm.chat_id = c.id AND mm.user_id = m.user_id AND mm.seq > m.last_read_seq) AS first_unread_mention_seq,
                    \(unsafeRaw: Message.columns(of: "lm", prefix: "lm_")),
                    (SELECT COUNT(*) FROM (SELECT 1 FROM messages u
                      WHERE u.chat_id = c.id AND u.seq > m.last_read_seq AND u.deleted_at IS NULL
@@ -171,7 +195,7 @@ public struct ChatStore: Sendable {
             LEFT JOIN messages lm ON lm.chat_id = c.id AND lm.seq = c.last_seq
                 AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = m.user_id AND h.message_id = lm.id)
             WHERE m.user_id = \(bind: userID) \(onlyChat)
-            ORDER BY c.last_activity_at DESC, c.id
+            ORDER BY CASE WHEN m.pinned_at IS NULL THEN 1 ELSE 0 END, m.pinned_at DESC, c.last_activity_at DESC, c.id
             LIMIT \(bind: limit) OFFSET \(bind: offset)
             """).all()
         return rows

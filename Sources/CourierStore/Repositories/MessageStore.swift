@@ -96,6 +96,7 @@ public struct MessageStore: Sendable {
                 """).run()
             try await MediaStore.attach(draft.media, to: message, on: sql)
             try await SearchIndex.add(entries, seq: seq, on: sql)
+            try await Self.recordMentions(in: message, on: sql)
             let update = ChatUpdate(
                 chatID: draft.chatID, pts: try counters.decode(column: "last_pts", as: Int64.self), kind: .newMessage,
                 messageID: id, userID: senderID, value: seq, createdAt: time
@@ -104,6 +105,18 @@ public struct MessageStore: Sendable {
             try await alongside?(message, sql)
             return (message, update)
         }
+    }
+
+    /// Notes who the message mentions: members of the chat named by `@username`, not its sender.
+    static func recordMentions(in message: Message, on sql: any SQLDatabase) async throws {
+        let names = Mentions.usernames(in: message.content)
+        guard !names.isEmpty else { return }
+        try await sql.raw("""
+            INSERT INTO message_mentions (chat_id, user_id, seq, message_id)
+            SELECT m.chat_id, u.id, \(bind: message.seq), \(bind: message.id) FROM users u
+            JOIN chat_members m ON m.user_id = u.id AND m.chat_id = \(bind: message.chatID)
+            WHERE u.username IN (\(binds: names)) AND u.id <> \(bind: message.senderID)
+            """).run()
     }
 
     /// Most rows one bulk insert carries: at 8 bound values a row, well under SQLite's and
@@ -285,6 +298,7 @@ public struct MessageStore: Sendable {
             // Its reactions and its pin go with its content (`message_deleted` says so to clients).
             try await sql.raw("DELETE FROM message_reactions WHERE message_id = \(bind: id)").run()
             try await sql.raw("DELETE FROM pinned_messages WHERE message_id = \(bind: id)").run()
+            try await sql.raw("DELETE FROM message_mentions WHERE message_id = \(bind: id)").run()
             try await MediaStore.detach(messageID: id, at: time, on: sql)
             let update = try await UpdateLog.record(.messageDeleted, in: chatID, messageID: id, value: seq, at: time, on: sql)
             return (row, update)

@@ -133,6 +133,7 @@ public struct TelegramStore: Sendable {
             SELECT l.user_id, l.telegram_chat_id, l.relay_mode FROM telegram_links l
             JOIN chat_members m ON m.user_id = l.user_id AND m.chat_id = \(bind: message.chatID)
             WHERE l.relay_mode <> 'never' AND l.telegram_chat_id IS NOT NULL
+              AND (m.muted_until IS NULL OR m.muted_until <= \(bind: message.createdAt.milliseconds))
             """).all()
         let now = message.createdAt.milliseconds
         for link in links {
