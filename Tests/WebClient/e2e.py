@@ -37,6 +37,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -456,6 +457,78 @@ class Scenario:
         self.send(a, "Second post, live")
         message_row(b, "Second post, live")
         b.screenshot("04-channel-subscriber")
+
+    def chat_menu(self, browser, title, action):
+        """Right-clicks a chat in the list and picks `action` from its menu."""
+        item = browser.find(f".chat-list .chat-item[aria-label^='{title}']")
+        ActionChains(browser.driver).context_click(item).perform()
+        browser.wait(lambda d: [x for x in d.find_elements(By.CSS_SELECTOR, ".menu .menu-item") if x.text == action],
+                     f"the chat menu item {action}")[0].click()
+
+    def chat_label(self, browser, title):
+        return browser.find(f".chat-list .chat-item[aria-label^='{title}']").get_attribute("aria-label")
+
+    def step_chat_list_and_notifications(self):
+        a, b = self.alice, self.bob
+        alice_token = a.js("return localStorage.getItem('courier.token')")
+        bob_token = b.js("return localStorage.getItem('courier.token')")
+        bob_id = b.js("return localStorage.getItem('courier.user_id')")
+        planning = self.server.api("POST", "/chats", {"type": "group", "name": "Planning", "member_ids": [bob_id]}, token=alice_token)["id"]
+        b.find(".chat-list .chat-item[aria-label^='Planning']")
+
+        # Bob mutes the group, and pins the channel to the top of his list.
+        self.chat_menu(b, "Planning", "Mute forever")
+        b.wait(lambda d: "muted" in self.chat_label(b, "Planning"), "Planning to show as muted")
+        self.chat_menu(b, "Courier News", "Pin to top")
+        b.wait(lambda d: d.find_element(By.CSS_SELECTOR, ".chat-list li:first-child .chat-item").get_attribute("aria-label").startswith("Courier News"),
+               "the pinned channel at the top")
+
+        # With notifications allowed and his tab in the background, a message in the DM notifies
+        # Bob; one in the muted group does not. The unread count shows in the title.
+        b.driver.execute_cdp_cmd("Browser.grantPermissions", {"permissions": ["notifications"], "origin": self.server.base})
+        b.js("""
+            window.__notified = [];
+            const Real = window.Notification;
+            window.Notification = class extends Real { constructor(title, options) { super(title, options); window.__notified.push(title); } };
+        """)
+        b.click(".chat-list .chat-item[aria-label^='Courier News']")  # neither chat is open
+        main_tab = b.driver.current_window_handle
+        b.driver.switch_to.new_window("tab")
+        b.driver.get("about:blank")
+        try:
+            self.server.api("POST", "/messages", {"chat_id": planning, "content": "muted chatter"}, token=alice_token)
+            dm = [c for c in self.server.api("GET", "/chats", token=alice_token)["chats"] if c["type"] == "dm"][0]["id"]
+            self.server.api("POST", "/messages", {"chat_id": dm, "content": "are you there?"}, token=alice_token)
+            time.sleep(1.5)
+        finally:
+            b.driver.close()
+            b.driver.switch_to.window(main_tab)
+        notified = b.js("return window.__notified")
+        assert notified == [self.alice_name], f"one notification, for the DM (got {notified})"
+        b.wait(lambda d: re.match(r"\(\d+\) ", d.title), "the unread count of unmuted chats in the title")
+
+        # A mention in the muted group still shows its badge; it opens the chat at the mention.
+        self.server.api("POST", "/messages", {"chat_id": planning, "content": f"@{self.bob_name} can you book it?"}, token=alice_token)
+        badge = b.find(".chat-list .chat-item[aria-label^='Planning'] .mention-badge")
+        badge.click()
+        b.wait(lambda d: (row := find_message(d, f"@{self.bob_name} can you book it?")) and "highlight" in row.get_attribute("class"), "the mention, shown")
+
+        # A draft follows Bob (kept on the server), and shows in his list once he leaves the chat.
+        b.find("#composer-input").send_keys("half-written plan")
+        b.wait(lambda d: self.server.api("GET", f"/chats/{planning}", token=bob_token).get("draft") == "half-written plan", "the draft on the server")
+        b.click(".chat-list .chat-item[aria-label^='Courier News']")
+        b.wait(lambda d: "Draft: half-written plan" in d.find_element(By.CSS_SELECTOR, ".chat-list .chat-item[aria-label^='Planning']").text,
+               "the draft in the chat list")
+        b.click(".chat-list .chat-item[aria-label^='Planning']")
+        b.wait(lambda d: d.find_element(By.ID, "composer-input").get_attribute("value") == "half-written plan", "the draft back in the composer")
+        b.screenshot("04b-chat-list-settings")
+
+        # Archived: out of the list, behind one row.
+        self.chat_menu(b, "Planning", "Archive")
+        b.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, ".chat-list .chat-item[aria-label^='Planning']"), "Planning to leave the list")
+        b.click("#archive-toggle")
+        b.find(".chat-list .chat-item[aria-label^='Planning']")
+        b.click("#archive-toggle")
 
     def step_premium(self):
         a = self.alice
@@ -976,6 +1049,7 @@ class Scenario:
             ("reactions and a pin, live on the other side; search finds a message and jumps to it", self.step_reactions_pins_search),
             ("group with members and an admin", self.step_group),
             ("channel: post, find, subscribe, live posts", self.step_channel),
+            ("chat list: pin, mute, mention badge, draft, archive; a notification while hidden", self.step_chat_list_and_notifications),
             ("premium: buy and cancel the stub subscription", self.step_premium),
             ("settings: profile, sessions, 2FA QR code", self.step_settings),
             ("Telegram link, a reference-only notice, sign out and in through its link", self.step_telegram_reference),

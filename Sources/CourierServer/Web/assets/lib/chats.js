@@ -17,7 +17,37 @@ const chatRefreshes = new Map();
  */
 function normalize(chat, previous) {
   const othersRead = Math.max(chat.others_last_read_seq ?? 0, previous?.others_read_seq ?? 0);
-  return { ...previous, ...chat, others_read_seq: othersRead };
+  // A summary (it has the reader's role) leaves out what is unset: unset it here too.
+  const unset = 'role' in chat ? { pinned_at: null, muted_until: null, archived: false, draft: null, unread_mentions: 0, first_unread_mention_seq: null } : {};
+  return { ...previous, ...unset, ...chat, others_read_seq: othersRead };
+}
+
+/** Whether the chat is muted now (its unread count does not alert, nothing notifies). */
+export function isMuted(chat) {
+  return Boolean(chat?.muted_until) && new Date(chat.muted_until) > new Date();
+}
+
+/** Changes the reader's own settings of a chat: `{pinned}`, `{mute: '1h' | '8h' | 'forever' | 'off'}`, `{archived}`. */
+export async function changeSettings(chatId, change) {
+  const settings = await api.patch(`/chats/${chatId}/settings`, change);
+  applySettings(chatId, settings);
+}
+
+/** Settings of a chat as they are now (ours, or a chat_settings_changed update from another device). */
+export function applySettings(chatId, { pinned_at: pinnedAt = null, muted_until: mutedUntil = null, archived = false }) {
+  const chat = store.chats.get(chatId);
+  if (!chat) return;
+  store.chats.set(chatId, { ...chat, pinned_at: pinnedAt, muted_until: mutedUntil, archived });
+  store.emit('chats');
+}
+
+/** Keeps the draft of a chat on the server (for the reader's other devices), when it changed. */
+export async function saveDraft(chatId, text) {
+  const chat = store.chats.get(chatId);
+  if (!chat || (chat.draft ?? '') === text) return;
+  chat.draft = text || null;
+  store.emit('chats');
+  await api.request('PUT', `/chats/${chatId}/draft`, { body: { text } });
 }
 
 /** Fetches every chat (pages of 100) and merges them into the store, with their positions in the

@@ -354,10 +354,12 @@ function sendRead(chatId) {
   const chat = store.chats.get(chatId);
   if (!chat) return;
   const seq = Math.max(chat.last_seq ?? 0, timelines.get(chatId)?.newestSeq ?? 0);
-  if (seq <= (chat.last_read_seq ?? 0) && !chat.unread_count) return;
+  if (seq <= (chat.last_read_seq ?? 0) && !chat.unread_count && !chat.unread_mentions) return;
   if (!sendFrame({ type: 'read', chat_id: chatId, seq })) return;
   chat.last_read_seq = seq;
   chat.unread_count = 0;
+  chat.unread_mentions = 0;
+  chat.first_unread_mention_seq = null;
   store.emit('chats');
 }
 

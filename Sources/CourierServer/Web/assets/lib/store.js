@@ -51,9 +51,13 @@ class Store {
     }
   }
 
-  /** Chats, newest activity first (as Telegram orders them). */
+  /** Chats: pinned ones first (the latest pinned on top), then newest activity first (as Telegram orders them). */
   sortedChats() {
-    return [...this.chats.values()].sort((a, b) => activity(b).localeCompare(activity(a)));
+    return [...this.chats.values()].sort((a, b) => {
+      if (Boolean(a.pinned_at) !== Boolean(b.pinned_at)) return a.pinned_at ? -1 : 1;
+      if (a.pinned_at && b.pinned_at && a.pinned_at !== b.pinned_at) return b.pinned_at.localeCompare(a.pinned_at);
+      return activity(b).localeCompare(activity(a));
+    });
   }
 
   /** Forgets everything (sign-out). */

@@ -11,6 +11,7 @@ import * as chats from './chats.js';
 import * as messages from './messages.js';
 import * as session from './session.js';
 import * as users from './users.js';
+import * as notifications from './notifications.js';
 import { forgetLinks } from './media-links.js';
 import { RealtimeConnection } from './realtime.js';
 import { sendFrame, setConnection } from './socket.js';
@@ -26,6 +27,7 @@ const orphans = new Map();
 /** Loads the chat list, then connects the WebSocket. */
 export async function start(onSessionEnded) {
   unsubscribe = [
+    notifications.watchUnread(),
     store.on('chat-known', adoptOrphans),
     store.on('chat-gone', (chatId) => orphans.delete(chatId)),
   ];
@@ -209,6 +211,10 @@ function handleFrame(frame) {
     case 'message_unpinned':
       // Only chats whose pins were loaded (shown once) keep them; others load them when shown.
       return store.pins.has(frame.chat_id) ? messages.loadPins(frame.chat_id).catch(() => {}) : undefined;
+    case 'chat_settings_changed':
+      return chats.applySettings(frame.chat_id, frame);
+    case 'draft_changed':
+      return chats.refreshChat(frame.chat_id).catch(() => {});
     case 'premium_changed':
       return api.get('/users/me').then(setMe).catch(() => {});
     default:
@@ -245,6 +251,11 @@ function receiveMessage(message) {
     messages.markRead(chat.id); // being looked at: read at once
   } else {
     chat.unread_count = (chat.unread_count ?? 0) + 1;
+    if (mentionsMe(message)) {
+      chat.unread_mentions = (chat.unread_mentions ?? 0) + 1;
+      chat.first_unread_mention_seq ??= message.seq;
+    }
+    notifications.notify(chat, message);
   }
   store.emit('chats');
 }
@@ -267,6 +278,14 @@ function receiveAck(frame) {
   else if (frame.message) receiveMessage(frame.message);
 }
 
+/** Whether a message names this user (`@username`; the server counts only members, and whoever
+ *  receives it is one). */
+function mentionsMe(message) {
+  const name = store.me?.username;
+  if (!name || message.sender_id === store.me?.id) return false;
+  return new RegExp(`(^|[^A-Za-z0-9_])@${name}(?![A-Za-z0-9_])`, 'i').test(message.content ?? '');
+}
+
 function receiveRead({ chat_id: chatId, user_id: userId, seq }) {
   const chat = store.chats.get(chatId);
   if (!chat) return;
@@ -274,6 +293,10 @@ function receiveRead({ chat_id: chatId, user_id: userId, seq }) {
     // Read on another device of ours.
     chat.last_read_seq = Math.max(chat.last_read_seq ?? 0, seq);
     if (seq >= (chat.last_seq ?? 0)) chat.unread_count = 0;
+    if ((chat.first_unread_mention_seq ?? Infinity) <= seq) {
+      chat.unread_mentions = 0; // the mentions after the mark are few: the next summary recounts them
+      chat.first_unread_mention_seq = null;
+    }
   } else {
     chat.others_read_seq = Math.max(chat.others_read_seq ?? 0, seq);
     store.emit('timeline', chatId);

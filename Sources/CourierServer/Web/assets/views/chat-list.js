@@ -3,6 +3,7 @@
 import * as api from '../lib/api.js';
 import * as chats from '../lib/chats.js';
 import { h, perFrame, replaceChildren } from '../lib/dom.js';
+import { showMenu } from '../lib/menu.js';
 import { icon } from '../lib/icons.js';
 import { callSummary, colorClass, initials, listTime, mediaLabel, preview } from '../lib/format.js';
 import { href, navigate } from '../lib/router.js';
@@ -41,11 +42,22 @@ export function renderChatList() {
     }, 250);
   }
 
+  // Archived chats live behind one row at the top, as in Telegram (a search looks in them too).
+  let showArchived = false;
   const render = perFrame(() => {
     const focusedId = document.activeElement?.closest?.('.chat-item')?.dataset.chatId;
     const filter = search.value.trim().toLowerCase();
-    const shown = store.sortedChats().filter((chat) => !filter || chats.chatTitle(chat).toLowerCase().includes(filter));
-    replaceChildren(list, ...shown.map(item));
+    const all = store.sortedChats();
+    const archived = all.filter((chat) => chat.archived);
+    const inView = filter ? all : all.filter((chat) => Boolean(chat.archived) === showArchived);
+    const shown = inView.filter((chat) => !filter || chats.chatTitle(chat).toLowerCase().includes(filter));
+    const archiveRow = !filter && (archived.length || showArchived)
+      ? h('li', {}, h('button', {
+        type: 'button', class: 'chat-item archive-toggle', id: 'archive-toggle',
+        on: { click: () => { showArchived = !showArchived; render(); } },
+      }, showArchived ? '← Back to chats' : `Archived chats (${archived.length})`))
+      : null;
+    replaceChildren(list, archiveRow, ...shown.map(item));
     empty.hidden = shown.length > 0 || filter.length >= 2; // with words typed, messages found show below
     element.classList.toggle('searching', filter.length >= 2);
     empty.textContent = filter ? 'No chats match.' : 'No chats yet. Start one with the pencil button.';
@@ -63,9 +75,44 @@ export function renderChatList() {
       searchMessages();
     }
   });
+  // Right-click (or a long press) on a chat: pin, mute, archive.
+  list.addEventListener('contextmenu', (event) => {
+    const link = event.target.closest('.chat-item[data-chat-id]');
+    if (!link || link.classList.contains('search-hit')) return;
+    event.preventDefault();
+    openChatMenu(link, store.chats.get(link.dataset.chatId));
+  });
   const cleanups = ['chats', 'users', 'presence', 'typing', 'route', 'me'].map((topic) => store.on(topic, render));
   render();
   return { element, teardown: () => cleanups.forEach((cleanup) => cleanup()) };
+}
+
+/** A chat's own settings, from its menu. */
+function openChatMenu(anchor, chat) {
+  if (!chat) return;
+  const change = (settings) => chats.changeSettings(chat.id, settings).catch(() => {});
+  const muted = chats.isMuted(chat);
+  const items = [
+    { label: chat.pinned_at ? 'Unpin' : 'Pin to top', icon: 'pin', action: () => change({ pinned: !chat.pinned_at }) },
+    ...(muted
+      ? [{ label: 'Unmute', icon: 'bell', action: () => change({ mute: 'off' }) }]
+      : [
+          { label: 'Mute for 1 hour', icon: 'bell-off', action: () => change({ mute: '1h' }) },
+          { label: 'Mute for 8 hours', icon: 'bell-off', action: () => change({ mute: '8h' }) },
+          { label: 'Mute forever', icon: 'bell-off', action: () => change({ mute: 'forever' }) },
+        ]),
+    { label: chat.archived ? 'Unarchive' : 'Archive', icon: 'archive', action: () => change({ archived: !chat.archived }) },
+  ];
+  showMenu(anchor, items);
+}
+
+/** Opens a chat at its first unread mention. */
+function openMention(event, chat) {
+  event.preventDefault();
+  event.stopPropagation();
+  if (chat.first_unread_mention_seq) store.jumpTo = { chatId: chat.id, seq: chat.first_unread_mention_seq };
+  if (store.activeChatId === chat.id) store.emit('jump', chat.id);
+  else navigate('chat', chat.id);
 }
 
 function item(chat) {
@@ -80,6 +127,8 @@ function item(chat) {
   let previewNode;
   if (typing.length) {
     previewNode = h('span', { class: 'typing', text: chat.type === 'dm' ? 'typing…' : `${typing[0]} is typing…` });
+  } else if (chat.draft && store.activeChatId !== chat.id) {
+    previewNode = h('span', {}, h('span', { class: 'preview-draft', text: 'Draft: ' }), chat.draft.replace(/\s+/g, ' ').trim());
   } else if (last?.metadata?.call && !last.deleted_at) {
     // A call's line, worded for this side ("Missed call"), with its icon.
     const summary = callSummary(last.metadata.call, store.me?.id);
@@ -107,7 +156,10 @@ function item(chat) {
 
   const kindIcon = chat.type === 'group' ? icon('users', { className: 'icon kind' }) : chat.type === 'channel' ? icon('megaphone', { className: 'icon kind' }) : null;
   const status = own && chat.type !== 'channel' && !last.metadata?.call ? ownStatusIcon(chat, last) : null;
-  const label = [title, online ? 'online' : null, unread ? `${unread} unread` : null].filter(Boolean).join(', ');
+  const muted = chats.isMuted(chat);
+  const mentions = chat.unread_mentions ?? 0;
+  const label = [title, online ? 'online' : null, unread ? `${unread} unread` : null, mentions ? 'mentioned' : null, muted ? 'muted' : null, chat.pinned_at ? 'pinned' : null]
+    .filter(Boolean).join(', ');
 
   return h(
     'li',
@@ -133,14 +185,18 @@ function item(chat) {
         h(
           'span',
           { class: 'chat-item-top' },
-          h('span', { class: 'chat-item-title' }, kindIcon, h('span', { class: 'chat-name', text: title }), peer?.is_premium ? icon('star', { className: 'icon premium-star', label: 'Premium' }) : null),
+          h('span', { class: 'chat-item-title' }, kindIcon, h('span', { class: 'chat-name', text: title }),
+            peer?.is_premium ? icon('star', { className: 'icon premium-star', label: 'Premium' }) : null,
+            muted ? icon('bell-off', { className: 'icon muted-icon', label: 'Muted' }) : null),
           h('span', { class: 'chat-item-time' }, status, listTime(last?.created_at ?? chat.last_activity_at)),
         ),
         h(
           'span',
           { class: 'chat-item-bottom' },
           h('span', { class: 'chat-item-preview' }, previewNode),
-          unread ? h('span', { class: 'unread-badge', 'aria-hidden': 'true', text: unread > 999 ? '999+' : String(unread) }) : null,
+          mentions ? h('button', { type: 'button', class: 'mention-badge', 'aria-label': 'Go to the mention', text: '@', on: { click: (event) => openMention(event, chat) } }) : null,
+          unread ? h('span', { class: ['unread-badge', muted ? 'muted' : ''], 'aria-hidden': 'true', text: unread > 999 ? '999+' : String(unread) }) : null,
+          !unread && chat.pinned_at ? icon('pin', { className: 'icon pinned-icon', label: 'Pinned' }) : null,
         ),
       ),
     ),

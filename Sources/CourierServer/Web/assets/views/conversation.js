@@ -336,21 +336,25 @@ export function renderConversation(container, chatId) {
     await jumpTo(message.id);
   }
 
-  /** Shows a message: older history is loaded (up to 40 pages) until it is there. */
-  async function jumpTo(messageId) {
-    for (let tries = 0; !document.getElementById(`message-${messageId}`) && tries < 40; tries += 1) {
+  /** Shows a message (by id, or by `seq`): older history is loaded (up to 40 pages) until it is there. */
+  async function jumpTo(messageId, seq = null) {
+    const row = () => (messageId ? document.getElementById(`message-${messageId}`) : list.querySelector(`.message[data-seq="${seq}"]`));
+    const rendered = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    await rendered(); // rows are drawn once per frame
+    for (let tries = 0; !row() && tries < 40; tries += 1) {
       if (!(await messages.loadOlder(chatId).catch(() => false))) break;
-      await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))); // rows rendered
+      await rendered();
     }
-    scrollToMessage(messageId);
+    const found = row();
+    if (found) scrollToMessage(found.dataset.id);
   }
 
-  /** A search hit in this chat was clicked. */
+  /** A search hit or a mention badge of this chat was clicked. */
   function takeJump() {
     const jump = store.jumpTo;
     if (!jump || jump.chatId !== chatId) return;
     store.jumpTo = null;
-    jumpTo(jump.messageId);
+    jumpTo(jump.messageId ?? null, jump.seq ?? null);
   }
 
   // --- actions -----------------------------------------------------------------------------
@@ -541,6 +545,7 @@ export function renderConversation(container, chatId) {
     const replyTo = context?.kind === 'reply' ? context.message.id : null;
     messages.sendMessage(chatId, text, replyTo);
     input.value = '';
+    saveDraft();
     setContext(null);
     autosize();
     updateComposerButtons();
@@ -568,7 +573,32 @@ export function renderConversation(container, chatId) {
     autosize();
     updateComposerButtons();
     if (input.value.trim() && context?.kind !== 'edit') messages.sendTyping(chatId);
+    if (context?.kind !== 'edit') scheduleDraft();
   });
+
+  // The draft follows the person to their other devices (kept on the server a moment after typing stops).
+  let draftTimer = null;
+  function scheduleDraft() {
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(saveDraft, 800);
+  }
+  function saveDraft() {
+    clearTimeout(draftTimer);
+    draftTimer = null;
+    if (context?.kind === 'edit' || !store.chats.has(chatId)) return;
+    chats.saveDraft(chatId, input.value.trim() ? input.value : '').catch(() => {});
+  }
+  cleanups.push(() => {
+    if (draftTimer) saveDraft();
+  });
+  function restoreDraft() {
+    const draft = store.chats.get(chatId)?.draft;
+    if (draft && !input.value) {
+      input.value = draft;
+      autosize();
+      updateComposerButtons();
+    }
+  }
 
   // --- lifecycle ---------------------------------------------------------------------------
 
@@ -629,6 +659,7 @@ export function renderConversation(container, chatId) {
     renderHeader();
     renderMessages();
     renderPins();
+    restoreDraft();
     if (!disconnected()) messages.loadPins(chatId).catch(() => {});
     // Nobody is told when someone subscribes to a channel: take a fresh subscriber count.
     if (store.chats.get(chatId)?.type === 'channel' && !disconnected()) chats.refreshChat(chatId).catch(() => {});

@@ -3,6 +3,7 @@
 import * as api from '../lib/api.js';
 import * as session from '../lib/session.js';
 import * as sync from '../lib/sync.js';
+import * as notifications from '../lib/notifications.js';
 import { choose } from '../lib/dialog.js';
 import { h, replaceChildren } from '../lib/dom.js';
 import { errorLine, field, onSubmit, showError } from '../lib/forms.js';
@@ -24,6 +25,7 @@ export function renderSettings(container) {
   const telegram = h('section', { class: 'settings-section', id: 'settings-telegram', 'aria-labelledby': 'telegram-title' });
   const callSettings = h('section', { class: 'settings-section', id: 'settings-calls', 'aria-labelledby': 'calls-title' });
   const twoFactor = h('section', { class: 'settings-section', id: 'settings-2fa', 'aria-labelledby': 'twofa-title' });
+  const alerts = h('section', { class: 'settings-section', id: 'settings-notifications', 'aria-labelledby': 'notifications-title' });
   const sessions = h('section', { class: 'settings-section', id: 'settings-sessions', 'aria-labelledby': 'sessions-title' });
   const signOut = h('button', { type: 'button', class: 'button danger wide', id: 'sign-out-button', text: 'Sign out', on: { click: () => sync.signOut() } });
 
@@ -35,13 +37,14 @@ export function renderSettings(container) {
         h('a', { class: 'icon-button back-button', href: href('home'), 'aria-label': 'Back to chats' }, icon('back')),
         h('h2', { id: 'settings-title', text: 'Settings' }),
       ),
-      h('div', { class: 'page-body' }, profile, telegram, callSettings, twoFactor, sessions, signOut),
+      h('div', { class: 'page-body' }, profile, telegram, callSettings, alerts, twoFactor, sessions, signOut),
     ),
   );
 
   renderProfile(profile);
   renderTelegram(telegram, () => mounted);
   renderCalls(callSettings, () => mounted);
+  renderNotifications(alerts);
   renderTwoFactor(twoFactor, () => mounted);
   renderSessions(sessions, () => mounted);
   return () => {
@@ -319,4 +322,26 @@ async function renderSessions(section, isMounted) {
   }
 
   load();
+}
+
+/** Desktop notifications: the browser asks once, from this button. */
+function renderNotifications(section) {
+  const status = h('p', { class: 'muted', id: 'notifications-status' });
+  const button = h('button', { type: 'button', class: 'button', id: 'notifications-button', text: 'Turn on desktop notifications' });
+  const show = () => {
+    const state = notifications.permission();
+    status.textContent = {
+      granted: 'On: new messages in chats that are not muted show as notifications while Courier is in the background.',
+      denied: 'Blocked in this browser’s site settings.',
+      unsupported: 'This browser cannot show notifications.',
+      default: 'Off.',
+    }[state];
+    button.hidden = state !== 'default';
+  };
+  button.addEventListener('click', async () => {
+    await notifications.enable();
+    show();
+  });
+  replaceChildren(section, h('h3', { id: 'notifications-title', text: 'Notifications' }), status, button);
+  show();
 }
