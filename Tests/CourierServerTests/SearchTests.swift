@@ -82,6 +82,27 @@ struct SearchTests {
         }
     }
 
+    /// Messages sent back to back (the same millisecond, several chats) page without a gap or a repeat.
+    @Test(arguments: TestEngine.all)
+    func messagesSentAtOnceAllComeThroughThePages(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let chats = [try await api.createGroup(alice, name: "One"), try await api.createGroup(alice, name: "Two")]
+                var sent: Set<String> = []
+                for number in 0..<12 { sent.insert(try await api.post(alice, to: chats[number % 2], "burst \(number)")) }
+                var seen: [String] = []
+                var cursor: String?
+                repeat {
+                    let response = try await search(api, alice, q("burst") + "&limit=1" + (cursor.map { "&before=\($0)" } ?? ""))
+                    seen += (response["results"] as? [[String: Any]] ?? []).compactMap { ($0["message"] as? [String: Any])?["id"] as? String }
+                    cursor = response["next_before"] as? String
+                } while cursor != nil && seen.count < 30
+                #expect(seen.count == 12 && Set(seen) == sent)
+            }
+        }
+    }
+
     @Test(arguments: TestEngine.all)
     func editsDeletesHidingAndLeavingUpdateWhatIsFound(engine: TestEngine) async throws {
         try await engine.withStore { store in
@@ -159,7 +180,7 @@ struct SearchTests {
                 let alice = try await api.register(username: "alice_1")
                 for (query, field) in [
                     ("", "q"), ("q=", "q"), ("q=%21%21%21", "q"), ("q=a&limit=0", "limit"), ("q=a&limit=51", "limit"), ("q=a&limit=x", "limit"),
-                    ("q=a&before=garbage", "before"), ("q=a&before=1_\(UUID().uuidString)x", "before"), ("q=a&chat_id=nope", "chat_id"),
+                    ("q=a&before=garbage", "before"), ("q=a&before=1_\(UUID().uuidString)x_1", "before"), ("q=a&before=1_\(UUID().uuidString)_-1", "before"), ("q=a&chat_id=nope", "chat_id"),
                     ("q=" + String(repeating: "a", count: 257), "q"),
                 ] {
                     let response = try await search(api, alice, query)

@@ -34,9 +34,9 @@ public struct ChatService: Sendable {
         return Membered(chat: found.chat, membership: membership)
     }
 
-    /// The chats a person is in (channels they follow included).
-    public func chatIDs(of userID: UUID) async throws -> [UUID] {
-        try await chats.chatIDs(of: userID)
+    /// The chats a person is in (channels they follow included), the most recently active first, at most `limit`.
+    public func chatIDs(of userID: UUID, limit: Int) async throws -> [UUID] {
+        try await chats.chatIDs(of: userID, limit: limit)
     }
 
     /// Everyone in a chat, for delivering what happens in it.

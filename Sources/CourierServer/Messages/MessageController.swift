@@ -22,8 +22,7 @@ struct MessageController {
     }
 
     @Sendable func show(request: Request, context: AuthenticatedContext) async throws -> MessageResponse {
-        let (message, access) = try await messages.message(try messageID(context), for: context.user.userID)
-        return MessageResponse(access.chat.kind == .channel ? message.withoutReactors() : message)
+        MessageResponse(try await messages.message(try messageID(context), for: context.user.userID).message)
     }
 
     @Sendable func edit(request: Request, context: AuthenticatedContext) async throws -> MessageResponse {

@@ -119,7 +119,9 @@ public struct MessageService: Sendable {
             throw CourierError.notFound("message")
         }
         guard try await !messages.isHidden(id, for: userID) else { throw CourierError.notFound("message") }
-        return (message, access)
+        // Channels show reactions as counts only: every path that answers with a message read here
+        // (REST, WebSocket acks, Telegram references) gets it that way.
+        return (access.chat.kind == .channel ? message.withoutReactors() : message, access)
     }
 
     /// Changes the text of one's own message, or of a channel post by the channel's admins. Returns
@@ -138,7 +140,7 @@ public struct MessageService: Sendable {
         try MessageDraft.validate(content: content, allowEmpty: message.kind != .text)
         guard let edited = try await messages.edit(message, content: content, at: .now()) else { throw CourierError.notFound("message") }
         await events.stored(LoggedUpdates(chat: [edited.update]), messages: [edited.message], excluding: connection)
-        return (edited.message, edited.update.pts)
+        return (access.chat.kind == .channel ? edited.message.withoutReactors() : edited.message, edited.update.pts)
     }
 
     /// Whom a deletion is for: everyone in the chat, or only the one deleting.

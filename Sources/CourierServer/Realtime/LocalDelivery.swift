@@ -22,7 +22,6 @@ struct LocalDelivery: Sendable {
             do {
                 if members[update.chatID] == nil { members[update.chatID] = try await chats.memberIDs(of: update.chatID) }
                 let recipients = members[update.chatID] ?? []
-                // An edit of a message someone deleted for themselves reaches them without it.
                 // Channels show reactions as counts only: who reacted is for that person alone.
                 let isChannel = update.kind == .reactionChanged || message?.reactions.isEmpty == false
                     ? try await chats.find(id: update.chatID)?.kind == .channel : false
@@ -30,7 +29,9 @@ struct LocalDelivery: Sendable {
                     try await deliverChannelReaction(update, message: message, to: recipients, position: position, excluding: connection)
                     continue
                 }
-                let hiders = update.kind == .messageEdited ? try await update.messageID.asyncMap { try await messages.hiders(of: $0) } ?? [] : []
+                // An edit or a reaction of a message someone deleted for themselves reaches them without it.
+                let hidesMessage = update.kind == .messageEdited || update.kind == .reactionChanged
+                let hiders = hidesMessage ? try await update.messageID.asyncMap { try await messages.hiders(of: $0) } ?? [] : []
                 let seeing = hiders.isEmpty ? recipients : recipients.filter { !hiders.contains($0) }
                 await registry.deliver(Delivery(
                     recipients: seeing, frame: UpdateFrame(update, message: message, hideReactors: isChannel).text, position: position,

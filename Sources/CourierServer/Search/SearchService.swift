@@ -9,6 +9,8 @@ public struct SearchService: Sendable {
 
     public static let defaultLimit = 20
     public static let maxLimit = 50
+    /// Chats one search looks in at most: the most recently active (one chat: any of them).
+    public static let maxChats = 1000
 
     /// The newest messages matching `text`, older than `before` (a cursor from an earlier page).
     public func search(_ text: String, in chatID: UUID?, for userID: UUID, before: String?, limit: Int) async throws -> MessageSearch.Page {
@@ -26,7 +28,7 @@ public struct SearchService: Sendable {
         if let chatID {
             scope = [try await chats.memberAccess(chatID, for: userID).chat.id]
         } else {
-            scope = try await chats.chatIDs(of: userID)
+            scope = try await chats.chatIDs(of: userID, limit: Self.maxChats)
         }
         return try await search.search(query, in: scope, for: userID, before: cursor, limit: limit)
     }

@@ -19,6 +19,8 @@ public struct ChatSettingsStore: Sendable {
         _ chatID: UUID, for userID: UUID, at time: Timestamp, _ change: @escaping @Sendable (inout ChatListSettings) throws -> Void
     ) async throws -> (settings: ChatListSettings, update: AccountUpdate?) {
         try await engine.write { sql in
+            // The person's row: two changes at once count their pinned chats one after the other.
+            try await sql.raw("UPDATE users SET last_pts = last_pts WHERE id = \(bind: userID)").run()
             guard let row = try await sql.raw("""
                 SELECT pinned_at, muted_until, archived FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID)
                 """).first()

@@ -178,9 +178,11 @@ public struct ChatStore: Sendable {
                    m.last_read_seq AS m_last_read_seq, m.pinned_at AS m_pinned_at, m.muted_until AS m_muted_until,
                    m.archived AS m_archived, m.draft AS m_draft,
                    (SELECT COUNT(*) FROM message_mentions mm
-                     WHERE mm.chat_id = c.id AND mm.user_id = m.user_id AND mm.seq > m.last_read_seq) AS unread_mentions,
+                     WHERE mm.chat_id = c.id AND mm.user_id = m.user_id AND mm.seq > m.last_read_seq
+                       AND NOT EXISTS (SELECT 1 FROM hidden_messages hm WHERE hm.user_id = m.user_id AND hm.message_id = mm.message_id)) AS unread_mentions,
                    (SELECT MIN(mm.seq) FROM message_mentions mm
-                     WHERE mm.chat_id = c.id AND mm.user_id = m.user_id AND mm.seq > m.last_read_seq) AS first_unread_mention_seq,
+                     WHERE mm.chat_id = c.id AND mm.user_id = m.user_id AND mm.seq > m.last_read_seq
+                       AND NOT EXISTS (SELECT 1 FROM hidden_messages hm WHERE hm.user_id = m.user_id AND hm.message_id = mm.message_id)) AS first_unread_mention_seq,
                    \(unsafeRaw: Message.columns(of: "lm", prefix: "lm_")),
                    (SELECT COUNT(*) FROM (SELECT 1 FROM messages u
                      WHERE u.chat_id = c.id AND u.seq > m.last_read_seq AND u.deleted_at IS NULL
@@ -232,11 +234,13 @@ public struct ChatStore: Sendable {
         }
     }
 
-    /// The chats `userID` is in, in any role.
-    public func chatIDs(of userID: UUID) async throws -> [UUID] {
+    /// The chats `userID` is in, in any role, the most recently active first, at most `limit`.
+    public func chatIDs(of userID: UUID, limit: Int) async throws -> [UUID] {
         try await engine.read { sql in
-            try await sql.raw("SELECT chat_id FROM chat_members WHERE user_id = \(bind: userID)").all()
-                .map { try $0.decode(column: "chat_id", as: UUID.self) }
+            try await sql.raw("""
+                SELECT m.chat_id FROM chat_members m JOIN chats c ON c.id = m.chat_id
+                WHERE m.user_id = \(bind: userID) ORDER BY c.last_activity_at DESC, c.id LIMIT \(bind: limit)
+                """).all().map { try $0.decode(column: "chat_id", as: UUID.self) }
         }
     }
 

@@ -77,11 +77,17 @@ public struct MessageStore: Sendable {
                 """).first()
             else { throw CourierError.notFound("chat") }
             let seq = try counters.decode(column: "last_seq", as: Int64.self)
+            // Never earlier than the message before (two nodes' clocks, a send that waited for the
+            // lock): within a chat, time follows `seq`, which search's paging relies on.
+            let previous = seq > 1 ? try await sql.raw("""
+                SELECT created_at FROM messages WHERE chat_id = \(bind: draft.chatID) AND seq = \(bind: seq - 1)
+                """).first()?.decode(column: "created_at", as: Int64.self) : nil
+            let stamped = Timestamp(milliseconds: max(time.milliseconds, previous ?? 0))
             let message = Message(
                 id: id, chatID: draft.chatID, seq: seq, senderID: senderID, content: draft.content, kind: draft.kind,
                 mediaURL: draft.mediaURL, attachments: draft.attachments, metadata: draft.metadata, replyToID: draft.replyToID,
                 forwardedFromID: origin?.messageID, forwardedFromSenderID: origin?.senderID,
-                clientMessageID: draft.clientMessageID, createdAt: time, updatedAt: time, editedAt: nil, deletedAt: nil,
+                clientMessageID: draft.clientMessageID, createdAt: stamped, updatedAt: stamped, editedAt: nil, deletedAt: nil,
                 media: draft.media
             )
             try await sql.raw("""
@@ -89,7 +95,7 @@ public struct MessageStore: Sendable {
                 VALUES (\(bind: message.id), \(bind: message.chatID), \(bind: seq), \(bind: senderID), \(bind: sealed.content),
                         \(bind: message.kind.rawValue), \(bind: sealed.mediaURL), \(bind: sealed.attachments), \(bind: sealed.metadata),
                         \(bind: message.replyToID), \(bind: message.forwardedFromID), \(bind: message.forwardedFromSenderID),
-                        \(bind: message.clientMessageID), \(bind: time.milliseconds), \(bind: time.milliseconds), NULL, NULL)
+                        \(bind: message.clientMessageID), \(bind: stamped.milliseconds), \(bind: stamped.milliseconds), NULL, NULL)
                 """).run()
             try await sql.raw("""
                 UPDATE chat_members SET last_read_seq = \(bind: seq) WHERE chat_id = \(bind: draft.chatID) AND user_id = \(bind: senderID)
@@ -99,7 +105,7 @@ public struct MessageStore: Sendable {
             try await Self.recordMentions(in: message, on: sql)
             let update = ChatUpdate(
                 chatID: draft.chatID, pts: try counters.decode(column: "last_pts", as: Int64.self), kind: .newMessage,
-                messageID: id, userID: senderID, value: seq, createdAt: time
+                messageID: id, userID: senderID, value: seq, createdAt: stamped
             )
             try await UpdateLog.insert(update, on: sql)
             try await alongside?(message, sql)

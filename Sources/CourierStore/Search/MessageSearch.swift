@@ -19,26 +19,40 @@ public struct MessageSearch: Sendable {
         self.index = SearchIndex(keyring: cipher.keyring)
     }
 
-    /// Where a page of results ends: the last hit's time and id (results are ordered by both,
-    /// newest first). As text, `<milliseconds>_<id>`.
+    /// Where a page of results ends: the last hit's time, chat and `seq`. Results are ordered by
+    /// the three, newest first; within a chat, time follows `seq` (a message is never stamped
+    /// earlier than the one before it), so each chat's index range, read by `seq`, agrees with it.
+    /// As text, `<milliseconds>_<chat id>_<seq>`.
     public struct Cursor: Sendable, Equatable, CustomStringConvertible {
         public let createdAt: Timestamp
-        public let id: UUID
+        public let chatID: UUID
+        public let seq: Int64
 
-        public init(createdAt: Timestamp, id: UUID) {
+        public init(createdAt: Timestamp, chatID: UUID, seq: Int64) {
             self.createdAt = createdAt
-            self.id = id
+            self.chatID = chatID
+            self.seq = seq
+        }
+
+        init(_ message: Message) {
+            self.init(createdAt: message.createdAt, chatID: message.chatID, seq: message.seq)
         }
 
         public init?(_ text: String) {
-            let parts = text.split(separator: "_", maxSplits: 1)
-            guard parts.count == 2, parts[0].count <= 16, let milliseconds = Int64(parts[0]), milliseconds >= 0,
-                  parts[1].utf8.count == 36, let id = UUID(uuidString: String(parts[1]))
+            let parts = text.split(separator: "_", omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[0].count <= 16, let milliseconds = Int64(parts[0]), milliseconds >= 0,
+                  parts[1].utf8.count == 36, let chatID = UUID(uuidString: String(parts[1])),
+                  parts[2].count <= 19, let seq = Int64(parts[2]), seq >= 0
             else { return nil }
-            self.init(createdAt: Timestamp(milliseconds: milliseconds), id: id)
+            self.init(createdAt: Timestamp(milliseconds: milliseconds), chatID: chatID, seq: seq)
         }
 
-        public var description: String { "\(createdAt.milliseconds)_\(id.uuidString.lowercased())" }
+        public var description: String { "\(createdAt.milliseconds)_\(chatID.uuidString.lowercased())_\(seq)" }
+
+        /// The order of results, newest first.
+        static func isNewer(_ a: (createdAt: Int64, chatID: UUID, seq: Int64), than b: (createdAt: Int64, chatID: UUID, seq: Int64)) -> Bool {
+            (a.createdAt, a.chatID.uuidString, a.seq) > (b.createdAt, b.chatID.uuidString, b.seq)
+        }
     }
 
     public struct Hit: Sendable {
@@ -74,9 +88,10 @@ public struct MessageSearch: Sendable {
         let driving = try await rarestTerm(of: tokens.count, in: lookups)
         var hits: [Hit] = []
         var cursor = before
-        // When candidates fail the check (a typed prefix longer than the index keeps), each round
-        // reads four times as many as the last.
+        // When candidates fail the check (a typed prefix longer than the index keeps), the next
+        // round reads as many as the share that passed so far says the page still needs.
         var batch = limit + 1
+        var examined = 0
         for _ in 0..<Self.maxRounds {
             let candidates = try await rows(ids: try await candidates(lookups, driving: driving, for: viewerID, before: cursor, limit: batch))
             for row in candidates {
@@ -85,16 +100,20 @@ public struct MessageSearch: Sendable {
                     if hits.count == limit { return Page(hits: hits, next: cursor) }
                     hits.append(Hit(message: message, snippet: query.snippet(of: message.content)))
                 }
-                cursor = Cursor(createdAt: message.createdAt, id: message.id)
+                examined += 1
+                cursor = Cursor(message)
             }
             if candidates.count < batch { return Page(hits: hits, next: nil) }
-            batch = min(batch * 4, Self.maxBatch)
+            let passing = max(Double(hits.count) / Double(max(examined, 1)), 0.05)
+            batch = min(Self.maxBatch, max(limit + 1, Int((Double(limit - hits.count + 1) / passing).rounded(.up))))
         }
         return Page(hits: hits, next: cursor)
     }
 
     /// How many entries of a term are counted at most when choosing which one drives a query.
-    static let termProbeLimit = 50_000
+    static let termProbeLimit = 5000
+    /// Chats whose entries the probe counts.
+    static let probeChats = 16
 
     /// The term with the fewest index entries over the chats, counting each up to `termProbeLimit`
     /// (one index range per term: a common word stops at the cap, a rare one is counted whole).
@@ -102,7 +121,8 @@ public struct MessageSearch: Sendable {
         guard count > 1, !lookups.isEmpty else { return 0 }
         var best = (term: 0, entries: Int.max)
         for term in 0..<count {
-            let hashes = lookups.prefix(Self.chatsPerStatement * 5).map { $0.hashes[term] }
+            // A sample of the chats tells which term is rarer as well as all of them, for less.
+            let hashes = lookups.prefix(Self.probeChats).map { $0.hashes[term] }
             let entries = try await engine.read { sql in
                 try await sql.raw("""
                     SELECT COUNT(*) AS n FROM (SELECT 1 FROM search_tokens WHERE token IN (\(binds: hashes)) LIMIT \(bind: Self.termProbeLimit)) probe
@@ -118,7 +138,7 @@ public struct MessageSearch: Sendable {
     private func candidates(
         _ lookups: [(chatID: UUID, hashes: [Int64])], driving: Int, for viewerID: UUID, before: Cursor?, limit: Int
     ) async throws -> [UUID] {
-        var found: [(createdAt: Int64, id: UUID)] = []
+        var found: [(createdAt: Int64, chatID: UUID, seq: Int64, id: UUID)] = []
         for start in stride(from: 0, to: lookups.count, by: Self.chatsPerStatement) {
             let part = lookups[start..<min(start + Self.chatsPerStatement, lookups.count)]
             let branches: [SQLQueryString] = part.enumerated().map { number, lookup in
@@ -126,14 +146,17 @@ public struct MessageSearch: Sendable {
             }
             let rows = try await engine.read { sql in
                 try await sql.raw("""
-                    \(branches.joined(separator: " UNION ALL ")) ORDER BY created_at DESC, id DESC LIMIT \(bind: limit)
+                    \(branches.joined(separator: " UNION ALL ")) ORDER BY created_at DESC, chat_id DESC, seq DESC LIMIT \(bind: limit)
                     """).all()
             }
             for row in rows {
-                found.append((try row.decode(column: "created_at", as: Int64.self), try row.decode(column: "id", as: UUID.self)))
+                found.append((
+                    try row.decode(column: "created_at", as: Int64.self), try row.decode(column: "chat_id", as: UUID.self),
+                    try row.decode(column: "seq", as: Int64.self), try row.decode(column: "id", as: UUID.self)
+                ))
             }
         }
-        found.sort { ($0.createdAt, $0.id.uuidString) > ($1.createdAt, $1.id.uuidString) }
+        found.sort { Cursor.isNewer(($0.createdAt, $0.chatID, $0.seq), than: ($1.createdAt, $1.chatID, $1.seq)) }
         return found.prefix(limit).map(\.id)
     }
 
@@ -159,13 +182,21 @@ public struct MessageSearch: Sendable {
             conditions.append("EXISTS (SELECT 1 FROM search_tokens e WHERE e.token = \(bind: hash) AND e.seq = t.seq)")
         }
         if let before {
-            conditions.append("""
-                (m.created_at < \(bind: before.createdAt.milliseconds) OR (m.created_at = \(bind: before.createdAt.milliseconds) AND m.id < \(bind: before.id)))
-                """)
+            // Older than the cursor in (time, chat, seq) order, for this one chat.
+            let time = before.createdAt.milliseconds
+            let chat = lookup.chatID.uuidString
+            let cursorChat = before.chatID.uuidString
+            if chat == cursorChat {
+                conditions.append("(m.created_at < \(bind: time) OR (m.created_at = \(bind: time) AND m.seq < \(bind: before.seq)))")
+            } else if chat < cursorChat {
+                conditions.append("m.created_at <= \(bind: time)")
+            } else {
+                conditions.append("m.created_at < \(bind: time)")
+            }
         }
         return """
             SELECT * FROM (
-                SELECT m.id AS id, m.created_at AS created_at FROM search_tokens t
+                SELECT m.id AS id, m.created_at AS created_at, m.chat_id AS chat_id, m.seq AS seq FROM search_tokens t
                 JOIN messages m ON m.chat_id = \(bind: lookup.chatID) AND m.seq = t.seq
                 WHERE \(conditions.joined(separator: " AND "))
                 ORDER BY t.seq DESC LIMIT \(bind: limit)
