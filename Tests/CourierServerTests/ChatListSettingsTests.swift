@@ -113,6 +113,12 @@ struct ChatListSettingsTests {
             #expect(try await Self.listed(api, alice).first?["unread_mentions"] as? Int == 0)
             #expect(try await api.send(.post, "/api/v1/chats/\(chat)/read", json: ["seq": seq], token: bob.token).status == .ok)
             #expect(try await Self.listed(api, bob).first?["unread_mentions"] as? Int == 0)
+            // An edit that adds a mention makes it count; one that takes it out, no longer.
+            let later = try await api.post(alice, to: chat, "lunch?")
+            #expect(try await api.send(.patch, "/api/v1/messages/\(later)", json: ["content": "lunch, @bob_12?"], token: alice.token).status == .ok)
+            #expect(try await Self.listed(api, bob).first?["unread_mentions"] as? Int == 1)
+            #expect(try await api.send(.patch, "/api/v1/messages/\(later)", json: ["content": "lunch?"], token: alice.token).status == .ok)
+            #expect(try await Self.listed(api, bob).first?["unread_mentions"] as? Int == 0)
         }
     }
 

@@ -269,6 +269,11 @@ public struct MessageStore: Sendable {
             else { return nil }
             try await SearchIndex.remove(try await index.entries(of: before.content, in: message.chatID), seq: message.seq, on: sql)
             try await SearchIndex.add(entries, seq: message.seq, on: sql)
+            // Mentions follow the text: one added by the edit counts, one removed no longer does.
+            try await sql.raw("DELETE FROM message_mentions WHERE message_id = \(bind: message.id)").run()
+            var edited = before
+            edited.content = content
+            try await Self.recordMentions(in: edited, on: sql)
             let update = try await UpdateLog.record(.messageEdited, in: message.chatID, messageID: message.id, value: message.seq, at: time, on: sql)
             return (row, update)
         }

@@ -73,7 +73,7 @@ public struct MessageSearch: Sendable {
     /// short, with a cursor to go on from.
     static let maxRounds = 5
     /// Candidates one round reads at most.
-    static let maxBatch = 2000
+    static let maxBatch = 500
 
     /// The newest messages in `chatIDs` matching `query` that `viewerID` sees, older than `before`.
     public func search(
@@ -111,7 +111,7 @@ public struct MessageSearch: Sendable {
     }
 
     /// How many entries of a term are counted at most when choosing which one drives a query.
-    static let termProbeLimit = 5000
+    static let termProbeLimit = 50_000
     /// Chats whose entries the probe counts.
     static let probeChats = 16
 

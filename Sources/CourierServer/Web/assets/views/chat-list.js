@@ -32,7 +32,11 @@ export function renderChatList() {
     }
     searchTimer = setTimeout(async () => {
       try {
-        const page = await api.get(`/search${api.query({ q: text, limit: 20 })}`);
+        // A page can come back empty with more to read (its candidates failed the check): read on, a little.
+        let page = await api.get(`/search${api.query({ q: text, limit: 20 })}`);
+        for (let more = 0; !page.results.length && page.next_before && more < 3 && run === searchRun; more += 1) {
+          page = await api.get(`/search${api.query({ q: text, limit: 20, before: page.next_before })}`);
+        }
         if (run !== searchRun) return; // typed on meanwhile
         hitsTitle.hidden = false;
         replaceChildren(hits, ...(page.results.length ? page.results.map(hit) : [h('li', { class: 'muted search-none', text: 'No messages found.' })]));
