@@ -186,12 +186,14 @@ public struct MessageSearch: Sendable {
             let time = before.createdAt.milliseconds
             let chat = lookup.chatID.uuidString
             let cursorChat = before.chatID.uuidString
+            // `+m.created_at`: a filter on the rows the token's index range finds, never a reason
+            // for the planner to walk the messages by time instead.
             if chat == cursorChat {
-                conditions.append("(m.created_at < \(bind: time) OR (m.created_at = \(bind: time) AND m.seq < \(bind: before.seq)))")
+                conditions.append("(+m.created_at < \(bind: time) OR (+m.created_at = \(bind: time) AND m.seq < \(bind: before.seq)))")
             } else if chat < cursorChat {
-                conditions.append("m.created_at <= \(bind: time)")
+                conditions.append("+m.created_at <= \(bind: time)")
             } else {
-                conditions.append("m.created_at < \(bind: time)")
+                conditions.append("+m.created_at < \(bind: time)")
             }
         }
         return """
