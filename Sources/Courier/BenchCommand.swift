@@ -1,6 +1,7 @@
 import ArgumentParser
 import CourierBench
 import CourierServer
+import CourierStore
 import Foundation
 
 /// `courier bench`: load against a running server over its public API, with a table on the
@@ -34,6 +35,22 @@ struct BenchCommand: AsyncParsableCommand {
                 try BenchReport(mode: mode, server: url, engine: engine, machineBefore: machine, settings: settings, result: result)
                     .write(to: json)
                 print("Report written to \(json)")
+            }
+        }
+
+        /// `run` for a mode that writes straight into the server's database (`server`: the same
+        /// settings as `serve`), with the store open for the duration and closed after.
+        func run<Settings: Codable & Sendable, Result: Codable & Sendable>(
+            mode: String, settings: Settings, server: ServerOptions, table: (Result) -> TextTable,
+            _ body: (BenchTarget, Store) async throws -> Result
+        ) async throws {
+            let store = try await openStore(configuration: try server.configuration(), logger: bootstrapLogging(level: .warning))
+            do {
+                try await run(mode: mode, settings: settings, table: table) { target in try await body(target, store) }
+                try await store.engine.close()
+            } catch {
+                try? await store.engine.close()
+                throw error
             }
         }
     }
@@ -110,15 +127,8 @@ struct BenchCommand: AsyncParsableCommand {
             settings.messages = messages
             settings.requests = requests
             settings.concurrency = concurrency
-            let store = try await openStore(configuration: try server.configuration(), logger: bootstrapLogging(level: .warning))
-            do {
-                try await common.run(mode: "history", settings: settings, table: \.table) { target in
-                    try await HistoryBenchmark(target: target, store: store, settings: settings).run()
-                }
-                try await store.engine.close()
-            } catch {
-                try? await store.engine.close()
-                throw error
+            try await common.run(mode: "history", settings: settings, server: server, table: \.table) { target, store in
+                try await HistoryBenchmark(target: target, store: store, settings: settings).run()
             }
         }
     }
@@ -139,15 +149,8 @@ struct BenchCommand: AsyncParsableCommand {
             settings.messages = messages
             settings.chats = chats
             settings.requests = requests
-            let store = try await openStore(configuration: try server.configuration(), logger: bootstrapLogging(level: .warning))
-            do {
-                try await common.run(mode: "search", settings: settings, table: \.table) { target in
-                    try await SearchBenchmark(target: target, store: store, settings: settings).run()
-                }
-                try await store.engine.close()
-            } catch {
-                try? await store.engine.close()
-                throw error
+            try await common.run(mode: "search", settings: settings, server: server, table: \.table) { target, store in
+                try await SearchBenchmark(target: target, store: store, settings: settings).run()
             }
         }
     }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CourierClient
+import CourierServer
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -409,7 +410,7 @@ final class ChaosServer: Sendable {
         ]) { _, new in new }
         running.standardOutput = FileHandle.nullDevice
         running.standardError = FileHandle.nullDevice
-        try running.run()
+        try ProcessLaunch.run(running)
         process.put(running)
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {

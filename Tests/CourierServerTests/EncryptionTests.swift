@@ -131,7 +131,7 @@ struct EncryptionTests {
         process.arguments = ["-h", url.host, "-p", String(url.port), "-U", url.username, "-n", schema, url.database ?? "postgres"]
         let output = Pipe()
         process.standardOutput = output
-        try process.run()
+        try ProcessLaunch.run(process)
         let data = try output.fileHandleForReading.readToEnd() ?? Data()
         process.waitUntilExit()
         try #require(process.terminationStatus == 0)

@@ -65,7 +65,7 @@ struct ExternalCommand: Sendable {
             try await withCheckedThrowingContinuation { continuation in
                 process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
                 do {
-                    try process.run()
+                    try ProcessLaunch.run(process)
                 } catch {
                     process.terminationHandler = nil
                     continuation.resume(throwing: Failure(tool: executable, reason: "could not start: \(error)"))

@@ -1,3 +1,4 @@
+import CourierServer
 import Crypto
 import Foundation
 import HTTPTypes
@@ -61,7 +62,7 @@ enum MediaFixtures {
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         process.waitUntilExit()
         try #require(process.terminationStatus == 0, "\(tool) \(arguments) failed")
     }

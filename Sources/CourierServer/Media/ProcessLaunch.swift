@@ -1,0 +1,15 @@
+import Foundation
+import Synchronization
+
+/// Starts child processes one at a time. Foundation's `Process.run()` on Linux is not safe to call
+/// from several threads at once (a test run crashed inside it, in `memcpy`, while media jobs and
+/// fixtures launched tools in parallel); the launch itself takes microseconds, so taking turns
+/// costs nothing that matters, and the processes still run side by side.
+public enum ProcessLaunch {
+    private static let turn = Mutex(())
+
+    /// Starts `process` (as `process.run()` does), after any launch under way elsewhere.
+    public static func run(_ process: Process) throws {
+        try turn.withLock { _ in try process.run() }
+    }
+}
