@@ -65,13 +65,18 @@ actor ChatUpdateSequencer {
     /// clock, a hint held up in an outbox). Updates this recent are read when a stream starts;
     /// a device that had one already ignores the copy.
     let startSlack: Duration
+    /// Whether a new stream starts from the log (`start`). Only where other nodes store updates:
+    /// on one node every update reaches the sequencer directly, and a node that restarts would
+    /// send devices that already caught up the updates of the slack again.
+    let startsFromLog: Bool
     /// How many positions before a new stream's first update `start` looks at.
     static let startWindow: Int64 = 256
 
     init(
         delivery: LocalDelivery, updates: UpdateStore, gapPatience: Duration = .milliseconds(30), ackPatience: Duration = .milliseconds(150),
-        followingSince: Timestamp = .now(), startSlack: Duration = .seconds(5), logger: Logger
+        followingSince: Timestamp = .now(), startSlack: Duration = .seconds(5), startsFromLog: Bool = true, logger: Logger
     ) {
+        self.startsFromLog = startsFromLog
         self.followingSince = followingSince
         self.startSlack = startSlack
         self.delivery = delivery
@@ -187,7 +192,7 @@ actor ChatUpdateSequencer {
     /// device here is in the chat, the stream starts from what arrived.
     private func start(_ chatID: UUID) async {
         streams[chatID]?.started = true
-        guard let stream = streams[chatID], stream.deliveredUpTo == nil,
+        guard startsFromLog, let stream = streams[chatID], stream.deliveredUpTo == nil,
               let known = (Array(stream.waiting.keys) + stream.hinted.map(\.first)).min(), known > 1 else { return }
         var here: [UUID] = []
         do {

@@ -15,7 +15,7 @@ struct RealtimeFanOut: UpdateSubscriber {
 
     init(registry: ConnectionRegistry, bus: any Bus, chats: ChatStore, messages: MessageStore, updates: UpdateStore, logger: Logger) {
         self.delivery = LocalDelivery(registry: registry, chats: chats, messages: messages, logger: logger)
-        self.sequencer = ChatUpdateSequencer(delivery: delivery, updates: updates, logger: logger)
+        self.sequencer = ChatUpdateSequencer(delivery: delivery, updates: updates, startsFromLog: !(bus is InProcessBus), logger: logger)
         self.bus = bus
         self.logger = logger
     }
