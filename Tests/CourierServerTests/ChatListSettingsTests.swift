@@ -81,6 +81,8 @@ struct ChatListSettingsTests {
                 #expect(try await api.send(.put, "/api/v1/chats/\(chat)/draft", json: ["text": String(repeating: "x", count: 4097)], token: alice.token).status == .unprocessableContent)
                 let stranger = try await api.register(username: "mallory")
                 #expect(try await api.send(.put, "/api/v1/chats/\(chat)/draft", json: ["text": "x"], token: stranger.token).status == .notFound)
+                // A chat that does not exist: 404, not a key made for it (the API fuzzer found a 500).
+                #expect(try await api.send(.put, "/api/v1/chats/\(UUID().uuidString)/draft", json: ["text": "x"], token: alice.token).status == .notFound)
             }
             let raw = try await EncryptionTests.rawDatabase(store, location)
             #expect(raw.range(of: Data(canary.utf8)) == nil, "the draft is stored in clear")

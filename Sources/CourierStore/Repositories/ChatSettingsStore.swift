@@ -55,6 +55,11 @@ public struct ChatSettingsStore: Sendable {
     /// Returns the update, nil when it did not change.
     public func setDraft(_ text: String?, in chatID: UUID, for userID: UUID, at time: Timestamp) async throws -> AccountUpdate? {
         let draft = (text?.isEmpty ?? true) ? nil : text
+        // A member's chat only: sealing would otherwise make a key for a chat that does not exist.
+        let isMember = try await engine.read { sql in
+            try await sql.raw("SELECT 1 AS present FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID)").first() != nil
+        }
+        guard isMember else { throw CourierError.notFound("chat") }
         let sealed = try await keyring.seal(draft, Self.draftContext(chatID, userID))
         return try await engine.write { sql in
             guard let row = try await sql.raw("""
