@@ -22,14 +22,12 @@ struct ReactionController {
 
     @Sendable func react(request: Request, context: AuthenticatedContext) async throws -> MessageResponse {
         let body = try await request.decodeJSON(as: ReactRequest.self, context: context)
-        return answer(try await reactions.react(body.emoji, to: try messageID(context), by: context.user.userID))
+        return MessageResponse(try await reactions.react(body.emoji, to: try messageID(context), by: context.user.userID))
     }
 
     @Sendable func takeBack(request: Request, context: AuthenticatedContext) async throws -> MessageResponse {
-        answer(try await reactions.react(nil, to: try messageID(context), by: context.user.userID))
+        MessageResponse(try await reactions.react(nil, to: try messageID(context), by: context.user.userID))
     }
-
-    private func answer(_ message: Message) -> MessageResponse { MessageResponse(message) }
 
     @Sendable func pin(request: Request, context: AuthenticatedContext) async throws -> MessageResponse {
         MessageResponse(try await pins.pin(try messageID(context), by: context.user.userID).withoutReactors())

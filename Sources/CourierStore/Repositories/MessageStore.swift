@@ -285,10 +285,19 @@ public struct MessageStore: Sendable {
     /// the write transaction holds the whole database), so that the index entries removed for its
     /// old text are those of the text really replaced.
     private func lockedLiveMessage(_ id: UUID, on sql: any SQLDatabase) async throws -> Message? {
+        guard let row = try await Self.lockedLiveRow(id, on: sql, required: false) else { return nil }
+        return try await cipher.message(from: row)
+    }
+
+    /// Locks a message not deleted and returns its row: its row on PostgreSQL (SQLite's write
+    /// transaction holds the whole database), so that an edit, a reaction or a pin cannot cross
+    /// its deletion or a second change to it. A deleted or unknown message is not found.
+    static func lockedLiveRow(_ id: UUID, on sql: any SQLDatabase, required: Bool = true) async throws -> (any SQLRow)? {
         let row = try await sql.raw("""
             UPDATE messages SET updated_at = updated_at WHERE id = \(bind: id) AND deleted_at IS NULL RETURNING \(unsafeRaw: Message.columns)
             """).first()
-        return try await row.asyncMap { try await cipher.message(from: $0) }
+        if required, row == nil { throw CourierError.notFound("message") }
+        return row
     }
 
     /// Deletes a message for everyone: its content, media, metadata and index entries are erased;

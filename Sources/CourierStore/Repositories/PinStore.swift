@@ -14,7 +14,7 @@ public struct PinStore: Sendable {
     /// Pins `message`; returns the `message_pinned` update, or nil when it was pinned already.
     public func pin(_ message: Message, by userID: UUID, at time: Timestamp) async throws -> ChatUpdate? {
         try await engine.write { sql in
-            try await ReactionStore.lockLiveMessage(message.id, on: sql)
+            _ = try await MessageStore.lockedLiveRow(message.id, on: sql)
             // The chat's row too: two pins at once count one after the other.
             try await sql.raw("UPDATE chats SET last_pts = last_pts WHERE id = \(bind: message.chatID)").run()
             let pinned = try await sql.raw("""

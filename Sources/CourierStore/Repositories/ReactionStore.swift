@@ -13,7 +13,7 @@ public struct ReactionStore: Sendable {
     /// when nothing changed (the same emoji again, or removing none).
     public func react(_ emoji: String?, to message: Message, by userID: UUID, at time: Timestamp) async throws -> ChatUpdate? {
         try await engine.write { sql in
-            try await Self.lockLiveMessage(message.id, on: sql)
+            _ = try await MessageStore.lockedLiveRow(message.id, on: sql)
             let current = try await sql.raw("""
                 SELECT emoji FROM message_reactions WHERE message_id = \(bind: message.id) AND user_id = \(bind: userID)
                 """).first()?.decode(column: "emoji", as: String.self)
@@ -37,16 +37,6 @@ public struct ReactionStore: Sendable {
                 .reactionChanged, in: message.chatID, messageID: message.id, userID: userID, value: message.seq, detail: emoji, at: time, on: sql
             )
         }
-    }
-
-    /// Locks a message not deleted (PostgreSQL: its row; SQLite's write transaction holds the
-    /// database), so that a change to it cannot cross its deletion or a second change by the same
-    /// person; a deleted message is not found.
-    static func lockLiveMessage(_ id: UUID, on sql: any SQLDatabase) async throws {
-        guard try await sql.raw("""
-            UPDATE messages SET updated_at = updated_at WHERE id = \(bind: id) AND deleted_at IS NULL RETURNING id
-            """).first() != nil
-        else { throw CourierError.notFound("message") }
     }
 
     /// The reactions under each of these messages: most used first (then first used first), with
