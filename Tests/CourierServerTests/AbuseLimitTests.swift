@@ -27,6 +27,20 @@ struct AbuseLimitTests {
     }
 
     @Test(arguments: TestEngine.all)
+    func searchesHaveABudgetOfTheirOwn(engine: TestEngine) async throws {
+        try await withTestApp(engine, rateLimits: RateLimitSettings(user: .init(100, per: 60), searchPerUser: .init(3, per: 60))) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let bob = try await api.register(username: "bob_12")
+            for _ in 1...3 { #expect(try await api.send(.get, "/api/v1/search?q=hello", token: alice.token).status == .ok) }
+            let limited = try await api.send(.get, "/api/v1/search?q=hello", token: alice.token)
+            #expect(limited.status == .tooManyRequests && limited.errorCode == "rate_limited")
+            // Only searching is held back, and only for her.
+            #expect(try await api.send(.get, "/api/v1/users/me", token: alice.token).status == .ok)
+            #expect(try await api.send(.get, "/api/v1/search?q=hello", token: bob.token).status == .ok)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
     func failedSignInsLockTheAccountForAWhile(engine: TestEngine) async throws {
         try await withTestApp(engine, rateLimits: Self.tight) { api, _ in
             try await api.register(username: "alice_1")

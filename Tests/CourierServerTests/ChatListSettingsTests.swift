@@ -100,7 +100,7 @@ struct ChatListSettingsTests {
 
     @Test(arguments: TestEngine.all)
     func aMentionOfAMemberCountsUntilRead(engine: TestEngine) async throws {
-        try await withTestApp(engine) { api, _ in
+        try await withTestApp(engine) { api, services in
             let alice = try await api.register(username: "alice_1")
             let bob = try await api.register(username: "bob_12")
             let carol = try await api.register(username: "carol_1")
@@ -115,6 +115,11 @@ struct ChatListSettingsTests {
             #expect(try await Self.listed(api, alice).first?["unread_mentions"] as? Int == 0)
             #expect(try await api.send(.post, "/api/v1/chats/\(chat)/read", json: ["seq": seq], token: bob.token).status == .ok)
             #expect(try await Self.listed(api, bob).first?["unread_mentions"] as? Int == 0)
+            // A read mention is not kept: the table only holds what still counts.
+            let kept = try await services.store.engine.read { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM message_mentions").first()?.decode(column: "n", as: Int.self)
+            }
+            #expect(kept == 0)
             // An edit that adds a mention makes it count; one that takes it out, no longer.
             let later = try await api.post(alice, to: chat, "lunch?")
             #expect(try await api.send(.patch, "/api/v1/messages/\(later)", json: ["content": "lunch, @bob_12?"], token: alice.token).status == .ok)

@@ -96,7 +96,7 @@ public final class AppServices: Sendable {
         self.sync = SyncService(updates: store.updates, messages: store.messages, chats: store.chats)
         self.calls = CallService(calls: store.calls, chats: chats, messages: messages, events: events, turn: turn, logger: logger)
         self.channels = ChannelService(chats: store.chats, messages: messages, events: events)
-        self.search = SearchService(chats: chats, search: store.search)
+        self.search = SearchService(chats: chats, search: store.search, limiter: limiter)
         self.reactions = ReactionService(messages: messages, reactions: store.reactions, events: events)
         self.pins = PinService(messages: messages, chats: chats, pins: store.pins, events: events)
         self.chatSettings = ChatSettingsService(settings: store.chatSettings, events: events)

@@ -68,11 +68,3 @@ enum ClientFrame {
         }
     }
 }
-
-extension UUID {
-    /// Parses an id sent by a client, reporting `field` when it is not one.
-    static func parse(_ text: String, field: String) throws(CourierError) -> UUID {
-        guard text.utf8.count == 36, let id = UUID(uuidString: text) else { throw CourierError.invalid(field, "\(field) must be an id.") }
-        return id
-    }
-}

@@ -33,7 +33,8 @@ struct SearchController {
         guard let text = query.get("q") else { throw CourierError.invalidParameter("q", "q (the words to look for) is required.") }
         var chatID: UUID?
         if let text = query.get("chat_id") {
-            guard text.utf8.count == 36, let id = UUID(uuidString: text) else { throw CourierError.invalidParameter("chat_id", "chat_id must be an id.") }
+            // A query parameter, so a malformed one is a 400 like `limit` and `before`.
+            guard let id = UUID(clientText: text) else { throw CourierError.invalidParameter("chat_id", "chat_id must be an id.") }
             chatID = id
         }
         var limit = SearchService.defaultLimit

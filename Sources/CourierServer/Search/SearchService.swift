@@ -6,6 +6,7 @@ import Foundation
 public struct SearchService: Sendable {
     let chats: ChatService
     let search: MessageSearch
+    let limiter: RateLimiter
 
     public static let defaultLimit = 20
     public static let maxLimit = 50
@@ -24,6 +25,7 @@ public struct SearchService: Sendable {
             }
             return cursor
         }
+        try await limiter.take("search:\(userID)", limiter.settings.searchPerUser)
         let scope: [UUID]
         if let chatID {
             scope = [try await chats.memberAccess(chatID, for: userID).chat.id]

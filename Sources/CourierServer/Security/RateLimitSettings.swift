@@ -28,12 +28,15 @@ public struct RateLimitSettings: Sendable, Equatable {
     public var unauthenticatedPerIP: Limit
     /// WebSocket upgrades per signed-in user.
     public var webSocketUpgradesPerUser: Limit
+    /// Searches per signed-in user, on top of `user`: one search reads the index of up to a
+    /// thousand chats, so it costs far more than an ordinary request.
+    public var searchPerUser: Limit
 
     public init(
         enabled: Bool = true, user: Limit = .init(100, per: 60), premiumUser: Limit = .init(1000, per: 60),
         registerPerIP: Limit = .init(20, per: 3600), loginPerIP: Limit = .init(30, per: 60),
         loginFailuresPerAccount: Limit = .init(10, per: 900), unauthenticatedPerIP: Limit = .init(120, per: 60),
-        webSocketUpgradesPerUser: Limit = .init(30, per: 60)
+        webSocketUpgradesPerUser: Limit = .init(30, per: 60), searchPerUser: Limit = .init(60, per: 60)
     ) {
         self.enabled = enabled
         self.user = user
@@ -43,13 +46,14 @@ public struct RateLimitSettings: Sendable, Equatable {
         self.loginFailuresPerAccount = loginFailuresPerAccount
         self.unauthenticatedPerIP = unauthenticatedPerIP
         self.webSocketUpgradesPerUser = webSocketUpgradesPerUser
+        self.searchPerUser = searchPerUser
     }
 
     public static let off = RateLimitSettings(enabled: false)
 
     /// `COURIER_RATE_LIMITS` (`on`/`off`) and `COURIER_RATE_LIMIT_<NAME>` = `count` or `count/seconds`
     /// for USER, PREMIUM_USER, REGISTER_PER_IP, LOGIN_PER_IP, LOGIN_FAILURES_PER_ACCOUNT,
-    /// UNAUTHENTICATED_PER_IP, WEBSOCKET_UPGRADES_PER_USER.
+    /// UNAUTHENTICATED_PER_IP, WEBSOCKET_UPGRADES_PER_USER, SEARCH_PER_USER.
     public static func resolve(environment: [String: String]) throws(ConfigurationError) -> RateLimitSettings {
         var settings = RateLimitSettings()
         switch environment["COURIER_RATE_LIMITS"]?.lowercased() {
@@ -72,6 +76,7 @@ public struct RateLimitSettings: Sendable, Equatable {
         settings.loginFailuresPerAccount = try limit("LOGIN_FAILURES_PER_ACCOUNT", settings.loginFailuresPerAccount)
         settings.unauthenticatedPerIP = try limit("UNAUTHENTICATED_PER_IP", settings.unauthenticatedPerIP)
         settings.webSocketUpgradesPerUser = try limit("WEBSOCKET_UPGRADES_PER_USER", settings.webSocketUpgradesPerUser)
+        settings.searchPerUser = try limit("SEARCH_PER_USER", settings.searchPerUser)
         return settings
     }
 }

@@ -385,6 +385,10 @@ public struct ChatStore: Sendable {
                     """).first()?.decode(column: "last_read_seq", as: Int64.self) ?? 0
                 return (mark, LoggedUpdates())
             }
+            // A read mention is only counted while unread: it goes with the read.
+            try await sql.raw("""
+                DELETE FROM message_mentions WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID) AND seq <= \(bind: seq)
+                """).run()
             if kind == .channel {
                 return (seq, LoggedUpdates(account: [
                     try await UpdateLog.record(.read, for: userID, chatID: chatID, value: seq, at: time, on: sql),
