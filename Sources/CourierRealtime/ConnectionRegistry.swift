@@ -109,14 +109,19 @@ public actor ConnectionRegistry {
         userIDs.filter { connections[$0] != nil }
     }
 
-    /// Queues a delivery on every local connection of its recipients. Never waits for a device.
-    public func deliver(_ delivery: Delivery) {
+    /// Queues a delivery on every local connection of its recipients and returns on how many.
+    /// Never waits for a device.
+    @discardableResult
+    public func deliver(_ delivery: Delivery) -> Int {
+        var queued = 0
         for userID in delivery.recipients {
             guard let devices = connections[userID] else { continue }
             for (id, connection) in devices where id != delivery.excludedConnection && delivery.sessions?.admits(connection.sessionID) ?? true {
                 connection.enqueue(delivery.frame, position: delivery.position)
+                queued += 1
             }
         }
+        return queued
     }
 
     /// Closes the connections of sessions that were signed out. Returns how many it closed.

@@ -37,6 +37,8 @@ public final class AppServices: Sendable {
     public let gateway: GatewayConfiguration
     /// How long the update log keeps updates; a device further behind reloads (`too_long`).
     public let updateRetention: Duration
+    /// What this node measures (`/metrics`).
+    public let metrics: ServerMetrics
 
     /// Builds the services over an open, migrated store.
     ///
@@ -55,9 +57,10 @@ public final class AppServices: Sendable {
         publicURL: String = "http://127.0.0.1:8080", bus: any Bus = InProcessBus(), updateRetention: Duration = .seconds(30 * 24 * 3600),
         mediaSettings: MediaSettings = MediaSettings(), blobs: (any BlobStore)? = nil, mediaWorkFolder: String? = nil,
         sharedRateLimits: (any SharedRateLimitBuckets)? = nil, presenceDirectory: (any PresenceDirectory)? = nil,
-        turn: TURNSettings = TURNSettings(), logger: Logger = Logger(label: "courier")
+        turn: TURNSettings = TURNSettings(), metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "courier")
     ) async throws {
         self.updateRetention = updateRetention
+        self.metrics = metrics
         self.store = store
         self.bus = bus
         self.gateway = gateway
@@ -65,8 +68,9 @@ public final class AppServices: Sendable {
         self.limiter = RateLimiter(settings: rateLimits, shared: sharedRateLimits)
         self.audit = AuditService(audit: store.audit, users: store.users, logger: logger)
         self.events = EventPublisher(
-            bus: bus, registry: registry, chats: store.chats, messages: store.messages, updates: store.updates, logger: logger
+            bus: bus, registry: registry, chats: store.chats, messages: store.messages, updates: store.updates, metrics: metrics, logger: logger
         )
+        events.subscribe(StoredMessageCounter(metrics: metrics))
         self.presence = PresenceService(
             directory: presenceDirectory ?? LocalPresenceDirectory(registry: registry), registry: registry, chats: store.chats, users: store.users,
             events: events, logger: logger
@@ -90,11 +94,15 @@ public final class AppServices: Sendable {
         self.media = MediaService(
             store: store.media, blobs: try blobs ?? FolderBlobStore(folder: scratch + "/blobs"), settings: mediaSettings, premium: premium,
             linkKey: store.keyring.derivedKey(purpose: "media-links/v1"), workFolder: mediaWorkFolder ?? scratch + "/work",
-            announceWork: { [events] in await events.mediaWorkQueued() }, logger: logger
+            announceWork: { [events] in await events.mediaWorkQueued() }, metrics: metrics, logger: logger
         )
         self.messages = MessageService(messages: store.messages, chats: chats, events: events, relay: relay, media: media)
-        self.sync = SyncService(updates: store.updates, messages: store.messages, chats: store.chats)
-        self.calls = CallService(calls: store.calls, chats: chats, messages: messages, events: events, turn: turn, logger: logger)
+        var sync = SyncService(updates: store.updates, messages: store.messages, chats: store.chats)
+        sync.metrics = metrics
+        self.sync = sync
+        var calls = CallService(calls: store.calls, chats: chats, messages: messages, events: events, turn: turn, logger: logger)
+        calls.metrics = metrics
+        self.calls = calls
         self.channels = ChannelService(chats: store.chats, messages: messages, events: events)
         self.search = SearchService(chats: chats, search: store.search, limiter: limiter)
         self.reactions = ReactionService(messages: messages, reactions: store.reactions, events: events)
@@ -105,6 +113,14 @@ public final class AppServices: Sendable {
             bot: botAPI, settings: telegram, store: store.telegram, messages: messages, audit: audit, publicURL: base,
             botUsername: .init(), logger: logger
         )
+        // Gauges of the moment, read when Prometheus scrapes.
+        metrics.collect { [registry, metrics] in metrics.webSocketConnections.record(await registry.count) }
+        if self.telegram.bot != nil {
+            metrics.collect { [store, metrics] in
+                if let depth = try? await store.telegram.queueDepth() { metrics.relayQueueDepth.record(depth) }
+            }
+        }
+        if let sqlite = store.engine as? SQLiteEngine { await sqlite.observeGroupCommits(metrics.groupCommitBatchSize()) }
     }
 
     /// The background services of a node: its own (fan-out from the bus, the sweeps of its
@@ -133,7 +149,7 @@ public final class AppServices: Sendable {
             MediaWorkService(media: media, logger: logger),
         ]
         if let bot = telegram.bot, let settings = telegram.settings {
-            services.append(TelegramRelayService(telegram: telegram, relay: relay, bot: bot, settings: settings, logger: logger))
+            services.append(TelegramRelayService(telegram: telegram, relay: relay, bot: bot, settings: settings, logger: logger, metrics: metrics))
             if let secret = settings.webhookSecret {
                 services.append(TelegramWebhookRegistration(bot: bot, url: "\(telegram.publicURL)/telegram/webhook", secret: secret, logger: logger))
             } else {

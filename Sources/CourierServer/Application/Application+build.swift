@@ -17,11 +17,12 @@ import ServiceLifecycle
 ///   - https: whether the server is reached over HTTPS (then HSTS is sent).
 public func buildRouter(
     services: AppServices, allowedOrigins: Set<String> = [], https: Bool = false, webClient: WebAssets = .bundled,
-    trustedProxies: TrustedProxies = .none
+    trustedProxies: TrustedProxies = .none, metricsToken: String? = nil
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // Middleware applies to routes added after it: keep these first. The error middleware is
     // innermost, so every error has become a response before headers are added to it.
+    router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: ClientAddressMiddleware(trusted: trustedProxies))
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: SecurityHeadersMiddleware(https: https))
@@ -29,6 +30,7 @@ public func buildRouter(
     router.add(middleware: ErrorMiddleware())
 
     HealthController(engine: services.store.engine, registry: services.registry).addRoutes(to: router)
+    if let metricsToken { MetricsController(metrics: services.metrics, token: metricsToken).addRoutes(to: router) }
     OpenAPIController().addRoutes(to: router)
     WebClientController(assets: webClient).addRoutes(to: router)
     WebSocketGateway(services: services, registry: services.registry, configuration: services.gateway).addRoutes(to: router)
@@ -66,9 +68,11 @@ public func buildRouter(
 /// A Courier node over `services`: HTTP and WebSocket on one port, plus its background services.
 public func buildApplication(
     services: AppServices, host: String, port: Int, allowedOrigins: Set<String> = [], https: Bool = false,
-    webClient: WebAssets = .bundled, trustedProxies: TrustedProxies = .none, logger: Logger
+    webClient: WebAssets = .bundled, trustedProxies: TrustedProxies = .none, metricsToken: String? = nil, logger: Logger
 ) -> some ApplicationProtocol {
-    let router = buildRouter(services: services, allowedOrigins: allowedOrigins, https: https, webClient: webClient, trustedProxies: trustedProxies)
+    let router = buildRouter(
+        services: services, allowedOrigins: allowedOrigins, https: https, webClient: webClient, trustedProxies: trustedProxies, metricsToken: metricsToken
+    )
     let webSocket = WebSocketServerConfiguration(
         maxFrameSize: services.gateway.maxFrameBytes, autoPing: .enabled(timePeriod: services.gateway.pingInterval)
     )
@@ -88,12 +92,16 @@ public func buildApplication(
 public func buildNode(configuration: ServerConfiguration, store: Store, logger: Logger) async throws -> ServiceGroup {
     let services = try await buildServices(configuration: configuration, store: store, logger: logger)
     let app = try buildApplication(configuration: configuration, services: services, logger: logger)
+    var nodeServices: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        .init(service: app), .init(service: ConnectionDrain(registry: services.registry, spread: configuration.drainSpread, logger: logger)),
+        // Signalled first, so its clock runs from the moment the node is asked to stop.
+        .init(service: ShutdownDeadline(limit: configuration.drainSpread + .seconds(30), logger: logger)),
+    ]
+    if let address = configuration.metrics.address {
+        nodeServices.append(.init(service: buildMetricsListener(host: address.host, port: address.port, metrics: services.metrics, logger: logger)))
+    }
     return ServiceGroup(configuration: .init(
-        services: [
-            .init(service: app), .init(service: ConnectionDrain(registry: services.registry, spread: configuration.drainSpread, logger: logger)),
-            // Signalled first, so its clock runs from the moment the node is asked to stop.
-            .init(service: ShutdownDeadline(limit: configuration.drainSpread + .seconds(30), logger: logger)),
-        ],
+        services: nodeServices,
         gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
     ))
 }
@@ -111,14 +119,7 @@ public func buildApplication(
 func buildServices(configuration: ServerConfiguration, store: Store, logger: Logger) async throws -> AppServices {
     try await checkAuditLog(store, logger: logger)
     let secret = try configuration.jwtSecret ?? SecretFile.loadOrCreate(at: configuration.jwtSecretPath)
-    let blobs: any BlobStore
-    if let s3 = configuration.media.s3 {
-        let bucket = try S3BlobStore(configuration: s3)
-        try await bucket.checkBucket()
-        blobs = bucket
-    } else {
-        blobs = try FolderBlobStore(folder: configuration.mediaDirectory)
-    }
+    let blobs = try await openBlobStore(configuration: configuration)
     for tool in ["vips", "vipsheader", "ffmpeg", "ffprobe"] where ExternalCommand.locate(tool) == nil {
         logger.warning("\(tool) is not installed: photos, videos and voice messages cannot be processed (files still can)")
     }
@@ -153,8 +154,16 @@ func buildApplication(configuration: ServerConfiguration, services: AppServices,
     return buildApplication(
         services: services, host: configuration.host, port: configuration.port,
         allowedOrigins: configuration.allowedOrigins, https: configuration.publicURL.hasPrefix("https://"),
-        webClient: webClient, trustedProxies: configuration.trustedProxies, logger: logger
+        webClient: webClient, trustedProxies: configuration.trustedProxies, metricsToken: configuration.metrics.token, logger: logger
     )
+}
+
+/// The separate metrics listener (`COURIER_METRICS_ADDRESS`): `/metrics` and nothing else, for a
+/// Prometheus on a private network.
+func buildMetricsListener(host: String, port: Int, metrics: ServerMetrics, logger: Logger) -> some ApplicationProtocol {
+    let router = Router(context: BasicRequestContext.self)
+    MetricsController(metrics: metrics, token: nil).addRoutes(to: router)
+    return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "Courier"), logger: logger)
 }
 
 /// Opens the configured database (creating the data folder first), brings its schema up to date and
@@ -183,6 +192,16 @@ public func openStore(configuration: ServerConfiguration, logger: Logger, migrat
         try? await engine.close()
         throw error
     }
+}
+
+/// Where media bytes live as configured: the S3 bucket (checked to answer) or the data folder.
+public func openBlobStore(configuration: ServerConfiguration) async throws -> any BlobStore {
+    if let s3 = configuration.media.s3 {
+        let bucket = try S3BlobStore(configuration: s3)
+        try await bucket.checkBucket()
+        return bucket
+    }
+    return try FolderBlobStore(folder: configuration.mediaDirectory)
 }
 
 /// Before a node serves: seals an audit log written before it was keyed (once, on the first start

@@ -20,6 +20,8 @@ public struct CallService: Sendable {
     let events: EventPublisher
     let turn: TURNSettings
     let logger: Logger
+    /// Counts the TURN credentials issued.
+    var metrics: ServerMetrics?
 
     // MARK: Placing and answering
 
@@ -180,6 +182,7 @@ public struct CallService: Sendable {
 
     public func iceServers(for userID: UUID) async throws -> ICEServers {
         let credentials = turn.secret.map { TURNCredentials(userID: userID, secret: $0, now: .now(), ttl: turn.ttl) }
+        if credentials != nil { metrics?.turnCredentials.increment() }
         return ICEServers(
             stun: turn.urls.filter { $0.hasPrefix("stun") }, turn: turn.urls.filter { $0.hasPrefix("turn") }, credentials: credentials,
             relayOnly: try await calls.relaysAllCalls(userID)

@@ -45,6 +45,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// How long a stopping node takes to close its WebSockets (spread, so that the other nodes do
     /// not take every reconnect at once).
     public var drainSpread: Duration = .seconds(5)
+    /// Where `/metrics` is served (nowhere unless configured).
+    public var metrics = MetricsSettings()
     /// This node's name in its logs (`COURIER_NODE_ID`; the host name by default).
     public var nodeID: String = ProcessInfo.processInfo.hostName
 
@@ -157,6 +159,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         )
         configuration.drainSpread = .seconds(drainSeconds)
         configuration.turn = try TURNSettings.resolve(environment: environment)
+        configuration.metrics = try MetricsSettings.resolve(environment: environment)
         if let nodeID = value("COURIER_NODE_ID") {
             guard (1...64).contains(nodeID.count), nodeID.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }) else {
                 throw ConfigurationError("COURIER_NODE_ID must be 1 to 64 letters, digits, '-', '_', '.' or ':'.")

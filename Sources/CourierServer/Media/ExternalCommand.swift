@@ -16,6 +16,8 @@ struct ExternalCommand: Sendable {
     /// The job's private folder: the tool's temporary files and its captured output go there, and
     /// nowhere else on disk (nil: the system's temporary folder, for tools that see no content).
     var folder: URL?
+    /// Settings the tool needs (a database password), added to its small fixed environment.
+    var environment: [String: String] = [:]
 
     struct Failure: Error, CustomStringConvertible {
         let tool: String
@@ -55,6 +57,7 @@ struct ExternalCommand: Sendable {
         }
         // A small, fixed environment: nothing of the server's (secrets may be in it) reaches a tool.
         process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "VIPS_CONCURRENCY": "1", "LC_ALL": "C", "TMPDIR": temporary]
+            .merging(environment) { _, added in added }
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice

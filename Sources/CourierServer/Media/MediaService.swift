@@ -22,6 +22,8 @@ public final class MediaService: Sendable {
     /// emptied when the node starts).
     let workFolder: URL
     let logger: Logger
+    /// Counts bytes uploaded and times processing; set once, when the node is assembled.
+    let metrics: ServerMetrics?
     /// Threads for the plaintext copies and the files tools made: reading or writing hundreds of
     /// megabytes must not hold one of the few threads Swift's tasks share.
     private let fileThreads: NIOThreadPool = {
@@ -43,9 +45,10 @@ public final class MediaService: Sendable {
 
     public init(
         store: MediaStore, blobs: any BlobStore, settings: MediaSettings, premium: PremiumService, linkKey: SymmetricKey,
-        workFolder: String, announceWork: @escaping @Sendable () async -> Void, logger: Logger
+        workFolder: String, announceWork: @escaping @Sendable () async -> Void, metrics: ServerMetrics? = nil, logger: Logger
     ) {
         self.announceWork = announceWork
+        self.metrics = metrics
         self.store = store
         self.blobs = blobs
         self.settings = settings
@@ -221,8 +224,10 @@ public final class MediaService: Sendable {
             runningHashes.withLock { _ = $0.removeValue(forKey: id) }
             try? await flush()
             try? await settle()
+            metrics?.uploadBytes.increment(by: Int(committed - offset))
             throw error
         }
+        metrics?.uploadBytes.increment(by: Int(committed - offset))
         runningHashes.withLock { state in
             if let hash { state[id] = (committed, hash) } else { state.removeValue(forKey: id) }
         }
@@ -267,7 +272,9 @@ public final class MediaService: Sendable {
                 // The outputs are files in the job's folder: stored before it goes.
                 (result, stored) = try await processingTurn(of: userID) {
                     try await withPlaintextCopy(of: record, blob: MediaStore.Blob(variant: MediaVariant.original, blobID: id, size: record.size)) { input, folder in
+                        let started = ContinuousClock.now
                         let result = try await processor.process(input, kind: record.kind, in: folder)
+                        metrics?.mediaProcessing.record(.now - started)
                         var stored: [MediaStore.Blob] = []
                         do {
                             for output in result.outputs { stored.append(try await storeVariant(output, key: record.fileKey)) }

@@ -20,11 +20,14 @@ public final class EventPublisher: Sendable {
     let fanOut: RealtimeFanOut
     private let subscribers: Mutex<[any UpdateSubscriber]>
 
-    public init(bus: any Bus, registry: ConnectionRegistry, chats: ChatStore, messages: MessageStore, updates: UpdateStore, logger: Logger) {
+    public init(
+        bus: any Bus, registry: ConnectionRegistry, chats: ChatStore, messages: MessageStore, updates: UpdateStore, metrics: ServerMetrics? = nil,
+        logger: Logger
+    ) {
         self.bus = bus
         self.chats = chats
         self.logger = logger
-        self.fanOut = RealtimeFanOut(registry: registry, bus: bus, chats: chats, messages: messages, updates: updates, logger: logger)
+        self.fanOut = RealtimeFanOut(registry: registry, bus: bus, chats: chats, messages: messages, updates: updates, metrics: metrics, logger: logger)
         self.subscribers = Mutex([fanOut])
     }
 

@@ -11,6 +11,8 @@ struct LocalDelivery: Sendable {
     let chats: ChatStore
     let messages: MessageStore
     let logger: Logger
+    /// Counts frames queued and, for new messages, the time from storing to queueing.
+    var metrics: ServerMetrics?
 
     /// Queues the frames of `stored`. `members` may give the members of chats already read.
     func deliver(_ stored: StoredUpdates, members known: [UUID: [UUID]] = [:]) async {
@@ -33,10 +35,11 @@ struct LocalDelivery: Sendable {
                 let hidesMessage = update.kind == .messageEdited || update.kind == .reactionChanged
                 let hiders = hidesMessage ? try await update.messageID.asyncMap { try await messages.hiders(of: $0) } ?? [] : []
                 let seeing = hiders.isEmpty ? recipients : recipients.filter { !hiders.contains($0) }
-                await registry.deliver(Delivery(
+                let queued = await registry.deliver(Delivery(
                     recipients: seeing, frame: UpdateFrame(update, message: message, hideReactors: isChannel).text, position: position,
                     excludedConnection: connection
                 ))
+                record(queued, of: update, message: message)
                 let hiding = recipients.filter { hiders.contains($0) }
                 if !hiding.isEmpty {
                     await registry.deliver(Delivery(
@@ -54,6 +57,15 @@ struct LocalDelivery: Sendable {
                 recipients: [update.userID], frame: UpdateFrame(update).text,
                 position: UpdatePosition(stream: update.userID, pts: update.pts), excludedConnection: connection
             ))
+        }
+    }
+
+    private func record(_ queued: Int, of update: ChatUpdate, message: Message?) {
+        guard let metrics, queued > 0 else { return }
+        metrics.deliveries.increment(by: queued)
+        if update.kind == .newMessage, let message {
+            let milliseconds = max(0, Timestamp.now().milliseconds - message.createdAt.milliseconds)
+            for _ in 0..<queued { metrics.deliveryLatency.recordMilliseconds(milliseconds) }
         }
     }
 

@@ -13,8 +13,10 @@ struct RealtimeFanOut: UpdateSubscriber {
     let bus: any Bus
     let logger: Logger
 
-    init(registry: ConnectionRegistry, bus: any Bus, chats: ChatStore, messages: MessageStore, updates: UpdateStore, logger: Logger) {
-        self.delivery = LocalDelivery(registry: registry, chats: chats, messages: messages, logger: logger)
+    init(
+        registry: ConnectionRegistry, bus: any Bus, chats: ChatStore, messages: MessageStore, updates: UpdateStore, metrics: ServerMetrics?, logger: Logger
+    ) {
+        self.delivery = LocalDelivery(registry: registry, chats: chats, messages: messages, logger: logger, metrics: metrics)
         self.sequencer = ChatUpdateSequencer(delivery: delivery, updates: updates, startsFromLog: !(bus is InProcessBus), logger: logger)
         self.bus = bus
         self.logger = logger

@@ -9,6 +9,8 @@ public struct SyncService: Sendable {
     let updates: UpdateStore
     let messages: MessageStore
     let chats: ChatStore
+    /// Counts catch-ups and `too_long`s.
+    var metrics: ServerMetrics?
 
     /// Chats one request may name.
     public static let maxChats = 500
@@ -61,6 +63,7 @@ public struct SyncService: Sendable {
         guard positions.chats.count <= Self.maxChats else {
             throw CourierError.invalid("chats", "Ask for at most \(Self.maxChats) chats at once.")
         }
+        metrics?.catchUps.increment()
         let limit = rawLimit ?? Self.defaultLimit
         guard (1...Self.maxLimit).contains(limit) else { throw CourierError.invalid("limit", "limit must be 1 to \(Self.maxLimit).") }
         guard positions.chats.values.allSatisfy({ $0 >= 0 }), (positions.account ?? 0) >= 0 else {
@@ -109,6 +112,7 @@ public struct SyncService: Sendable {
                 continue
             }
             if held < chat.pruned {
+                metrics?.tooLong.increment()
                 difference.tooLong.append(chatID)
                 difference.chats[chatID] = chat.newest
                 continue

@@ -15,6 +15,7 @@ struct TelegramRelayService: Service {
     let bot: any BotAPI
     let settings: TelegramSettings
     let logger: Logger
+    var metrics: ServerMetrics?
 
     static let maxAttempts = 8
 
@@ -67,6 +68,7 @@ struct TelegramRelayService: Service {
                 )
                 try await store.markSent(references, telegramID: "\(chatID):\(messageID)", at: .now())
             } catch let error as BotAPIError {
+                metrics?.botAPIErrors.increment()
                 switch error {
                 case .retryAfter(let seconds):
                     try await store.retry(references, at: Timestamp.now().adding(seconds: Int64(seconds)), error: error.description, now: .now())

@@ -18,9 +18,15 @@ actor GroupCommitWriter {
     private let pool: ConnectionPool<SQLiteConnection>
     private var queue: [any GroupedWrite] = []
     private var draining = false
+    /// Hears each commit's batch size (metrics); nil when nobody listens.
+    private var batchObserver: (@Sendable (Int) -> Void)?
 
     init(pool: ConnectionPool<SQLiteConnection>) {
         self.pool = pool
+    }
+
+    func observeBatches(_ observer: @escaping @Sendable (Int) -> Void) {
+        batchObserver = observer
     }
 
     /// Runs `body` in a transaction and returns its result once that transaction is committed.
@@ -43,6 +49,7 @@ actor GroupCommitWriter {
         while !queue.isEmpty {
             let batch = Array(queue.prefix(Self.maximumBatch))
             queue.removeFirst(batch.count)
+            batchObserver?(batch.count)
             await commit(batch)
         }
         draining = false

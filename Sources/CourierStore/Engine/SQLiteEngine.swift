@@ -58,6 +58,11 @@ public final class SQLiteEngine: DatabaseEngine {
         return connection
     }
 
+    /// Reports the size of every group commit (how many transactions shared it) to `observer`.
+    public func observeGroupCommits(_ observer: @escaping @Sendable (Int) -> Void) async {
+        await committer.observeBatches(observer)
+    }
+
     public func read<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         try await readers.withConnection { try await body($0.sql(queryLogLevel: nil)) }
     }

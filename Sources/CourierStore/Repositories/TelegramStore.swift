@@ -258,6 +258,13 @@ public struct TelegramStore: Sendable {
         }
     }
 
+    /// References waiting to be sent (the relay's queue depth, for metrics).
+    public func queueDepth() async throws -> Int {
+        try await engine.read { sql in
+            try await sql.raw("SELECT COUNT(*) AS n FROM message_references WHERE delivery_status = 'pending'").first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
     /// Queue figures for the admin status.
     public struct Statistics: Sendable {
         public let byStatus: [String: Int]
