@@ -78,17 +78,14 @@ struct BackupSecretOptions: ParsableArguments {
     @Option(name: .customLong("passphrase-file"), help: "A file whose first line is the passphrase (- for standard input).")
     var passphraseFile: String?
 
+    /// The secret; a missing or doubled option is a usage error, an unreadable file a plain one.
     func resolve() throws -> BackupSecret {
-        do {
-            switch (keyFile, passphraseFile, ProcessInfo.processInfo.environment["COURIER_BACKUP_PASSPHRASE"]) {
-            case (let key?, nil, _): return try .keyFile(at: key)
-            case (nil, let file?, _): return try .passphraseFile(at: file)
-            case (nil, nil, let text?) where !text.isEmpty: return try .fromPassphrase(text)
-            case (nil, nil, _): throw ValidationError("Give --key-file, --passphrase-file or COURIER_BACKUP_PASSPHRASE.")
-            default: throw ValidationError("Give either --key-file or --passphrase-file, not both.")
-            }
-        } catch let error as BackupError {
-            throw ValidationError(error.description)
+        switch (keyFile, passphraseFile, ProcessInfo.processInfo.environment["COURIER_BACKUP_PASSPHRASE"]) {
+        case (let key?, nil, _): return try .keyFile(at: key)
+        case (nil, let file?, _): return try .passphraseFile(at: file)
+        case (nil, nil, let text?) where !text.isEmpty: return try .fromPassphrase(text)
+        case (nil, nil, _): throw ValidationError("Give --key-file, --passphrase-file or COURIER_BACKUP_PASSPHRASE.")
+        default: throw ValidationError("Give either --key-file or --passphrase-file, not both.")
         }
     }
 }

@@ -7,6 +7,7 @@ import Foundation
 /// PostgreSQL backup, the empty database DATABASE_URL names).
 struct RestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "restore",
         abstract: "Restore a backup archive into an empty data folder (and empty PostgreSQL database).",
         discussion: "The archive is checked whole before anything is written. Start `courier serve` with the same settings afterwards."
     )
@@ -31,11 +32,7 @@ struct RestoreCommand: AsyncParsableCommand {
             dataDirectory: configuration.dataDirectory, masterKeyPath: configuration.masterKeyPath, database: database,
             blobs: try await openBlobStore(configuration: configuration), overwrite: force
         )
-        do {
-            let manifest = try await BackupRestorer(logger: logger).restore(input, secret: try secret.resolve(), into: target, progress: .terminal)
-            printSummary(manifest)
-        } catch let error as BackupError {
-            throw ValidationError(error.description)
-        }
+        let manifest = try await BackupRestorer(logger: logger).restore(input, secret: try secret.resolve(), into: target, progress: .terminal)
+        printSummary(manifest)
     }
 }
