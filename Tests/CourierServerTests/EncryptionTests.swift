@@ -64,6 +64,33 @@ struct EncryptionTests {
         }
     }
 
+    /// A node that keeps running through `keys rotate` (another process) uses the new version for
+    /// new data keys at once, and still opens data keys it never cached, now wrapped by it.
+    @Test(arguments: TestEngine.all)
+    func aRunningNodePicksUpARotationAtOnce(engine: TestEngine) async throws {
+        try await engine.withDatabase { store, location in
+            let running = Store(engine: store.engine, keyring: try await Keyring.open(keyFile: location.keyFile, engine: store.engine))
+            try await Self.withApp(running) { api in
+                let alice = try await api.register(username: "alice_1")
+                let before = try await api.createGroup(alice, name: "Before")
+                let message = try await api.post(alice, to: before, "before rotation")
+                let rotation = try await KeyRotation.rotate(keyFile: location.keyFile, engine: store.engine)
+                #expect(rotation.version == 2)
+                let after = try await api.createGroup(alice, name: "After")
+                try await api.post(alice, to: after, "after rotation")
+                let versions = try await store.engine.read { sql in
+                    try await sql.raw("SELECT master_version FROM data_keys").all().map { try $0.decode(column: "master_version", as: Int.self) }
+                }
+                #expect(!versions.isEmpty && versions.allSatisfy { $0 == 2 }, "\(versions)")
+                // A node that never cached the old chat's key (a fresh keyring over the same file) reads it.
+                let fresh = Store(engine: store.engine, keyring: try await Keyring.open(keyFile: location.keyFile, engine: store.engine))
+                #expect(try await fresh.messages.find(id: UUID(uuidString: message)!)?.content == "before rotation")
+                #expect(try await api.send(.get, "/api/v1/messages/\(message)", token: alice.token)["content"] as? String == "before rotation")
+                #expect(try await running.audit.verify().firstBrokenSeq == nil)
+            }
+        }
+    }
+
     @Test(arguments: TestEngine.all)
     func aWrongOrMissingMasterKeyIsRefused(engine: TestEngine) async throws {
         try await engine.withDatabase { store, location in

@@ -54,6 +54,7 @@ public struct AuditStore: Sendable {
     @discardableResult
     public func append(_ event: Event, at time: Timestamp = .now()) async throws -> AuditEntry {
         let kind = engine.kind
+        keyring.refreshMasterKeys()
         let version = keyring.currentVersion
         guard let key = keyring.auditKey(version: version) else { throw KeyringError("No master key version \(version).") }
         let anchored = try await anchor?.current()
@@ -101,6 +102,7 @@ public struct AuditStore: Sendable {
     /// operator moves the anchor aside. Returns how many it sealed.
     @discardableResult
     public func sealUnkeyedEntries() async throws -> Int {
+        keyring.refreshMasterKeys()
         let version = keyring.currentVersion
         guard let key = keyring.auditKey(version: version) else { throw KeyringError("No master key version \(version).") }
         guard let anchor else { return 0 }

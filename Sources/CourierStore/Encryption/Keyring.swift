@@ -12,8 +12,13 @@ import Synchronization
 /// ciphertext moved to another row or field fails to open. Rotating the master key re-wraps the
 /// data keys; content is never re-encrypted.
 public final class Keyring: Sendable {
-    let masterKeys: [Int: SymmetricKey]
-    let currentVersion: Int
+    /// The master key versions and the current one, as last read from the key file. `keys rotate`
+    /// (another process) adds a version and re-wraps the data keys with it; this node notices the
+    /// file changed the next time it makes a data key or meets a version it does not know, and
+    /// reads it again, so new data keys use the new version at once, without a restart.
+    private let master: Mutex<(keys: [Int: SymmetricKey], current: Int, stamp: FileStamp?)>
+    /// The key file, re-read when it changes; nil for a keyring made from keys in memory.
+    private let keyFile: String?
     private let engine: any DatabaseEngine
     private let cache = Mutex<[UUID: SymmetricKey]>([:])
     private let scopeKeys = Mutex<[String: UUID]>([:])
@@ -21,10 +26,26 @@ public final class Keyring: Sendable {
     /// The prefix of every sealed field: format version, then the data key id and the sealed box.
     static let prefix = "e1."
 
-    init(masterKeys: [Int: SymmetricKey], currentVersion: Int, engine: any DatabaseEngine) {
-        self.masterKeys = masterKeys
-        self.currentVersion = currentVersion
+    init(masterKeys: [Int: SymmetricKey], currentVersion: Int, engine: any DatabaseEngine, keyFile: String? = nil) {
+        self.master = Mutex((masterKeys, currentVersion, keyFile.flatMap(FileStamp.init(path:))))
+        self.keyFile = keyFile
         self.engine = engine
+    }
+
+    var masterKeys: [Int: SymmetricKey] { master.withLock { $0.keys } }
+    var currentVersion: Int { master.withLock { $0.current } }
+
+    /// Reads the key file again if it changed since it was last read (a rotation). A file that
+    /// cannot be read now keeps the versions in hand: they still open everything they opened.
+    func refreshMasterKeys() {
+        guard let keyFile, let stamp = FileStamp(path: keyFile), stamp != master.withLock({ $0.stamp }) else { return }
+        guard let file = try? MasterKeyFile.load(path: keyFile) else { return }
+        master.withLock { state in
+            // Versions are only ever added; one missing from the file now is kept.
+            state.keys.merge(file.keys) { _, new in new }
+            state.current = max(state.current, file.current)
+            state.stamp = stamp
+        }
     }
 
     /// Opens the key file (creating it on a fresh install) and checks that it fits the database:
@@ -41,7 +62,7 @@ public final class Keyring: Sendable {
         } else {
             throw KeyringError("The database holds encrypted content but the master key file \(path) is missing. Restore it from your key backup.")
         }
-        let keyring = Keyring(masterKeys: file.keys, currentVersion: file.current, engine: engine)
+        let keyring = Keyring(masterKeys: file.keys, currentVersion: file.current, engine: engine, keyFile: path)
         for version in versions {
             guard keyring.masterKeys[version] != nil else {
                 throw KeyringError("The database needs master key version \(version), which \(path) does not have.")
@@ -65,7 +86,8 @@ public final class Keyring: Sendable {
     /// The key that seals the audit log under master key `version`, derived (HKDF-SHA256) so that
     /// the master key itself never signs anything.
     func auditKey(version: Int) -> SymmetricKey? {
-        masterKeys[version].map {
+        if masterKeys[version] == nil { refreshMasterKeys() }
+        return masterKeys[version].map {
             HKDF<SHA256>.deriveKey(inputKeyMaterial: $0, info: Data("courier/audit-log/v1".utf8), outputByteCount: 32)
         }
     }
@@ -173,6 +195,7 @@ public final class Keyring: Sendable {
     }
 
     private func createDataKey(for scope: Scope) async throws -> UUID {
+        refreshMasterKeys()
         let id = UUID()
         let key = SymmetricKey(size: .bits256)
         let wrapped = try wrap(key, id: id, version: currentVersion)
@@ -216,10 +239,31 @@ public final class Keyring: Sendable {
     }
 
     func unwrap(_ wrapped: String, id: UUID, version: Int) throws -> SymmetricKey {
+        if masterKeys[version] == nil { refreshMasterKeys() }
         guard let master = masterKeys[version], let combined = Data(base64Encoded: wrapped) else { throw Self.integrityError }
         let box = try AES.GCM.SealedBox(combined: combined)
         return SymmetricKey(data: try AES.GCM.open(box, using: master, authenticating: Self.wrapContext(id)))
     }
 
     private static func wrapContext(_ id: UUID) -> Data { Data("courier/data_keys/\(id.uuidString.lowercased())".utf8) }
+}
+
+/// What tells a changed file apart: its inode (a rename put a new file in place), size and time
+/// of last change.
+struct FileStamp: Equatable, Sendable {
+    let inode: UInt64
+    let size: Int64
+    let changed: timespec
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        changed = info.st_ctim
+    }
+
+    static func == (lhs: FileStamp, rhs: FileStamp) -> Bool {
+        lhs.inode == rhs.inode && lhs.size == rhs.size && lhs.changed.tv_sec == rhs.changed.tv_sec && lhs.changed.tv_nsec == rhs.changed.tv_nsec
+    }
 }
