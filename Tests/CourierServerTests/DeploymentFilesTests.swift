@@ -70,7 +70,7 @@ struct DeploymentFilesTests {
     @Test func theUnitKeepsItsHardening() throws {
         let unit = try Self.read("deploy/courier.service")
         for directive in [
-            "DynamicUser=yes", "StateDirectory=courier", "ProtectSystem=strict", "NoNewPrivileges=yes", "Restart=on-failure",
+            "User=courier", "StateDirectory=courier", "ProtectSystem=strict", "NoNewPrivileges=yes", "Restart=on-failure",
             "PrivateTmp=yes", "ProtectHome=yes", "CapabilityBoundingSet=", "ExecStart=/opt/courier/courier serve",
         ] {
             #expect(unit.contains("\n" + directive + "\n"), "\(directive) is missing")

@@ -12,9 +12,12 @@ operations_run() {
     work=$(mktemp -d /tmp/courier-operations.XXXXXX)
     chmod 700 "$work"
     # The unit as installed, pointed at this build (verify checks that ExecStart exists).
-    sed -e "s#/opt/courier/courier#$binary#" -e "s#EnvironmentFile=/etc/courier/courier.env#EnvironmentFile=$PWD/deploy/courier.env#" \
-        deploy/courier.service > "$work/courier.service"
-    systemd-analyze verify "$work/courier.service"
+    local unit
+    for unit in courier.service courier-backup.service courier-backup.timer; do
+        sed -e "s#/opt/courier/courier#$binary#" -e "s#EnvironmentFile=/etc/courier/courier.env#EnvironmentFile=$PWD/deploy/courier.env#" \
+            "deploy/$unit" > "$work/$unit"
+    done
+    systemd-analyze verify "$work/courier.service" "$work/courier-backup.service" "$work/courier-backup.timer"
     caddy validate --adapter caddyfile --config deploy/Caddyfile > /dev/null 2>&1 || caddy validate --adapter caddyfile --config deploy/Caddyfile
     port=$(echo "$POSTGRES_URL" | sed -E 's#.*:([0-9]+)/.*#\1#')
     for database in courier_ops_source courier_ops_target; do
