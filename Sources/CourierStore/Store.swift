@@ -28,7 +28,7 @@ public struct Store: Sendable {
         let cipher = MessageCipher(keyring: keyring)
         self.engine = engine
         self.keyring = keyring
-        self.users = UserStore(engine: engine)
+        self.users = UserStore(engine: engine, keyring: keyring)
         self.sessions = SessionStore(engine: engine)
         self.chats = ChatStore(engine: engine, cipher: cipher)
         self.messages = MessageStore(engine: engine, cipher: cipher)

@@ -1,3 +1,4 @@
+import CourierCore
 import CourierServer
 import CourierStore
 import Foundation
@@ -36,6 +37,108 @@ struct EncryptionTests {
         }
     }
 
+    /// Phone numbers, e-mail addresses, bios, chat and channel names and descriptions and file names
+    /// appear nowhere in the raw database (SQLite file and WAL, or a `pg_dump`), nor in a backup
+    /// archive, while the API returns them and sign-in and look-ups by phone and e-mail work through
+    /// their blind indexes, which still refuse a second account with the same phone or e-mail.
+    @Test(arguments: TestEngine.all)
+    func metadataIsNotStoredInPlaintext(engine: TestEngine) async throws {
+        let tag = String(UUID().uuidString.prefix(8)).lowercased()
+        let phone = "+1555" + String(format: "%07d", Int.random(in: 1_000_000...9_999_999))
+        let canaries = [
+            "phone": phone, "email": "canary-\(tag)@example.com", "bio": "bio-canary-\(tag)", "group": "group-canary-\(tag)",
+            "renamed": "renamed-canary-\(tag)", "channel": "channel-canary-\(tag)", "description": "description-canary-\(tag)",
+            "file": "file-canary-\(tag).pdf",
+        ]
+        try await engine.withDatabase { store, location in
+            try await Self.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1", phone: phone, email: canaries["email"])
+                #expect(try await api.send(.patch, "/api/v1/users/me", json: ["bio": canaries["bio"]], token: alice.token).status == .ok)
+                let group = try await api.createGroup(alice, name: canaries["group"]!)
+                let other = try await api.createGroup(alice, name: "Plain")
+                #expect(try await api.send(.patch, "/api/v1/chats/\(other)", json: ["name": canaries["renamed"]], token: alice.token).status == .ok)
+                let channel = try await api.createChannel(alice, name: canaries["channel"]!, username: "canary_news")
+                #expect(try await api.send(.patch, "/api/v1/channels/\(channel)", json: ["description": canaries["description"]], token: alice.token).status == .ok)
+                let media = try await api.uploadMedia(Array("a file".utf8), by: alice, fileName: canaries["file"]!)
+                _ = try await api.sendMessage(alice, to: group, "", extra: ["attachments": [media], "message_type": nil])
+
+                // The API gives every value back.
+                let me = try await api.send(.get, "/api/v1/users/me", token: alice.token)
+                #expect(me["phone"] as? String == phone && me["email"] as? String == canaries["email"] && me["bio"] as? String == canaries["bio"])
+                #expect(try await api.send(.get, "/api/v1/chats/\(group)", token: alice.token)["name"] as? String == canaries["group"])
+                #expect(try await api.send(.get, "/api/v1/chats/\(other)", token: alice.token)["name"] as? String == canaries["renamed"])
+                let shown = try await api.send(.get, "/api/v1/channels/\(channel)", token: alice.token)
+                #expect(shown["description"] as? String == canaries["description"], "\(shown.json)")
+                // Sign-in and look-up by phone and e-mail go through the blind indexes.
+                for identifier in [["phone": phone], ["email": canaries["email"]!]] {
+                    let login = try await api.send(.post, "/api/v1/auth/login", json: identifier.merging(["password": "correct horse battery"]) { a, _ in a })
+                    #expect(login.status == .ok, "\(identifier): \(login.json)")
+                }
+                let bob = try await api.register(username: "bob_12")
+                #expect(try await api.send(.get, "/api/v1/users?phone=\(phone.replacingOccurrences(of: "+", with: "%2B"))", token: bob.token)["id"] as? String == alice.id)
+                // Uniqueness holds on the indexes.
+                let again = try await api.send(.post, "/api/v1/auth/register", json: ["username": "carol_1", "phone": phone, "password": "correct horse battery"])
+                #expect(again.status == .conflict && again.errorField == "phone", "\(again.json)")
+                let sameEmail = try await api.send(.post, "/api/v1/auth/register", json: [
+                    "username": "dave_1", "phone": APIClient.phone(for: "dave_1"), "email": canaries["email"], "password": "correct horse battery",
+                ])
+                #expect(sameEmail.status == .conflict && sameEmail.errorField == "email", "\(sameEmail.json)")
+            }
+            let raw = try await Self.rawDatabase(store, location)
+            #expect(raw.range(of: Data("alice_1".utf8)) != nil, "the scan sees real data")
+            for (field, canary) in canaries {
+                #expect(raw.range(of: Data(canary.utf8)) == nil, "\(field) is stored in plaintext")
+            }
+            #expect(raw.range(of: Data(tag.utf8)) == nil, "part of a canary is stored in plaintext")
+
+            // A backup archive holds none of them in clear either.
+            let folder = try TemporaryFolder()
+            let database: BackupDatabase = location.schema.map { .postgres(store.engine, url: TestEngine.postgresURL!, schema: $0) } ?? .sqlite(store.engine)
+            let archive = folder.path + "/backup.courier"
+            try await BackupMaker(source: .init(
+                database: database, dataDirectory: (location.keyFile as NSString).deletingLastPathComponent, masterKeyPath: location.keyFile,
+                blobs: try FolderBlobStore(folder: folder.path + "/media")
+            ), logger: TestEngine.logger).backup(to: archive, secret: try .fromPassphrase("correct horse battery staple"))
+            let archived = try Data(contentsOf: URL(fileURLWithPath: archive))
+            #expect(archived.count > 10_000)
+            for (field, canary) in canaries { #expect(archived.range(of: Data(canary.utf8)) == nil, "\(field) is in the archive in clear") }
+        }
+    }
+
+    /// Rows stored before metadata was sealed (schema version 8) are sealed once when the store is
+    /// opened, and still found by phone and e-mail afterwards.
+    @Test(arguments: TestEngine.all)
+    func olderPlaintextRowsAreSealedOnce(engine: TestEngine) async throws {
+        try await engine.withDatabase { store, location in
+            let id = UUID(), chatID = UUID(), now = Timestamp.now().milliseconds
+            try await store.engine.write { sql in
+                try await sql.raw("""
+                    INSERT INTO users (id, phone, email, password_hash, username, bio, is_premium, created_at, updated_at)
+                    VALUES (\(bind: id), '+15550001234', 'old@example.com', 'x', 'old_user', 'an old bio', FALSE, \(bind: now), \(bind: now))
+                    """).run()
+                try await sql.raw("""
+                    INSERT INTO chats (id, type, name, owner_id, last_seq, member_count, last_activity_at, created_at, updated_at)
+                    VALUES (\(bind: chatID), 'channel', 'Old News', \(bind: id), 0, 0, \(bind: now), \(bind: now), \(bind: now))
+                    """).run()
+                try await sql.raw("""
+                    INSERT INTO channels (id, username, description, created_at, updated_at) VALUES (\(bind: chatID), 'old_news', 'old description', \(bind: now), \(bind: now))
+                    """).run()
+            }
+            let sealer = MetadataSealer(store: store, logger: TestEngine.logger)
+            #expect(try await sealer.sealOlderRows() == 3)
+            #expect(try await sealer.sealOlderRows() == 0)
+            let user = try #require(try await store.users.find(.phone(try PhoneNumber("+15550001234"))))
+            #expect(user.id == id && user.email?.value == "old@example.com" && user.bio == "an old bio")
+            #expect(try await store.users.find(.email(try EmailAddress("old@example.com")))?.id == id)
+            #expect(try await store.chats.find(id: chatID)?.name == "Old News")
+            #expect(try await store.chats.channelInfo(chatID)?.description == "old description")
+            let raw = try await Self.rawDatabase(store, location)
+            for plain in ["+15550001234", "old@example.com", "an old bio", "Old News", "old description"] {
+                #expect(raw.range(of: Data(plain.utf8)) == nil, "\(plain) is still in plaintext")
+            }
+        }
+    }
+
     @Test(arguments: TestEngine.all)
     func rotationKeepsOldAndNewContentReadable(engine: TestEngine) async throws {
         try await engine.withDatabase { store, location in
@@ -46,7 +149,8 @@ struct EncryptionTests {
             }
             let rotation = try await KeyRotation.rotate(keyFile: location.keyFile, engine: store.engine)
             #expect(rotation.version == 2)
-            #expect(rotation.rewrapped == 1)
+            // The chat's key, and the keys of accounts, chat names and blind indexes.
+            #expect(rotation.rewrapped == 4)
 
             // A node starting after the rotation reads old content and writes new content.
             let rotated = Store(engine: store.engine, keyring: try await Keyring.open(keyFile: location.keyFile, engine: store.engine))
@@ -60,7 +164,7 @@ struct EncryptionTests {
             let status = try await KeyRotation.status(keyFile: location.keyFile, engine: store.engine)
             #expect(status.current == 2)
             #expect(status.versions.map(\.version) == [1, 2])
-            #expect(status.versions.first { $0.version == 2 }?.dataKeys == 2)
+            #expect(status.versions.first { $0.version == 2 }?.dataKeys == 5)
         }
     }
 

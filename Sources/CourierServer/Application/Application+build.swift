@@ -187,7 +187,9 @@ public func openStore(configuration: ServerConfiguration, logger: Logger, migrat
             }
         }
         let keyring = try await Keyring.open(keyFile: configuration.masterKeyPath, engine: engine)
-        return Store(engine: engine, keyring: keyring, auditAnchorPath: configuration.auditAnchorPath)
+        let store = Store(engine: engine, keyring: keyring, auditAnchorPath: configuration.auditAnchorPath)
+        if migrating { try await MetadataSealer(store: store, logger: logger).sealOlderRows() }
+        return store
     } catch {
         try? await engine.close()
         throw error

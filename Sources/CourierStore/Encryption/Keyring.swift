@@ -98,6 +98,16 @@ public final class Keyring: Sendable {
         HKDF<SHA256>.deriveKey(inputKeyMaterial: masterKeys[currentVersion]!, info: Data("courier/\(purpose)".utf8), outputByteCount: 32)
     }
 
+    /// The blind index of `value` for `field`: HMAC-SHA-256 under the keyring's blind-index key, in
+    /// hex. Equal values give equal indexes, so a unique index and a look-up work on it, while the
+    /// database never holds the value; without the key, guessing a phone number means asking the
+    /// server.
+    public func blindIndex(_ value: String, field: String) async throws -> String {
+        let (_, key) = try await dataKey(for: .blindIndex)
+        let code = HMAC<SHA256>.authenticationCode(for: Data("courier/blind-index/v1/\(field)/\(value)".utf8), using: key)
+        return code.map { String(format: "%02x", $0) }.joined()
+    }
+
     // MARK: Sealing fields
 
     /// Which data key seals a field: each chat has its own; account secrets share one, and so do
@@ -106,12 +116,20 @@ public final class Keyring: Sendable {
         case chat(UUID)
         case accounts
         case media
+        /// Names and descriptions of chats and channels (one key: a chat's own key cannot exist
+        /// before the chat row its name is stored in).
+        case metadata
+        /// The key of blind indexes: a random key like any data key, so rotating the master key
+        /// re-wraps it without changing it (an index made before a rotation still matches).
+        case blindIndex
 
         var name: String {
             switch self {
             case .chat(let id): "chat:\(id.uuidString.lowercased())"
             case .accounts: "accounts"
             case .media: "media"
+            case .metadata: "metadata"
+            case .blindIndex: "blind-index"
             }
         }
 

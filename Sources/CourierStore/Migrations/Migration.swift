@@ -20,8 +20,11 @@ public struct ColumnTypes: Sendable {
     /// Ends a `CREATE TABLE` whose primary key is all it holds: SQLite then keeps the rows in the
     /// key's B-tree alone (`WITHOUT ROWID`); PostgreSQL has no such option.
     public let keyOnlyTable: String
+    /// For the few statements only one engine needs.
+    public let engine: SQLEngineKind
 
     public init(engine: SQLEngineKind) {
+        self.engine = engine
         switch engine {
         case .sqlite: (uuid, keyOnlyTable) = ("TEXT", "WITHOUT ROWID")
         case .postgres: (uuid, keyOnlyTable) = ("UUID", "")

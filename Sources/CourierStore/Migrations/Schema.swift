@@ -5,7 +5,31 @@
 /// engines), enumerations are text with CHECK constraints, unique indexes are named
 /// `<table>_<column>_unique` so a violation can be traced to its field on both engines.
 public enum Schema {
-    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media, calls, searchIndex, reactionsAndPins, chatListSettings]
+    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media, calls, searchIndex, reactionsAndPins, chatListSettings, metadataAtRest]
+
+    /// Phone numbers, e-mail addresses, bios, chat names and channel descriptions are sealed like
+    /// message content (`MetadataSealer` seals the rows stored before this version, once, at start).
+    /// Phone and e-mail are found by a blind index (HMAC-SHA-256 under a key of the keyring) that
+    /// carries their uniqueness instead of the plain value.
+    static let metadataAtRest = Migration(version: 9, name: "metadata at rest") { t in
+        var statements = [
+            "ALTER TABLE users ADD COLUMN phone_index VARCHAR(64)",
+            "ALTER TABLE users ADD COLUMN email_index VARCHAR(64)",
+            "ALTER TABLE users ADD COLUMN metadata_sealed SMALLINT NOT NULL DEFAULT 0",
+            "ALTER TABLE chats ADD COLUMN metadata_sealed SMALLINT NOT NULL DEFAULT 0",
+            "ALTER TABLE channels ADD COLUMN metadata_sealed SMALLINT NOT NULL DEFAULT 0",
+            "DROP INDEX users_phone_unique",
+            "DROP INDEX users_email_unique",
+            "CREATE UNIQUE INDEX users_phone_index_unique ON users (phone_index)",
+            "CREATE UNIQUE INDEX users_email_index_unique ON users (email_index)",
+        ]
+        if t.engine == .postgres {
+            // Sealed values are longer than the plain ones were allowed to be.
+            statements += ["phone", "email"].map { "ALTER TABLE users ALTER COLUMN \($0) TYPE TEXT" }
+            statements.append("ALTER TABLE chats ALTER COLUMN name TYPE TEXT")
+        }
+        return statements
+    }
 
     static let initial = Migration(version: 1, name: "initial schema") { t in
         [

@@ -39,14 +39,16 @@ public struct ChatStore: Sendable {
     public func create(
         _ chat: Chat, channel: ChannelInfo? = nil, ownerID: UUID, memberIDs: [UUID], memberRole: ChatRole
     ) async throws -> LoggedUpdates {
+        let stored = try await sealed(chat)
+        let description = try await keyring.seal(channel?.description, Self.descriptionContext(chat.id))
         do {
             return try await engine.write { sql in
-                try await Self.insert(chat, dmKey: nil, on: sql)
+                try await Self.insert(stored, dmKey: nil, on: sql)
                 if let channel {
                     try await sql.raw("""
-                        INSERT INTO channels (id, username, description, created_at, updated_at)
-                        VALUES (\(bind: chat.id), \(bind: channel.username?.value), \(bind: channel.description),
-                                \(bind: chat.createdAt.milliseconds), \(bind: chat.createdAt.milliseconds))
+                        INSERT INTO channels (id, username, description, created_at, updated_at, metadata_sealed)
+                        VALUES (\(bind: chat.id), \(bind: channel.username?.value), \(bind: description),
+                                \(bind: chat.createdAt.milliseconds), \(bind: chat.createdAt.milliseconds), 1)
                         """).run()
                 }
                 try await Self.insertMember(chat.id, ownerID, role: .owner, at: chat.createdAt, on: sql)
@@ -75,7 +77,7 @@ public struct ChatStore: Sendable {
         let find: @Sendable (any SQLDatabase) async throws -> Chat? = { sql in
             try await sql.raw("SELECT \(unsafeRaw: Chat.columns) FROM chats WHERE dm_key = \(bind: key)").first().map(Chat.init(row:))
         }
-        if let existing = try await engine.read(find) { return (existing, false, LoggedUpdates()) }
+        if let existing = try await engine.read(find) { return (try await opened(existing), false, LoggedUpdates()) }
         let chat = Chat(
             id: UUID(), kind: .dm, name: nil, ownerID: nil, lastSeq: 0, memberCount: 2,
             lastActivityAt: time, createdAt: time, updatedAt: time
@@ -95,19 +97,20 @@ public struct ChatStore: Sendable {
         } catch where UniqueViolation(error) != nil {
             // The other person created it at the same moment: theirs is the DM.
             guard let existing = try await engine.read(find) else { throw error }
-            return (existing, false, LoggedUpdates())
+            return (try await opened(existing), false, LoggedUpdates())
         }
     }
 
     public func find(id: UUID) async throws -> Chat? {
-        try await engine.read { sql in
+        let chat = try await engine.read { sql in
             try await sql.raw("SELECT \(unsafeRaw: Chat.columns) FROM chats WHERE id = \(bind: id)").first().map(Chat.init(row:))
         }
+        return try await chat.asyncMap(opened)
     }
 
     /// The chat and, if `userID` belongs to it, their membership: what every permission check needs, in one query.
     public func chat(_ chatID: UUID, asSeenBy userID: UUID) async throws -> (chat: Chat, membership: ChatMembership?)? {
-        try await engine.read { sql in
+        let found = try await engine.read { sql -> (chat: Chat, membership: ChatMembership?)? in
             guard let row = try await sql.raw("""
                 SELECT \(unsafeRaw: Chat.columns(of: "c")), m.user_id AS m_user_id, m.chat_id AS m_chat_id, m.role AS m_role,
                        m.joined_at AS m_joined_at, m.last_read_seq AS m_last_read_seq
@@ -119,6 +122,8 @@ public struct ChatStore: Sendable {
             let isMember = try row.decode(column: "m_user_id", as: UUID?.self) != nil
             return (chat, isMember ? try ChatMembership(row: row, prefix: "m_") : nil)
         }
+        guard let found else { return nil }
+        return (try await opened(found.chat), found.membership)
     }
 
     /// The user's chats, most recent activity first, with last message and unread count.
@@ -143,7 +148,7 @@ public struct ChatStore: Sendable {
         var summaries: [Summary] = []
         for row in rows {
             let lastMessage = try row.decode(column: "lm_id", as: UUID?.self) == nil ? nil : try await cipher.message(from: row, prefix: "lm_")
-            let chat = try Chat(row: row)
+            let chat = try await opened(try Chat(row: row))
             let membership = try ChatMembership(row: row, prefix: "m_")
             var summary = Summary(
                 chat: chat,
@@ -358,9 +363,10 @@ public struct ChatStore: Sendable {
     /// Renames a group or channel; returns its `chat_updated` update.
     @discardableResult
     public func rename(_ chatID: UUID, to name: String, at time: Timestamp) async throws -> ChatUpdate {
-        try await engine.write { sql in
+        let sealedName = try await keyring.seal(name, Self.nameContext(chatID))
+        return try await engine.write { sql in
             try await sql.raw("""
-                UPDATE chats SET name = \(bind: name), updated_at = \(bind: time.milliseconds) WHERE id = \(bind: chatID)
+                UPDATE chats SET name = \(bind: sealedName), updated_at = \(bind: time.milliseconds) WHERE id = \(bind: chatID)
                 """).run()
             return try await UpdateLog.record(.chatUpdated, in: chatID, at: time, on: sql)
         }
@@ -419,15 +425,13 @@ public struct ChatStore: Sendable {
     // MARK: Channels
 
     public func channelInfo(_ chatID: UUID) async throws -> ChannelInfo? {
-        try await engine.read { sql in
-            guard let row = try await sql.raw("SELECT username, description FROM channels WHERE id = \(bind: chatID)").first() else {
-                return nil
-            }
-            return ChannelInfo(
-                username: try row.decode(column: "username", as: String?.self).map { try Username($0) },
-                description: try row.decode(column: "description", as: String?.self)
-            )
-        }
+        guard let row = try await engine.read({ sql in
+            try await sql.raw("SELECT username, description FROM channels WHERE id = \(bind: chatID)").first()
+        }) else { return nil }
+        return ChannelInfo(
+            username: try row.decode(column: "username", as: String?.self).map { try Username($0) },
+            description: try await keyring.open(try row.decode(column: "description", as: String?.self), Self.descriptionContext(chatID))
+        )
     }
 
     /// The channel with a public username.
@@ -441,11 +445,11 @@ public struct ChatStore: Sendable {
     /// returns its `chat_updated` update.
     @discardableResult
     public func updateChannel(_ chatID: UUID, username: Username??, description: String??, at time: Timestamp) async throws -> ChatUpdate {
+        var assignments: [SQLQueryString] = ["updated_at = \(bind: time.milliseconds)"]
+        if let username { assignments.append("username = \(bind: username?.value)") }
+        if let description { assignments.append("description = \(bind: try await keyring.seal(description, Self.descriptionContext(chatID)))") }
         do {
-            return try await engine.write { sql in
-                var assignments: [SQLQueryString] = ["updated_at = \(bind: time.milliseconds)"]
-                if let username { assignments.append("username = \(bind: username?.value)") }
-                if let description { assignments.append("description = \(bind: description)") }
+            return try await engine.write { [assignments] sql in
                 try await sql.raw("UPDATE channels SET \(assignments.joined(separator: ", ")) WHERE id = \(bind: chatID)").run()
                 return try await UpdateLog.record(.chatUpdated, in: chatID, at: time, on: sql)
             }
@@ -457,14 +461,41 @@ public struct ChatStore: Sendable {
         }
     }
 
+    // MARK: Sealed names and descriptions
+
+    var keyring: Keyring { cipher.keyring }
+
+    static func nameContext(_ chatID: UUID) -> Keyring.FieldContext {
+        Keyring.FieldContext(table: "chats", rowID: chatID, scope: .metadata, field: "name")
+    }
+
+    static func descriptionContext(_ chatID: UUID) -> Keyring.FieldContext {
+        Keyring.FieldContext(table: "channels", rowID: chatID, scope: .metadata, field: "description")
+    }
+
+    /// The chat as stored: its name sealed.
+    private func sealed(_ chat: Chat) async throws -> Chat {
+        var stored = chat
+        stored.name = try await keyring.seal(chat.name, Self.nameContext(chat.id))
+        return stored
+    }
+
+    /// The chat as read: its name opened.
+    func opened(_ chat: Chat) async throws -> Chat {
+        var open = chat
+        open.name = try await keyring.open(chat.name, Self.nameContext(chat.id))
+        return open
+    }
+
     // MARK: Helpers
 
+    /// Stores a chat whose name is already sealed.
     private static func insert(_ chat: Chat, dmKey: String?, on sql: any SQLDatabase) async throws {
         try await sql.raw("""
-            INSERT INTO chats (id, type, name, owner_id, dm_key, last_seq, member_count, last_activity_at, created_at, updated_at)
+            INSERT INTO chats (id, type, name, owner_id, dm_key, last_seq, member_count, last_activity_at, created_at, updated_at, metadata_sealed)
             VALUES (\(bind: chat.id), \(bind: chat.kind.rawValue), \(bind: chat.name), \(bind: chat.ownerID), \(bind: dmKey),
                     \(bind: chat.lastSeq), \(bind: chat.memberCount), \(bind: chat.lastActivityAt.milliseconds),
-                    \(bind: chat.createdAt.milliseconds), \(bind: chat.updatedAt.milliseconds))
+                    \(bind: chat.createdAt.milliseconds), \(bind: chat.updatedAt.milliseconds), 1)
             """).run()
     }
 

@@ -3,22 +3,32 @@ import Foundation
 import SQLKit
 
 /// Accounts in the database.
+///
+/// Phone, e-mail and bio are sealed under the accounts' data key; phone and e-mail are found, and
+/// kept unique, by their blind indexes. The username stays readable: it is a public handle
+/// (mentions, look-ups by anyone), so hiding it at rest would protect nothing.
 public struct UserStore: Sendable {
     let engine: any DatabaseEngine
+    let keyring: Keyring
 
-    public init(engine: any DatabaseEngine) { self.engine = engine }
+    public init(engine: any DatabaseEngine, keyring: Keyring) {
+        self.engine = engine
+        self.keyring = keyring
+    }
 
     private static let columns = "id, phone, email, username, bio, avatar_url, is_premium, created_at, updated_at"
 
     /// Stores a new account. A taken phone, email or username is reported as a conflict naming that field.
     public func create(_ user: User, passwordHash: String) async throws {
+        let sealed = try await seal(user)
         do {
             try await engine.write { sql in
                 try await sql.raw("""
-                    INSERT INTO users (id, phone, email, password_hash, username, bio, avatar_url, is_premium, created_at, updated_at)
-                    VALUES (\(bind: user.id), \(bind: user.phone.value), \(bind: user.email?.value), \(bind: passwordHash),
-                            \(bind: user.username.value), \(bind: user.bio), \(bind: user.avatarURL), \(bind: user.isPremium),
-                            \(bind: user.createdAt.milliseconds), \(bind: user.updatedAt.milliseconds))
+                    INSERT INTO users (id, phone, phone_index, email, email_index, password_hash, username, bio, avatar_url, is_premium,
+                                       created_at, updated_at, metadata_sealed)
+                    VALUES (\(bind: user.id), \(bind: sealed.phone), \(bind: sealed.phoneIndex), \(bind: sealed.email), \(bind: sealed.emailIndex),
+                            \(bind: passwordHash), \(bind: user.username.value), \(bind: sealed.bio), \(bind: user.avatarURL), \(bind: user.isPremium),
+                            \(bind: user.createdAt.milliseconds), \(bind: user.updatedAt.milliseconds), 1)
                     """).run()
             }
         } catch {
@@ -27,17 +37,17 @@ public struct UserStore: Sendable {
     }
 
     public func find(id: UUID) async throws -> User? {
-        try await engine.read { sql in
-            try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id = \(bind: id)").first().map(User.init(row:))
-        }
+        let row = try await engine.read { sql in try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id = \(bind: id)").first() }
+        return try await row.asyncMap(user(from:))
     }
 
     /// The accounts among `ids` that exist.
     public func find(ids: [UUID]) async throws -> [User] {
         guard !ids.isEmpty else { return [] }
-        return try await engine.read { sql in
-            try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id IN (\(binds: ids))").all().map(User.init(row:))
-        }
+        let rows = try await engine.read { sql in try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id IN (\(binds: ids))").all() }
+        var users: [User] = []
+        for row in rows { users.append(try await user(from: row)) }
+        return users
     }
 
     public func find(_ identifier: LoginIdentifier) async throws -> User? {
@@ -46,43 +56,46 @@ public struct UserStore: Sendable {
 
     /// The account and its password hash, for checking a sign-in.
     public func credentials(for identifier: LoginIdentifier) async throws -> (user: User, passwordHash: String)? {
-        let (column, value) = Self.lookup(identifier)
-        return try await engine.read { sql in
-            guard let row = try await sql.raw("""
+        let (column, value) = try await lookup(identifier)
+        guard let row = try await engine.read({ sql in
+            try await sql.raw("""
                 SELECT \(unsafeRaw: Self.columns), password_hash FROM users WHERE \(unsafeRaw: column) = \(bind: value)
                 """).first()
-            else { return nil }
-            return (try User(row: row), try row.decode(column: "password_hash", as: String.self))
-        }
+        }) else { return nil }
+        return (try await user(from: row), try row.decode(column: "password_hash", as: String.self))
     }
 
     /// The account and password hash by id (for re-checking a password).
     public func credentials(forID id: UUID) async throws -> (user: User, passwordHash: String)? {
-        try await engine.read { sql in
-            guard let row = try await sql.raw("SELECT \(unsafeRaw: Self.columns), password_hash FROM users WHERE id = \(bind: id)").first()
-            else { return nil }
-            return (try User(row: row), try row.decode(column: "password_hash", as: String.self))
-        }
+        guard let row = try await engine.read({ sql in
+            try await sql.raw("SELECT \(unsafeRaw: Self.columns), password_hash FROM users WHERE id = \(bind: id)").first()
+        }) else { return nil }
+        return (try await user(from: row), try row.decode(column: "password_hash", as: String.self))
     }
 
     /// Applies `changes` and returns the updated account, or nil when it does not exist.
     public func update(id: UUID, _ changes: ProfileChanges, at time: Timestamp) async throws -> User? {
+        var assignments: [SQLQueryString] = ["updated_at = \(bind: time.milliseconds)"]
+        if let username = changes.username { assignments.append("username = \(bind: username.value)") }
+        if let email = changes.email {
+            let sealed = try await keyring.seal(email?.value, Self.context(id, "email"))
+            let index = try await email.asyncMap { try await keyring.blindIndex($0.value, field: "email") }
+            assignments.append("email = \(bind: sealed), email_index = \(bind: index)")
+        }
+        if let bio = changes.bio { assignments.append("bio = \(bind: try await keyring.seal(bio, Self.context(id, "bio")))") }
+        if let avatarURL = changes.avatarURL { assignments.append("avatar_url = \(bind: avatarURL)") }
+        let row: (any SQLRow)?
         do {
-            return try await engine.write { sql in
-                var assignments: [SQLQueryString] = ["updated_at = \(bind: time.milliseconds)"]
-                if let username = changes.username { assignments.append("username = \(bind: username.value)") }
-                if let email = changes.email { assignments.append("email = \(bind: email?.value)") }
-                if let bio = changes.bio { assignments.append("bio = \(bind: bio)") }
-                if let avatarURL = changes.avatarURL { assignments.append("avatar_url = \(bind: avatarURL)") }
-                let row = try await sql.raw("""
+            row = try await engine.write { [assignments] sql in
+                try await sql.raw("""
                     UPDATE users SET \(assignments.joined(separator: ", ")) WHERE id = \(bind: id)
                     RETURNING \(unsafeRaw: Self.columns)
                     """).first()
-                return try row.map(User.init(row:))
             }
         } catch {
             throw Self.conflict(from: error) ?? error
         }
+        return try await row.asyncMap(user(from:))
     }
 
     /// Whether the user administers this server (sees everyone's audit log, say).
@@ -123,12 +136,55 @@ public struct UserStore: Sendable {
         }
     }
 
-    private static func lookup(_ identifier: LoginIdentifier) -> (column: String, value: String) {
+    private func lookup(_ identifier: LoginIdentifier) async throws -> (column: String, value: String) {
         switch identifier {
-        case .phone(let phone): ("phone", phone.value)
+        case .phone(let phone): ("phone_index", try await keyring.blindIndex(phone.value, field: "phone"))
         case .username(let username): ("username", username.value)
-        case .email(let email): ("email", email.value)
+        case .email(let email): ("email_index", try await keyring.blindIndex(email.value, field: "email"))
         }
+    }
+
+    // MARK: Sealing
+
+    static func context(_ userID: UUID, _ field: String) -> Keyring.FieldContext {
+        Keyring.FieldContext(table: "users", rowID: userID, scope: .accounts, field: field)
+    }
+
+    /// A user's sealed fields and blind indexes, as stored.
+    struct SealedFields: Sendable {
+        let phone: String
+        let phoneIndex: String
+        let email: String?
+        let emailIndex: String?
+        let bio: String?
+    }
+
+    func seal(_ user: User) async throws -> SealedFields {
+        SealedFields(
+            phone: try await keyring.seal(user.phone.value, Self.context(user.id, "phone")) ?? "",
+            phoneIndex: try await keyring.blindIndex(user.phone.value, field: "phone"),
+            email: try await keyring.seal(user.email?.value, Self.context(user.id, "email")),
+            emailIndex: try await user.email.asyncMap { try await keyring.blindIndex($0.value, field: "email") },
+            bio: try await keyring.seal(user.bio, Self.context(user.id, "bio"))
+        )
+    }
+
+    /// The account in `row`, its sealed fields opened.
+    func user(from row: any SQLRow) async throws -> User {
+        let id = try row.decode(column: "id", as: UUID.self)
+        let phone = try await keyring.open(try row.decode(column: "phone", as: String.self), Self.context(id, "phone")) ?? ""
+        let email = try await keyring.open(try row.decode(column: "email", as: String?.self), Self.context(id, "email"))
+        return User(
+            id: id,
+            phone: try PhoneNumber(phone),
+            email: try email.map { try EmailAddress($0) },
+            username: try Username(row.decode(column: "username", as: String.self)),
+            bio: try await keyring.open(try row.decode(column: "bio", as: String?.self), Self.context(id, "bio")),
+            avatarURL: try row.decode(column: "avatar_url", as: String?.self),
+            isPremium: try row.decode(column: "is_premium", as: Bool.self),
+            createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+            updatedAt: Timestamp(milliseconds: try row.decode(column: "updated_at", as: Int64.self))
+        )
     }
 
     private static func conflict(from error: any Error) -> CourierError? {
@@ -137,21 +193,5 @@ public struct UserStore: Sendable {
             return .taken(field)
         }
         return nil
-    }
-}
-
-extension User {
-    init(row: any SQLRow) throws {
-        self.init(
-            id: try row.decode(column: "id", as: UUID.self),
-            phone: try PhoneNumber(row.decode(column: "phone", as: String.self)),
-            email: try row.decode(column: "email", as: String?.self).map { try EmailAddress($0) },
-            username: try Username(row.decode(column: "username", as: String.self)),
-            bio: try row.decode(column: "bio", as: String?.self),
-            avatarURL: try row.decode(column: "avatar_url", as: String?.self),
-            isPremium: try row.decode(column: "is_premium", as: Bool.self),
-            createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
-            updatedAt: Timestamp(milliseconds: try row.decode(column: "updated_at", as: Int64.self))
-        )
     }
 }
