@@ -54,8 +54,7 @@ final class BackupArchiveReader {
     /// Reads the whole archive, handing each event to `visit`, and returns its checked manifest.
     func read(_ visit: (Event) async throws -> Void) async throws -> BackupManifest {
         var open: (path: String, size: Int64, hash: SHA256)?
-        var entries: [BackupManifest.Entry] = []
-        var media = (chunks: 0, bytes: Int64(0), hash: SHA256())
+        var tally = BackupTally()
         while true {
             let (kind, payload, isLast) = try nextFrame()
             switch kind {
@@ -76,22 +75,16 @@ final class BackupArchiveReader {
                 let digest = Data(entry.hash.finalize()).hexString
                 guard end.size == entry.size, end.sha256 == digest else { throw damaged("\(entry.path) does not match its recorded hash") }
                 let done = BackupManifest.Entry(path: entry.path, size: entry.size, sha256: digest)
-                if BackupLayout.isMedia(done.path) {
-                    media.chunks += 1
-                    media.bytes += done.size
-                    media.hash.update(data: Data("\(done.path) \(done.sha256)\n".utf8))
-                } else {
-                    entries.append(done)
-                }
+                tally.add(done)
                 try await visit(.end(done))
             case .manifest:
                 guard isLast, open == nil, let manifest = try? JSONDecoder().decode(BackupManifest.self, from: payload) else {
                     throw damaged("the manifest is not where it belongs")
                 }
                 guard try handle.read(upToCount: 1)?.isEmpty ?? true else { throw damaged("bytes follow the manifest") }
-                guard manifest.entries == entries, manifest.media.chunks == media.chunks, manifest.media.bytes == media.bytes,
-                      manifest.media.sha256 == Data(media.hash.finalize()).hexString
-                else { throw damaged("the manifest does not list what the archive holds") }
+                guard manifest.entries == tally.entries, manifest.media == tally.media(missingChunks: manifest.media.missingChunks) else {
+                    throw damaged("the manifest does not list what the archive holds")
+                }
                 return manifest
             }
         }

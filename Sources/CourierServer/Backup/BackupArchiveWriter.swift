@@ -17,8 +17,7 @@ final class BackupArchiveWriter {
     private let headerHash: Data
     private var frameIndex: UInt64 = 0
     private var current: (path: String, size: Int64, hash: SHA256)?
-    private(set) var entries: [BackupManifest.Entry] = []
-    private var media = (chunks: 0, bytes: Int64(0), hash: SHA256())
+    private var tally = BackupTally()
     /// Bytes written so far, for progress.
     private(set) var bytesWritten: Int64 = 0
 
@@ -74,19 +73,16 @@ final class BackupArchiveWriter {
         let digest = Data(entry.hash.finalize()).hexString
         try frame(.end, try JSONEncoder().encode(BackupArchiveFormat.EntryEnd(size: entry.size, sha256: digest)))
         let done = BackupManifest.Entry(path: entry.path, size: entry.size, sha256: digest)
-        if BackupLayout.isMedia(done.path) {
-            media.chunks += 1
-            media.bytes += done.size
-            media.hash.update(data: Data("\(done.path) \(done.sha256)\n".utf8))
-        } else {
-            entries.append(done)
-        }
+        tally.add(done)
         return done
     }
 
+    /// The files written so far, as the manifest lists them.
+    var entries: [BackupManifest.Entry] { tally.entries }
+
     /// The manifest's media summary of what was written.
     func mediaSummary(missingChunks: Int) -> BackupManifest.Media {
-        BackupManifest.Media(chunks: media.chunks, bytes: media.bytes, sha256: Data(media.hash.finalize()).hexString, missingChunks: missingChunks)
+        tally.media(missingChunks: missingChunks)
     }
 
     /// Writes the manifest as the last frame, syncs the file to disk and gives it its name.
