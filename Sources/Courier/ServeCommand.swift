@@ -21,6 +21,14 @@ struct ServeCommand: AsyncParsableCommand {
             ])
         }
         let store = try await openStore(configuration: configuration, logger: logger)
+        // Held for as long as this node runs: `courier restore` refuses a folder a server uses.
+        guard let folderLock = try DataFolderLock(path: DataFolderLock.path(in: configuration.dataDirectory), mode: .shared) else {
+            try? await store.engine.close()
+            throw ValidationError("A restore is writing into \(configuration.dataDirectory); start the server when it is done.")
+        }
+        defer { withExtendedLifetime(folderLock) {} }
+        // A killed backup or restore may have left a copy of the database in its work folder.
+        DataFolderLock.removeAbandonedWorkFolders(in: configuration.dataDirectory)
         do {
             let node = try await buildNode(configuration: configuration, store: store, logger: logger)
             logger.info("courier is starting", metadata: [

@@ -1,5 +1,5 @@
 import CourierCore
-import CourierServer
+@testable import CourierServer
 import CourierStore
 import Foundation
 import Hummingbird
@@ -178,6 +178,65 @@ struct BackupTests {
                 try await restorer.restore(archive, secret: Self.passphrase, into: target)
                 // A second restore into the now full target is refused.
                 await #expect(throws: BackupError.self) { try await restorer.restore(archive, secret: Self.passphrase, into: target) }
+            }
+        }
+    }
+
+    /// A restore never replaces the data of a folder a server is using; a backup whose media store
+    /// is not the server's fails instead of writing an archive without media; an archive without a
+    /// database or master key, or with an entry this version does not know, is refused before
+    /// anything is written.
+    @Test(arguments: TestEngine.all)
+    func restoresAndBackupsRefuseWhatWouldLoseData(engine: TestEngine) async throws {
+        try await withSource(engine) { source, api in
+            let alice = try await api.register(username: "alice_1")
+            let chat = try await api.createGroup(alice)
+            let media = try await api.uploadMedia(Array(repeating: 1, count: 2000), by: alice)
+            _ = try await api.sendMessage(alice, to: chat, "a file", extra: ["attachments": [media], "message_type": nil])
+            let restorer = BackupRestorer(logger: TestEngine.logger)
+
+            // The wrong media store: the backup fails and leaves no archive.
+            let elsewhere = try TemporaryFolder()
+            var wrong = source.maker().source
+            wrong.blobs = try FolderBlobStore(folder: elsewhere.path + "/media")
+            let lost = elsewhere.path + "/lost.courier"
+            await #expect(throws: BackupError.self) { try await BackupMaker(source: wrong, logger: TestEngine.logger).backup(to: lost, secret: Self.passphrase) }
+            #expect(!FileManager.default.fileExists(atPath: lost))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path).allSatisfy { !$0.contains("partial") })
+
+            let archive = source.media.path + "/backup.courier"
+            try await source.maker().backup(to: archive, secret: Self.passphrase)
+            try await withRestoreTarget(engine, schema: source.location.schema) { target, _ in
+                // A server holds the folder's lock: the restore is refused and writes nothing.
+                try FileManager.default.createDirectory(atPath: target.dataDirectory, withIntermediateDirectories: true)
+                let serving = try #require(try DataFolderLock(path: DataFolderLock.path(in: target.dataDirectory), mode: .shared))
+                var refusal = ""
+                do { try await restorer.restore(archive, secret: Self.passphrase, into: target) } catch { refusal = "\(error)" }
+                #expect(refusal.contains("stop it"), "\(refusal)")
+                #expect(!FileManager.default.fileExists(atPath: target.masterKeyPath))
+                withExtendedLifetime(serving) {}
+            }
+
+            // Archives a key holder could make by hand: no database, no master key, an unknown entry.
+            let bytes = Data("x".utf8)
+            for (name, entries) in [
+                ("no-database", [(BackupLayout.masterKey, bytes)]),
+                ("no-key", [(engine == .sqlite ? BackupLayout.sqliteDatabase : BackupLayout.postgresDump, bytes)]),
+                ("unknown", [(BackupLayout.masterKey, bytes), ("files/../escape", bytes)]),
+                ("newer", [(BackupLayout.masterKey, bytes), ("settings/new-thing", bytes)]),
+            ] {
+                let crafted = source.media.path + "/\(name).courier"
+                let writer = try BackupArchiveWriter(path: crafted, secret: Self.passphrase, engine: engine.rawValue, createdAt: 0)
+                for (entry, contents) in entries { try writer.add(entry, contents: contents) }
+                try writer.finish(BackupManifest(
+                    formatVersion: 1, createdAt: 0, engine: engine.rawValue, schemaVersion: 9, counts: [:], entries: writer.entries,
+                    media: writer.mediaSummary(missingChunks: 0)
+                ))
+                await #expect(throws: BackupError.self, "\(name)") { try await restorer.verify(crafted, secret: Self.passphrase) }
+                try await withRestoreTarget(engine, schema: source.location.schema) { target, _ in
+                    await #expect(throws: BackupError.self, "\(name)") { try await restorer.restore(crafted, secret: Self.passphrase, into: target) }
+                    #expect(!BackupRestorer.holdsFiles(target.dataDirectory), "\(name) left files behind")
+                }
             }
         }
     }

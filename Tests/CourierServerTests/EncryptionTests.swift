@@ -51,7 +51,9 @@ struct EncryptionTests {
             "file": "file-canary-\(tag).pdf",
         ]
         try await engine.withDatabase { store, location in
-            try await Self.withApp(store) { api in
+            let folder = try TemporaryFolder()
+            let blobs = try FolderBlobStore(folder: folder.path + "/media")
+            try await Self.withApp(store, blobs: blobs) { api in
                 let alice = try await api.register(username: "alice_1", phone: phone, email: canaries["email"])
                 #expect(try await api.send(.patch, "/api/v1/users/me", json: ["bio": canaries["bio"]], token: alice.token).status == .ok)
                 let group = try await api.createGroup(alice, name: canaries["group"]!)
@@ -92,12 +94,11 @@ struct EncryptionTests {
             #expect(raw.range(of: Data(tag.utf8)) == nil, "part of a canary is stored in plaintext")
 
             // A backup archive holds none of them in clear either.
-            let folder = try TemporaryFolder()
             let database: BackupDatabase = location.schema.map { .postgres(store.engine, url: TestEngine.postgresURL!, schema: $0) } ?? .sqlite(store.engine)
             let archive = folder.path + "/backup.courier"
             try await BackupMaker(source: .init(
                 database: database, dataDirectory: (location.keyFile as NSString).deletingLastPathComponent, masterKeyPath: location.keyFile,
-                blobs: try FolderBlobStore(folder: folder.path + "/media")
+                blobs: blobs
             ), logger: TestEngine.logger).backup(to: archive, secret: try .fromPassphrase("correct horse battery staple"))
             let archived = try Data(contentsOf: URL(fileURLWithPath: archive))
             #expect(archived.count > 10_000)
@@ -243,8 +244,8 @@ struct EncryptionTests {
         }
     }
 
-    static func withApp<T: Sendable>(_ store: Store, _ body: @Sendable (APIClient) async throws -> T) async throws -> T {
-        let services = try await AppServices(store: store, jwtSecret: testJWTSecret, bcryptCost: 4, logger: TestEngine.logger)
+    static func withApp<T: Sendable>(_ store: Store, blobs: (any BlobStore)? = nil, _ body: @Sendable (APIClient) async throws -> T) async throws -> T {
+        let services = try await AppServices(store: store, jwtSecret: testJWTSecret, bcryptCost: 4, blobs: blobs, logger: TestEngine.logger)
         let app = Application(router: buildRouter(services: services), logger: TestEngine.logger)
         return try await app.test(.router) { client in try await body(APIClient(client: client)) }
     }

@@ -6,9 +6,10 @@ import Glibc
 
 /// Writes an encrypted backup archive (`BackupArchiveFormat`), one entry at a time.
 ///
-/// The archive is written to `<path>.partial`, private to its owner from the first byte, and
-/// renamed to `path` only after the manifest is on disk: a backup that fails or is killed never
-/// leaves a file that looks complete. Used by one task at a time (the backup command).
+/// The archive is written to `<path>.partial-<random>` (its own, whatever else runs), private to its
+/// owner from the first byte, and linked to `path` only after the manifest is on disk, never over
+/// an existing file: a backup that fails or is killed never leaves a file under `path` that looks
+/// complete. Used by one task at a time (the backup command).
 final class BackupArchiveWriter {
     let path: String
     private let partialPath: String
@@ -22,10 +23,11 @@ final class BackupArchiveWriter {
     private(set) var bytesWritten: Int64 = 0
 
     init(path: String, secret: BackupSecret, engine: String, createdAt: Int64) throws {
-        guard !FileManager.default.fileExists(atPath: path) else { throw BackupError("\(path) exists already; give a new file name.") }
+        // lstat, not a look through it: a dangling symlink is there too.
+        var existing = stat()
+        guard lstat(path, &existing) != 0 else { throw BackupError("\(path) exists already; give a new file name.") }
         self.path = path
-        partialPath = path + ".partial"
-        unlink(partialPath)
+        partialPath = path + ".partial-" + UUID().uuidString.prefix(8).lowercased()
         descriptor = open(partialPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw BackupError("Cannot create \(partialPath): \(String(cString: strerror(errno))).") }
         let salt = Data((0..<16).map { _ in UInt8.random(in: .min ... .max) })

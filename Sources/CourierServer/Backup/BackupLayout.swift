@@ -11,6 +11,11 @@ enum BackupLayout {
 
     static func isMedia(_ path: String) -> Bool { path.hasPrefix("media/") }
 
+    /// Whether this version knows what to do with an entry.
+    static func isKnown(_ path: String) -> Bool {
+        [sqliteDatabase, postgresDump, masterKey].contains(path) || mediaChunk(path) != nil || dataFileName(path) != nil
+    }
+
     /// The blob and chunk of a media entry; nil for anything else or a malformed one.
     static func mediaChunk(_ path: String) -> (blob: String, index: Int)? {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)

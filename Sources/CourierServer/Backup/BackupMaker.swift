@@ -3,6 +3,7 @@ import CourierStore
 import Foundation
 import Logging
 import NIOCore
+import SQLKit
 
 /// Takes a consistent online backup: the database at one point in time, the media it names, the
 /// data folder's small files (JWT secret, audit anchors) and the master key file, in one archive
@@ -43,12 +44,15 @@ public struct BackupMaker: Sendable {
     /// Writes the archive to `path` and returns its manifest. `progress` hears what is being copied.
     @discardableResult
     public func backup(to path: String, secret: BackupSecret, progress: BackupProgress = .silent) async throws -> BackupManifest {
+        try DataFolderOwner.requireCurrentUser(of: source.dataDirectory)
         let createdAt = Timestamp.now().milliseconds
         let writer = try BackupArchiveWriter(path: path, secret: secret, engine: source.database.engineName, createdAt: createdAt)
-        let work = (source.dataDirectory as NSString).appendingPathComponent("tmp/backup-" + UUID().uuidString.lowercased())
         do {
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            defer { try? FileManager.default.removeItem(atPath: work) }
+            let (work, lock) = try DataFolderLock.workFolder(in: source.dataDirectory, purpose: "backup")
+            defer {
+                try? FileManager.default.removeItem(atPath: work)
+                withExtendedLifetime(lock) {}
+            }
 
             for name in try dataFileNames() {
                 let file = (source.dataDirectory as NSString).appendingPathComponent(name)
@@ -67,9 +71,10 @@ public struct BackupMaker: Sendable {
             try writer.add(BackupLayout.masterKey, contents: masterKey)
 
             let missing = try await copyMedia(snapshot.contents.blobs, into: writer, progress: progress)
+            try await requireMissingMediaDeleted(missing.blobs)
             let manifest = BackupManifest(
                 formatVersion: 1, createdAt: createdAt, engine: source.database.engineName, schemaVersion: snapshot.contents.schemaVersion,
-                counts: snapshot.contents.counts, entries: writer.entries, media: writer.mediaSummary(missingChunks: missing)
+                counts: snapshot.contents.counts, entries: writer.entries, media: writer.mediaSummary(missingChunks: missing.chunks)
             )
             try writer.finish(manifest)
             progress.finish("\(path): \(Self.megabytes(writer.bytesWritten)) written")
@@ -108,24 +113,54 @@ public struct BackupMaker: Sendable {
         try writer.end()
     }
 
-    /// Copies every chunk the snapshot names; returns how many of a ready file's chunks were gone
-    /// (deleted after the snapshot).
-    private func copyMedia(_ blobs: [BackupContents.Blob], into writer: BackupArchiveWriter, progress: BackupProgress) async throws -> Int {
-        var missing = 0
+    /// Copies every chunk the snapshot names; returns the chunks of finished files that were not
+    /// there, and those files' blobs.
+    private func copyMedia(
+        _ blobs: [BackupContents.Blob], into writer: BackupArchiveWriter, progress: BackupProgress
+    ) async throws -> (chunks: Int, blobs: Set<String>) {
+        var missing = (chunks: 0, blobs: Set<String>())
         for (number, blob) in blobs.enumerated() {
             for index in 0..<blob.chunks {
                 guard let bytes = try await source.blobs.get(blob: blob.name, chunk: index) else {
-                    if blob.complete { missing += 1 }
+                    if blob.complete {
+                        missing.chunks += 1
+                        missing.blobs.insert(blob.name)
+                    }
                     continue
                 }
                 try writer.add(BackupLayout.mediaChunk(blob: blob.name, index: index), contents: bytes.readableBytesView)
             }
             progress.report("media: \(number + 1) of \(blobs.count) files, \(Self.megabytes(writer.bytesWritten)) written")
         }
-        if missing > 0 {
-            logger.warning("media chunks deleted since the snapshot were left out", metadata: ["chunks": "\(missing)"])
+        if missing.chunks > 0 {
+            logger.warning("media chunks deleted since the snapshot were left out", metadata: ["chunks": "\(missing.chunks)"])
         }
         return missing
+    }
+
+    /// A finished file's chunk may be missing only because the file was deleted after the
+    /// snapshot. One the database still names means the media store is not the server's (S3
+    /// settings left out, another data folder): the backup would silently lack media, so it fails.
+    private func requireMissingMediaDeleted(_ blobs: Set<String>) async throws {
+        guard !blobs.isEmpty else { return }
+        let engine: any DatabaseEngine
+        switch source.database {
+        case .sqlite(let sqlite): engine = sqlite
+        case .postgres(let postgres, _, _): engine = postgres
+        }
+        let ids = blobs.compactMap(UUID.init(uuidString:))
+        var stillNamed = 0
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let part = Array(ids[start..<min(start + 500, ids.count)])
+            stillNamed += try await engine.read { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM media_blobs WHERE blob_id IN (\(binds: part))").first()?.decode(column: "n", as: Int.self) ?? 0
+            }
+        }
+        guard stillNamed == 0 else {
+            throw BackupError(
+                "\(stillNamed) media files the database names are not in the media store this backup reads; check that it runs with the server's media settings (the S3 bucket, the data folder). No archive was written."
+            )
+        }
     }
 
     static func megabytes(_ bytes: Int64) -> String {

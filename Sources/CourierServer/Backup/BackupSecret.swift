@@ -30,7 +30,9 @@ public enum BackupSecret: Sendable {
     public static func passphraseFile(at path: String) throws -> BackupSecret {
         let data = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: path)
         guard let data else { throw BackupError("Cannot read the passphrase file \(path).") }
-        let line = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        var line = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        // A file written on Windows ends its line with CR LF.
+        if line.hasSuffix("\r") { line.removeLast() }
         return try fromPassphrase(line)
     }
 

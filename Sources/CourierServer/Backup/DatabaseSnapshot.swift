@@ -84,7 +84,15 @@ enum PostgresTool {
         )
         command.timeLimit = timeLimit
         command.folder = URL(fileURLWithPath: folder)
-        command.environment["PGSSLMODE"] = url.sslMode.rawValue
+        // As strict as the server's own connections: `require` verifies the certificate and the
+        // host name there, which libpq calls `verify-full` (its `require` only encrypts).
+        switch url.sslMode {
+        case .disable: command.environment["PGSSLMODE"] = "disable"
+        case .prefer: command.environment["PGSSLMODE"] = "prefer"
+        case .require:
+            command.environment["PGSSLMODE"] = "verify-full"
+            command.environment["PGSSLROOTCERT"] = "/etc/ssl/certs/ca-certificates.crt"
+        }
         if let password = url.password { command.environment["PGPASSWORD"] = password }
         return command
     }

@@ -110,27 +110,35 @@ public struct MessageSearch: Sendable {
         return Page(hits: hits, next: cursor)
     }
 
-    /// How many entries of a term are counted at most when choosing which one drives a query.
-    static let termProbeLimit = 50_000
+    /// How many entries of a term are counted at most when choosing which one drives a query, in
+    /// rising rounds: most queries are decided by the first, cheap one.
+    static let termProbeCaps = [1_000, 8_000, 64_000]
     /// Chats whose entries the probe counts.
     static let probeChats = 16
 
-    /// The term with the fewest index entries over the chats, counting each up to `termProbeLimit`
-    /// (one index range per term: a common word stops at the cap, a rare one is counted whole).
+    /// The term with the fewest index entries over the chats. Each round counts the terms still
+    /// undecided up to its cap (one index range per term): a term under the cap is counted exactly,
+    /// and the smallest exact count wins, since every capped term has more. Only when every term
+    /// reaches the cap does the next, larger round count them again; after the last, the first
+    /// term drives (all are common then, and any of them finds matches quickly).
     private func rarestTerm(of count: Int, in lookups: [(chatID: UUID, hashes: [Int64])]) async throws -> Int {
         guard count > 1, !lookups.isEmpty else { return 0 }
-        var best = (term: 0, entries: Int.max)
-        for term in 0..<count {
-            // A sample of the chats tells which term is rarer as well as all of them, for less.
-            let hashes = lookups.prefix(Self.probeChats).map { $0.hashes[term] }
-            let entries = try await engine.read { sql in
-                try await sql.raw("""
-                    SELECT COUNT(*) AS n FROM (SELECT 1 FROM search_tokens WHERE token IN (\(binds: hashes)) LIMIT \(bind: Self.termProbeLimit)) probe
-                    """).first()?.decode(column: "n", as: Int.self) ?? 0
+        // A sample of the chats tells which term is rarer as well as all of them, for less.
+        let sample = lookups.prefix(Self.probeChats)
+        for cap in Self.termProbeCaps {
+            var exact: [(term: Int, entries: Int)] = []
+            for term in 0..<count {
+                let hashes = sample.map { $0.hashes[term] }
+                let entries = try await engine.read { sql in
+                    try await sql.raw("""
+                        SELECT COUNT(*) AS n FROM (SELECT 1 FROM search_tokens WHERE token IN (\(binds: hashes)) LIMIT \(bind: cap)) probe
+                        """).first()?.decode(column: "n", as: Int.self) ?? 0
+                }
+                if entries < cap { exact.append((term, entries)) }
             }
-            if entries < best.entries { best = (term, entries) }
+            if let rarest = exact.min(by: { $0.entries < $1.entries }) { return rarest.term }
         }
-        return best.term
+        return 0
     }
 
     /// The ids of the newest `limit` messages over all chats whose index entries match every
