@@ -30,12 +30,14 @@ struct KeysCommand: AsyncParsableCommand {
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a master key version and re-wrap every data key with it (content is not re-encrypted).",
-            discussion: "Older versions stay in the key file so that older backups stay readable. Running servers pick the new version up for new chats when they restart; everything stays readable meanwhile."
+            discussion: "Older versions stay in the key file so that older backups stay readable. Running servers on this machine notice the changed key file and use the new version at once; copy the file to the other machines of a deployment right away."
         )
         @OptionGroup var options: ServerOptions
 
         func run() async throws {
             let configuration = try options.configuration()
+            let folderLock = try useDataFolder(configuration)
+            defer { withExtendedLifetime(folderLock) {} }
             let logger = bootstrapLogging(level: .warning)
             let store = try await openStore(configuration: configuration, logger: logger)
             let result = try await KeyRotation.rotate(keyFile: configuration.masterKeyPath, engine: store.engine)

@@ -11,6 +11,8 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.configuration()
         let logger = bootstrapLogging(level: configuration.logLevel)
+        let folderLock = try useDataFolder(configuration)
+        defer { withExtendedLifetime(folderLock) {} }
         let store = try await openStore(configuration: configuration, logger: logger)
         let versions = try await Migrator(engine: store.engine).appliedVersions()
         try await store.engine.close()

@@ -20,13 +20,11 @@ struct ServeCommand: AsyncParsableCommand {
                 "open_file_limit": "\(openFiles)", "max_connections": "\(configuration.maxConnections)",
             ])
         }
-        let store = try await openStore(configuration: configuration, logger: logger)
-        // Held for as long as this node runs: `courier restore` refuses a folder a server uses.
-        guard let folderLock = try DataFolderLock(path: DataFolderLock.path(in: configuration.dataDirectory), mode: .shared) else {
-            try? await store.engine.close()
-            throw ValidationError("A restore is writing into \(configuration.dataDirectory); start the server when it is done.")
-        }
+        // Held for as long as this node runs, from before it migrates: `courier restore` refuses a
+        // folder a server uses.
+        let folderLock = try useDataFolder(configuration)
         defer { withExtendedLifetime(folderLock) {} }
+        let store = try await openStore(configuration: configuration, logger: logger)
         // A killed backup or restore may have left a copy of the database in its work folder.
         DataFolderLock.removeAbandonedWorkFolders(in: configuration.dataDirectory)
         do {

@@ -200,6 +200,20 @@ struct AuditTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: configuration.sqlitePath)) == before)
     }
 
+    /// A database a newer courier migrated (a rollback, a node left behind) is refused: this one
+    /// would write rows the newer one cannot read.
+    @Test func aNewerSchemaIsRefused() async throws {
+        let folder = try TemporaryFolder()
+        let configuration = ServerConfiguration(dataDirectory: folder.path, bcryptCost: 4)
+        try await openStore(configuration: configuration, logger: TestEngine.logger).engine.close()
+        let engine = try await SQLiteEngine.open(path: configuration.sqlitePath, logger: TestEngine.logger)
+        try await engine.write { try await $0.raw("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'from the future', 0)").run() }
+        try await engine.close()
+        var refusal = ""
+        do { try await openStore(configuration: configuration, logger: TestEngine.logger).engine.close() } catch { refusal = "\(error)" }
+        #expect(refusal.contains("newer than this courier"), "\(refusal)")
+    }
+
     @Test(arguments: TestEngine.all)
     func aCutLogIsNotPaperedOverByNewEntries(engine: TestEngine) async throws {
         try await engine.withStore { store in

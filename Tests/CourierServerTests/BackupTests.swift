@@ -217,6 +217,25 @@ struct BackupTests {
                 withExtendedLifetime(serving) {}
             }
 
+            // A --force restore that fails at its last step leaves what was there: the media files
+            // the folder already had, and (SQLite) the database it had.
+            try await withRestoreTarget(engine, schema: source.location.schema) { target, openRestored in
+                try await restorer.restore(archive, secret: Self.passphrase, into: target)
+                let mediaFiles = { FileManager.default.enumerator(atPath: target.dataDirectory + "/media")?.allObjects.count ?? 0 }
+                let before = mediaFiles()
+                #expect(before > 0)
+                let anchor = target.dataDirectory + "/audit-anchor"
+                try FileManager.default.removeItem(atPath: anchor)
+                try FileManager.default.createDirectory(atPath: anchor + "/blocked", withIntermediateDirectories: true)
+                var forced = target
+                forced.overwrite = true
+                await #expect(throws: (any Error).self) { try await restorer.restore(archive, secret: Self.passphrase, into: forced) }
+                #expect(mediaFiles() == before, "a failed restore removed media that were there")
+                let restored = try await openRestored()
+                #expect(try await restored.engine.read { try await $0.raw("SELECT COUNT(*) AS n FROM messages").first()?.decode(column: "n", as: Int.self) } == 1)
+                try await restored.engine.close()
+            }
+
             // Archives a key holder could make by hand: no database, no master key, an unknown entry.
             let bytes = Data("x".utf8)
             for (name, entries) in [

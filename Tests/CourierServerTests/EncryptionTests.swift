@@ -125,9 +125,22 @@ struct EncryptionTests {
                     INSERT INTO channels (id, username, description, created_at, updated_at) VALUES (\(bind: chatID), 'old_news', 'old description', \(bind: now), \(bind: now))
                     """).run()
             }
+            // A row an older node inserted and this version then edited: its bio is sealed already.
+            let edited = UUID()
+            let sealedBio = try #require(try await store.keyring.seal("a new bio", .init(table: "users", rowID: edited, scope: .accounts, field: "bio")))
+            try await store.engine.write { sql in
+                try await sql.raw("""
+                    INSERT INTO users (id, phone, password_hash, username, bio, is_premium, created_at, updated_at)
+                    VALUES (\(bind: edited), '+15550004321', 'x', 'edited_user', \(bind: sealedBio), FALSE, \(bind: now), \(bind: now))
+                    """).run()
+            }
             let sealer = MetadataSealer(store: store, logger: TestEngine.logger)
-            #expect(try await sealer.sealOlderRows() == 3)
+            #expect(try await sealer.sealOlderRows() == 4)
             #expect(try await sealer.sealOlderRows() == 0)
+            #expect(try await store.users.find(id: edited)?.bio == "a new bio")
+            // The rewrite that clears free space ran, once.
+            let pending = try await store.engine.read { sql in try await sql.raw("SELECT COUNT(*) AS n FROM maintenance_tasks").first()?.decode(column: "n", as: Int.self) }
+            #expect(pending == 0)
             let user = try #require(try await store.users.find(.phone(try PhoneNumber("+15550001234"))))
             #expect(user.id == id && user.email?.value == "old@example.com" && user.bio == "an old bio")
             #expect(try await store.users.find(.email(try EmailAddress("old@example.com")))?.id == id)

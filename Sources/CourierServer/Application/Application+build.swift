@@ -178,6 +178,12 @@ public func openStore(configuration: ServerConfiguration, logger: Logger, migrat
     let engine = try await Store.openEngine(databaseURL: configuration.databaseURL, sqlitePath: configuration.sqlitePath, logger: logger)
     do {
         let migrator = Migrator(engine: engine)
+        // A schema from a newer courier (a rollback, a node left behind in a rolling upgrade):
+        // this one would write rows the newer one cannot read, so it does not start.
+        let known = Schema.migrations.map(\.version).max() ?? 0
+        if let newest = (try? await migrator.appliedVersions())?.max(), newest > known {
+            throw ConfigurationError("The database's schema (version \(newest)) is newer than this courier knows (\(known)); run the newer courier.")
+        }
         if migrating {
             try await migrator.migrate(logger: logger)
         } else {

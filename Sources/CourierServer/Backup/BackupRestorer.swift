@@ -118,22 +118,31 @@ public struct BackupRestorer: Sendable {
                 if target.overwrite { arguments += ["--clean", "--if-exists"] }
                 try await PostgresTool.command("pg_restore", url: url, arguments: arguments + [databaseFile], folder: work, timeLimit: DatabaseSnapshot.dumpTimeLimit).run()
             }
-            // Into place, the master key last: a folder with a key file is a restored one.
-            if case .sqlite = target.database {
-                let destination = (target.dataDirectory as NSString).appendingPathComponent("courier.sqlite")
-                for suffix in ["-wal", "-shm"] { unlink(destination + suffix) }
-                guard rename(databaseFile, destination) == 0 else { throw BackupError("Cannot move the database into place: \(String(cString: strerror(errno))).") }
+            // Into place, the master key last: a folder with a key file is a restored one. A database
+            // that was there (`--force`) is moved aside first and back if anything after fails.
+            let aside = try DatabaseAside(target)
+            do {
+                if case .sqlite = target.database {
+                    guard rename(databaseFile, aside.destination) == 0 else {
+                        throw BackupError("Cannot move the database into place: \(String(cString: strerror(errno))).")
+                    }
+                }
+                for (entry, contents) in staged.files.sorted(by: { $0.key < $1.key }) where entry != BackupLayout.masterKey {
+                    guard let name = BackupLayout.dataFileName(entry) else { continue }
+                    try PrivateFile.replace(at: (target.dataDirectory as NSString).appendingPathComponent(name), contents: contents)
+                }
+                try PrivateFile.replace(at: target.masterKeyPath, contents: masterKey)
+            } catch {
+                aside.putBack()
+                throw error
             }
-            for (entry, contents) in staged.files.sorted(by: { $0.key < $1.key }) where entry != BackupLayout.masterKey {
-                guard let name = BackupLayout.dataFileName(entry) else { continue }
-                try PrivateFile.replace(at: (target.dataDirectory as NSString).appendingPathComponent(name), contents: contents)
-            }
-            try PrivateFile.replace(at: target.masterKeyPath, contents: masterKey)
+            aside.discard()
             progress.finish("restored \(manifest.counts["messages"] ?? 0) messages, \(manifest.media.chunks) media chunks into \(target.dataDirectory)")
             return manifest
         } catch {
-            // What this run put in the blob store goes again; the rest was only in the work folder.
-            for (blob, chunks) in written.chunks { try? await target.blobs.delete(blob: blob, chunkCount: chunks) }
+            // Files this run added to the blob store go again (never one that was there before);
+            // the rest was only in the work folder.
+            for (blob, chunks) in written.chunks where written.added.contains(blob) { try? await target.blobs.delete(blob: blob, chunkCount: chunks) }
             throw error
         }
     }
@@ -201,9 +210,45 @@ public struct BackupRestorer: Sendable {
         var files: [String: Data] = [:]
     }
 
-    /// Chunks this run stored, per blob (how many to remove if it fails).
+    /// Chunks this run stored, per blob, and the blobs that were not there before it (only those
+    /// are removed if it fails: `--force` restores over files the folder already has).
     private struct WrittenMedia {
         var chunks: [String: Int] = [:]
+        var added: Set<String> = []
+    }
+
+    /// The SQLite database a `--force` restore replaces, with its WAL, kept aside until the restore
+    /// is in place.
+    private struct DatabaseAside {
+        let destination: String
+        private let moved: [String]
+
+        init(_ target: Target) throws {
+            destination = (target.dataDirectory as NSString).appendingPathComponent("courier.sqlite")
+            guard case .sqlite = target.database else {
+                moved = []
+                return
+            }
+            var moved: [String] = []
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: destination + suffix) {
+                guard rename(destination + suffix, destination + suffix + ".pre-restore") == 0 else {
+                    for done in moved { rename(done + ".pre-restore", done) }
+                    throw BackupError("Cannot move the old database aside: \(String(cString: strerror(errno))).")
+                }
+                moved.append(destination + suffix)
+            }
+            self.moved = moved
+        }
+
+        func putBack() {
+            guard !moved.isEmpty else { return }
+            for suffix in ["", "-wal", "-shm"] { unlink(destination + suffix) }
+            for path in moved { rename(path + ".pre-restore", path) }
+        }
+
+        func discard() {
+            for path in moved { unlink(path + ".pre-restore") }
+        }
     }
 
     /// Where one archive entry's bytes go.
@@ -248,6 +293,7 @@ public struct BackupRestorer: Sendable {
         func finish(_ entry: String, into staged: inout Staged, written: inout WrittenMedia, blobs: any BlobStore) async throws {
             switch destination {
             case .chunk(let blob, let index, let bytes):
+                if written.chunks[blob] == nil, try await blobs.get(blob: blob, chunk: 0) == nil { written.added.insert(blob) }
                 written.chunks[blob] = max(written.chunks[blob] ?? 0, index + 1)
                 try await blobs.put(blob: blob, chunk: index, bytes: bytes)
             case .file(let handle, let path):

@@ -216,8 +216,9 @@ public final class Keyring: Sendable {
         refreshMasterKeys()
         let id = UUID()
         let key = SymmetricKey(size: .bits256)
-        let wrapped = try wrap(key, id: id, version: currentVersion)
+        // Read once: a refresh in between must not label a key with a version it is not wrapped by.
         let version = currentVersion
+        let wrapped = try wrap(key, id: id, version: version)
         do {
             try await engine.write { sql in
                 try await sql.raw("""

@@ -5,8 +5,10 @@ import SQLKit
 
 /// Seals the metadata of rows stored before it was sealed at rest (schema version 9): phone numbers,
 /// e-mail addresses and bios of accounts, names of chats, descriptions of channels, each with its
-/// blind index where it has one. Runs once when a node opens the store, before it serves; rows are
-/// done a batch at a time, each only if it is still unsealed, so nodes starting together do no harm.
+/// blind index where it has one. Runs when a node opens the store, before it serves: a batch of rows
+/// per transaction, in id order, each row only if it is still unsealed, so nodes starting together
+/// do no harm. Then, once (a task recorded by the migration, cleared only when done), the tables are
+/// rewritten so the plaintext versions do not stay in the database's free space.
 public struct MetadataSealer: Sendable {
     let engine: any DatabaseEngine
     let keyring: Keyring
@@ -19,21 +21,26 @@ public struct MetadataSealer: Sendable {
     }
 
     static let batch = 500
+    static let vacuumTask = "metadata_vacuum"
 
-    /// Seals every unsealed row; returns how many there were.
+    /// Seals every unsealed row, then does the pending rewrite; returns how many rows it sealed.
     @discardableResult
     public func sealOlderRows() async throws -> Int {
         let total = try await sealUsers() + sealChats() + sealChannels()
-        guard total > 0 else { return 0 }
-        try await discardOldVersions()
-        logger.notice("sealed the metadata of rows stored before it was encrypted at rest", metadata: ["rows": "\(total)"])
+        if total > 0 { logger.notice("sealed the metadata of rows stored before it was encrypted at rest", metadata: ["rows": "\(total)"]) }
+        try await discardOldVersionsIfPending()
         return total
     }
 
-    /// The plaintext versions of the rows just sealed stay in the database's free space (SQLite's
-    /// free pages and WAL, PostgreSQL's dead tuples) until overwritten: rewrite the tables once so
-    /// a copy of the disk does not keep them.
-    private func discardOldVersions() async throws {
+    /// The plaintext versions of sealed rows stay in free space (SQLite's free pages and WAL,
+    /// PostgreSQL's dead tuples) until overwritten. SQLite: `VACUUM` rewrites the file (it needs
+    /// free disk about the database's size). PostgreSQL: a plain `VACUUM`, which does not block the
+    /// other nodes; the README says how to go further (`VACUUM FULL`, WAL archives, replicas).
+    private func discardOldVersionsIfPending() async throws {
+        let pending = try await engine.read { sql in
+            try await sql.raw("SELECT name FROM maintenance_tasks WHERE name = \(bind: Self.vacuumTask)").first() != nil
+        }
+        guard pending else { return }
         try await engine.read { sql in
             switch engine.kind {
             case .sqlite:
@@ -41,75 +48,105 @@ public struct MetadataSealer: Sendable {
                 try await sql.raw("VACUUM").run()
                 try await sql.raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
             case .postgres:
-                try await sql.raw("VACUUM FULL users, chats, channels").run()
+                try await sql.raw("VACUUM users, chats, channels").run()
             }
         }
+        try await engine.write { sql in
+            try await sql.raw("DELETE FROM maintenance_tasks WHERE name = \(bind: Self.vacuumTask)").run()
+        }
+    }
+
+    /// A value written by this version already (a row an older node inserted and a newer one
+    /// edited): sealing it again would show clients ciphertext.
+    private func alreadySealed(_ value: String?, _ context: Keyring.FieldContext) async -> Bool {
+        guard let value, value.hasPrefix(Keyring.prefix) else { return false }
+        return (try? await keyring.open(value, context)) != nil
+    }
+
+    private func seal(_ value: String?, _ context: Keyring.FieldContext) async throws -> String? {
+        await alreadySealed(value, context) ? value : try await keyring.seal(value, context)
     }
 
     private func sealUsers() async throws -> Int {
         var done = 0
+        var after: UUID?
         while true {
-            let rows = try await engine.read { sql in
-                try await sql.raw("SELECT id, phone, email, bio FROM users WHERE metadata_sealed = 0 LIMIT \(bind: Self.batch)").all()
+            let rows = try await engine.read { [after] sql in
+                try await sql.raw("""
+                    SELECT id, phone, email, bio FROM users WHERE metadata_sealed = 0 AND \(Self.idAfter(after))
+                    ORDER BY id LIMIT \(bind: Self.batch)
+                    """).all()
             }
-            guard !rows.isEmpty else { return done }
+            guard let last = rows.last else { return done }
+            var updates: [SQLQueryString] = []
             for row in rows {
                 let id = try row.decode(column: "id", as: UUID.self)
-                let phone = try row.decode(column: "phone", as: String.self)
-                let email = try row.decode(column: "email", as: String?.self)
-                let bio = try row.decode(column: "bio", as: String?.self)
-                let sealedPhone = try await keyring.seal(phone, UserStore.context(id, "phone"))
+                let phoneContext = UserStore.context(id, "phone"), emailContext = UserStore.context(id, "email")
+                let storedPhone = try row.decode(column: "phone", as: String.self)
+                let storedEmail = try row.decode(column: "email", as: String?.self)
+                // The plain value, for the index: opened if this version sealed it already.
+                let phone = await alreadySealed(storedPhone, phoneContext) ? try await keyring.open(storedPhone, phoneContext) ?? "" : storedPhone
+                let email = await alreadySealed(storedEmail, emailContext) ? try await keyring.open(storedEmail, emailContext) : storedEmail
+                let sealedPhone = try await seal(storedPhone, phoneContext)
                 let phoneIndex = try await keyring.blindIndex(phone, field: "phone")
-                let sealedEmail = try await keyring.seal(email, UserStore.context(id, "email"))
+                let sealedEmail = try await seal(storedEmail, emailContext)
                 let emailIndex = try await email.asyncMap { try await keyring.blindIndex($0, field: "email") }
-                let sealedBio = try await keyring.seal(bio, UserStore.context(id, "bio"))
-                try await engine.write { sql in
-                    try await sql.raw("""
-                        UPDATE users SET phone = \(bind: sealedPhone), phone_index = \(bind: phoneIndex), email = \(bind: sealedEmail),
-                            email_index = \(bind: emailIndex), bio = \(bind: sealedBio), metadata_sealed = 1
-                        WHERE id = \(bind: id) AND metadata_sealed = 0
-                        """).run()
-                }
-                done += 1
+                let sealedBio = try await seal(try row.decode(column: "bio", as: String?.self), UserStore.context(id, "bio"))
+                updates.append("""
+                    UPDATE users SET phone = \(bind: sealedPhone), phone_index = \(bind: phoneIndex), email = \(bind: sealedEmail),
+                        email_index = \(bind: emailIndex), bio = \(bind: sealedBio), metadata_sealed = 1
+                    WHERE id = \(bind: id) AND metadata_sealed = 0
+                    """)
             }
+            do {
+                try await engine.write { [updates] sql in for update in updates { try await sql.raw(update).run() } }
+            } catch where UniqueViolation(error) != nil {
+                throw KeyringError(
+                    "Two accounts have the same phone number or e-mail address (in the batch after \(after.map(\.uuidString) ?? "the first")), which an older courier let in while this version's schema was in place. Change one of them with SQL, then start again."
+                )
+            }
+            done += rows.count
+            after = try last.decode(column: "id", as: UUID.self)
         }
     }
 
     private func sealChats() async throws -> Int {
-        var done = 0
-        while true {
-            let rows = try await engine.read { sql in
-                try await sql.raw("SELECT id, name FROM chats WHERE metadata_sealed = 0 LIMIT \(bind: Self.batch)").all()
-            }
-            guard !rows.isEmpty else { return done }
-            for row in rows {
-                let id = try row.decode(column: "id", as: UUID.self)
-                let name = try await keyring.seal(try row.decode(column: "name", as: String?.self), ChatStore.nameContext(id))
-                try await engine.write { sql in
-                    try await sql.raw("UPDATE chats SET name = \(bind: name), metadata_sealed = 1 WHERE id = \(bind: id) AND metadata_sealed = 0").run()
-                }
-                done += 1
-            }
-        }
+        try await sealColumn(table: "chats", column: "name") { ChatStore.nameContext($0) }
     }
 
     private func sealChannels() async throws -> Int {
+        try await sealColumn(table: "channels", column: "description") { ChatStore.descriptionContext($0) }
+    }
+
+    /// Seals one optional text column of a table, a batch per transaction.
+    private func sealColumn(table: String, column: String, context: @escaping @Sendable (UUID) -> Keyring.FieldContext) async throws -> Int {
         var done = 0
+        var after: UUID?
         while true {
-            let rows = try await engine.read { sql in
-                try await sql.raw("SELECT id, description FROM channels WHERE metadata_sealed = 0 LIMIT \(bind: Self.batch)").all()
+            let rows = try await engine.read { [after] sql in
+                try await sql.raw("""
+                    SELECT id, \(unsafeRaw: column) AS value FROM \(unsafeRaw: table)
+                    WHERE metadata_sealed = 0 AND \(Self.idAfter(after)) ORDER BY id LIMIT \(bind: Self.batch)
+                    """).all()
             }
-            guard !rows.isEmpty else { return done }
+            guard let last = rows.last else { return done }
+            var updates: [SQLQueryString] = []
             for row in rows {
                 let id = try row.decode(column: "id", as: UUID.self)
-                let description = try await keyring.seal(try row.decode(column: "description", as: String?.self), ChatStore.descriptionContext(id))
-                try await engine.write { sql in
-                    try await sql.raw("""
-                        UPDATE channels SET description = \(bind: description), metadata_sealed = 1 WHERE id = \(bind: id) AND metadata_sealed = 0
-                        """).run()
-                }
-                done += 1
+                let sealed = try await seal(try row.decode(column: "value", as: String?.self), context(id))
+                updates.append("""
+                    UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(bind: sealed), metadata_sealed = 1 WHERE id = \(bind: id) AND metadata_sealed = 0
+                    """)
             }
+            try await engine.write { [updates] sql in for update in updates { try await sql.raw(update).run() } }
+            done += rows.count
+            after = try last.decode(column: "id", as: UUID.self)
         }
+    }
+
+    /// `id > after` for keyset paging, bound as ids are stored.
+    private static func idAfter(_ after: UUID?) -> SQLQueryString {
+        guard let after else { return "1 = 1" }
+        return "id > \(bind: after)"
     }
 }

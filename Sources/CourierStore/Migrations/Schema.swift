@@ -22,6 +22,9 @@ public enum Schema {
             "DROP INDEX users_email_unique",
             "CREATE UNIQUE INDEX users_phone_index_unique ON users (phone_index)",
             "CREATE UNIQUE INDEX users_email_index_unique ON users (email_index)",
+            // Work a node does once after this version, until it succeeds (see `MetadataSealer`).
+            "CREATE TABLE maintenance_tasks (name VARCHAR(64) PRIMARY KEY)",
+            "INSERT INTO maintenance_tasks (name) VALUES ('metadata_vacuum')",
         ]
         if t.engine == .postgres {
             // Sealed values are longer than the plain ones were allowed to be.
