@@ -124,7 +124,7 @@ struct BackupTests {
                     let missing = await acknowledged.before(started).filter { !restoredIDs.contains($0) }
                     #expect(missing.isEmpty, "acknowledged before the backup began, missing from it: \(missing)")
                     #expect(try await restored.audit.verify().firstBrokenSeq == nil)
-                    try await Self.mediaMatch(original: api, restored: restored, target: target, as: alice)
+                    try await Self.mediaMatch(original: api, restored: restored, target: target, users: [alice, bob])
                     try await restored.engine.close()
                 } catch {
                     try? await restored.engine.close()
@@ -342,15 +342,21 @@ struct BackupTests {
     }
 
     /// Every ready file of the copy, downloaded from a server started on it, has the original's bytes.
-    static func mediaMatch(original: APIClient, restored: Store, target: BackupRestorer.Target, as user: SignedInUser) async throws {
-        let ids = try await restored.engine.read { sql in
-            try await sql.raw("SELECT m.id FROM media m WHERE m.state = 'ready'").all().map { try $0.decode(column: "id", as: UUID.self) }
+    static func mediaMatch(original: APIClient, restored: Store, target: BackupRestorer.Target, users: [SignedInUser]) async throws {
+        // Each file as its uploader fetches it: one uploaded just before the snapshot may be
+        // attached to a message only after it, so only its owner sees it in the copy.
+        let files = try await restored.engine.read { sql in
+            try await sql.raw("SELECT m.id, m.owner_id FROM media m WHERE m.state = 'ready'").all().map {
+                (try $0.decode(column: "id", as: UUID.self), try $0.decode(column: "owner_id", as: UUID.self))
+            }
         }
+        let ids = files.map(\.0)
         #expect(!ids.isEmpty)
         let services = try await AppServices(store: restored, jwtSecret: testJWTSecret, bcryptCost: 4, blobs: target.blobs, mediaWorkFolder: target.dataDirectory + "/work")
         let app = Application(router: buildRouter(services: services), logger: TestEngine.logger)
         try await app.test(.router) { client in
-            for id in ids {
+            for (id, owner) in files {
+                let user = try #require(users.first { UUID(uuidString: $0.id) == owner })
                 let path = "/api/v1/media/\(id.uuidString.lowercased())/content"
                 let a = try await original.download(path, token: user.token)
                 let b = try await APIClient(client: client).download(path, token: user.token)

@@ -32,6 +32,41 @@ struct SearchTests {
 
     func q(_ text: String) -> String { "q=" + text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
 
+    /// Over many chats a page first bounds each chat's reading by a time found in a small first
+    /// pass; paging through small pages must still give every match exactly once, newest first,
+    /// for one word and for two.
+    @Test(arguments: TestEngine.all)
+    func smallPagesOverManyChatsMissNothing(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                var chats: [String] = []
+                for index in 0..<6 { chats.append(try await api.createGroup(alice, name: "Chat \(index)")) }
+                var expected: [String] = []
+                var both: [String] = []
+                // Chats take turns unevenly, so the newest matches cluster in some of them.
+                for index in 0..<30 {
+                    let chat = chats[(index * index + index / 4) % chats.count]
+                    let text = index % 3 == 0 ? "orange and lemon \(index)" : "orange \(index)"
+                    let id = try await post(api, alice, to: chat, text)
+                    expected.insert(id, at: 0)
+                    if index % 3 == 0 { both.insert(id, at: 0) }
+                }
+                for (query, all) in [("orange", expected), ("orange lemon", both)] {
+                    var seen: [String] = []
+                    var before: String?
+                    repeat {
+                        let response = try await search(api, alice, q(query) + "&limit=4" + (before.map { "&before=\($0)" } ?? ""))
+                        try #require(response.status == .ok)
+                        seen += (response["results"] as? [[String: Any]] ?? []).compactMap { ($0["message"] as? [String: Any])?["id"] as? String }
+                        before = response["next_before"] as? String
+                    } while before != nil && seen.count < 100
+                    #expect(seen == all, "\(query): \(seen.count) of \(all.count)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: TestEngine.all)
     func wordsAcrossChatsNewestFirstPagedWithContext(engine: TestEngine) async throws {
         try await engine.withStore { store in

@@ -30,7 +30,8 @@ enum BackupLayout {
     static func dataFileName(_ path: String) -> String? {
         guard path.hasPrefix("files/") else { return nil }
         let name = String(path.dropFirst("files/".count))
-        guard !name.isEmpty, !name.hasPrefix("."), !name.contains("/"), name.utf8.count <= 128 else { return nil }
+        // The lock file belongs to the folder, not to its data.
+        guard !name.isEmpty, !name.hasPrefix("."), !name.contains("/"), name.utf8.count <= 128, name != "courier.lock" else { return nil }
         return name
     }
 }
