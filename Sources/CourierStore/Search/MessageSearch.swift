@@ -143,36 +143,14 @@ public struct MessageSearch: Sendable {
 
     /// The ids of the newest `limit` messages over all chats whose index entries match every
     /// term, newest first. Only ids and times cross the union; whole rows are read for the few kept.
-    ///
-    /// Over many chats, each chat's branch would read up to `limit` candidates although the page
-    /// keeps `limit` in all. So a first, small pass (a few per chat) finds a time the page's last
-    /// result cannot be older than: the `limit`-th newest of what it found (a subset's is never
-    /// newer than the whole's). The second pass starts each chat's index range at the chat's first
-    /// `seq` stamped at or after that time (time follows `seq` within a chat), so a chat with
-    /// nothing that new reads nothing, and the others only their newest entries.
     private func candidates(
         _ lookups: [(chatID: UUID, hashes: [Int64])], driving: Int, for viewerID: UUID, before: Cursor?, limit: Int
     ) async throws -> [UUID] {
-        var floor: Int64?
-        let perChat = max(2, (2 * limit + lookups.count - 1) / max(lookups.count, 1))
-        if lookups.count > 1, perChat < limit {
-            let sample = try await collect(lookups, driving: driving, for: viewerID, before: before, perChat: perChat, limit: limit, floor: nil)
-            if sample.count >= limit { floor = sample[limit - 1].createdAt }
-        }
-        return try await collect(lookups, driving: driving, for: viewerID, before: before, perChat: limit, limit: limit, floor: floor)
-            .map(\.id)
-    }
-
-    /// The newest `limit` candidates over all chats, each chat giving at most `perChat`, none older
-    /// than `floor`.
-    private func collect(
-        _ lookups: [(chatID: UUID, hashes: [Int64])], driving: Int, for viewerID: UUID, before: Cursor?, perChat: Int, limit: Int, floor: Int64?
-    ) async throws -> [(createdAt: Int64, chatID: UUID, seq: Int64, id: UUID)] {
         var found: [(createdAt: Int64, chatID: UUID, seq: Int64, id: UUID)] = []
         for start in stride(from: 0, to: lookups.count, by: Self.chatsPerStatement) {
             let part = lookups[start..<min(start + Self.chatsPerStatement, lookups.count)]
             let branches: [SQLQueryString] = part.enumerated().map { number, lookup in
-                branch(lookup, driving: driving, for: viewerID, before: before, limit: perChat, floor: floor, alias: "b\(number)")
+                branch(lookup, driving: driving, for: viewerID, before: before, limit: limit, alias: "b\(number)")
             }
             let rows = try await engine.read { sql in
                 try await sql.raw("""
@@ -187,7 +165,7 @@ public struct MessageSearch: Sendable {
             }
         }
         found.sort { Cursor.isNewer(($0.createdAt, $0.chatID, $0.seq), than: ($1.createdAt, $1.chatID, $1.seq)) }
-        return Array(found.prefix(limit))
+        return found.prefix(limit).map(\.id)
     }
 
     /// The message rows with these ids, in the same order.
@@ -202,20 +180,12 @@ public struct MessageSearch: Sendable {
     }
 
     private func branch(
-        _ lookup: (chatID: UUID, hashes: [Int64]), driving: Int, for viewerID: UUID, before: Cursor?, limit: Int, floor: Int64?, alias: String
+        _ lookup: (chatID: UUID, hashes: [Int64]), driving: Int, for viewerID: UUID, before: Cursor?, limit: Int, alias: String
     ) -> SQLQueryString {
         var conditions: [SQLQueryString] = [
             "t.token = \(bind: lookup.hashes[driving])", "m.deleted_at IS NULL",
             "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.message_id = m.id)",
         ]
-        if let floor {
-            // The chat's first seq at or after the floor bounds the token's index range; a chat
-            // with nothing that new gets a bound past any seq.
-            conditions.append("""
-                t.seq >= (SELECT COALESCE(MIN(f.seq), \(unsafeRaw: String(Int64.max))) FROM messages f
-                          WHERE f.chat_id = \(bind: lookup.chatID) AND f.created_at >= \(bind: floor))
-                """)
-        }
         for (term, hash) in lookup.hashes.enumerated() where term != driving {
             conditions.append("EXISTS (SELECT 1 FROM search_tokens e WHERE e.token = \(bind: hash) AND e.seq = t.seq)")
         }
