@@ -63,8 +63,11 @@ public struct MetadataSealer: Sendable {
         return (try? await keyring.open(value, context)) != nil
     }
 
-    private func seal(_ value: String?, _ context: Keyring.FieldContext) async throws -> String? {
-        await alreadySealed(value, context) ? value : try await keyring.seal(value, context)
+    /// A stored value as it should be stored now, and its plain text (for a blind index): one
+    /// this version sealed already is kept, a plain one is sealed.
+    private func sealed(_ value: String?, _ context: Keyring.FieldContext) async throws -> (stored: String?, plain: String?) {
+        if await alreadySealed(value, context) { return (value, try await keyring.open(value, context)) }
+        return (try await keyring.seal(value, context), value)
     }
 
     private func sealUsers() async throws -> Int {
@@ -81,17 +84,13 @@ public struct MetadataSealer: Sendable {
             var updates: [SQLQueryString] = []
             for row in rows {
                 let id = try row.decode(column: "id", as: UUID.self)
-                let phoneContext = UserStore.context(id, "phone"), emailContext = UserStore.context(id, "email")
-                let storedPhone = try row.decode(column: "phone", as: String.self)
-                let storedEmail = try row.decode(column: "email", as: String?.self)
-                // The plain value, for the index: opened if this version sealed it already.
-                let phone = await alreadySealed(storedPhone, phoneContext) ? try await keyring.open(storedPhone, phoneContext) ?? "" : storedPhone
-                let email = await alreadySealed(storedEmail, emailContext) ? try await keyring.open(storedEmail, emailContext) : storedEmail
-                let sealedPhone = try await seal(storedPhone, phoneContext)
-                let phoneIndex = try await keyring.blindIndex(phone, field: "phone")
-                let sealedEmail = try await seal(storedEmail, emailContext)
-                let emailIndex = try await email.asyncMap { try await keyring.blindIndex($0, field: "email") }
-                let sealedBio = try await seal(try row.decode(column: "bio", as: String?.self), UserStore.context(id, "bio"))
+                let phone = try await sealed(try row.decode(column: "phone", as: String.self), UserStore.context(id, "phone"))
+                let email = try await sealed(try row.decode(column: "email", as: String?.self), UserStore.context(id, "email"))
+                let sealedPhone = phone.stored
+                let phoneIndex = try await keyring.blindIndex(phone.plain ?? "", field: "phone")
+                let sealedEmail = email.stored
+                let emailIndex = try await email.plain.asyncMap { try await keyring.blindIndex($0, field: "email") }
+                let sealedBio = try await sealed(try row.decode(column: "bio", as: String?.self), UserStore.context(id, "bio")).stored
                 updates.append("""
                     UPDATE users SET phone = \(bind: sealedPhone), phone_index = \(bind: phoneIndex), email = \(bind: sealedEmail),
                         email_index = \(bind: emailIndex), bio = \(bind: sealedBio), metadata_sealed = 1
@@ -133,9 +132,9 @@ public struct MetadataSealer: Sendable {
             var updates: [SQLQueryString] = []
             for row in rows {
                 let id = try row.decode(column: "id", as: UUID.self)
-                let sealed = try await seal(try row.decode(column: "value", as: String?.self), context(id))
+                let value = try await sealed(try row.decode(column: "value", as: String?.self), context(id)).stored
                 updates.append("""
-                    UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(bind: sealed), metadata_sealed = 1 WHERE id = \(bind: id) AND metadata_sealed = 0
+                    UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(bind: value), metadata_sealed = 1 WHERE id = \(bind: id) AND metadata_sealed = 0
                     """)
             }
             try await engine.write { [updates] sql in for update in updates { try await sql.raw(update).run() } }
