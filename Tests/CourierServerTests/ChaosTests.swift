@@ -388,7 +388,8 @@ final class ChaosServer: Sendable {
     func killAndRestart() async throws {
         if let running = process.take() {
             kill(running.processIdentifier, SIGKILL)
-            running.waitUntilExit()
+            // Polled rather than `waitUntilExit`, which would hold one of the suite's few threads.
+            while running.isRunning { try await Task.sleep(for: .milliseconds(5)) }
         }
         try await launch()
     }

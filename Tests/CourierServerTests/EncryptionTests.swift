@@ -274,12 +274,8 @@ struct EncryptionTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/lib/postgresql/\(bin)/bin/pg_dump")
         process.arguments = ["-h", url.host, "-p", String(url.port), "-U", url.username, "-n", schema, url.database ?? "postgres"]
-        let output = Pipe()
-        process.standardOutput = output
-        try ProcessLaunch.run(process)
-        let data = try output.fileHandleForReading.readToEnd() ?? Data()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
+        let (status, data) = try await ChildProcess.output(of: process)
+        try #require(status == 0)
         return data
     }
 }

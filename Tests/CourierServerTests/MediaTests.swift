@@ -307,7 +307,7 @@ struct MediaTests {
             let alice = try await api.register(username: "alice_1")
             let canary = "gps-canary-" + UUID().uuidString.prefix(8)
             // 1600×1000 stored, orientation 6: shown rotated, 1000×1600.
-            let jpeg = try MediaFixtures.jpegWithEXIF(width: 1600, height: 1000, orientation: 6, description: String(canary))
+            let jpeg = try await MediaFixtures.jpegWithEXIF(width: 1600, height: 1000, orientation: 6, description: String(canary))
             let photo = try await api.upload(jpeg, by: alice, kind: "photo", mimeType: "image/jpeg", fileName: "IMG_0001.jpg")
             #expect(photo.status == .created, "\(photo.json)")
             let id = try photo.string("id")
@@ -343,7 +343,7 @@ struct MediaTests {
     func voiceAndVideoAreProcessed(engine: TestEngine) async throws {
         try await withTestApp(engine) { api, services in
             let alice = try await api.register(username: "alice_1")
-            let voice = try MediaFixtures.ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=2"], ["-c:a", "libopus", "-b:a", "24k"], suffix: "ogg")
+            let voice = try await MediaFixtures.ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=2"], ["-c:a", "libopus", "-b:a", "24k"], suffix: "ogg")
             let note = try await api.upload(voice, by: alice, kind: "voice", mimeType: "audio/ogg", fileName: "voice.ogg")
             #expect(note.status == .created, "\(note.json)")
             let duration = try #require(note["duration"] as? Double)
@@ -353,7 +353,7 @@ struct MediaTests {
 
             // Where and by whom it was filmed, as a phone writes it: not kept.
             let canary = "where-canary-" + UUID().uuidString.prefix(8)
-            let video = try MediaFixtures.ffmpeg(
+            let video = try await MediaFixtures.ffmpeg(
                 ["-f", "lavfi", "-i", "testsrc=size=1920x1080:rate=10:duration=1"],
                 ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-metadata", "location=+40.7128-074.0060/",
                  "-metadata", "title=\(canary)", "-metadata", "comment=\(canary)"],
@@ -396,7 +396,7 @@ struct MediaTests {
             let chat = try await api.createGroup(alice, members: [bob])
 
             // A video the server has on disk, named by a playlist.
-            let secret = try MediaFixtures.ffmpeg(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=5:duration=1"], ["-c:v", "libx264", "-preset", "ultrafast"], suffix: "ts")
+            let secret = try await MediaFixtures.ffmpeg(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=5:duration=1"], ["-c:v", "libx264", "-preset", "ultrafast"], suffix: "ts")
             let secretPath = folder.path + "/secret.ts"
             try Data(secret).write(to: URL(fileURLWithPath: secretPath))
             let playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:1.0,\nfile:\(secretPath)\n#EXT-X-ENDLIST\n"

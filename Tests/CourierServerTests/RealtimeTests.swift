@@ -114,7 +114,7 @@ struct RealtimeTests {
 
     @Test(arguments: TestEngine.all)
     func aStalledDeviceDoesNotHoldOthersBackAndIsClosed(engine: TestEngine) async throws {
-        try await withLiveServer(engine, gateway: GatewayConfiguration(outgoingQueueLimit: 16)) { client, _ in
+        try await withLiveServer(engine, gateway: GatewayConfiguration(outgoingQueueLimit: 16)) { client, services in
             let alice = try await client.signUp("alice_1")
             let bob = try await client.signUp("bob_12")
             let stalled = try await client.signUp("stalled")
@@ -132,16 +132,33 @@ struct RealtimeTests {
                 }
                 return (await counter.value, close.map { UInt16(webSocketErrorCode: $0.closeCode) })
             }
-            try await Task.sleep(for: .milliseconds(200))
+            try await waitUntil("both devices connected") { await services.registry.count == 2 }
 
-            // Enough traffic to fill the stalled device's socket buffers and then its queue.
+            // Traffic until the server gives up on the stalled device. How much that takes depends
+            // on the machine's socket buffers (megabytes on loopback, and the client's own), so the
+            // test sends until the server has decided to close the device, not a fixed amount that
+            // one machine's buffers may swallow whole. The close frame then waits behind what is
+            // queued, for the grace time (30 s) a device has to drain.
+            let stalledUserID = try #require(UUID(uuidString: stalled.user.id))
             let content = String(repeating: "x", count: 4000)
-            let total = 1500
-            for _ in 1...total { _ = try await client.send(content, to: chat, token: alice.token) }
+            var sent = 0
+            while await services.registry.openConnections().contains(where: { $0.userID == stalledUserID && $0.closeReason == nil }) {
+                try #require(sent < 20_000, "the stalled device was never closed")
+                for _ in 1...50 { _ = try await client.send(content, to: chat, token: alice.token) }
+                sent += 50
+            }
+            let total = sent
             try await bobsPhone.recorder.wait("every message for bob", seconds: 60) { $0.filter { $0.type == "new_message" }.count == total }
 
+            // Once released, the device reads what reached it and then its close; a device the
+            // server never closed would read forever, so it is stopped after a while instead.
             release.continuation.yield()
+            let watchdog = Task {
+                try await Task.sleep(for: .seconds(30))
+                stalledDevice.cancel()
+            }
             let result = try await stalledDevice.value
+            watchdog.cancel()
             #expect(result.closeCode == ConnectionCloseReason.overflow.code)
             #expect(result.frames < total)
             await bobsPhone.stop()

@@ -26,11 +26,7 @@ public final class MediaService: Sendable {
     let metrics: ServerMetrics?
     /// Threads for the plaintext copies and the files tools made: reading or writing hundreds of
     /// megabytes must not hold one of the few threads Swift's tasks share.
-    private let fileThreads: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: 2)
-        pool.start()
-        return pool
-    }()
+    private let fileThreads = FileThreads.shared
     /// SHA-256 of each upload's bytes so far, kept while this node receives it, so finishing an
     /// upload needs no second read; after a restart the bytes are read again instead.
     private let runningHashes = Mutex<[UUID: (offset: Int64, hash: SHA256)]>([:])

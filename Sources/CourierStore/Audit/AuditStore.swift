@@ -60,7 +60,7 @@ public struct AuditStore: Sendable {
         let anchored = try await anchor?.current()
         let (entry, anchoredIntact) = try await engine.write { sql -> (AuditEntry, Bool) in
             if kind == .postgres {
-                try await sql.raw("SELECT pg_advisory_xact_lock(1131377011)").run()
+                try await AdvisoryLock.audit.acquireForTransaction(sql)
             }
             // Whether the log still holds the entry the anchor names: a cut below it is never papered over.
             var anchoredIntact = true
@@ -111,7 +111,7 @@ public struct AuditStore: Sendable {
         let kind = engine.kind
         let sealed = try await engine.write { sql -> AuditEntry? in
             if kind == .postgres {
-                try await sql.raw("SELECT pg_advisory_xact_lock(1131377011)").run()
+                try await AdvisoryLock.audit.acquireForTransaction(sql)
             }
             guard let head = try await sql.raw("SELECT head FROM audit_unsealed").first()?.decode(column: "head", as: Int64.self) else {
                 return nil

@@ -5,23 +5,15 @@ import NIOPosix
 /// Blobs as files in a folder of the data dir: `<folder>/<first two characters>/<blob>/<chunk>`.
 ///
 /// A chunk is written to a temporary file (mode 0600) and renamed into place, so a crash leaves
-/// the old chunk or the new one, never half of one. File I/O runs on this store's own threads,
-/// never on an event loop or on the pool the database uses.
+/// the old chunk or the new one, never half of one. File I/O runs on `FileThreads`, never on an
+/// event loop or on the pool the database uses.
 public final class FolderBlobStore: BlobStore {
     let folder: URL
-    private let threads: NIOThreadPool
+    private let threads = FileThreads.shared
 
     /// The folder (mode 0700) is made when the first chunk is written.
-    ///
-    /// - Parameter threads: how many file operations may run at once.
-    public init(folder: String, threads: Int = 4) throws {
+    public init(folder: String) throws {
         self.folder = URL(fileURLWithPath: folder, isDirectory: true)
-        self.threads = NIOThreadPool(numberOfThreads: threads)
-        self.threads.start()
-    }
-
-    deinit {
-        threads.shutdownGracefully { _ in }
     }
 
     public func put(blob: String, chunk index: Int, bytes: ByteBuffer) async throws {

@@ -33,8 +33,7 @@ public struct Migrator: Sendable {
         for migration in migrations {
             let didApply = try await engine.write { sql in
                 if kind == .postgres {
-                    // 0x436f7572 is "Cour": one lock id for Courier's migrations.
-                    try await sql.raw("SELECT pg_advisory_xact_lock(1131377010)").run()
+                    try await AdvisoryLock.migrations.acquireForTransaction(sql)
                 }
                 let done = try await sql.raw("SELECT 1 AS present FROM schema_migrations WHERE version = \(bind: migration.version)").first()
                 if done != nil { return false }

@@ -31,11 +31,11 @@ enum MediaFixtures {
 
     /// A JPEG (made by `vips` from a PNG) with an EXIF block holding `orientation` and the text
     /// `description` (a canary), and a GPS block.
-    static func jpegWithEXIF(width: Int, height: Int, orientation: UInt16, description: String) throws -> [UInt8] {
+    static func jpegWithEXIF(width: Int, height: Int, orientation: UInt16, description: String) async throws -> [UInt8] {
         let folder = try TemporaryFolder()
         let png = folder.path + "/in.png", jpeg = folder.path + "/out.jpg"
         try Data(Self.png(width: width, height: height)).write(to: URL(fileURLWithPath: png))
-        try run("vips", ["copy", png, jpeg + "[Q=90,strip]"])
+        try await run("vips", ["copy", png, jpeg + "[Q=90,strip]"])
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: jpeg)))
         let exif = exifSegment(orientation: orientation, description: description)
         bytes.insert(contentsOf: exif, at: 2)
@@ -43,10 +43,10 @@ enum MediaFixtures {
     }
 
     /// Audio or video made by ffmpeg from its test sources (`arguments` after the inputs).
-    static func ffmpeg(_ inputs: [String], _ arguments: [String], suffix: String) throws -> [UInt8] {
+    static func ffmpeg(_ inputs: [String], _ arguments: [String], suffix: String) async throws -> [UInt8] {
         let folder = try TemporaryFolder()
         let output = folder.path + "/out." + suffix
-        try run("ffmpeg", ["-nostdin", "-v", "error"] + inputs + arguments + ["-y", output])
+        try await run("ffmpeg", ["-nostdin", "-v", "error"] + inputs + arguments + ["-y", output])
         return [UInt8](try Data(contentsOf: URL(fileURLWithPath: output)))
     }
 
@@ -56,15 +56,14 @@ enum MediaFixtures {
 
     // MARK: Building blocks
 
-    private static func run(_ tool: String, _ arguments: [String]) throws {
+    private static func run(_ tool: String, _ arguments: [String]) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/\(tool)")
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "\(tool) \(arguments) failed")
+        let status = try await ChildProcess.run(process)
+        try #require(status == 0, "\(tool) \(arguments) failed")
     }
 
     private static func bigEndian(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.bigEndian, Array.init) }

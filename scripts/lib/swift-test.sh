@@ -1,0 +1,34 @@
+# `swift test` with a time limit. Sourced by scripts/test.
+#
+# swift_test_within SECONDS ARGS...: runs `swift test --skip-build --disable-xctest ARGS...` and
+# prints what it prints, less the per-start lines of its verbose output (kept in a log so that
+# an overrun can say which tests were running). A run still going after SECONDS is a hang: the
+# tests that started and did not end and every thread's stack are printed, the run is killed and
+# the function fails, well before CI's own limit, with the reason in its output.
+swift_test_within() {
+    local limit=$1 log status watchdog
+    shift
+    log=$(mktemp /tmp/courier-swift-test.XXXXXX)
+    (
+        trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+        sleep "$limit" &
+        sleeper=$!
+        wait "$sleeper"
+        pid=$(pgrep -f 'PackageTests\.xctest' | head -1) || exit 0
+        echo "scripts/test: swift test $* still running after ${limit} s; this is what it was doing:" >&2
+        python3 scripts/lib/swift-test-watch.py "$log" "$pid" >&2 || true
+        kill -9 "$pid" 2>/dev/null || true
+    ) &
+    watchdog=$!
+    set +e
+    # Line-buffered (stdbuf reaches the test process through its environment), so that the log
+    # holds what the tests printed up to the moment they hang.
+    stdbuf -oL -eL swift test --skip-build --disable-xctest --verbose "$@" 2>&1 | tee "$log" |
+        grep --line-buffered -v -e '^◇ ' -e '^✔ Test case passing'
+    status=${PIPESTATUS[0]}
+    set -e
+    kill "$watchdog" 2>/dev/null || true
+    wait "$watchdog" 2>/dev/null || true
+    rm -f "$log"
+    return "$status"
+}
