@@ -44,25 +44,28 @@ struct SearchTests {
                 for index in 0..<6 { chats.append(try await api.createGroup(alice, name: "Chat \(index)")) }
                 var expected: [String] = []
                 var both: [String] = []
-                // Chats take turns unevenly, so the newest matches cluster in some of them.
+                // Chats take turns unevenly, so the newest matches cluster in some of them, and
+                // one chat has a run of ten.
                 for index in 0..<30 {
-                    let chat = chats[(index * index + index / 4) % chats.count]
+                    let chat = (10..<20).contains(index) ? chats[0] : chats[(index * index + index / 4) % chats.count]
                     let text = index % 3 == 0 ? "orange and lemon \(index)" : "orange \(index)"
                     let id = try await post(api, alice, to: chat, text)
                     expected.insert(id, at: 0)
                     if index % 3 == 0 { both.insert(id, at: 0) }
                 }
-                for (query, all) in [("orange", expected), ("orange lemon", both)] {
+                // Pages larger than the few each chat gives in a first pass (3): a chat whose few
+                // all make the page is asked again.
+                for (query, all) in [("orange", expected), ("orange lemon", both)] { for limit in [4, 10] {
                     var seen: [String] = []
                     var before: String?
                     repeat {
-                        let response = try await search(api, alice, q(query) + "&limit=4" + (before.map { "&before=\($0)" } ?? ""))
+                        let response = try await search(api, alice, q(query) + "&limit=\(limit)" + (before.map { "&before=\($0)" } ?? ""))
                         try #require(response.status == .ok)
                         seen += (response["results"] as? [[String: Any]] ?? []).compactMap { ($0["message"] as? [String: Any])?["id"] as? String }
                         before = response["next_before"] as? String
                     } while before != nil && seen.count < 100
-                    #expect(seen == all, "\(query): \(seen.count) of \(all.count)")
-                }
+                    #expect(seen == all, "\(query), pages of \(limit): \(seen.count) of \(all.count)")
+                } }
             }
         }
     }
