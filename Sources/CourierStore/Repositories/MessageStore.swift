@@ -26,12 +26,14 @@ public struct MessageStore: Sendable {
     func withReactions(_ messages: [Message], for viewerID: UUID? = nil) async throws -> [Message] {
         let ids = messages.filter { !$0.isDeleted }.map(\.id)
         guard !ids.isEmpty else { return messages }
-        let counts = try await reactions.counts(of: ids)
-        let mine = try await viewerID.asyncMap { try await reactions.mine(among: ids, for: $0) } ?? [:]
-        return messages.map { message in
+        return Self.attach(try await reactions.summary(of: ids, for: viewerID), to: messages)
+    }
+
+    private static func attach(_ summary: ReactionStore.Summary, to messages: [Message]) -> [Message] {
+        messages.map { message in
             var message = message
-            message.reactions = counts[message.id] ?? []
-            message.myReaction = mine[message.id]
+            message.reactions = summary.counts[message.id] ?? []
+            message.myReaction = summary.mine[message.id]
             return message
         }
     }
@@ -206,52 +208,59 @@ public struct MessageStore: Sendable {
 
     /// A page of a chat's history as `viewerID` sees it (without what they deleted for themselves).
     /// Offset and `before` pages are newest first; `after` pages are oldest first, for catching up.
+    ///
+    /// One read: the count, the rows and their reactions.
     public func page(of chatID: UUID, for viewerID: UUID, _ request: PageRequest) async throws -> MessagePage {
-        let (rows, total, hasMore) = try await rows(of: chatID, for: viewerID, request)
-        return MessagePage(messages: try await withReactions(try await cipher.messages(from: rows), for: viewerID), total: total, hasMore: hasMore)
+        let (rows, total, hasMore, reactions) = try await engine.read { sql in
+            let (rows, total, hasMore) = try await Self.rows(of: chatID, for: viewerID, request, on: sql)
+            var live: [UUID] = []
+            for row in rows where try row.decodeNil(column: "deleted_at") { live.append(try row.decode(column: "id", as: UUID.self)) }
+            return (rows, total, hasMore, try await ReactionStore.summary(of: live, for: viewerID, on: sql))
+        }
+        return MessagePage(messages: Self.attach(reactions, to: try await cipher.messages(from: rows)), total: total, hasMore: hasMore)
     }
 
-    private func rows(of chatID: UUID, for viewerID: UUID, _ request: PageRequest) async throws -> (rows: [any SQLRow], total: Int, hasMore: Bool) {
-        try await engine.read { sql in
-            let counts = try await sql.raw("""
-                SELECT c.last_seq AS last_seq,
-                       (SELECT COUNT(*) FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.chat_id = c.id) AS hidden
-                FROM chats c WHERE c.id = \(bind: chatID)
-                """).first()
-            // Messages are never removed, only cleared, and seq has no gaps: the count is last_seq.
-            let lastSeq = try counts?.decode(column: "last_seq", as: Int.self) ?? 0
-            let hidden = try counts?.decode(column: "hidden", as: Int.self) ?? 0
-            let total = lastSeq - hidden
-            let visible: SQLQueryString = """
-                m.chat_id = \(bind: chatID)
-                AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.message_id = m.id)
-                """
-            let select = "SELECT \(Message.columns(of: "m", prefix: "")) FROM messages m"
-            switch request.position {
-            case .offset(let offset) where hidden == 0:
-                // Nothing hidden from this viewer: the message `offset` places from the newest has
-                // seq last_seq - offset, so the page is an index range, not a scan past `offset` rows.
-                let rows = try await sql.raw("""
-                    \(unsafeRaw: select) WHERE m.chat_id = \(bind: chatID) AND m.seq <= \(bind: lastSeq - offset)
-                    ORDER BY m.seq DESC LIMIT \(bind: request.limit)
-                    """).all()
-                return (rows, total, offset + rows.count < total)
-            case .offset(let offset):
-                let rows = try await sql.raw("""
-                    \(unsafeRaw: select) WHERE \(visible) ORDER BY m.seq DESC LIMIT \(bind: request.limit) OFFSET \(bind: offset)
-                    """).all()
-                return (rows, total, offset + rows.count < total)
-            case .before(let seq):
-                let rows = try await sql.raw("""
-                    \(unsafeRaw: select) WHERE \(visible) AND m.seq < \(bind: seq) ORDER BY m.seq DESC LIMIT \(bind: request.limit + 1)
-                    """).all()
-                return (Array(rows.prefix(request.limit)), total, rows.count > request.limit)
-            case .after(let seq):
-                let rows = try await sql.raw("""
-                    \(unsafeRaw: select) WHERE \(visible) AND m.seq > \(bind: seq) ORDER BY m.seq ASC LIMIT \(bind: request.limit + 1)
-                    """).all()
-                return (Array(rows.prefix(request.limit)), total, rows.count > request.limit)
-            }
+    private static func rows(
+        of chatID: UUID, for viewerID: UUID, _ request: PageRequest, on sql: any SQLDatabase
+    ) async throws -> (rows: [any SQLRow], total: Int, hasMore: Bool) {
+        let counts = try await sql.raw("""
+            SELECT c.last_seq AS last_seq,
+                   (SELECT COUNT(*) FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.chat_id = c.id) AS hidden
+            FROM chats c WHERE c.id = \(bind: chatID)
+            """).first()
+        // Messages are never removed, only cleared, and seq has no gaps: the count is last_seq.
+        let lastSeq = try counts?.decode(column: "last_seq", as: Int.self) ?? 0
+        let hidden = try counts?.decode(column: "hidden", as: Int.self) ?? 0
+        let total = lastSeq - hidden
+        let visible: SQLQueryString = """
+            m.chat_id = \(bind: chatID)
+            AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.message_id = m.id)
+            """
+        let select = "SELECT \(Message.columns(of: "m", prefix: "")) FROM messages m"
+        switch request.position {
+        case .offset(let offset) where hidden == 0:
+            // Nothing hidden from this viewer: the message `offset` places from the newest has
+            // seq last_seq - offset, so the page is an index range, not a scan past `offset` rows.
+            let rows = try await sql.raw("""
+                \(unsafeRaw: select) WHERE m.chat_id = \(bind: chatID) AND m.seq <= \(bind: lastSeq - offset)
+                ORDER BY m.seq DESC LIMIT \(bind: request.limit)
+                """).all()
+            return (rows, total, offset + rows.count < total)
+        case .offset(let offset):
+            let rows = try await sql.raw("""
+                \(unsafeRaw: select) WHERE \(visible) ORDER BY m.seq DESC LIMIT \(bind: request.limit) OFFSET \(bind: offset)
+                """).all()
+            return (rows, total, offset + rows.count < total)
+        case .before(let seq):
+            let rows = try await sql.raw("""
+                \(unsafeRaw: select) WHERE \(visible) AND m.seq < \(bind: seq) ORDER BY m.seq DESC LIMIT \(bind: request.limit + 1)
+                """).all()
+            return (Array(rows.prefix(request.limit)), total, rows.count > request.limit)
+        case .after(let seq):
+            let rows = try await sql.raw("""
+                \(unsafeRaw: select) WHERE \(visible) AND m.seq > \(bind: seq) ORDER BY m.seq ASC LIMIT \(bind: request.limit + 1)
+                """).all()
+            return (Array(rows.prefix(request.limit)), total, rows.count > request.limit)
         }
     }
 

@@ -39,45 +39,48 @@ public struct ReactionStore: Sendable {
         }
     }
 
-    /// The reactions under each of these messages: most used first (then first used first), with
-    /// who reacted (earliest first, up to `Reaction.maxListed`).
-    public func counts(of messageIDs: [UUID]) async throws -> [UUID: [ReactionCount]] {
-        guard !messageIDs.isEmpty else { return [:] }
-        let rows = try await engine.read { sql in
-            try await sql.raw("""
-                SELECT message_id, user_id, emoji FROM message_reactions WHERE message_id IN (\(binds: messageIDs)) ORDER BY created_at, user_id
-                """).all()
-        }
-        var byMessage: [UUID: [ReactionCount]] = [:]
+    /// The reactions under some messages, as a history page or a message shows them.
+    public struct Summary: Sendable {
+        /// Per message: most used first (then first used first), with who reacted (earliest
+        /// first, up to `Reaction.maxListed`).
+        public var counts: [UUID: [ReactionCount]] = [:]
+        /// The viewer's own reaction to each message that has one.
+        public var mine: [UUID: String] = [:]
+    }
+
+    /// The reactions under these messages, and `viewerID`'s own when given, in one read.
+    public func summary(of messageIDs: [UUID], for viewerID: UUID?) async throws -> Summary {
+        guard !messageIDs.isEmpty else { return Summary() }
+        return try await engine.read { try await Self.summary(of: messageIDs, for: viewerID, on: $0) }
+    }
+
+    /// `summary(of:for:)` inside a read or transaction under way: one statement, whose rows give
+    /// both the counts and the viewer's own.
+    static func summary(of messageIDs: [UUID], for viewerID: UUID?, on sql: any SQLDatabase) async throws -> Summary {
+        guard !messageIDs.isEmpty else { return Summary() }
+        let rows = try await sql.raw("""
+            SELECT message_id, user_id, emoji FROM message_reactions WHERE message_id IN (\(binds: messageIDs)) ORDER BY created_at, user_id
+            """).all()
+        var summary = Summary()
         for row in rows {
             let messageID = try row.decode(column: "message_id", as: UUID.self)
             let emoji = try row.decode(column: "emoji", as: String.self)
-            let userID = try row.decode(column: "user_id", as: UUID.self).uuidString.lowercased()
-            var counts = byMessage[messageID, default: []]
+            let user = try row.decode(column: "user_id", as: UUID.self)
+            if user == viewerID { summary.mine[messageID] = emoji }
+            let userID = user.uuidString.lowercased()
+            var counts = summary.counts[messageID, default: []]
             if let index = counts.firstIndex(where: { $0.emoji == emoji }) {
                 counts[index].count += 1
                 if counts[index].userIDs.count < Reaction.maxListed { counts[index].userIDs.append(userID) }
             } else {
                 counts.append(ReactionCount(emoji: emoji, count: 1, userIDs: [userID]))
             }
-            byMessage[messageID] = counts
+            summary.counts[messageID] = counts
         }
         // Stable: equal counts keep the order of their first use.
-        return byMessage.mapValues { counts in
+        summary.counts = summary.counts.mapValues { counts in
             counts.enumerated().sorted { ($0.element.count, -$0.offset) > ($1.element.count, -$1.offset) }.map(\.element)
         }
-    }
-
-    /// `userID`'s own reaction to each of these messages that has one.
-    public func mine(among messageIDs: [UUID], for userID: UUID) async throws -> [UUID: String] {
-        guard !messageIDs.isEmpty else { return [:] }
-        let rows = try await engine.read { sql in
-            try await sql.raw("""
-                SELECT message_id, emoji FROM message_reactions WHERE user_id = \(bind: userID) AND message_id IN (\(binds: messageIDs))
-                """).all()
-        }
-        var mine: [UUID: String] = [:]
-        for row in rows { mine[try row.decode(column: "message_id", as: UUID.self)] = try row.decode(column: "emoji", as: String.self) }
-        return mine
+        return summary
     }
 }

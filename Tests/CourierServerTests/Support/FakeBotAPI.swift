@@ -56,6 +56,8 @@ actor FakeBotAPIState {
     }
 
     func failNextSends(_ answers: [(Int, String)]) { scriptedSendFailures.append(contentsOf: answers) }
+    /// Lets every send through again.
+    func stopFailingSends() { scriptedSendFailures.removeAll() }
 
     private func plannedAnswer(method: String, body: String) -> (Int, String) {
         switch method {

@@ -40,14 +40,17 @@ enum TestEngine: String, CaseIterable, Sendable, CustomTestStringConvertible {
         try await withDatabase { store, _ in try await body(store) }
     }
 
-    /// Like `withStore`, also telling where the data and the key file are.
-    func withDatabase<T: Sendable>(_ body: (Store, Location) async throws -> T) async throws -> T {
+    /// Like `withStore`, also telling where the data and the key file are. `wrapping` may put a
+    /// decorator (`StatementCountingEngine`) between the store and the engine.
+    func withDatabase<T: Sendable>(
+        wrapping wrap: (any DatabaseEngine) -> any DatabaseEngine = { $0 }, _ body: (Store, Location) async throws -> T
+    ) async throws -> T {
         switch self {
         case .sqlite:
             let folder = try TemporaryFolder()
             let path = folder.path + "/courier.sqlite"
             let engine = try await SQLiteEngine.open(path: path, logger: Self.logger)
-            return try await Self.run(engine, sqlitePath: path, schema: nil, body)
+            return try await Self.run(wrap(engine), sqlitePath: path, schema: nil, body)
         case .postgres:
             let url = try #require(Self.postgresURL)
             let schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
@@ -55,7 +58,7 @@ enum TestEngine: String, CaseIterable, Sendable, CustomTestStringConvertible {
             try await admin.write { try await $0.raw("CREATE SCHEMA \(unsafeRaw: schema)").run() }
             do {
                 let engine = try await PostgresEngine.connect(url: url, maxConnections: 4, searchPath: schema, logger: Self.logger)
-                let result = try await Self.run(engine, sqlitePath: nil, schema: schema, body)
+                let result = try await Self.run(wrap(engine), sqlitePath: nil, schema: schema, body)
                 try await admin.write { try await $0.raw("DROP SCHEMA \(unsafeRaw: schema) CASCADE").run() }
                 try await admin.close()
                 return result

@@ -1,0 +1,91 @@
+import CourierServer
+import CourierStore
+import Testing
+
+/// Ceilings on the SQL work of the hot paths, counted rather than timed (`StatementCounter`), so
+/// they hold on any machine: a change that adds a statement or a transaction to sending a message
+/// or reading a history page fails here, on a noisy CI machine too.
+///
+/// Each ceiling is what the path costs today. Lower it when a change saves a statement; raising
+/// it needs a reason in the commit.
+@Suite("Statement budgets")
+struct StatementBudgetTests {
+    /// A budget per engine, as the engines may come to differ (a row lock PostgreSQL needs and
+    /// SQLite's write transaction makes unnecessary); today both cost the same.
+    struct Budget: Sendable {
+        let statements: Int
+        let reads: Int
+        let writes: Int
+    }
+
+    /// Sending a text with a mention over the REST API: the session (a read), the sender's
+    /// membership (a read), one write transaction (the chat's next position, the previous
+    /// message's time, the message, the sender's read position, search entries, the mention, the
+    /// update), and the members to deliver to (a read).
+    static func sendBudget(_ engine: TestEngine) -> Budget {
+        switch engine {
+        case .sqlite, .postgres: Budget(statements: 10, reads: 3, writes: 1)
+        }
+    }
+
+    /// A page of 50: the session (a read), the reader's membership (a read), and one read for the
+    /// count, the rows and their reactions (was five reads and six statements: the reactions
+    /// counted and the reader's own read apart, each in a read of its own).
+    static func historyBudget(_ engine: TestEngine) -> Budget {
+        switch engine {
+        case .sqlite, .postgres: Budget(statements: 5, reads: 3, writes: 0)
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func sendingToAGroupOfTenStaysWithinItsBudget(engine: TestEngine) async throws {
+        let counter = StatementCounter()
+        try await engine.withDatabase(wrapping: { StatementCountingEngine(base: $0, counter: counter) }) { store, _ in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                var members: [SignedInUser] = []
+                for index in 0..<9 { members.append(try await api.register(username: "member_\(index)")) }
+                let chat = try await api.createGroup(alice, name: "Ten", members: members)
+                // Warm: the chat's keys made, caches filled, as on a server that has been running.
+                for index in 0..<3 { try await api.post(alice, to: chat, "warm-up \(index)") }
+
+                let messages = 20
+                let cost = try await counter.cost {
+                    for index in 0..<messages { try await api.post(alice, to: chat, "message \(index) for @member_\(index % 9)") }
+                }
+                let budget = Self.sendBudget(engine)
+                print("statement budget, \(engine) send: \(Double(cost.statements) / Double(messages)) statements, \(Double(cost.reads) / Double(messages)) reads, \(Double(cost.writes) / Double(messages)) writes per message")
+                #expect(cost.statements <= budget.statements * messages, "statements per message")
+                #expect(cost.reads <= budget.reads * messages, "read transactions per message")
+                #expect(cost.writes <= budget.writes * messages, "write transactions per message")
+            }
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func aHistoryPageStaysWithinItsBudget(engine: TestEngine) async throws {
+        let counter = StatementCounter()
+        try await engine.withDatabase(wrapping: { StatementCountingEngine(base: $0, counter: counter) }) { store, _ in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let bob = try await api.register(username: "bob_1")
+                let chat = try await api.createGroup(alice, name: "Two", members: [bob])
+                for index in 0..<120 { try await api.post(index % 2 == 0 ? alice : bob, to: chat, "message \(index)") }
+                _ = try await api.history(bob, chat, query: "?limit=50")
+
+                let pages = 10
+                let cost = try await counter.cost {
+                    for page in 0..<pages {
+                        let response = try await api.history(bob, chat, query: "?limit=50&offset=\(page % 3 * 50)")
+                        try #require(response.status == .ok)
+                    }
+                }
+                let budget = Self.historyBudget(engine)
+                print("statement budget, \(engine) history: \(Double(cost.statements) / Double(pages)) statements, \(Double(cost.reads) / Double(pages)) reads, \(Double(cost.writes) / Double(pages)) writes per page")
+                #expect(cost.statements <= budget.statements * pages, "statements per page")
+                #expect(cost.reads <= budget.reads * pages, "read transactions per page")
+                #expect(cost.writes <= budget.writes * pages, "write transactions per page")
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import CourierStore
+import Logging
+import NIOCore
+import SQLKit
+import Synchronization
+
+/// The statements and transactions a piece of work costs, counted as they reach the engine.
+///
+/// A count does not depend on the machine's speed, so a ceiling on it holds on a noisy CI machine
+/// where a timed target would not: a change that adds a statement to the send path fails a test.
+final class StatementCounter: Sendable {
+    struct Counts: Sendable, Equatable {
+        var statements = 0
+        var reads = 0
+        var writes = 0
+    }
+
+    private let counts = Mutex(Counts())
+
+    var current: Counts { counts.withLock { $0 } }
+
+    /// What `work` cost.
+    func cost(of work: () async throws -> Void) async rethrows -> Counts {
+        let before = current
+        try await work()
+        let after = current
+        return Counts(statements: after.statements - before.statements, reads: after.reads - before.reads, writes: after.writes - before.writes)
+    }
+
+    fileprivate func countStatement() { counts.withLock { $0.statements += 1 } }
+    fileprivate func countRead() { counts.withLock { $0.reads += 1 } }
+    fileprivate func countWrite() { counts.withLock { $0.writes += 1 } }
+}
+
+/// An engine that hands its bodies a database counting each statement, and counts the reads and
+/// write transactions (a write body that runs twice, after a batch-mate failed, counts twice).
+struct StatementCountingEngine: DatabaseEngine {
+    let base: any DatabaseEngine
+    let counter: StatementCounter
+
+    var kind: SQLEngineKind { base.kind }
+
+    func read<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+        counter.countRead()
+        return try await base.read { try await body(CountingDatabase(base: $0, counter: counter)) }
+    }
+
+    func write<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+        let counter = counter
+        return try await base.write { sql in
+            counter.countWrite()
+            return try await body(CountingDatabase(base: sql, counter: counter))
+        }
+    }
+
+    func close() async throws { try await base.close() }
+}
+
+private struct CountingDatabase: SQLDatabase {
+    let base: any SQLDatabase
+    let counter: StatementCounter
+
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { base.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+    var queryLogLevel: Logger.Level? { base.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        counter.countStatement()
+        return base.execute(sql: query, onRow)
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
+        counter.countStatement()
+        try await base.execute(sql: query, onRow)
+    }
+
+    func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        let counter = counter
+        return try await base.withSession { try await closure(CountingDatabase(base: $0, counter: counter)) }
+    }
+}
