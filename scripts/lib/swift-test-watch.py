@@ -16,7 +16,8 @@ log, pid = sys.argv[1], sys.argv[2]
 
 running = collections.OrderedDict()
 started = re.compile(r"^◇ Test (.+?) started\.$")
-ended = re.compile(r"^[✔✘↳⚠︎ ]*Test (.+?) (?:passed|failed|skipped|recorded)")
+# "recorded an issue" is not an end: a test that failed an expectation and then hung is the one to see.
+ended = re.compile(r"^[✔✘↳⚠︎ ]*Test (.+?) (?:passed|failed|skipped)")
 for line in open(log, encoding="utf-8", errors="replace"):
     line = line.rstrip("\n")
     if m := started.match(line):
@@ -31,12 +32,17 @@ for name in running:
     print("  " + name)
 
 try:
-    dump = subprocess.run(
+    gdb = subprocess.run(
         ["gdb", "-p", pid, "-batch", "-nx", "-ex", "set pagination off", "-ex", "thread apply all bt 16"],
         capture_output=True, text=True, timeout=300,
-    ).stdout
+    )
 except (OSError, subprocess.TimeoutExpired) as error:
     print(f"swift-test-watch: no thread stacks ({error})")
+    sys.exit(0)
+dump = gdb.stdout
+if "Thread " not in dump:
+    print("swift-test-watch: gdb printed no thread stacks:")
+    print(gdb.stderr[-2000:])
     sys.exit(0)
 stacks = collections.Counter()
 current = []

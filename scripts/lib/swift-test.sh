@@ -6,26 +6,35 @@
 # tests that started and did not end and every thread's stack are printed, the run is killed and
 # the function fails, well before CI's own limit, with the reason in its output.
 swift_test_within() {
-    local limit=$1 log status watchdog
+    local limit=$1 log runner printer watchdog status
     shift
     log=$(mktemp /tmp/courier-swift-test.XXXXXX)
+    # Line-buffered (stdbuf reaches the test process through its environment), so that the log
+    # holds what the tests printed up to the moment they hang.
+    stdbuf -oL -eL swift test --skip-build --disable-xctest --verbose "$@" >"$log" 2>&1 &
+    runner=$!
+    tail -n +1 -f --pid="$runner" "$log" | grep --line-buffered -v -e '^◇ ' -e '^✔ Test case passing' &
+    printer=$!
     (
         trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
         sleep "$limit" &
         sleeper=$!
         wait "$sleeper"
-        pid=$(pgrep -f 'PackageTests\.xctest' | head -1) || exit 0
+        # Only this run's processes: `swift test` and the test binary it started.
+        kill -0 "$runner" 2>/dev/null || exit 0
+        tests=$(pgrep -P "$runner" | head -1 || true)
         echo "scripts/test: swift test $* still running after ${limit} s; this is what it was doing:" >&2
-        python3 scripts/lib/swift-test-watch.py "$log" "$pid" >&2 || true
-        kill -9 "$pid" 2>/dev/null || true
+        if [ -n "$tests" ]; then
+            python3 -u scripts/lib/swift-test-watch.py "$log" "$tests" >&2 || true
+            kill -9 "$tests" 2>/dev/null || true
+        fi
+        kill "$runner" 2>/dev/null || true
     ) &
     watchdog=$!
     set +e
-    # Line-buffered (stdbuf reaches the test process through its environment), so that the log
-    # holds what the tests printed up to the moment they hang.
-    stdbuf -oL -eL swift test --skip-build --disable-xctest --verbose "$@" 2>&1 | tee "$log" |
-        grep --line-buffered -v -e '^◇ ' -e '^✔ Test case passing'
-    status=${PIPESTATUS[0]}
+    wait "$runner"
+    status=$?
+    wait "$printer"
     set -e
     kill "$watchdog" 2>/dev/null || true
     wait "$watchdog" 2>/dev/null || true

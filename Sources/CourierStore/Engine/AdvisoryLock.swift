@@ -8,7 +8,8 @@ import SQLKit
 /// lock held across deployments also joined their fates: one stuck transaction stopped every
 /// other deployment's migrations and audit writes, each waiter holding a connection meanwhile.
 enum AdvisoryLock: Int32 {
-    /// Applying one migration step ("Cour" + 0x10).
+    /// Applying one migration step. (`DeploymentLease` holds 0x436F7572, "Cour", with the same
+    /// second key for as long as a node leads: keep these two apart from it.)
     case migrations = 1131377010
     /// Appending to (or re-sealing) the audit chain, so it never forks.
     case audit = 1131377011

@@ -164,7 +164,7 @@ public struct MessageSearch: Sendable {
         let kept = first.prefix(limit)
         var keptPerChat: [UUID: Int] = [:]
         for candidate in kept { keptPerChat[candidate.chatID, default: 0] += 1 }
-        let again = lookups.filter { keptPerChat[$0.chatID] == few }
+        let again = lookups.filter { keptPerChat[$0.chatID, default: 0] >= few }
         guard !again.isEmpty else { return kept.map(\.id) }
         let more = try await newest(again, driving: driving, for: viewerID, before: before, perChat: limit, limit: limit)
         var merged: [UUID: Candidate] = [:]

@@ -19,12 +19,33 @@ final class StatementCounter: Sendable {
 
     var current: Counts { counts.withLock { $0 } }
 
-    /// What `work` cost.
-    func cost(of work: () async throws -> Void) async rethrows -> Counts {
+    /// What `work` cost, including what it leaves running after it returns (a send's fan-out reads
+    /// the members after the sender has its answer): the counts are taken once nothing has reached
+    /// the database for a while, before and after.
+    func cost(of work: () async throws -> Void) async throws -> Counts {
+        try await settled()
         let before = current
         try await work()
+        try await settled()
         let after = current
         return Counts(statements: after.statements - before.statements, reads: after.reads - before.reads, writes: after.writes - before.writes)
+    }
+
+    /// Returns once the counts have not moved for `quiet` (at most after 10 s).
+    private func settled(quiet: Duration = .milliseconds(300)) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var last = current
+        var since = ContinuousClock.now
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(25))
+            let now = current
+            if now != last {
+                last = now
+                since = ContinuousClock.now
+            } else if ContinuousClock.now - since >= quiet {
+                return
+            }
+        }
     }
 
     fileprivate func countStatement() { counts.withLock { $0.statements += 1 } }
