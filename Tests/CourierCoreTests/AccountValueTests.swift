@@ -44,4 +44,18 @@ struct AccountValueTests {
         #expect(String(decoding: data, as: UTF8.self) == #"["2026-11-22T04:06:29.355Z"]"#)
         #expect(try JSONDecoder().decode([Timestamp].self, from: data) == [time])
     }
+
+    /// Every millisecond of a second is shown as stored and reads back as itself (formatting a
+    /// `Date` cut …823 ms, which is …0.82299995 s, to .822).
+    @Test func everyMillisecondIsShownExactly() throws {
+        let second: Int64 = 1_796_192_080_000
+        for millisecond in Int64(0)..<1000 {
+            let time = Timestamp(milliseconds: second + millisecond)
+            let digits = String(millisecond)
+            #expect(time.description == "2026-12-02T06:14:40." + String(repeating: "0", count: 3 - digits.count) + digits + "Z")
+            #expect(try JSONDecoder().decode([Timestamp].self, from: JSONEncoder().encode([time])) == [time])
+        }
+        #expect(Timestamp(milliseconds: 0).description == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp(milliseconds: -1).description == "1969-12-31T23:59:59.999Z")
+    }
 }

@@ -70,6 +70,43 @@ struct SearchTests {
         }
     }
 
+    /// A hit shows its message as history does: reactions with who reacted (counts only in a
+    /// channel) and the reader's own; the last page says so with `next_before: null`.
+    @Test(arguments: TestEngine.all)
+    func hitsCarryTheirReactionsAndTheLastPageSaysSo(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let bob = try await api.register(username: "bob_1")
+                let group = try await api.createGroup(alice, name: "Kitchen", members: [bob])
+                let channel = try await api.createChannel(alice, username: "kitchen_news")
+                #expect(try await api.send(.post, "/api/v1/channels/\(channel)/subscribe", token: bob.token).status.code < 300)
+                let inGroup = try await post(api, alice, to: group, "waffles on friday")
+                let posted = try await api.send(.post, "/api/v1/channels/\(channel)/posts", json: ["content": "waffles recipe"], token: alice.token)
+                let inChannel = try posted.string("id")
+                for (message, emoji) in [(inGroup, "🧇"), (inChannel, "🔥")] {
+                    #expect(try await ReactionAndPinTests.react(api, bob, message, emoji).status == .ok)
+                }
+                #expect(try await ReactionAndPinTests.react(api, alice, inGroup, "🧇").status == .ok)
+
+                let response = try await search(api, bob, q("waffles"))
+                try #require(response.status == .ok)
+                #expect(response.json.keys.contains("next_before") && response["next_before"] is NSNull)
+                let messages = (response["results"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? [String: Any] }
+                let byID = Dictionary(uniqueKeysWithValues: messages.compactMap { message in (message["id"] as? String).map { ($0, message) } })
+                let groupHit = try #require(byID[inGroup]), channelHit = try #require(byID[inChannel])
+                let groupReactions = groupHit["reactions"] as? [[String: Any]] ?? []
+                #expect(ReactionAndPinTests.summary(groupReactions) == ["🧇2"])
+                #expect(groupReactions.first?["user_ids"] as? [String] == [bob.id, alice.id])
+                #expect(groupHit["my_reaction"] as? String == "🧇")
+                let channelReactions = channelHit["reactions"] as? [[String: Any]] ?? []
+                #expect(ReactionAndPinTests.summary(channelReactions) == ["🔥1"])
+                #expect(channelReactions.first?["user_ids"] as? [String] == [])
+                #expect(channelHit["my_reaction"] as? String == "🔥")
+            }
+        }
+    }
+
     @Test(arguments: TestEngine.all)
     func wordsAcrossChatsNewestFirstPagedWithContext(engine: TestEngine) async throws {
         try await engine.withStore { store in

@@ -23,8 +23,19 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
     private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    private static let wholeSeconds = Date.ISO8601FormatStyle()
 
-    public var description: String { date.formatted(Self.style) }
+    /// ISO 8601 with the stored milliseconds exactly. Formatting a `Date` with fractional seconds
+    /// cuts off instead of rounding, and most milliseconds have no exact binary fraction
+    /// (…823 ms is …0.82299995 s), so half of all times came out a millisecond early: the whole
+    /// seconds are formatted as a `Date` (exact) and the milliseconds appended as digits.
+    public var description: String {
+        let (seconds, millisecond) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        let (wholeSeconds, fraction) = millisecond < 0 ? (seconds - 1, millisecond + 1000) : (seconds, millisecond)
+        let text = Date(timeIntervalSince1970: Double(wholeSeconds)).formatted(Self.wholeSeconds)
+        let digits = String(fraction)
+        return text.dropLast() + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -32,7 +43,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         guard let date = try? Self.style.parse(text) else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "Expected an ISO 8601 time.")
         }
-        self.init(date)
+        // Nearest, not down: the parsed fraction is as inexact as a formatted one.
+        self.init(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded()))
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -26,6 +26,13 @@ struct SearchController {
             case results
             case nextBefore = "next_before"
         }
+
+        /// `next_before` is always there, null on the last page (the OpenAPI document requires it).
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(results, forKey: .results)
+            try container.encode(nextBefore, forKey: .nextBefore)
+        }
     }
 
     @Sendable func find(request: Request, context: AuthenticatedContext) async throws -> SearchResponse {

@@ -97,17 +97,39 @@ public struct MessageSearch: Sendable {
             for row in candidates {
                 let message = try await cipher.message(from: row)
                 if query.matches(message.content) {
-                    if hits.count == limit { return Page(hits: hits, next: cursor) }
+                    if hits.count == limit { return try await withReactions(Page(hits: hits, next: cursor), for: viewerID) }
                     hits.append(Hit(message: message, snippet: query.snippet(of: message.content)))
                 }
                 examined += 1
                 cursor = Cursor(message)
             }
-            if candidates.count < batch { return Page(hits: hits, next: nil) }
+            if candidates.count < batch { return try await withReactions(Page(hits: hits, next: nil), for: viewerID) }
             let passing = max(Double(hits.count) / Double(max(examined, 1)), 0.05)
             batch = min(Self.maxBatch, max(limit + 1, Int((Double(limit - hits.count + 1) / passing).rounded(.up))))
         }
-        return Page(hits: hits, next: cursor)
+        return try await withReactions(Page(hits: hits, next: cursor), for: viewerID)
+    }
+
+    /// The hits with their reactions as the reader's history shows them: counts and who reacted
+    /// (counts only in channels), and the reader's own; one read.
+    private func withReactions(_ page: Page, for viewerID: UUID) async throws -> Page {
+        guard !page.hits.isEmpty else { return page }
+        let ids = page.hits.map(\.message.id)
+        let chatIDs = Array(Set(page.hits.map(\.message.chatID)))
+        let (summary, channels) = try await engine.read { sql in
+            let summary = try await ReactionStore.summary(of: ids, for: viewerID, on: sql)
+            let channels = try await sql.raw("SELECT id FROM chats WHERE type = \(bind: ChatKind.channel.rawValue) AND id IN (\(binds: chatIDs))").all()
+                .map { try $0.decode(column: "id", as: UUID.self) }
+            return (summary, Set(channels))
+        }
+        let hits = page.hits.map { hit in
+            var message = hit.message
+            message.reactions = summary.counts[message.id] ?? []
+            message.myReaction = summary.mine[message.id]
+            if channels.contains(message.chatID) { message = message.withoutReactors() }
+            return Hit(message: message, snippet: hit.snippet)
+        }
+        return Page(hits: hits, next: page.next)
     }
 
     /// How many entries of a term are counted at most when choosing which one drives a query, in
