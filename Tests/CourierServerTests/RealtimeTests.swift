@@ -184,8 +184,11 @@ struct RealtimeTests {
             let result = try await stalledDevice.value
             watchdog.cancel()
             #expect(await stoppedByTheTest.value == 0, "the server never ended the stalled device's connection")
+            // 4008 when it drained within the grace. When the grace ran out first, the server's
+            // handler ends: WebSocket's generic close (1001, going away) is queued behind what is
+            // left and the connection is reset, so the device sees that close or the reset.
             if let code = result.closeCode {
-                #expect(code == ConnectionCloseReason.overflow.code)
+                #expect([ConnectionCloseReason.overflow.code, 1001].contains(code), "closed with \(code)")
                 #expect(result.frames < total)
             }
             try await waitUntil("the stalled device's place given back") { await services.registry.count == 1 }

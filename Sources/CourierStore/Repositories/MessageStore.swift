@@ -73,17 +73,19 @@ public struct MessageStore: Sendable {
         )
         let entries = try await index.entries(of: draft.content, in: draft.chatID)
         return try await engine.write { sql in
+            // The chat's next positions, and the time of the message before (RETURNING sees the
+            // row as updated: its last_seq is the new message's, the one before is last_seq - 1).
             guard let counters = try await sql.raw("""
                 UPDATE chats SET last_seq = last_seq + 1, last_pts = last_pts + 1, last_activity_at = \(bind: time.milliseconds)
-                WHERE id = \(bind: draft.chatID) RETURNING last_seq, last_pts
+                WHERE id = \(bind: draft.chatID)
+                RETURNING last_seq, last_pts,
+                    (SELECT p.created_at FROM messages p WHERE p.chat_id = chats.id AND p.seq = chats.last_seq - 1) AS previous_at
                 """).first()
             else { throw CourierError.notFound("chat") }
             let seq = try counters.decode(column: "last_seq", as: Int64.self)
             // Never earlier than the message before (two nodes' clocks, a send that waited for the
             // lock): within a chat, time follows `seq`, which search's paging relies on.
-            let previous = seq > 1 ? try await sql.raw("""
-                SELECT created_at FROM messages WHERE chat_id = \(bind: draft.chatID) AND seq = \(bind: seq - 1)
-                """).first()?.decode(column: "created_at", as: Int64.self) : nil
+            let previous = try counters.decode(column: "previous_at", as: Int64?.self)
             let stamped = Timestamp(milliseconds: max(time.milliseconds, previous ?? 0))
             let message = Message(
                 id: id, chatID: draft.chatID, seq: seq, senderID: senderID, content: draft.content, kind: draft.kind,
