@@ -64,24 +64,19 @@ struct ExternalCommand: Sendable {
         // The tool is killed when it overruns its limit, and when the job is cancelled (the server
         // shuts down): it never outlives its purpose.
         let started = Mutex<Int32?>(nil)
+        let limit = timeLimit
         let status: Int32 = try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-                do {
-                    try ProcessLaunch.run(process)
-                } catch {
-                    process.terminationHandler = nil
-                    continuation.resume(throwing: Failure(tool: executable, reason: "could not start: \(error)"))
-                    return
+            do {
+                return try await ProcessLaunch.runToEnd(process) { pid in
+                    started.withLock { $0 = pid }
+                    if Task.isCancelled { Self.killGroup(pid) }
+                    Task.detached {
+                        try? await Task.sleep(for: limit)
+                        if process.isRunning { Self.killGroup(pid) }
+                    }
                 }
-                let pid = process.processIdentifier
-                started.withLock { $0 = pid }
-                if Task.isCancelled { Self.killGroup(pid) }
-                let limit = timeLimit
-                Task.detached {
-                    try? await Task.sleep(for: limit)
-                    if process.isRunning { Self.killGroup(pid) }
-                }
+            } catch {
+                throw Failure(tool: executable, reason: "could not start: \(error)")
             }
         } onCancel: {
             if let pid = started.withLock({ $0 }) { Self.killGroup(pid) }

@@ -12,4 +12,21 @@ public enum ProcessLaunch {
     public static func run(_ process: Process) throws {
         try turn.withLock { _ in try process.run() }
     }
+
+    /// Starts `process` and returns its exit status once it has ended, without holding a thread
+    /// meanwhile (a blocking `waitUntilExit` takes one of the few threads Swift's tasks share).
+    /// `started` runs once the process runs, with its pid, before anything else can happen to it.
+    public static func runToEnd(_ process: Process, started: (Int32) -> Void = { _ in }) async throws -> Int32 {
+        try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try run(process)
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+                return
+            }
+            started(process.processIdentifier)
+        }
+    }
 }

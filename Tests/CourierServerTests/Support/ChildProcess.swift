@@ -1,7 +1,7 @@
 import CourierServer
 import Foundation
 
-/// Runs a tool and waits for it without holding a thread.
+/// Runs a tool and waits for it without holding a thread (`ProcessLaunch.runToEnd`).
 ///
 /// The suite's tasks share as many threads as the machine has cores (two here). A blocking
 /// `waitUntilExit` or a read to the end of a pipe takes one of them for as long as the tool runs,
@@ -11,15 +11,7 @@ enum ChildProcess {
     /// Starts `process` and returns its exit status once it has ended.
     @discardableResult
     static func run(_ process: Process) async throws -> Int32 {
-        try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try ProcessLaunch.run(process)
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
+        try await ProcessLaunch.runToEnd(process)
     }
 
     /// Runs `process` with its standard output in a private temporary file (no pipe to drain while
