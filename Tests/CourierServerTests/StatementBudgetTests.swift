@@ -40,53 +40,58 @@ struct StatementBudgetTests {
 
     @Test(arguments: TestEngine.all)
     func sendingToAGroupOfTenStaysWithinItsBudget(engine: TestEngine) async throws {
-        let counter = StatementCounter()
-        try await engine.withDatabase(wrapping: { StatementCountingEngine(base: $0, counter: counter) }) { store, _ in
-            try await EncryptionTests.withApp(store) { api in
-                let alice = try await api.register(username: "alice_1")
-                var members: [SignedInUser] = []
-                for index in 0..<9 { members.append(try await api.register(username: "member_\(index)")) }
-                let chat = try await api.createGroup(alice, name: "Ten", members: members)
-                // Warm: the chat's keys made, caches filled, as on a server that has been running.
-                for index in 0..<3 { try await api.post(alice, to: chat, "warm-up \(index)") }
+        try await withCountedApp(engine) { api, counter in
+            let alice = try await api.register(username: "alice_1")
+            var members: [SignedInUser] = []
+            for index in 0..<9 { members.append(try await api.register(username: "member_\(index)")) }
+            let chat = try await api.createGroup(alice, name: "Ten", members: members)
+            // Warm: the chat's keys made, caches filled, as on a server that has been running.
+            for index in 0..<3 { try await api.post(alice, to: chat, "warm-up \(index)") }
 
-                let messages = 20
-                let cost = try await counter.cost {
-                    for index in 0..<messages { try await api.post(alice, to: chat, "message \(index) for @member_\(index % 9)") }
-                }
-                let budget = Self.sendBudget(engine)
-                print("statement budget, \(engine) send: \(Double(cost.statements) / Double(messages)) statements, \(Double(cost.reads) / Double(messages)) reads, \(Double(cost.writes) / Double(messages)) writes per message")
-                #expect(cost.statements <= budget.statements * messages, "statements per message")
-                #expect(cost.reads <= budget.reads * messages, "read transactions per message")
-                #expect(cost.writes <= budget.writes * messages, "write transactions per message")
+            let messages = 20
+            let cost = try await counter.cost {
+                for index in 0..<messages { try await api.post(alice, to: chat, "message \(index) for @member_\(index % 9)") }
             }
+            Self.check(cost, of: messages, "\(engine) send", against: Self.sendBudget(engine))
         }
     }
 
     @Test(arguments: TestEngine.all)
     func aHistoryPageStaysWithinItsBudget(engine: TestEngine) async throws {
+        try await withCountedApp(engine) { api, counter in
+            let alice = try await api.register(username: "alice_1")
+            let bob = try await api.register(username: "bob_1")
+            let chat = try await api.createGroup(alice, name: "Two", members: [bob])
+            for index in 0..<120 { try await api.post(index % 2 == 0 ? alice : bob, to: chat, "message \(index)") }
+            _ = try await api.history(bob, chat, query: "?limit=50")
+
+            let pages = 10
+            let cost = try await counter.cost {
+                for page in 0..<pages {
+                    let response = try await api.history(bob, chat, query: "?limit=50&offset=\(page % 3 * 50)")
+                    try #require(response.status == .ok)
+                }
+            }
+            Self.check(cost, of: pages, "\(engine) history page", against: Self.historyBudget(engine))
+        }
+    }
+
+    /// Runs `body` against the REST API of a store whose every statement `counter` counts.
+    private func withCountedApp(_ engine: TestEngine, _ body: @Sendable (APIClient, StatementCounter) async throws -> Void) async throws {
         let counter = StatementCounter()
         try await engine.withDatabase(wrapping: { StatementCountingEngine(base: $0, counter: counter) }) { store, _ in
-            try await EncryptionTests.withApp(store) { api in
-                let alice = try await api.register(username: "alice_1")
-                let bob = try await api.register(username: "bob_1")
-                let chat = try await api.createGroup(alice, name: "Two", members: [bob])
-                for index in 0..<120 { try await api.post(index % 2 == 0 ? alice : bob, to: chat, "message \(index)") }
-                _ = try await api.history(bob, chat, query: "?limit=50")
-
-                let pages = 10
-                let cost = try await counter.cost {
-                    for page in 0..<pages {
-                        let response = try await api.history(bob, chat, query: "?limit=50&offset=\(page % 3 * 50)")
-                        try #require(response.status == .ok)
-                    }
-                }
-                let budget = Self.historyBudget(engine)
-                print("statement budget, \(engine) history: \(Double(cost.statements) / Double(pages)) statements, \(Double(cost.reads) / Double(pages)) reads, \(Double(cost.writes) / Double(pages)) writes per page")
-                #expect(cost.statements <= budget.statements * pages, "statements per page")
-                #expect(cost.reads <= budget.reads * pages, "read transactions per page")
-                #expect(cost.writes <= budget.writes * pages, "write transactions per page")
-            }
+            try await EncryptionTests.withApp(store) { api in try await body(api, counter) }
         }
+    }
+
+    /// Expects `cost`, for `count` repetitions of `what`, within `budget` each; prints the cost.
+    private static func check(
+        _ cost: StatementCounter.Counts, of count: Int, _ what: String, against budget: Budget, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let each = { (total: Int) in Double(total) / Double(count) }
+        print("statement budget, \(what): \(each(cost.statements)) statements, \(each(cost.reads)) reads, \(each(cost.writes)) writes each")
+        #expect(cost.statements <= budget.statements * count, "statements per \(what)", sourceLocation: sourceLocation)
+        #expect(cost.reads <= budget.reads * count, "read transactions per \(what)", sourceLocation: sourceLocation)
+        #expect(cost.writes <= budget.writes * count, "write transactions per \(what)", sourceLocation: sourceLocation)
     }
 }

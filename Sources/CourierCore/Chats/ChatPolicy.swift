@@ -59,6 +59,12 @@ public enum ChatPolicy {
         kind != .dm
     }
 
+    /// Whether a message's reactions show who reacted: counts only in channels, whose subscribers
+    /// never learn of each other.
+    public static func showsWhoReacted(kind: ChatKind) -> Bool {
+        kind != .channel
+    }
+
     /// Whether `role` may see the member list (channels show it to their admins only).
     public static func canListMembers(kind: ChatKind, role: ChatRole) -> Bool {
         kind != .channel || role.isAdmin

@@ -56,6 +56,11 @@ public struct Message: Sendable, Equatable, Identifiable {
 
     public var isDeleted: Bool { deletedAt != nil }
 
+    /// The message as a chat of `kind` shows it: who reacted only where `ChatPolicy` says so.
+    public func shown(in kind: ChatKind) -> Message {
+        ChatPolicy.showsWhoReacted(kind: kind) ? self : withoutReactors()
+    }
+
     /// The message with its reactions as counts only (channels do not show who reacted).
     public func withoutReactors() -> Message {
         var message = self

@@ -92,7 +92,7 @@ public struct MessageService: Sendable {
     public func history(of chatID: UUID, for userID: UUID, _ page: PageRequest) async throws -> MessagePage {
         let access = try await chats.memberAccess(chatID, for: userID)
         var result = try await messages.page(of: chatID, for: userID, page)
-        if access.chat.kind == .channel { result.messages = result.messages.map { $0.withoutReactors() } }
+        result.messages = result.messages.map { $0.shown(in: access.chat.kind) }
         return result
     }
 
@@ -121,7 +121,7 @@ public struct MessageService: Sendable {
         guard try await !messages.isHidden(id, for: userID) else { throw CourierError.notFound("message") }
         // Channels show reactions as counts only: every path that answers with a message read here
         // (REST, WebSocket acks, Telegram references) gets it that way.
-        return (access.chat.kind == .channel ? message.withoutReactors() : message, access)
+        return (message.shown(in: access.chat.kind), access)
     }
 
     /// Changes the text of one's own message, or of a channel post by the channel's admins. Returns
@@ -140,7 +140,7 @@ public struct MessageService: Sendable {
         try MessageDraft.validate(content: content, allowEmpty: message.kind != .text)
         guard let edited = try await messages.edit(message, content: content, at: .now()) else { throw CourierError.notFound("message") }
         await events.stored(LoggedUpdates(chat: [edited.update]), messages: [edited.message], excluding: connection)
-        return (access.chat.kind == .channel ? edited.message.withoutReactors() : edited.message, edited.update.pts)
+        return (edited.message.shown(in: access.chat.kind), edited.update.pts)
     }
 
     /// Whom a deletion is for: everyone in the chat, or only the one deleting.

@@ -21,6 +21,6 @@ public struct ReactionService: Sendable {
             await events.stored(LoggedUpdates(chat: [update]), messages: [current], excluding: connection)
         }
         current.myReaction = emoji
-        return access.chat.kind == .channel ? current.withoutReactors() : current
+        return current.shown(in: access.chat.kind)
     }
 }

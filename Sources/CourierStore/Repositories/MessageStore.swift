@@ -29,7 +29,8 @@ public struct MessageStore: Sendable {
         return Self.attach(try await reactions.summary(of: ids, for: viewerID), to: messages)
     }
 
-    private static func attach(_ summary: ReactionStore.Summary, to messages: [Message]) -> [Message] {
+    /// `messages` with the reactions and the viewer's own from `summary`.
+    static func attach(_ summary: ReactionStore.Summary, to messages: [Message]) -> [Message] {
         messages.map { message in
             var message = message
             message.reactions = summary.counts[message.id] ?? []

@@ -75,8 +75,15 @@ public struct MessageSearch: Sendable {
     /// Candidates one round reads at most.
     static let maxBatch = 500
 
-    /// The newest messages in `chatIDs` matching `query` that `viewerID` sees, older than `before`.
+    /// The newest messages in `chatIDs` matching `query` that `viewerID` sees, older than `before`,
+    /// each shown as history shows it (with its reactions).
     public func search(
+        _ query: SearchText.Query, in chatIDs: [UUID], for viewerID: UUID, before: Cursor?, limit: Int
+    ) async throws -> Page {
+        try await withReactions(try await hits(query, in: chatIDs, for: viewerID, before: before, limit: limit), for: viewerID)
+    }
+
+    private func hits(
         _ query: SearchText.Query, in chatIDs: [UUID], for viewerID: UUID, before: Cursor?, limit: Int
     ) async throws -> Page {
         let tokens = query.tokens
@@ -97,37 +104,36 @@ public struct MessageSearch: Sendable {
             for row in candidates {
                 let message = try await cipher.message(from: row)
                 if query.matches(message.content) {
-                    if hits.count == limit { return try await withReactions(Page(hits: hits, next: cursor), for: viewerID) }
+                    if hits.count == limit { return Page(hits: hits, next: cursor) }
                     hits.append(Hit(message: message, snippet: query.snippet(of: message.content)))
                 }
                 examined += 1
                 cursor = Cursor(message)
             }
-            if candidates.count < batch { return try await withReactions(Page(hits: hits, next: nil), for: viewerID) }
+            if candidates.count < batch { return Page(hits: hits, next: nil) }
             let passing = max(Double(hits.count) / Double(max(examined, 1)), 0.05)
             batch = min(Self.maxBatch, max(limit + 1, Int((Double(limit - hits.count + 1) / passing).rounded(.up))))
         }
-        return try await withReactions(Page(hits: hits, next: cursor), for: viewerID)
+        return Page(hits: hits, next: cursor)
     }
 
     /// The hits with their reactions as the reader's history shows them: counts and who reacted
-    /// (counts only in channels), and the reader's own; one read.
+    /// (as `ChatPolicy` allows for the chat's kind), and the reader's own; one read.
     private func withReactions(_ page: Page, for viewerID: UUID) async throws -> Page {
         guard !page.hits.isEmpty else { return page }
         let ids = page.hits.map(\.message.id)
         let chatIDs = Array(Set(page.hits.map(\.message.chatID)))
-        let (summary, channels) = try await engine.read { sql in
+        let (summary, kinds) = try await engine.read { sql in
             let summary = try await ReactionStore.summary(of: ids, for: viewerID, on: sql)
-            let channels = try await sql.raw("SELECT id FROM chats WHERE type = \(bind: ChatKind.channel.rawValue) AND id IN (\(binds: chatIDs))").all()
-                .map { try $0.decode(column: "id", as: UUID.self) }
-            return (summary, Set(channels))
+            var kinds: [UUID: ChatKind] = [:]
+            for row in try await sql.raw("SELECT id, type FROM chats WHERE id IN (\(binds: chatIDs))").all() {
+                kinds[try row.decode(column: "id", as: UUID.self)] = ChatKind(rawValue: try row.decode(column: "type", as: String.self))
+            }
+            return (summary, kinds)
         }
-        let hits = page.hits.map { hit in
-            var message = hit.message
-            message.reactions = summary.counts[message.id] ?? []
-            message.myReaction = summary.mine[message.id]
-            if channels.contains(message.chatID) { message = message.withoutReactors() }
-            return Hit(message: message, snippet: hit.snippet)
+        let messages = MessageStore.attach(summary, to: page.hits.map(\.message))
+        let hits = zip(page.hits, messages).map { hit, message in
+            Hit(message: kinds[message.chatID].map(message.shown(in:)) ?? message.withoutReactors(), snippet: hit.snippet)
         }
         return Page(hits: hits, next: page.next)
     }
