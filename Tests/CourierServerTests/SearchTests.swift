@@ -32,9 +32,9 @@ struct SearchTests {
 
     func q(_ text: String) -> String { "q=" + text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
 
-    /// Over many chats a page first bounds each chat's reading by a time found in a small first
-    /// pass; paging through small pages must still give every match exactly once, newest first,
-    /// for one word and for two.
+    /// Over many chats a page first reads each chat's newest few and then more only from chats whose
+    /// few all made the page; paging through small pages must still give every match exactly once,
+    /// newest first, for one word and for two.
     @Test(arguments: TestEngine.all)
     func smallPagesOverManyChatsMissNothing(engine: TestEngine) async throws {
         try await engine.withStore { store in
@@ -55,7 +55,8 @@ struct SearchTests {
                 }
                 // Pages larger than the few each chat gives in a first pass (3): a chat whose few
                 // all make the page is asked again.
-                for (query, all) in [("orange", expected), ("orange lemon", both)] { for limit in [4, 10] {
+                let cases = [("orange", expected), ("orange lemon", both)].flatMap { query, all in [4, 10].map { (query, all, $0) } }
+                for (query, all, limit) in cases {
                     var seen: [String] = []
                     var before: String?
                     repeat {
@@ -65,7 +66,7 @@ struct SearchTests {
                         before = response["next_before"] as? String
                     } while before != nil && seen.count < 100
                     #expect(seen == all, "\(query), pages of \(limit): \(seen.count) of \(all.count)")
-                } }
+                }
             }
         }
     }

@@ -1,19 +1,13 @@
 import CourierServer
 import Foundation
 
-/// Runs a tool and waits for it without holding a thread (`ProcessLaunch.runToEnd`).
+/// What a tool printed, waited for without holding a thread (`ProcessLaunch.runToEnd`).
 ///
 /// The suite's tasks share as many threads as the machine has cores (two here). A blocking
 /// `waitUntilExit` or a read to the end of a pipe takes one of them for as long as the tool runs,
 /// and if the tool waits in turn on something the suite's tasks must do first (a `pg_dump` behind
 /// a lock a test's transaction holds), nothing moves any more.
 enum ChildProcess {
-    /// Starts `process` and returns its exit status once it has ended.
-    @discardableResult
-    static func run(_ process: Process) async throws -> Int32 {
-        try await ProcessLaunch.runToEnd(process)
-    }
-
     /// Runs `process` with its standard output in a private temporary file (no pipe to drain while
     /// waiting) and returns what it printed and its exit status.
     static func output(of process: Process) async throws -> (status: Int32, output: Data) {
@@ -24,7 +18,7 @@ enum ChildProcess {
             throw CocoaError(.fileWriteUnknown)
         }
         process.standardOutput = handle
-        let status = try await run(process)
+        let status = try await ProcessLaunch.runToEnd(process)
         try handle.close()
         return (status, try Data(contentsOf: URL(fileURLWithPath: path)))
     }

@@ -62,7 +62,7 @@ enum MediaFixtures {
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        let status = try await ChildProcess.run(process)
+        let status = try await ProcessLaunch.runToEnd(process)
         try #require(status == 0, "\(tool) \(arguments) failed")
     }
 
