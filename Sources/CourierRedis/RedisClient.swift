@@ -26,6 +26,24 @@ public actor RedisClient {
         try await connection().pipeline(commands)
     }
 
+    /// Ends every connection of Redis's that named itself `name` (see
+    /// `RedisConfiguration.clientName`), as a restart of Redis would end them; how many it ended.
+    /// Tests use it to break exactly their own connections on a Redis others share.
+    @discardableResult
+    public func cutConnections(named name: String) async throws -> Int {
+        let listing = try await send(["CLIENT", "LIST"]).string ?? ""
+        var cut = 0
+        for line in listing.split(whereSeparator: \.isNewline) {
+            let fields = Dictionary(line.split(separator: " ").compactMap { field -> (Substring, Substring)? in
+                guard let equals = field.firstIndex(of: "=") else { return nil }
+                return (field[..<equals], field[field.index(after: equals)...])
+            }, uniquingKeysWith: { first, _ in first })
+            guard fields["name"] == Substring(name), let id = fields["id"] else { continue }
+            cut += Int(try await send(["CLIENT", "KILL", "ID", String(id)]).int ?? 0)
+        }
+        return cut
+    }
+
     /// Closes every connection.
     public func close() async {
         for case let connection? in connections { await connection.close() }

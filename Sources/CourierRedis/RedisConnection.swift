@@ -62,14 +62,16 @@ public final class RedisConnection: Sendable {
             _ = try await send(configuration.username.map { ["AUTH", $0, password] } ?? ["AUTH", password])
         }
         if configuration.database != 0 { _ = try await send(["SELECT", String(configuration.database)]) }
+        if let name = configuration.clientName { _ = try await send(["CLIENT", "SETNAME", name]) }
     }
 
-    /// A subscriber's connection sends its `AUTH` unanswered by a promise; the answer arrives as a
-    /// push, before any message.
+    /// A subscriber's connection sends its `AUTH` and name unanswered by a promise; the answers
+    /// arrive as pushes, before any message.
     private func signInForPushes(_ configuration: RedisConfiguration) async throws {
         if let password = configuration.password {
             try await write(configuration.username.map { ["AUTH", $0, password] } ?? ["AUTH", password])
         }
+        if let name = configuration.clientName { try await write(["CLIENT", "SETNAME", name]) }
     }
 
     public var isActive: Bool { channel.isActive }

@@ -47,18 +47,20 @@ struct RedisClientTests {
     }
 
     @Test func subscribersGetMessagesAndResubscribeAfterABreak() async throws {
-        let configuration = try #require(RedisTestServer.configuration)
+        var configuration = try #require(RedisTestServer.configuration)
         let channel = "test:channel:\(UUID().uuidString)"
+        // Named, so that the break below ends this subscriber only, not those of tests running alongside.
+        configuration.clientName = "test-subscriber-\(UUID().uuidString.lowercased())"
         let subscriber = RedisSubscriber(configuration: configuration, channels: [channel])
         defer { subscriber.stop() }
-        let client = RedisClient(configuration: configuration)
+        let client = RedisClient(configuration: try #require(RedisTestServer.configuration))
         var iterator = subscriber.events.makeAsyncIterator()
         // Publish until the subscription is in place (PUBLISH answers how many received it).
         try await eventually { try await client.send(["PUBLISH", channel, "first"]).int == 1 }
         #expect(await iterator.next() == .message(channel: channel, payload: ByteBuffer(string: "first")))
 
-        // Redis drops every client connection (as a restart would): the subscriber comes back.
-        _ = try await client.send(["CLIENT", "KILL", "TYPE", "pubsub"])
+        // Redis drops the subscriber's connection (as a restart would): the subscriber comes back.
+        #expect(try await client.cutConnections(named: try #require(configuration.clientName)) == 1)
         #expect(await iterator.next() == .resubscribed)
         try await eventually { try await client.send(["PUBLISH", channel, "second"]).int == 1 }
         #expect(await iterator.next() == .message(channel: channel, payload: ByteBuffer(string: "second")))

@@ -21,24 +21,32 @@ struct CrossNodeTests {
     @Test func messagesCrossNodesAndSurviveABreakInRedis() async throws {
         let redis = try #require(TestRedis.configuration)
         let channel = "courier:bus:test-\(UUID().uuidString.lowercased())"
-        let busA = RedisBus(configuration: redis, channel: channel)
-        let busB = RedisBus(configuration: redis, channel: channel)
+        // The buses' connections carry a name of their own, so the break below ends theirs only.
+        let busName = "test-bus-\(UUID().uuidString.lowercased())"
+        var named = redis
+        named.clientName = busName
+        let busA = RedisBus(configuration: named, channel: channel)
+        let busB = RedisBus(configuration: named, channel: channel)
         try await TestEngine.postgres.withStore { store in
             try await runCourier(store: store, bus: busA) { nodeA, _ in
                 try await runCourier(store: store, bus: busB) { nodeB, _ in
                     let alice = try await nodeA.signUp("alice_1")
                     let bob = try await nodeA.signUp("bob_12")
                     let chat = try await nodeA.createGroup(named: "Across", members: [bob.user.id], token: alice.token)
-                    let device = await TestDevice(nodeB, token: bob.token)
+                    // Bob's device follows the chat from the chat list, as a client does: whatever
+                    // the bus misses, its next catch-up brings.
+                    let listed = try await nodeB.chats(token: bob.token)
+                    let pts = try #require(listed.first { $0.id == chat }?.pts)
+                    let device = await TestDevice(nodeB, token: bob.token, positions: .init(chats: [chat: pts]))
                     try await device.ready()
 
                     _ = try await nodeA.send("hello from node A", to: chat, token: alice.token)
                     try await device.recorder.wait("node A's message on node B") { $0.contains { $0.message?.content == "hello from node A" } }
 
-                    // Redis drops every subscription (as a restart would); a message sent meanwhile
-                    // may find no subscriber on node B, which then has its devices catch up.
+                    // Redis drops the buses' connections (as a restart would); a message sent
+                    // meanwhile may find no subscriber on node B, which then has its devices catch up.
                     let admin = RedisClient(configuration: redis)
-                    _ = try await admin.send(["CLIENT", "KILL", "TYPE", "pubsub"])
+                    #expect(try await admin.cutConnections(named: busName) >= 2)
                     _ = try await nodeA.send("sent during the break", to: chat, token: alice.token)
                     try await device.recorder.wait("the message of the break", seconds: 15) {
                         $0.contains { $0.message?.content == "sent during the break" }
@@ -82,7 +90,8 @@ extension CrossNodeTests {
                     let bob = try await nodeA.signUp("bob_22")
                     let carol = try await nodeA.signUp("carol_2")
                     let chat = try await nodeA.createGroup(named: "Group \(canary)", members: [bob.user.id], token: alice.token)
-                    let device = await TestDevice(nodeB, token: bob.token)
+                    let listed = try await nodeB.chats(token: bob.token)
+                    let device = await TestDevice(nodeB, token: bob.token, positions: .init(chats: [chat: try #require(listed.first { $0.id == chat }?.pts)]))
                     try await device.ready()
 
                     let sent = try await nodeA.send("secret \(canary)", to: chat, token: alice.token)
