@@ -2,7 +2,8 @@
 #
 # swift_test_within SECONDS ARGS...: runs `swift test --skip-build --disable-xctest ARGS...` and
 # prints what it prints, less the per-start lines of its verbose output (kept in a log so that
-# an overrun can say which tests were running). A run still going after SECONDS is a hang: the
+# an overrun can say which tests were running), then when the test cases that ended last started
+# and ended (swift-test-printer.py). A run still going after SECONDS is a hang: the
 # tests that started and did not end and every thread's stack are printed, the run is killed and
 # the function fails, well before CI's own limit, with the reason in its output.
 swift_test_within() {
@@ -13,7 +14,7 @@ swift_test_within() {
     # holds what the tests printed up to the moment they hang.
     stdbuf -oL -eL swift test --skip-build --disable-xctest --verbose "$@" >"$log" 2>&1 &
     runner=$!
-    tail -n +1 -f --pid="$runner" "$log" | grep --line-buffered -v -e '^◇ ' -e '^✔ Test case passing' &
+    tail -n +1 -f --pid="$runner" "$log" | python3 -u scripts/lib/swift-test-printer.py &
     printer=$!
     (
         trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM

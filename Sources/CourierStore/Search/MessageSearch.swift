@@ -217,16 +217,21 @@ public struct MessageSearch: Sendable {
         _ lookups: [(chatID: UUID, hashes: [Int64])], driving: Int, for viewerID: UUID, before: Cursor?, perChat: Int, limit: Int
     ) async throws -> [Candidate] {
         var found: [Candidate] = []
-        for start in stride(from: 0, to: lookups.count, by: Self.chatsPerStatement) {
-            let part = lookups[start..<min(start + Self.chatsPerStatement, lookups.count)]
-            let branches: [SQLQueryString] = part.enumerated().map { number, lookup in
-                branch(lookup, driving: driving, for: viewerID, before: before, limit: perChat, alias: "b\(number)")
+        let statements: [SQLQueryString] = if engine.kind == .postgres {
+            // One statement of the same text for any number of chats: PostgreSQL plans it in a
+            // fraction of the time a hundred-branch union takes, and as well.
+            [lateral(lookups, driving: driving, for: viewerID, before: before, perChat: perChat, limit: limit)]
+        } else {
+            stride(from: 0, to: lookups.count, by: Self.chatsPerStatement).map { start in
+                let part = lookups[start..<min(start + Self.chatsPerStatement, lookups.count)]
+                let branches: [SQLQueryString] = part.enumerated().map { number, lookup in
+                    branch(lookup, driving: driving, for: viewerID, before: before, limit: perChat, alias: "b\(number)")
+                }
+                return "\(branches.joined(separator: " UNION ALL ")) ORDER BY created_at DESC, chat_id DESC, seq DESC LIMIT \(bind: limit)"
             }
-            let rows = try await engine.read { sql in
-                try await sql.raw("""
-                    \(branches.joined(separator: " UNION ALL ")) ORDER BY created_at DESC, chat_id DESC, seq DESC LIMIT \(bind: limit)
-                    """).all()
-            }
+        }
+        for statement in statements {
+            let rows = try await engine.read { sql in try await sql.raw(statement).all() }
             for row in rows {
                 found.append(Candidate(
                     createdAt: try row.decode(column: "created_at", as: Int64.self), chatID: try row.decode(column: "chat_id", as: UUID.self),
@@ -236,6 +241,39 @@ public struct MessageSearch: Sendable {
         }
         found.sort(by: Candidate.isNewer)
         return Array(found.prefix(limit))
+    }
+
+    /// PostgreSQL's form of the per-chat look-ups: the chats and their terms' hashes travel as
+    /// arrays, and each chat's index range is read in a `LATERAL` subquery, as a `branch` reads it.
+    private func lateral(
+        _ lookups: [(chatID: UUID, hashes: [Int64])], driving: Int, for viewerID: UUID, before: Cursor?, perChat: Int, limit: Int
+    ) -> SQLQueryString {
+        let others = (0..<(lookups.first?.hashes.count ?? 0)).filter { $0 != driving }
+        var arrays: [SQLQueryString] = ["\(bind: lookups.map(\.chatID))::uuid[]", "\(bind: lookups.map { $0.hashes[driving] })::bigint[]"]
+        var columns = ["chat_id", "token"]
+        var conditions: [SQLQueryString] = [
+            "t.token = q.token", "m.deleted_at IS NULL",
+            "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.message_id = m.id)",
+        ]
+        for (number, term) in others.enumerated() {
+            arrays.append("\(bind: lookups.map { $0.hashes[term] })::bigint[]")
+            columns.append("also\(number)")
+            conditions.append("EXISTS (SELECT 1 FROM search_tokens e WHERE e.token = q.also\(unsafeRaw: String(number)) AND e.seq = t.seq)")
+        }
+        if let before {
+            conditions.append("(m.created_at, m.chat_id, m.seq) < (\(bind: before.createdAt.milliseconds), \(bind: before.chatID), \(bind: before.seq))")
+        }
+        return """
+            SELECT c.id, c.created_at, c.chat_id, c.seq
+            FROM unnest(\(arrays.joined(separator: ", "))) AS q(\(unsafeRaw: columns.joined(separator: ", ")))
+            CROSS JOIN LATERAL (
+                SELECT m.id AS id, m.created_at AS created_at, m.chat_id AS chat_id, m.seq AS seq FROM search_tokens t
+                JOIN messages m ON m.chat_id = q.chat_id AND m.seq = t.seq
+                WHERE \(conditions.joined(separator: " AND "))
+                ORDER BY t.seq DESC LIMIT \(bind: perChat)
+            ) c
+            ORDER BY c.created_at DESC, c.chat_id DESC, c.seq DESC LIMIT \(bind: limit)
+            """
     }
 
     /// The message rows with these ids, in the same order.
