@@ -261,4 +261,30 @@ struct ChatTests {
             #expect(grown["member_count"] as? Int == 201)
         }
     }
+
+    /// Groups created at once by different people with members in common all succeed: each
+    /// creation records in every member's own log, taking the members' rows in one order.
+    @Test(arguments: TestEngine.all)
+    func groupsCreatedAtOnceWithMembersInCommonAllSucceed(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, _ in
+            var people: [SignedInUser] = []
+            for number in 0..<8 { people.append(try await api.register(username: "person_\(number)")) }
+            let everyone = people
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for round in 0..<16 {
+                    group.addTask {
+                        let owner = everyone[round % everyone.count]
+                        // Each group has the others in a different order.
+                        let members = everyone.filter { $0.id != owner.id }.shuffled()
+                        let response = try await api.send(
+                            .post, "/api/v1/chats", json: ["type": "group", "name": "Group \(round)", "member_ids": members.map(\.id)], token: owner.token
+                        )
+                        return Int(response.status.code)
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 201, count: 16))
+        }
+    }
 }

@@ -1,4 +1,7 @@
 import Foundation
+import SQLKit
+import CourierStore
+import CourierCore
 import Testing
 
 @Suite("Messages")
@@ -256,6 +259,37 @@ struct MessageTests {
             #expect(try await api.send(.post, "/api/v1/messages/\(original)/forward", json: ["chat_id": target], token: carol.token).status == .notFound)
             #expect(try await api.send(.post, "/api/v1/messages/\(original)/forward", json: ["chat_id": target], token: alice.token).status == .notFound)
             #expect(try await api.send(.post, "/api/v1/messages/\(original)/forward", json: ["chat_id": "x"], token: bob.token).status == .unprocessableContent)
+        }
+    }
+
+    /// Within a chat, a message is never stamped earlier than the one before it, whatever the
+    /// senders' clocks and however the sends interleave: search pages by time within each chat's
+    /// `seq` order. (On PostgreSQL a send that waited for the chat's row lock once read the
+    /// previous message from before the wait, and took its own, earlier, time.)
+    @Test(arguments: TestEngine.all)
+    func timeNeverGoesBackWithinAChat(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, services in
+            let alice = try await api.register(username: "alice_1")
+            let chat = try await api.createGroup(alice, members: [])
+            let chatID = try #require(UUID(uuidString: chat))
+            let aliceID = try #require(UUID(uuidString: alice.id))
+            let now = Timestamp.now().milliseconds
+            // Concurrent sends whose clocks disagree by up to a second.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for number in 0..<48 {
+                    group.addTask {
+                        let draft = try MessageDraft(chatID: chatID, content: "message \(number)")
+                        _ = try await services.store.messages.append(draft, from: aliceID, at: Timestamp(milliseconds: now - Int64((number * 37) % 1000)))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let times = try await services.store.engine.read { sql in
+                try await sql.raw("SELECT created_at FROM messages WHERE chat_id = \(bind: chatID) ORDER BY seq").all()
+                    .map { try $0.decode(column: "created_at", as: Int64.self) }
+            }
+            #expect(times.count == 48)
+            #expect(times == times.sorted(), "times out of seq order: \(times)")
         }
     }
 }

@@ -2,26 +2,41 @@ import Logging
 import NIOCore
 import NIOPosix
 import SQLKit
+import Synchronization
 import SQLiteKit
 
 /// The embedded default: one SQLite file in WAL mode.
 ///
 /// WAL lets readers run beside the single writer, so the engine keeps one writer connection (every
 /// transaction goes through it, in order; those that queue up share a commit, see
-/// `GroupCommitWriter`) and a few reader connections. Statements run on NIO's thread pool, never on
-/// an event loop.
+/// `GroupCommitWriter`) and a few reader connections.
+///
+/// Statements run on threads of the engine's own, never on an event loop: the writer on a thread
+/// of its own, the readers on one each. Every write of the node passes through the writer one
+/// statement after another, so a statement of it must never wait for a thread behind reads, nor
+/// behind a bcrypt hash (NIO's shared pool, where SQLiteNIO runs by default, also hashes
+/// passwords: two sign-ins at cost 12 held every statement of the node for a quarter of a second).
 public final class SQLiteEngine: DatabaseEngine {
     public let kind = SQLEngineKind.sqlite
     public let path: String
     private let writer: ConnectionPool<SQLiteConnection>
     private let readers: ConnectionPool<SQLiteConnection>
     private let committer: GroupCommitWriter
+    private let threads: [NIOThreadPool]
+    /// Set by `close`: the engine's threads are gone, so a statement must not be started.
+    private let isClosed = Atomic(false)
 
-    private init(path: String, writer: ConnectionPool<SQLiteConnection>, readers: ConnectionPool<SQLiteConnection>) {
+    /// What a read or write of a closed engine throws.
+    public struct ClosedError: Error, CustomStringConvertible {
+        public var description: String { "the SQLite database was closed" }
+    }
+
+    private init(path: String, writer: ConnectionPool<SQLiteConnection>, readers: ConnectionPool<SQLiteConnection>, threads: [NIOThreadPool]) {
         self.path = path
         self.writer = writer
         self.readers = readers
         self.committer = GroupCommitWriter(pool: writer)
+        self.threads = threads
     }
 
     /// Opens (creating if needed) the database file at `path`.
@@ -32,18 +47,34 @@ public final class SQLiteEngine: DatabaseEngine {
             try PrivateFile.secure(path)
             for journal in ["-wal", "-shm", "-journal"] { try PrivateFile.narrowIfPresent(path + journal) }
         }
-        let writer = try await openConnection(path: path, logger: logger)
-        // WAL is a property of the file: set it once, on the writer, before any reader opens it.
-        _ = try await writer.sql(queryLogLevel: nil).raw("PRAGMA journal_mode=WAL").all()
-        var readers: [SQLiteConnection] = []
-        for _ in 0..<max(1, readerCount) {
-            readers.append(try await openConnection(path: path, logger: logger))
+        let writerThread = NIOThreadPool(numberOfThreads: 1)
+        let readerThreads = NIOThreadPool(numberOfThreads: max(1, readerCount))
+        writerThread.start()
+        readerThreads.start()
+        var opened: [SQLiteConnection] = []
+        do {
+            let writer = try await openConnection(path: path, on: writerThread, logger: logger)
+            opened.append(writer)
+            // WAL is a property of the file: set it once, on the writer, before any reader opens it.
+            _ = try await writer.sql(queryLogLevel: nil).raw("PRAGMA journal_mode=WAL").all()
+            for _ in 0..<max(1, readerCount) {
+                opened.append(try await openConnection(path: path, on: readerThreads, logger: logger))
+            }
+            return SQLiteEngine(
+                path: path, writer: ConnectionPool([writer]), readers: ConnectionPool(Array(opened.dropFirst())), threads: [writerThread, readerThreads]
+            )
+        } catch {
+            for connection in opened { try? await connection.close() }
+            try? await writerThread.shutdownGracefully()
+            try? await readerThreads.shutdownGracefully()
+            throw error
         }
-        return SQLiteEngine(path: path, writer: ConnectionPool([writer]), readers: ConnectionPool(readers))
     }
 
-    private static func openConnection(path: String, logger: Logger) async throws -> SQLiteConnection {
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+    private static func openConnection(path: String, on threads: NIOThreadPool, logger: Logger) async throws -> SQLiteConnection {
+        let connection = try await SQLiteConnection.open(
+            storage: .file(path: path), threadPool: threads, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()
+        )
         let sql = connection.sql(queryLogLevel: nil)
         do {
             // Wait for a lock instead of failing at once; FULL makes a commit durable before it returns,
@@ -64,16 +95,21 @@ public final class SQLiteEngine: DatabaseEngine {
     }
 
     public func read<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
-        try await readers.withConnection { try await body($0.sql(queryLogLevel: nil)) }
+        guard !isClosed.load(ordering: .acquiring) else { throw ClosedError() }
+        return try await readers.withConnection { try await body($0.sql(queryLogLevel: nil)) }
     }
 
     public func write<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
-        try await committer.write(body)
+        guard !isClosed.load(ordering: .acquiring) else { throw ClosedError() }
+        return try await committer.write(body)
     }
 
+    /// Closes the connections and stops the engine's threads; closing again does nothing.
     public func close() async throws {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         for connection in await writer.all + readers.all {
             try await connection.close()
         }
+        for pool in threads { try await pool.shutdownGracefully() }
     }
 }

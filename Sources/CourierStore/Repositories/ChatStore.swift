@@ -56,7 +56,7 @@ public struct ChatStore: Sendable {
                     try await Self.insertMember(chat.id, id, role: memberRole, at: chat.createdAt, on: sql)
                 }
                 var logged = LoggedUpdates()
-                for id in [ownerID] + memberIDs {
+                for id in UpdateLog.lockOrder([ownerID] + memberIDs) {
                     logged.account.append(try await UpdateLog.record(.chatJoined, for: id, chatID: chat.id, value: 0, at: chat.createdAt, on: sql))
                 }
                 return logged
@@ -88,7 +88,7 @@ public struct ChatStore: Sendable {
                 try await Self.insertMember(chat.id, first, role: .member, at: time, on: sql)
                 try await Self.insertMember(chat.id, second, role: .member, at: time, on: sql)
                 var logged = LoggedUpdates()
-                for id in [first, second] {
+                for id in UpdateLog.lockOrder([first, second]) {
                     logged.account.append(try await UpdateLog.record(.chatJoined, for: id, chatID: chat.id, value: 0, at: time, on: sql))
                 }
                 return logged
@@ -283,7 +283,7 @@ public struct ChatStore: Sendable {
         try await engine.write { sql in
             var added: [UUID] = []
             var logged = LoggedUpdates()
-            for id in userIDs {
+            for id in UpdateLog.lockOrder(userIDs) {
                 let existing = try await sql.raw("""
                     SELECT 1 AS present FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: id)
                     """).first()

@@ -74,20 +74,19 @@ public struct MessageStore: Sendable {
         )
         let entries = try await index.entries(of: draft.content, in: draft.chatID)
         return try await engine.write { sql in
-            // The chat's next positions, and the time of the message before (RETURNING sees the
-            // row as updated: its last_seq is the new message's, the one before is last_seq - 1).
+            // The chat's next positions and the message's time: never earlier than the message
+            // before (two nodes' clocks, a send that waited for the lock), since within a chat
+            // time follows `seq`, which search's paging relies on. The time is kept on the chat's
+            // row, which the statement reads as it is after the lock: a subquery for the previous
+            // message would read PostgreSQL's snapshot from before the wait, without it.
             guard let counters = try await sql.raw("""
-                UPDATE chats SET last_seq = last_seq + 1, last_pts = last_pts + 1, last_activity_at = \(bind: time.milliseconds)
+                UPDATE chats SET last_seq = last_seq + 1, last_pts = last_pts + 1, last_activity_at = \(Self.latest(of: time, on: sql))
                 WHERE id = \(bind: draft.chatID)
-                RETURNING last_seq, last_pts,
-                    (SELECT p.created_at FROM messages p WHERE p.chat_id = chats.id AND p.seq = chats.last_seq - 1) AS previous_at
+                RETURNING last_seq, last_pts, last_activity_at
                 """).first()
             else { throw CourierError.notFound("chat") }
             let seq = try counters.decode(column: "last_seq", as: Int64.self)
-            // Never earlier than the message before (two nodes' clocks, a send that waited for the
-            // lock): within a chat, time follows `seq`, which search's paging relies on.
-            let previous = try counters.decode(column: "previous_at", as: Int64?.self)
-            let stamped = Timestamp(milliseconds: max(time.milliseconds, previous ?? 0))
+            let stamped = Timestamp(milliseconds: try counters.decode(column: "last_activity_at", as: Int64.self))
             let message = Message(
                 id: id, chatID: draft.chatID, seq: seq, senderID: senderID, content: draft.content, kind: draft.kind,
                 mediaURL: draft.mediaURL, attachments: draft.attachments, metadata: draft.metadata, replyToID: draft.replyToID,
@@ -153,12 +152,14 @@ public struct MessageStore: Sendable {
         }
         let rows = sealed
         return try await engine.write { sql in
+            // Stamped as `append` stamps: never earlier than the chat's messages before.
             guard let counters = try await sql.raw("""
                 UPDATE chats SET last_seq = last_seq + \(bind: rows.count), last_pts = last_pts + \(bind: rows.count),
-                    last_activity_at = \(bind: time.milliseconds)
-                WHERE id = \(bind: chatID) RETURNING last_seq, last_pts
+                    last_activity_at = \(Self.latest(of: time, on: sql))
+                WHERE id = \(bind: chatID) RETURNING last_seq, last_pts, last_activity_at
                 """).first()
             else { throw CourierError.notFound("chat") }
+            let stamped = try counters.decode(column: "last_activity_at", as: Int64.self)
             let last = try counters.decode(column: "last_seq", as: Int64.self)
             let first = last - Int64(rows.count) + 1
             let firstPts = try counters.decode(column: "last_pts", as: Int64.self) - Int64(rows.count) + 1
@@ -166,14 +167,14 @@ public struct MessageStore: Sendable {
                 """
                 (\(bind: row.id), \(bind: chatID), \(bind: first + Int64(index)), \(bind: senderID), \(bind: row.content),
                  \(bind: MessageKind.text.rawValue), NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                 \(bind: time.milliseconds), \(bind: time.milliseconds), NULL, NULL)
+                 \(bind: stamped), \(bind: stamped), NULL, NULL)
                 """
             }
             try await sql.raw("INSERT INTO messages (\(unsafeRaw: Message.columns)) VALUES \(values.joined(separator: ", "))").run()
             let updates: [SQLQueryString] = rows.enumerated().map { index, row in
                 """
                 (\(bind: chatID), \(bind: firstPts + Int64(index)), 'new_message', \(bind: row.id), \(bind: senderID),
-                 \(bind: first + Int64(index)), NULL, \(bind: time.milliseconds))
+                 \(bind: first + Int64(index)), NULL, \(bind: stamped))
                 """
             }
             try await sql.raw("""
@@ -183,6 +184,12 @@ public struct MessageStore: Sendable {
             try await SearchIndex.add(rows.enumerated().flatMap { index, row in row.entries.map { ($0, first + Int64(index)) } }, on: sql)
             return last
         }
+    }
+
+    /// The later of the chat's last activity and `time`, as an expression of `chats`' row.
+    private static func latest(of time: Timestamp, on sql: any SQLDatabase) -> SQLQueryString {
+        sql.dialect.name == "sqlite"
+            ? "MAX(last_activity_at, \(bind: time.milliseconds))" : "GREATEST(last_activity_at, \(bind: time.milliseconds))"
     }
 
     /// Whether an error from `append` means the sender already used this `client_msg_id`.

@@ -35,6 +35,14 @@ enum UpdateLog {
             """).run()
     }
 
+    /// `userIDs` without repeats, in the one order in which a transaction takes their rows' locks
+    /// (`record(_:for:…)` updates each person's row): two transactions that record for people in
+    /// common, such as two groups created at once with members in common, then wait for each
+    /// other in turn instead of deadlocking (PostgreSQL aborted one of them, a 500).
+    static func lockOrder(_ userIDs: [UUID]) -> [UUID] {
+        Array(Set(userIDs)).sorted { $0.uuidString < $1.uuidString }
+    }
+
     /// Records an update in a person's own log and returns it with its position.
     @discardableResult
     static func record(
@@ -76,7 +84,7 @@ enum UpdateLog {
             SELECT user_id FROM chat_members WHERE chat_id = \(bind: chatID) AND role IN ('owner', 'admin')
             """).all().map { try $0.decode(column: "user_id", as: UUID.self) }
         var logged = LoggedUpdates()
-        for person in Set(managers + [subject]) {
+        for person in lockOrder(managers + [subject]) {
             logged.account.append(try await record(
                 accountKind, for: person, chatID: chatID, subjectID: subject, detail: role?.rawValue, at: time, on: sql
             ))
