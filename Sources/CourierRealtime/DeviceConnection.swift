@@ -6,26 +6,17 @@ import Synchronization
 /// Frames are queued without waiting, so a slow device never slows the fan-out to others. When a
 /// device does not keep up and its queue is full, the queue is closed and the connection ends with
 /// ``ConnectionCloseReason/overflow``; the device reconnects and catches up from its positions.
-///
-/// With a ``FrameSink`` (the gateway gives each WebSocket one) frames go straight to the socket,
-/// in order, and the queue is what the sink has not written yet: a delivery costs no task
-/// switch. Without one they wait in ``outgoing`` for a task to write them.
 public final class DeviceConnection: Sendable, Identifiable {
     public let id = UUID()
     public let userID: UUID
     /// The device session whose access token opened the connection: signing it out closes it.
     public let sessionID: UUID
-    /// Frames to write, in order; ends when the connection closes or overflows. Empty with a sink.
+    /// Frames to write, in order; ends when the connection closes or overflows.
     public let outgoing: AsyncStream<OutgoingFrame>
     private let continuation: AsyncStream<OutgoingFrame>.Continuation
-    private let sink: (any FrameSink)?
     private let state = Mutex(State())
 
     private struct State {
-        /// Frames given to the sink and not written yet.
-        var unwritten = 0
-        /// Set once the connection ended: nothing more goes to the sink.
-        var finished = false
         var closeReason: ConnectionCloseReason?
         /// The task waiting in `waitUntilClosed`.
         var closeWaiter: CheckedContinuation<Void, Never>?
@@ -55,12 +46,11 @@ public final class DeviceConnection: Sendable, Identifiable {
     /// Frames the queue, and the frames held back during a catch-up, may each hold.
     private let queueLimit: Int
 
-    public init(userID: UUID, sessionID: UUID, queueLimit: Int, overflowGrace: Duration = .seconds(30), sink: (any FrameSink)? = nil) {
+    public init(userID: UUID, sessionID: UUID, queueLimit: Int, overflowGrace: Duration = .seconds(30)) {
         self.overflowGrace = overflowGrace
         self.queueLimit = queueLimit
         self.userID = userID
         self.sessionID = sessionID
-        self.sink = sink
         (outgoing, continuation) = AsyncStream.makeStream(of: OutgoingFrame.self, bufferingPolicy: .bufferingOldest(queueLimit))
     }
 
@@ -188,38 +178,12 @@ public final class DeviceConnection: Sendable, Identifiable {
         held.forEach(send)
     }
 
-    /// Ends the queue; the writer stops after the frames already queued. The connection is over:
-    /// a sink gets nothing more.
-    public func finish() {
-        state.withLock { $0.finished = true }
-        continuation.finish()
-    }
+    /// Ends the queue; the writer stops after the frames already queued.
+    public func finish() { continuation.finish() }
 
     private func send(_ frame: OutgoingFrame) {
-        guard let sink else {
-            if case .dropped = continuation.yield(frame) {
-                close(.overflow(grace: overflowGrace))
-            }
-            return
+        if case .dropped = continuation.yield(frame) {
+            close(.overflow(grace: overflowGrace))
         }
-        enum Outcome { case given, overflow, ended }
-        let outcome = state.withLock { state -> Outcome in
-            // As the stream does: what is queued after the server closed the connection is not sent.
-            if state.finished || state.closeReason != nil { return .ended }
-            if state.unwritten >= queueLimit { return .overflow }
-            state.unwritten += 1
-            // Under the lock, so that frames reach the sink in the order they were decided on.
-            sink.write(frame.text) { [weak self] in self?.state.withLock { $0.unwritten -= 1 } }
-            return .given
-        }
-        if outcome == .overflow { close(.overflow(grace: overflowGrace)) }
     }
-}
-
-/// Writes a connection's frames straight to its socket, in the order given.
-public protocol FrameSink: Sendable {
-    /// Writes `text` as one text frame after those given before, and calls `written` once it left
-    /// (or cannot leave any more), never before `write` returns: `written` may take locks the
-    /// caller holds.
-    func write(_ text: String, written: @escaping @Sendable () -> Void)
 }

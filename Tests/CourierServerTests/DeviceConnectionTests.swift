@@ -1,6 +1,5 @@
 import CourierRealtime
 import Foundation
-import Synchronization
 import Testing
 
 /// One device's outgoing queue on its own: what a live frame does while a resume is under way, and
@@ -77,56 +76,5 @@ struct DeviceConnectionTests {
         #expect(Set(ranges) == [
             StoredRange(stream: chat, first: 3, last: 5), StoredRange(stream: chat, first: 7, last: 7), StoredRange(stream: other, first: 1, last: 1),
         ])
-    }
-
-    /// A sink that keeps what it was given, and says "written" only when told to.
-    final class HeldSink: FrameSink {
-        private let given = Mutex<[(text: String, written: @Sendable () -> Void)]>([])
-
-        func write(_ text: String, written: @escaping @Sendable () -> Void) {
-            given.withLock { $0.append((text, written)) }
-        }
-
-        var texts: [String] { given.withLock { $0.map(\.text) } }
-
-        /// Reports the oldest `count` frames not reported yet as written.
-        func complete(_ count: Int) {
-            let done = given.withLock { given -> [@Sendable () -> Void] in
-                let first = given.prefix(count).map(\.written)
-                given.removeFirst(min(count, given.count))
-                return first
-            }
-            done.forEach { $0() }
-        }
-    }
-
-    @Test func withASinkFramesGoStraightToItInOrderAndUnwrittenOnesCountAgainstTheLimit() {
-        let sink = HeldSink()
-        let device = DeviceConnection(userID: UUID(), sessionID: UUID(), queueLimit: 3, sink: sink)
-        let chat = UUID()
-        // A resume holds live frames back and sends what it read first, as without a sink.
-        device.beginResume()
-        device.enqueue("live 2", position: UpdatePosition(stream: chat, pts: 2))
-        device.send("history 1", position: UpdatePosition(stream: chat, pts: 1))
-        device.releaseLiveFrames(resumedUpTo: [chat: 1])
-        #expect(sink.texts == ["history 1", "live 2"])
-        // Written frames leave room; three unwritten ones are the limit.
-        sink.complete(2)
-        for index in 3...5 { device.enqueue("live \(index)") }
-        #expect(device.closeReason == nil)
-        device.enqueue("live 6")
-        #expect(device.closeReason?.code == 4008)
-        // Once closed, nothing more goes to the socket.
-        device.send("late")
-        #expect(sink.texts == ["live 3", "live 4", "live 5"])
-    }
-
-    @Test func aFinishedConnectionGivesItsSinkNothingMore() {
-        let sink = HeldSink()
-        let device = DeviceConnection(userID: UUID(), sessionID: UUID(), queueLimit: 3, sink: sink)
-        device.send("first")
-        device.finish()
-        device.send("after")
-        #expect(sink.texts == ["first"])
     }
 }

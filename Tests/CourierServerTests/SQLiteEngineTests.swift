@@ -42,6 +42,30 @@ struct SQLiteEngineTests {
         try await engine.close()
     }
 
+    /// Commits never copy the log back into the database (the automatic checkpoint is off on the
+    /// writer); the background checkpoint does, so the log is copied without any commit waiting.
+    @Test func theLogIsCheckpointedInTheBackgroundNotByCommits() async throws {
+        let folder = try TemporaryFolder()
+        let engine = try await SQLiteEngine.open(path: folder.path + "/courier.sqlite", logger: TestEngine.logger)
+        #expect(try await engine.write { try await $0.raw("PRAGMA wal_autocheckpoint").first()?.decode(column: "wal_autocheckpoint", as: Int.self) } == 0)
+        try await engine.write { try await $0.raw("CREATE TABLE probe (id INTEGER PRIMARY KEY, note TEXT)").run() }
+        for id in 0..<200 {
+            try await engine.write { try await $0.raw("INSERT INTO probe (id, note) VALUES (\(bind: id), \(bind: String(repeating: "x", count: 2000)))").run() }
+        }
+        // Only a checkpoint puts the rows (400 KB) into the database file itself; the background
+        // does within a few of its rounds (a bounded wait, watching the file without touching it).
+        let file = folder.path + "/courier.sqlite"
+        func size() throws -> Int { try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0 }
+        var copied = false
+        for _ in 0..<100 where !copied {
+            try await Task.sleep(for: SQLiteEngine.checkpointInterval)
+            copied = try size() >= 400_000
+        }
+        let held = try size()
+        #expect(copied, "the database file holds \(held) bytes")
+        try await engine.close()
+    }
+
     @Test func aClosedEngineRefusesStatementsAndClosesOnce() async throws {
         let folder = try TemporaryFolder()
         let engine = try await SQLiteEngine.open(path: folder.path + "/courier.sqlite", logger: TestEngine.logger)

@@ -96,8 +96,7 @@ struct WebSocketGateway: Sendable {
         }
         let user = claimed.user
         let connection = DeviceConnection(
-            userID: user.userID, sessionID: user.sessionID, queueLimit: configuration.outgoingQueueLimit, overflowGrace: configuration.overflowGrace,
-            sink: ChannelFrameSink(channel: requestContext.channel)
+            userID: user.userID, sessionID: user.sessionID, queueLimit: configuration.outgoingQueueLimit, overflowGrace: configuration.overflowGrace
         )
         // `?resume=1`: the client's first frame will be a resume. Hold live traffic from the first
         // moment (before the connection is admitted and can receive any), so that nothing live
@@ -142,24 +141,25 @@ struct WebSocketGateway: Sendable {
             typingInterval: configuration.typingInterval, logger: logger
         )
         try await withThrowingTaskGroup(of: Void.self) { group in
-            // Frames go straight to the socket (`ChannelFrameSink`). When the server ends the
-            // connection (signed out, token expired, too far behind), the close frame with the
-            // reason follows the frames given before it, and the client has the close's grace to
-            // answer; one that stopped reading (the close frame stuck behind its unread frames)
-            // is cut when the grace is over.
+            // Writes the outgoing queue. When the server ends the connection (signed out, token
+            // expired, too far behind), sends the close frame with the reason and gives the client
+            // a moment to answer it.
+            group.addTask {
+                for await frame in connection.outgoing {
+                    try await outbound.write(.text(frame.text))
+                }
+                if let reason = connection.closeReason {
+                    logger.notice("closing a connection", metadata: ["reason": "\(reason.reason)"])
+                    try await outbound.close(.unknown(reason.code), reason: reason.reason)
+                    try await Task.sleep(for: reason.grace)
+                }
+            }
+            // Ends a connection the server closed even when its writer cannot finish (blocked on a
+            // client that stopped reading): the close's grace, then out.
             group.addTask {
                 await connection.waitUntilClosed()
                 guard let reason = connection.closeReason else { return }
-                logger.notice("closing a connection", metadata: ["reason": "\(reason.reason)"])
-                try await withThrowingTaskGroup(of: Void.self) { closing in
-                    closing.addTask {
-                        try await outbound.close(.unknown(reason.code), reason: reason.reason)
-                        try await Task.sleep(for: reason.grace)
-                    }
-                    closing.addTask { try await Task.sleep(for: reason.grace) }
-                    _ = try await closing.next()
-                    closing.cancelAll()
-                }
+                try await Task.sleep(for: reason.grace)
             }
             // Reads the client's frames until it closes.
             group.addTask {

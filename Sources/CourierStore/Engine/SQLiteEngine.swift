@@ -16,6 +16,11 @@ import SQLiteKit
 /// statement after another, so a statement of it must never wait for a thread behind reads, nor
 /// behind a bcrypt hash (NIO's shared pool, where SQLiteNIO runs by default, also hashes
 /// passwords: two sign-ins at cost 12 held every statement of the node for a quarter of a second).
+///
+/// The write-ahead log is copied back into the database file by a connection of its own, in the
+/// background (`checkpointInterval`), never by a commit: SQLite's automatic checkpoint runs in the
+/// commit that crosses its threshold, and with `synchronous=FULL` that commit waited for the copy
+/// and its `fsync` (hundreds of milliseconds, every send of the node waiting behind it).
 public final class SQLiteEngine: DatabaseEngine {
     public let kind = SQLEngineKind.sqlite
     public let path: String
@@ -23,20 +28,41 @@ public final class SQLiteEngine: DatabaseEngine {
     private let readers: ConnectionPool<SQLiteConnection>
     private let committer: GroupCommitWriter
     private let threads: [NIOThreadPool]
+    private let checkpointing: SQLiteConnection
+    private let checkpointer: Task<Void, Never>
     /// Set by `close`: the engine's threads are gone, so a statement must not be started.
     private let isClosed = Atomic(false)
+    /// How often the background checkpoint runs (`PASSIVE`: it copies what it can without waiting
+    /// for readers or blocking the writer).
+    public static let checkpointInterval = Duration.milliseconds(500)
+    /// What the log file is cut back to once it was copied whole (SQLite then starts it over).
+    static let logSizeLimit = 64 << 20
 
     /// What a read or write of a closed engine throws.
     public struct ClosedError: Error, CustomStringConvertible {
         public var description: String { "the SQLite database was closed" }
     }
 
-    private init(path: String, writer: ConnectionPool<SQLiteConnection>, readers: ConnectionPool<SQLiteConnection>, threads: [NIOThreadPool]) {
+    private init(
+        path: String, writer: ConnectionPool<SQLiteConnection>, readers: ConnectionPool<SQLiteConnection>, checkpointing: SQLiteConnection,
+        threads: [NIOThreadPool], logger: Logger
+    ) {
         self.path = path
         self.writer = writer
         self.readers = readers
         self.committer = GroupCommitWriter(pool: writer)
         self.threads = threads
+        self.checkpointing = checkpointing
+        self.checkpointer = Task {
+            let sql = checkpointing.sql(queryLogLevel: nil)
+            while (try? await Task.sleep(for: Self.checkpointInterval)) != nil {
+                do {
+                    _ = try await sql.raw("PRAGMA wal_checkpoint(PASSIVE)").all()
+                } catch {
+                    logger.warning("background checkpoint failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
     }
 
     /// Opens (creating if needed) the database file at `path`.
@@ -49,24 +75,29 @@ public final class SQLiteEngine: DatabaseEngine {
         }
         let writerThread = NIOThreadPool(numberOfThreads: 1)
         let readerThreads = NIOThreadPool(numberOfThreads: max(1, readerCount))
-        writerThread.start()
-        readerThreads.start()
+        let checkpointThread = NIOThreadPool(numberOfThreads: 1)
+        let threads = [writerThread, readerThreads, checkpointThread]
+        threads.forEach { $0.start() }
         var opened: [SQLiteConnection] = []
         do {
             let writer = try await openConnection(path: path, on: writerThread, logger: logger)
             opened.append(writer)
             // WAL is a property of the file: set it once, on the writer, before any reader opens it.
-            _ = try await writer.sql(queryLogLevel: nil).raw("PRAGMA journal_mode=WAL").all()
+            // Commits never checkpoint (the background does), and a log copied whole is cut back.
+            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA wal_autocheckpoint=0", "PRAGMA journal_size_limit=\(logSizeLimit)"] {
+                _ = try await writer.sql(queryLogLevel: nil).raw(SQLQueryString(pragma)).all()
+            }
             for _ in 0..<max(1, readerCount) {
                 opened.append(try await openConnection(path: path, on: readerThreads, logger: logger))
             }
+            let checkpointing = try await openConnection(path: path, on: checkpointThread, logger: logger)
             return SQLiteEngine(
-                path: path, writer: ConnectionPool([writer]), readers: ConnectionPool(Array(opened.dropFirst())), threads: [writerThread, readerThreads]
+                path: path, writer: ConnectionPool([writer]), readers: ConnectionPool(Array(opened.dropFirst())), checkpointing: checkpointing,
+                threads: threads, logger: logger
             )
         } catch {
             for connection in opened { try? await connection.close() }
-            try? await writerThread.shutdownGracefully()
-            try? await readerThreads.shutdownGracefully()
+            for pool in threads { try? await pool.shutdownGracefully() }
             throw error
         }
     }
@@ -107,7 +138,9 @@ public final class SQLiteEngine: DatabaseEngine {
     /// Closes the connections and stops the engine's threads; closing again does nothing.
     public func close() async throws {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        for connection in await writer.all + readers.all {
+        checkpointer.cancel()
+        await checkpointer.value
+        for connection in await writer.all + readers.all + [checkpointing] {
             try await connection.close()
         }
         for pool in threads { try await pool.shutdownGracefully() }
