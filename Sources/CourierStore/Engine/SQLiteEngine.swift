@@ -14,13 +14,13 @@ import SQLiteKit
 /// Statements run on threads of the engine's own, never on an event loop: the writer on a thread
 /// of its own, the readers on one each. Every write of the node passes through the writer one
 /// statement after another, so a statement of it must never wait for a thread behind reads, nor
-/// behind a bcrypt hash (NIO's shared pool, where SQLiteNIO runs by default, also hashes
-/// passwords: two sign-ins at cost 12 held every statement of the node for a quarter of a second).
+/// behind a bcrypt hash (NIO's shared pool, where SQLiteNIO runs by default, has two threads here
+/// and also hashes passwords: while two sign-ins hashed at cost 12, every statement waited).
 ///
 /// The write-ahead log is copied back into the database file by a connection of its own, in the
 /// background (`checkpointInterval`), never by a commit: SQLite's automatic checkpoint runs in the
 /// commit that crosses its threshold, and with `synchronous=FULL` that commit waited for the copy
-/// and its `fsync` (hundreds of milliseconds, every send of the node waiting behind it).
+/// and its `fsync`, with every send of the node queued behind it.
 public final class SQLiteEngine: DatabaseEngine {
     public let kind = SQLEngineKind.sqlite
     public let path: String
