@@ -15,7 +15,7 @@ start = time.monotonic()
 began = {}
 spans = []
 started = re.compile(r"^◇ Test (.+?) started\.$")
-ended = re.compile(r"^[✔✘] Test (.+?) (?:passed|failed|skipped)")
+ended = re.compile(r"^[✔✘] Test (.+?) (?:(?:passed|failed) after|skipped)")
 for line in sys.stdin:
     now = time.monotonic() - start
     text = line.rstrip("\n")

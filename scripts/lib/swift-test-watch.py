@@ -17,7 +17,7 @@ log, pid = sys.argv[1], sys.argv[2]
 running = collections.OrderedDict()
 started = re.compile(r"^◇ Test (.+?) started\.$")
 # "recorded an issue" is not an end: a test that failed an expectation and then hung is the one to see.
-ended = re.compile(r"^[✔✘↳⚠︎ ]*Test (.+?) (?:passed|failed|skipped)")
+ended = re.compile(r"^[✔✘↳⚠︎ ]*Test (.+?) (?:(?:passed|failed) after|skipped)")
 for line in open(log, encoding="utf-8", errors="replace"):
     line = line.rstrip("\n")
     if m := started.match(line):
