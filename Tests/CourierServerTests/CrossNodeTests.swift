@@ -35,9 +35,7 @@ struct CrossNodeTests {
                     let chat = try await nodeA.createGroup(named: "Across", members: [bob.user.id], token: alice.token)
                     // Bob's device follows the chat from the chat list, as a client does: whatever
                     // the bus misses, its next catch-up brings.
-                    let listed = try await nodeB.chats(token: bob.token)
-                    let pts = try #require(listed.first { $0.id == chat }?.pts)
-                    let device = await TestDevice(nodeB, token: bob.token, positions: .init(chats: [chat: pts]))
+                    let device = await TestDevice(nodeB, token: bob.token, positions: try await nodeB.positions(following: chat, token: bob.token))
                     try await device.ready()
 
                     _ = try await nodeA.send("hello from node A", to: chat, token: alice.token)
@@ -90,8 +88,7 @@ extension CrossNodeTests {
                     let bob = try await nodeA.signUp("bob_22")
                     let carol = try await nodeA.signUp("carol_2")
                     let chat = try await nodeA.createGroup(named: "Group \(canary)", members: [bob.user.id], token: alice.token)
-                    let listed = try await nodeB.chats(token: bob.token)
-                    let device = await TestDevice(nodeB, token: bob.token, positions: .init(chats: [chat: try #require(listed.first { $0.id == chat }?.pts)]))
+                    let device = await TestDevice(nodeB, token: bob.token, positions: try await nodeB.positions(following: chat, token: bob.token))
                     try await device.ready()
 
                     let sent = try await nodeA.send("secret \(canary)", to: chat, token: alice.token)
@@ -118,6 +115,14 @@ extension CrossNodeTests {
         #expect(payloads.allSatisfy { !$0.contains(canary) && !$0.contains("secret") && !$0.contains("Group ") })
         await busA.close()
         await busB.close()
+    }
+}
+
+extension CourierClient {
+    /// Positions that follow `chat` from where the chat list says it is, as a client starts.
+    func positions(following chat: String, token: String) async throws -> RealtimeConnection.Positions {
+        let listed = try await chats(token: token)
+        return .init(chats: [chat: try #require(listed.first { $0.id == chat }?.pts)])
     }
 }
 

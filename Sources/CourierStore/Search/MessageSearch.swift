@@ -251,15 +251,13 @@ public struct MessageSearch: Sendable {
         let others = (0..<(lookups.first?.hashes.count ?? 0)).filter { $0 != driving }
         var arrays: [SQLQueryString] = ["\(bind: lookups.map(\.chatID))::uuid[]", "\(bind: lookups.map { $0.hashes[driving] })::bigint[]"]
         var columns = ["chat_id", "token"]
-        var conditions: [SQLQueryString] = [
-            "t.token = q.token", "m.deleted_at IS NULL",
-            "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.message_id = m.id)",
-        ]
         for (number, term) in others.enumerated() {
             arrays.append("\(bind: lookups.map { $0.hashes[term] })::bigint[]")
             columns.append("also\(number)")
-            conditions.append("EXISTS (SELECT 1 FROM search_tokens e WHERE e.token = q.also\(unsafeRaw: String(number)) AND e.seq = t.seq)")
         }
+        var conditions = Self.matching(
+            driving: "q.token", others: others.indices.map { "q.also\(unsafeRaw: String($0))" }, for: viewerID
+        )
         if let before {
             conditions.append("(m.created_at, m.chat_id, m.seq) < (\(bind: before.createdAt.milliseconds), \(bind: before.chatID), \(bind: before.seq))")
         }
@@ -287,16 +285,23 @@ public struct MessageSearch: Sendable {
         return ids.compactMap { byID[$0] }
     }
 
+    /// What makes an index entry `t` of the driving term, joined to its message `m`, a candidate:
+    /// the message has every other term (`others`: hash expressions), is not deleted and not
+    /// hidden from the viewer. One rule for both forms of the look-up.
+    private static func matching(driving: SQLQueryString, others: [SQLQueryString], for viewerID: UUID) -> [SQLQueryString] {
+        [
+            "t.token = \(driving)", "m.deleted_at IS NULL",
+            "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.message_id = m.id)",
+        ] + others.map { "EXISTS (SELECT 1 FROM search_tokens e WHERE e.token = \($0) AND e.seq = t.seq)" }
+    }
+
     private func branch(
         _ lookup: (chatID: UUID, hashes: [Int64]), driving: Int, for viewerID: UUID, before: Cursor?, limit: Int, alias: String
     ) -> SQLQueryString {
-        var conditions: [SQLQueryString] = [
-            "t.token = \(bind: lookup.hashes[driving])", "m.deleted_at IS NULL",
-            "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.message_id = m.id)",
-        ]
-        for (term, hash) in lookup.hashes.enumerated() where term != driving {
-            conditions.append("EXISTS (SELECT 1 FROM search_tokens e WHERE e.token = \(bind: hash) AND e.seq = t.seq)")
-        }
+        var conditions = Self.matching(
+            driving: "\(bind: lookup.hashes[driving])",
+            others: lookup.hashes.enumerated().filter { $0.offset != driving }.map { "\(bind: $0.element)" }, for: viewerID
+        )
         if let before {
             // Older than the cursor in (time, chat, seq) order, for this one chat.
             let time = before.createdAt.milliseconds
