@@ -13,9 +13,11 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var commandTimeout: Duration = .seconds(5)
     /// Connections in the pool.
     public var poolSize = 4
-    /// The name each connection gives itself (`CLIENT SETNAME`), so that `CLIENT LIST` shows an
-    /// operator which connections are Courier's (and a test can cut exactly its own). No spaces.
-    public var clientName: String? = "courier"
+    /// A name each connection gives itself (`CLIENT SETNAME`), so that a test can cut exactly its
+    /// own on a shared Redis (`RedisClient.cutConnections(named:)`). No spaces. Off by default: a
+    /// Redis account whose ACL does not allow `CLIENT` would refuse it, and a subscriber takes a
+    /// refusal for a failed sign-in.
+    public var clientName: String?
 
     public init(host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0, tls: Bool = false) {
         self.host = host
