@@ -19,6 +19,7 @@ public struct Store: Sendable {
     public let reactions: ReactionStore
     public let pins: PinStore
     public let chatSettings: ChatSettingsStore
+    public let bots: BotStore
 
     /// The repositories over a migrated database, encrypting content with `keyring`.
     ///
@@ -29,6 +30,7 @@ public struct Store: Sendable {
         self.engine = engine
         self.keyring = keyring
         self.users = UserStore(engine: engine, keyring: keyring)
+        self.bots = BotStore(engine: engine, keyring: keyring, users: users)
         self.sessions = SessionStore(engine: engine)
         self.chats = ChatStore(engine: engine, cipher: cipher)
         self.messages = MessageStore(engine: engine, cipher: cipher)

@@ -5,7 +5,9 @@ It starts the real server binary on a free port with a fresh data folder (and a 
 Telegram's Bot API), drives two separate browser sessions (Alice and Bob) through the app like
 people would: accounts, DMs, groups, channels, premium, settings and 2FA, Telegram references,
 history paging, phone width, a network drop, a killed and restarted server, media (a photo, an
-album dropped on the page, a voice note from chromium's fake microphone, a file), two tabs. It saves
+album dropped on the page, a voice note from chromium's fake microphone, a file), a bot (made in
+Settings, played by raw Bot API calls: its command menu, inline buttons and their answers), two
+tabs. It saves
 screenshots of the main screens and fails on any browser console error or warning except the few
 a step expects (failed connections while the server is down, say), matched narrowly.
 
@@ -45,6 +47,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from courier_server import CourierServer  # noqa: E402 - after the path is set
 from fake_telegram import BOT_USERNAME, FakeTelegram  # noqa: E402
+from raw_bot import RawBot, bot_api  # noqa: E402
 
 WAIT = 15  # seconds for any single UI condition
 DESKTOP = (1280, 800)
@@ -991,6 +994,136 @@ class Scenario:
         a.screenshot("16-dark-theme")
         a.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
 
+    def step_bots(self):
+        """Alice makes a bot in Settings and reads its token from the page (once; a new token
+        revokes the old one at once; a second bot is deleted). A thread plays the bot with raw Bot
+        API calls: it sets its commands, long-polls for updates, answers /menu with an inline
+        keyboard, a press with a toast text (then edits its message and buttons), another press
+        with an alert. Alice picks /menu from the "/" menu, presses the button, and sees the
+        answer and the edited message."""
+        a = self.alice
+        bot_name = f"helper_{self.suffix}_bot"
+        api = lambda token, method, **params: bot_api(self.server.base, token, method, **params)  # noqa: E731
+        a.driver.execute_cdp_cmd("Browser.grantPermissions", {"permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"], "origin": self.server.base})
+        a.click("#settings-link")
+        a.find("#bot-list")
+        a.js("document.getElementById('settings-bots').scrollIntoView({block: 'start'})")
+
+        # The username rule is told before any request; then the bot is made and its token shown once.
+        a.type("#bot-username", f"helper_{self.suffix}", enter=True)
+        a.wait(lambda d: "ends in" in d.find_element(By.CSS_SELECTOR, "#bot-create-form .form-error").text, "the username rule")
+        a.type("#bot-username", bot_name, enter=True)
+        first_token = a.wait(lambda d: (code := visible(d, "#bot-token")) and code.text, "the new bot's token")
+        assert re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", first_token), f"a token in Telegram's form, got {first_token!r}"
+        a.find(f"#bot-list .bot-row[data-username='{bot_name}'] .bot-badge")
+        a.click("#bot-token-copy")
+        a.wait(lambda d: d.find_element(By.ID, "bot-token-copied").text == "Copied.", "the token to be copied")
+        copied = a.js_async("navigator.clipboard.readText().then(done, (error) => done('failed: ' + error))")
+        assert copied == first_token, f"the clipboard holds the token (got {copied!r})"
+        a.screenshot("20-settings-bots")
+        me = api(first_token, "getMe")
+        assert me.get("ok") and me["result"].get("username") == bot_name and me["result"].get("is_bot") is True, me
+
+        # A new token: the old one stops working at once.
+        a.click(f"#bot-list .bot-row[data-username='{bot_name}'] .bot-new-token")
+        self.dialog_button(a, "Make a new token").click()
+        token = a.wait(lambda d: (code := visible(d, "#bot-token")) and code.text != first_token and code.text, "the replacement token")
+        assert not api(first_token, "getMe").get("ok"), "the old token is revoked"
+        assert api(token, "getMe").get("ok"), "the new token works"
+
+        # A second bot, deleted: gone from the list, and its token with it.
+        a.type("#bot-username", f"spare_{self.suffix}_bot", enter=True)
+        spare_token = a.wait(lambda d: (code := visible(d, "#bot-token")) and code.text not in (token, first_token) and code.text, "the second bot's token")
+        a.click(f"#bot-list .bot-row[data-username='spare_{self.suffix}_bot'] .bot-delete")
+        self.dialog_button(a, "Delete bot").click()
+        a.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, f"#bot-list .bot-row[data-username='spare_{self.suffix}_bot']"), "the deleted bot to leave the list")
+        assert not visible(a.driver, "#bot-token"), "the deleted bot's token is no longer shown"
+        assert not api(spare_token, "getMe").get("ok"), "a deleted bot's token does not work"
+
+        def handle(bot, update):
+            message = update.get("message") or {}
+            if message.get("text", "").startswith("/menu"):
+                bot.call("sendMessage", chat_id=message["chat"]["id"], text="Pick one", reply_markup={"inline_keyboard": [
+                    [{"text": "Say hi", "callback_data": "hi"}, {"text": "Courier <site>", "url": "https://example.com/courier"}],
+                ]})
+            query = update.get("callback_query") or {}
+            if query.get("data") == "hi":
+                bot.call("answerCallbackQuery", callback_query_id=query["id"], text="Hi from the bot!")
+                bot.call("editMessageText", chat_id=query["message"]["chat"]["id"], message_id=query["message"]["message_id"],
+                         text="You said hi", reply_markup={"inline_keyboard": [[{"text": "Again", "callback_data": "again"}]]})
+            elif query.get("data") == "again":
+                bot.call("answerCallbackQuery", callback_query_id=query["id"], text="Enough for today.", show_alert=True)
+
+        bot = RawBot(self.server.base, token, handle)
+        bot.call("setMyCommands", commands=[
+            {"command": "start", "description": "Start the bot"},
+            {"command": "menu", "description": "Show the menu"},
+            {"command": "help", "description": "What I can do"},
+        ])
+        bot.start()
+
+        def bot_ok():
+            assert not bot.errors, f"the bot: {bot.errors}"
+            return True
+        try:
+            # The DM with the bot: its badge, "bot" for presence, no call buttons.
+            a.click(f"#bot-list .bot-row[data-username='{bot_name}'] .bot-open")
+            a.wait(lambda d: d.find_element(By.ID, "conversation-title").text.startswith(bot_name), "the DM with the bot to open")
+            a.find("#conversation-title .bot-badge")
+            assert a.text_of("#conversation-subtitle") == "bot"
+            assert not visible(a.driver, "#call-button"), "no calls to a bot"
+            chat_id = a.js("return document.querySelector('.conversation').dataset.chatId")
+
+            # "/" lists the bot's commands; typing narrows them; Tab fills one in; Enter sends it.
+            composer = a.find("#composer-input")
+            composer.send_keys("/")
+            option_names = lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, "#command-menu:not([hidden]) .command-name")]  # noqa: E731
+            a.wait(lambda d: option_names(d) == ["/start", "/menu", "/help"], "the command menu with the bot's commands")
+            a.screenshot("21-bot-command-menu")
+            composer.send_keys("me")
+            a.wait(lambda d: option_names(d) == ["/menu"], "the menu narrowed to /menu")
+            composer.send_keys(Keys.TAB)
+            a.wait(lambda d: composer.get_attribute("value") == "/menu " and not visible(d, "#command-menu"), "/menu filled in, the menu closed")
+            composer.send_keys(Keys.ENTER)
+            message_status(a, "/menu", ("sent", "read"))
+
+            # The bot answers with buttons; the chat list shows its badge too.
+            keyboard_texts = lambda row: [e.text for e in row.find_elements(By.CSS_SELECTOR, ".inline-keyboard .keyboard-button")]  # noqa: E731
+            a.wait(lambda d: bot_ok() and (row := find_message(d, "Pick one")) and keyboard_texts(row) == ["Say hi", "Courier <site>"],
+                   "the bot's message with its buttons")
+            link = message_row(a, "Pick one").find_element(By.CSS_SELECTOR, ".inline-keyboard a.keyboard-button")
+            assert link.get_attribute("href") == "https://example.com/courier" and link.get_attribute("target") == "_blank", link.get_attribute("outerHTML")
+            assert "noopener" in link.get_attribute("rel"), link.get_attribute("rel")
+            a.find(f".chat-item[data-chat-id='{chat_id}'] .bot-badge")
+            a.screenshot("22-bot-inline-keyboard")
+
+            # A press: the bot's answer as a toast, then its edit (new text, new buttons), live.
+            pressed = time.time()
+            [b for b in message_row(a, "Pick one").find_elements(By.CSS_SELECTOR, ".keyboard-button") if b.text == "Say hi"][0].click()
+            a.wait(lambda d: bot_ok() and (toast := visible(d, "#toast")) and toast.text == "Hi from the bot!", "the bot's answer as a toast")
+            a.wait(lambda d: (row := find_message(d, "You said hi")) and keyboard_texts(row) == ["Again"] and row.find_elements(By.CSS_SELECTOR, ".edited"),
+                   "the message edited by the bot, with its new buttons")
+            assert not find_message(a.driver, "Pick one"), "the old text is gone"
+            a.screenshot("23-bot-callback-answer")
+            print(f"  (button pressed → answer and edit shown in {time.time() - pressed:.1f} s)")
+            query = next(u["callback_query"] for u in bot.updates if "callback_query" in u)
+            assert query["message"]["chat"]["id"] > 0 and query["data"] == "hi", query
+
+            # A press answered with show_alert: a dialog, not a toast.
+            [b for b in message_row(a, "You said hi").find_elements(By.CSS_SELECTOR, ".keyboard-button") if b.text == "Again"][0].click()
+            alert = a.wait(lambda d: bot_ok() and (dialog := visible(d, "dialog[open]")) and "Enough for today." in dialog.text and dialog, "the bot's alert")
+            assert bot_name in alert.find_element(By.CSS_SELECTOR, "h2").text, alert.text
+            self.dialog_button(a, "OK").click()
+            a.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog[open]"), "the alert to close")
+            bot_ok()
+        finally:
+            bot.stop()
+
+    def dialog_button(self, browser, label):
+        """The button `label` of the open dialog on top."""
+        return browser.wait(lambda d: [x for x in d.find_elements(By.CSS_SELECTOR, "dialog[open] .button") if x.text == label and x.is_displayed()],
+                            f"the dialog button {label}")[0]
+
     def step_two_tabs(self):
         """A second tab of Alice's browser shares her session: when the stored access token is about
         to expire, four concurrent requests in the new tab refresh it once, and the server's audit
@@ -1061,6 +1194,7 @@ class Scenario:
             ("server killed and restarted: reconnect and catch up", self.step_restart),
             ("media: photo and viewer, pasted and dropped files, an album, a voice note, a file", self.step_media),
             ("README screenshot (light and dark)", self.step_readme_screenshot),
+            ("bots: made in Settings, token once; its command menu, inline buttons, a toast, an edit, an alert", self.step_bots),
             ("two tabs: one refresh for both, sign-out follows", self.step_two_tabs),
             ("sign in with the two-step verification code", self.step_two_factor_sign_in),
         ]

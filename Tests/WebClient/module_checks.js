@@ -10,6 +10,9 @@ const done = arguments[arguments.length - 1];
   const { kindOf } = await import('/assets/lib/uploads.js');
   const { pickVariant } = await import('/assets/lib/media-links.js');
   const { resample } = await import('/assets/views/voice-note.js');
+  const { keyboardRows, keyboardKey, webUrl } = await import('/assets/lib/inline-keyboard.js');
+  const { botUsernameProblem, matchingCommands, commandText } = await import('/assets/lib/bots.js');
+  const { inlineKeyboard } = await import('/assets/views/inline-keyboard.js');
   const failures = [];
   const check = (name, ok) => {
     if (!ok) failures.push(name);
@@ -77,6 +80,42 @@ const done = arguments[arguments.length - 1];
     && pickVariant({ variants: [] }, ['m800']) === undefined);
   const bars = resample(Array.from({ length: 100 }, (_, i) => (i === 57 ? 31 : i % 7)), 48);
   check('a waveform of 100 levels makes 48 bars, peaks kept', bars.length === 48 && Math.max(...bars) === 31 && resample(null, 5).join() === '0,0,0,0,0');
+
+  // Bots: usernames, inline keyboards (untrusted: only http(s) links, text never markup), commands.
+  check('bot usernames end in "bot", 5 to 32 of a-z 0-9 _', botUsernameProblem('echo_bot') === null && botUsernameProblem('EchoBot') === null
+    && botUsernameProblem('echo') !== null && botUsernameProblem('echo_robots') !== null && botUsernameProblem('bad-name_bot') !== null
+    && botUsernameProblem('x'.repeat(30) + 'bot') !== null);
+  check('only http and https links', webUrl('https://example.com/a?b=1') === 'https://example.com/a?b=1' && webUrl('http://example.com') === 'http://example.com/'
+    && webUrl('javascript:alert(1)') === null && webUrl('data:text/html,hi') === null && webUrl('tg://resolve?domain=x') === null && webUrl('/relative') === null);
+  const markup = (inline_keyboard) => ({ id: 'b1', content: 'Pick', metadata: { reply_markup: { inline_keyboard } } });
+  const rows = keyboardRows(markup([
+    [{ text: 'Yes', callback_data: 'y' }, { text: 'Site', url: 'https://example.com' }],
+    [{ text: 'Evil', url: 'javascript:alert(1)' }, { text: 'Share', switch_inline_query: '' }, 'junk', { callback_data: 'no text' }],
+    [],
+  ]));
+  check('keyboard rows: callback, url, the rest inert, junk and empty rows dropped', rows.length === 2 && rows[0][0].kind === 'callback' && rows[0][0].data === 'y'
+    && rows[0][1].kind === 'url' && rows[1].length === 2 && rows[1].every((b) => b.kind === 'unsupported' && !('url' in b)));
+  check('no keyboard: none, not an array, or a deleted message', keyboardRows({ content: 'x' }).length === 0 && keyboardRows(markup('nope')).length === 0
+    && keyboardRows({ ...markup([[{ text: 'A', callback_data: 'a' }]]), deleted_at: at(1) }).length === 0 && keyboardKey({ content: 'x' }) === '');
+  check('a changed keyboard changes the key', keyboardKey(markup([[{ text: 'A', callback_data: 'a' }]])) !== keyboardKey(markup([[{ text: 'B', callback_data: 'a' }]])));
+  const hostile = inlineKeyboard(markup([[{ text: '<img src=x onerror=alert(1)>', callback_data: 'x' }, { text: 'Go', url: 'https://example.com' }, { text: 'Bad', url: 'javascript:alert(1)' }]]));
+  const links = hostile.querySelectorAll('a');
+  check('button texts stay text; links open apart, never javascript:', hostile.querySelector('img') === null && hostile.textContent.includes('<img src=x')
+    && links.length === 1 && links[0].rel.includes('noopener') && links[0].target === '_blank' && hostile.querySelectorAll('button[disabled]').length === 1);
+  const commands = [
+    { bot_id: 'a', username: 'echo_bot', command: 'start', description: 'Start' },
+    { bot_id: 'a', username: 'echo_bot', command: 'menu', description: 'Menu' },
+    { bot_id: 'b', username: 'news_bot', command: 'start', description: 'Start news' },
+  ];
+  check('commands filter by their start, case aside', matchingCommands(commands, '').length === 3 && matchingCommands(commands, 'ME').map((c) => c.command).join() === 'menu'
+    && matchingCommands(commands, 'x').length === 0 && matchingCommands(commands, 'start@news').map((c) => c.bot_id).join() === 'b');
+  check('a command name two bots share names its bot', commandText(commands[1], commands) === '/menu ' && commandText(commands[2], commands) === '/start@news_bot ');
+  check('a timeline takes an edit that changes only the buttons', (() => {
+    const buttons = new Timeline('c');
+    buttons.merge([message(1, { metadata: { reply_markup: { inline_keyboard: [[{ text: 'A', callback_data: 'a' }]] } } })]);
+    return buttons.merge([message(1, { metadata: { reply_markup: { inline_keyboard: [[{ text: 'B', callback_data: 'b' }]] } } })])
+      && buttons.messages[0].metadata.reply_markup.inline_keyboard[0][0].text === 'B';
+  })());
 
   // SHA-256, incremental (for files too large for WebCrypto at once) against WebCrypto.
   const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');

@@ -10,13 +10,16 @@ public struct User: Sendable, Equatable, Identifiable {
     public var bio: String?
     public var avatarURL: String?
     public var isPremium: Bool
+    /// An account a program drives through the Bot API, owned by a person.
+    public var isBot: Bool
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
 
     public init(
         id: UUID, phone: PhoneNumber, email: EmailAddress?, username: Username, bio: String?,
-        avatarURL: String?, isPremium: Bool, createdAt: Timestamp, updatedAt: Timestamp
+        avatarURL: String?, isPremium: Bool, isBot: Bool = false, createdAt: Timestamp, updatedAt: Timestamp
     ) {
+        self.isBot = isBot
         self.id = id
         self.phone = phone
         self.email = email

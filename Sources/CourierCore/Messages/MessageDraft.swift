@@ -39,6 +39,9 @@ public struct MessageDraft: Sendable, Equatable {
             guard metadata[Self.callRecordKey] == nil else {
                 throw .invalid("metadata", "metadata.\(Self.callRecordKey) is kept for the lines calls leave in a chat.")
             }
+            guard metadata[Self.replyMarkupKey] == nil else {
+                throw .invalid("metadata", "metadata.\(Self.replyMarkupKey) is kept for the buttons bots put under their messages.")
+            }
             let size = (try? JSONEncoder().encode(metadata).count) ?? Int.max
             guard size <= MessageLimits.maxMetadataBytes else {
                 throw .invalid("metadata", "metadata must be at most \(MessageLimits.maxMetadataBytes) bytes of JSON.")
@@ -58,6 +61,9 @@ public struct MessageDraft: Sendable, Equatable {
         self.replyToID = replyToID
         self.clientMessageID = clientMessageID
     }
+
+    /// The metadata key of a bot message's inline keyboard (Telegram's `reply_markup`); only bots set it, through the Bot API.
+    public static let replyMarkupKey = "reply_markup"
 
     /// The metadata key of a call's line in its DM's history; only the server writes it.
     public static let callRecordKey = "call"

@@ -13,6 +13,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
 
     public static func now() -> Timestamp { Timestamp(Date()) }
 
+    /// Whole seconds since 1970 (the Bot API's dates).
+    public var seconds: Int64 { milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000 }
+
     public var date: Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
 
     public func adding(seconds: Int64) -> Timestamp { Timestamp(milliseconds: milliseconds + seconds * 1000) }

@@ -115,6 +115,7 @@ struct UserResponse: ResponseEncodable {
     let bio: String?
     let avatarURL: String?
     let isPremium: Bool
+    let isBot: Bool
     let createdAt: Timestamp
     let updatedAt: Timestamp
 
@@ -122,6 +123,7 @@ struct UserResponse: ResponseEncodable {
         case id, phone, email, username, bio
         case avatarURL = "avatar_url"
         case isPremium = "is_premium"
+        case isBot = "is_bot"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
@@ -134,6 +136,7 @@ struct UserResponse: ResponseEncodable {
         bio = user.bio
         avatarURL = user.avatarURL
         isPremium = user.isPremium
+        isBot = user.isBot
         createdAt = user.createdAt
         updatedAt = user.updatedAt
     }
@@ -146,12 +149,14 @@ struct PublicUserResponse: ResponseEncodable {
     let bio: String?
     let avatarURL: String?
     let isPremium: Bool
+    let isBot: Bool
     let createdAt: Timestamp
 
     enum CodingKeys: String, CodingKey {
         case id, username, bio
         case avatarURL = "avatar_url"
         case isPremium = "is_premium"
+        case isBot = "is_bot"
         case createdAt = "created_at"
     }
 
@@ -161,6 +166,7 @@ struct PublicUserResponse: ResponseEncodable {
         bio = user.bio
         avatarURL = user.avatarURL
         isPremium = user.isPremium
+        isBot = user.isBot
         createdAt = user.createdAt
     }
 }

@@ -1,3 +1,4 @@
+import CourierCore
 import CourierRealtime
 import Foundation
 import CourierStore
@@ -28,6 +29,9 @@ public final class AppServices: Sendable {
     public let reactions: ReactionService
     public let pins: PinService
     public let chatSettings: ChatSettingsService
+    public let bots: BotService
+    /// The Bot API's long polls on this node.
+    let botPolling: BotPolling
     /// The Telegram relay's decisions, and the wake-up of its sender.
     let relay: TelegramRelay
     /// This node's WebSocket connections.
@@ -57,7 +61,8 @@ public final class AppServices: Sendable {
         publicURL: String = "http://127.0.0.1:8080", bus: any Bus = InProcessBus(), updateRetention: Duration = .seconds(30 * 24 * 3600),
         mediaSettings: MediaSettings = MediaSettings(), blobs: (any BlobStore)? = nil, mediaWorkFolder: String? = nil,
         sharedRateLimits: (any SharedRateLimitBuckets)? = nil, presenceDirectory: (any PresenceDirectory)? = nil,
-        turn: TURNSettings = TURNSettings(), metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "courier")
+        turn: TURNSettings = TURNSettings(), metrics: ServerMetrics = ServerMetrics(), botSettings: BotSettings = BotSettings(),
+        logger: Logger = Logger(label: "courier")
     ) async throws {
         self.updateRetention = updateRetention
         self.metrics = metrics
@@ -108,6 +113,13 @@ public final class AppServices: Sendable {
         self.reactions = ReactionService(messages: messages, reactions: store.reactions, events: events)
         self.pins = PinService(messages: messages, chats: chats, pins: store.pins, events: events)
         self.chatSettings = ChatSettingsService(settings: store.chatSettings, events: events)
+        let botPolling = BotPolling()
+        self.botPolling = botPolling
+        events.subscribe(botPolling)
+        self.bots = BotService(
+            bots: store.bots, users: store.users, chats: chats, messages: messages, passwords: passwords, polling: botPolling, audit: audit,
+            settings: botSettings
+        )
         let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.telegram = TelegramService(
             bot: botAPI, settings: telegram, store: store.telegram, messages: messages, audit: audit, publicURL: base,
@@ -139,6 +151,11 @@ public final class AppServices: Sendable {
         ] + [PeriodicJob.presenceUpkeep(presence, logger: logger)].compactMap { $0 }
     }
 
+    /// The Bot API's methods over these services.
+    var botAPIMethods: BotAPIMethods {
+        BotAPIMethods(bots: bots, store: store, messages: messages, chats: chats, polling: botPolling, media: media)
+    }
+
     /// The work a deployment needs done once, whatever the number of nodes.
     func deploymentServices(logger: Logger) -> [any Service] {
         var services: [any Service] = [
@@ -147,6 +164,10 @@ public final class AppServices: Sendable {
             PeriodicJob.mediaCollection(media, logger: logger),
             PeriodicJob.searchBackfill(store.search, logger: logger),
             MediaWorkService(media: media, logger: logger),
+            BotWebhookDelivery(bots: bots, methods: botAPIMethods, logger: logger),
+            PeriodicJob(name: "bot update pruning", interval: .seconds(600), logger: logger) { [store, bots] in
+                try await store.bots.prune(before: Timestamp.now().adding(Duration.zero - bots.settings.updateRetention))
+            },
         ]
         if let bot = telegram.bot, let settings = telegram.settings {
             services.append(TelegramRelayService(telegram: telegram, relay: relay, bot: bot, settings: settings, logger: logger, metrics: metrics))

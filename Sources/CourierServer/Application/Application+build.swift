@@ -35,6 +35,7 @@ public func buildRouter(
     WebClientController(assets: webClient).addRoutes(to: router)
     WebSocketGateway(services: services, registry: services.registry, configuration: services.gateway).addRoutes(to: router)
 
+    BotAPIController(methods: services.botAPIMethods, limiter: services.limiter).addRoutes(to: router)
     let api = router.group("api/v1")
         .add(middleware: TokenAuthenticator(auth: services.auth))
         .add(middleware: RateLimitMiddleware(premium: services.premium, limiter: services.limiter))
@@ -54,6 +55,10 @@ public func buildRouter(
         messages: api.group("messages", context: AuthenticatedContext.self), chats: api.group("chats", context: AuthenticatedContext.self)
     )
     ChatSettingsController(settings: services.chatSettings).addRoutes(to: api.group("chats", context: AuthenticatedContext.self))
+    BotController(bots: services.bots).addRoutes(
+        bots: api.group("bots", context: AuthenticatedContext.self), chats: api.group("chats", context: AuthenticatedContext.self),
+        messages: api.group("messages", context: AuthenticatedContext.self)
+    )
     SearchController(search: services.search).addRoutes(to: api.group("search", context: AuthenticatedContext.self))
     SubscriptionController(premium: services.premium).addRoutes(to: api.group("subscriptions", context: AuthenticatedContext.self))
     AuditController(audit: services.audit).addRoutes(to: api.group("audit", context: AuthenticatedContext.self))
@@ -142,7 +147,7 @@ func buildServices(configuration: ServerConfiguration, store: Store, logger: Log
         gateway: GatewayConfiguration(maxConnections: configuration.maxConnections, maxConnectionsPerUser: configuration.maxConnectionsPerUser), telegram: configuration.telegram,
         publicURL: configuration.publicURL, bus: bus, updateRetention: .seconds(Int64(configuration.updateRetentionDays) * 24 * 3600),
         mediaSettings: configuration.media, blobs: blobs, mediaWorkFolder: configuration.mediaWorkDirectory,
-        sharedRateLimits: sharedRateLimits, presenceDirectory: presence, turn: configuration.turn, logger: logger
+        sharedRateLimits: sharedRateLimits, presenceDirectory: presence, turn: configuration.turn, botSettings: configuration.bots, logger: logger
     )
 }
 

@@ -42,6 +42,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var trustedProxies: TrustedProxies
     /// STUN and TURN servers for calls (`COURIER_TURN_URLS`, `COURIER_TURN_SECRET`, `COURIER_TURN_TTL_SECONDS`).
     public var turn = TURNSettings()
+    public var bots = BotSettings()
     /// How long a stopping node takes to close its WebSockets (spread, so that the other nodes do
     /// not take every reconnect at once).
     public var drainSpread: Duration = .seconds(5)
@@ -160,6 +161,11 @@ public struct ServerConfiguration: Sendable, Equatable {
         configuration.drainSpread = .seconds(drainSeconds)
         configuration.turn = try TURNSettings.resolve(environment: environment)
         configuration.metrics = try MetricsSettings.resolve(environment: environment)
+        switch value("COURIER_BOT_WEBHOOKS_TO_PRIVATE_NETWORKS")?.lowercased() {
+        case nil, "", "deny": break
+        case "allow": configuration.bots.webhooksToPrivateNetworks = true
+        default: throw ConfigurationError("COURIER_BOT_WEBHOOKS_TO_PRIVATE_NETWORKS must be allow or deny.")
+        }
         if let nodeID = value("COURIER_NODE_ID") {
             guard (1...64).contains(nodeID.count), nodeID.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }) else {
                 throw ConfigurationError("COURIER_NODE_ID must be 1 to 64 letters, digits, '-', '_', '.' or ':'.")

@@ -126,7 +126,11 @@ public struct MessageService: Sendable {
 
     /// Changes the text of one's own message, or of a channel post by the channel's admins. Returns
     /// the message as edited and the position of its `message_edited` update.
-    public func edit(_ id: UUID, content rawContent: String, by userID: UUID, connection: UUID? = nil) async throws -> (message: Message, pts: Int64) {
+    ///
+    /// `replyMarkup`, when given, is a bot's new buttons (`.some(nil)` removes them); people's edits leave metadata alone.
+    public func edit(
+        _ id: UUID, content rawContent: String, replyMarkup: JSONValue?? = nil, by userID: UUID, connection: UUID? = nil
+    ) async throws -> (message: Message, pts: Int64) {
         let (message, access) = try await message(id, for: userID)
         guard ChatPolicy.canEdit(kind: access.chat.kind, role: access.membership.role, isSender: message.senderID == userID) else {
             let text = access.chat.kind == .channel ? "Only the channel's owner and admins edit its posts." : "Only the sender can edit a message."
@@ -138,7 +142,13 @@ public struct MessageService: Sendable {
         }
         let content = MessageDraft.normalized(rawContent)
         try MessageDraft.validate(content: content, allowEmpty: message.kind != .text)
-        guard let edited = try await messages.edit(message, content: content, at: .now()) else { throw CourierError.notFound("message") }
+        var metadata: [String: JSONValue]?? = nil
+        if case .some(let markup) = replyMarkup {
+            var changed = message.metadata ?? [:]
+            changed[MessageDraft.replyMarkupKey] = markup
+            metadata = .some(changed.isEmpty ? nil : changed)
+        }
+        guard let edited = try await messages.edit(message, content: content, metadata: metadata, at: .now()) else { throw CourierError.notFound("message") }
         await events.stored(LoggedUpdates(chat: [edited.update]), messages: [edited.message], excluding: connection)
         return (edited.message.shown(in: access.chat.kind), edited.update.pts)
     }
@@ -187,7 +197,7 @@ public struct MessageService: Sendable {
         try Self.requirePosting(target)
         var draft = try MessageDraft(
             chatID: targetID, content: original.content, kind: original.kind, mediaURL: original.mediaURL,
-            attachments: original.attachments, metadata: original.metadata
+            attachments: original.attachments, metadata: Self.forwardable(original.metadata)
         )
         // The forwarder can see the original, so its media go along as they are.
         draft.media = original.media
@@ -206,6 +216,13 @@ public struct MessageService: Sendable {
         let stored = try await messages.append(draft, from: senderID, forwardedFrom: origin, at: .now(), alongside: relay.alongsideMessage)
         await events.stored(LoggedUpdates(chat: [stored.update]), messages: [stored.message], excluding: connection)
         return stored
+    }
+
+    /// What of a message's metadata a forward carries: not a bot's buttons, which answer only under
+    /// the bot's own message.
+    private static func forwardable(_ metadata: [String: JSONValue]?) -> [String: JSONValue]? {
+        let kept = metadata?.filter { $0.key != MessageDraft.replyMarkupKey }
+        return kept?.isEmpty == true ? nil : kept
     }
 
     private static func requirePosting(_ access: ChatService.Membered) throws(CourierError) {

@@ -31,13 +31,17 @@ public struct RateLimitSettings: Sendable, Equatable {
     /// Searches per signed-in user, on top of `user`: one search reads the index of up to a
     /// thousand chats, so it costs far more than an ordinary request.
     public var searchPerUser: Limit
+    /// Bot API calls per bot (Telegram allows about 30 messages a second).
+    public var bot: Limit
 
     public init(
         enabled: Bool = true, user: Limit = .init(100, per: 60), premiumUser: Limit = .init(1000, per: 60),
         registerPerIP: Limit = .init(20, per: 3600), loginPerIP: Limit = .init(30, per: 60),
         loginFailuresPerAccount: Limit = .init(10, per: 900), unauthenticatedPerIP: Limit = .init(120, per: 60),
-        webSocketUpgradesPerUser: Limit = .init(30, per: 60), searchPerUser: Limit = .init(60, per: 60)
+        webSocketUpgradesPerUser: Limit = .init(30, per: 60), searchPerUser: Limit = .init(60, per: 60),
+        bot: Limit = .init(1800, per: 60)
     ) {
+        self.bot = bot
         self.enabled = enabled
         self.user = user
         self.premiumUser = premiumUser
@@ -53,7 +57,7 @@ public struct RateLimitSettings: Sendable, Equatable {
 
     /// `COURIER_RATE_LIMITS` (`on`/`off`) and `COURIER_RATE_LIMIT_<NAME>` = `count` or `count/seconds`
     /// for USER, PREMIUM_USER, REGISTER_PER_IP, LOGIN_PER_IP, LOGIN_FAILURES_PER_ACCOUNT,
-    /// UNAUTHENTICATED_PER_IP, WEBSOCKET_UPGRADES_PER_USER, SEARCH_PER_USER.
+    /// UNAUTHENTICATED_PER_IP, WEBSOCKET_UPGRADES_PER_USER, SEARCH_PER_USER, BOT.
     public static func resolve(environment: [String: String]) throws(ConfigurationError) -> RateLimitSettings {
         var settings = RateLimitSettings()
         switch environment["COURIER_RATE_LIMITS"]?.lowercased() {
@@ -77,6 +81,7 @@ public struct RateLimitSettings: Sendable, Equatable {
         settings.unauthenticatedPerIP = try limit("UNAUTHENTICATED_PER_IP", settings.unauthenticatedPerIP)
         settings.webSocketUpgradesPerUser = try limit("WEBSOCKET_UPGRADES_PER_USER", settings.webSocketUpgradesPerUser)
         settings.searchPerUser = try limit("SEARCH_PER_USER", settings.searchPerUser)
+        settings.bot = try limit("BOT", settings.bot)
         return settings
     }
 }

@@ -42,6 +42,11 @@ public struct MessageCipher: Sendable {
         try await keyring.seal(content, .init(table: "messages", rowID: messageID, scope: .chat(chatID), field: "content")) ?? ""
     }
 
+    /// The sealed JSON of new metadata (a bot's edit that changes its buttons).
+    func sealMetadata(_ metadata: String?, messageID: UUID, chatID: UUID) async throws -> String? {
+        try await keyring.seal(metadata, .init(table: "messages", rowID: messageID, scope: .chat(chatID), field: "metadata"))
+    }
+
     /// Decodes a message row (its columns under `prefix`) and opens its content fields.
     func message(from row: any SQLRow, prefix: String = "") async throws -> Message {
         let id = try row.decode(column: prefix + "id", as: UUID.self)

@@ -5,7 +5,69 @@
 /// engines), enumerations are text with CHECK constraints, unique indexes are named
 /// `<table>_<column>_unique` so a violation can be traced to its field on both engines.
 public enum Schema {
-    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media, calls, searchIndex, reactionsAndPins, chatListSettings, metadataAtRest]
+    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media, calls, searchIndex, reactionsAndPins, chatListSettings, metadataAtRest, bots]
+
+    /// Bots: accounts (`users.is_bot`) that a person owns and a program drives through the Bot API
+    /// (`/bot<token>/…`). `bots` holds the token's hash, the commands, the webhook and the bot's
+    /// update counter; `bot_updates` the updates a bot has not confirmed yet (taken from the chats'
+    /// update log, `chat_members.feed_pts` marking how far, and from the bot's own log,
+    /// `bots.account_pts`; or written in the transaction of a button pressed, which no log holds);
+    /// `bot_callback_queries` the buttons pressed and the bots' answers; `bot_api_ids` the Bot
+    /// API's integer ids of users and chats.
+    static let bots = Migration(version: 10, name: "bots") { t in
+        [
+            "ALTER TABLE users ADD COLUMN is_bot SMALLINT NOT NULL DEFAULT 0",
+            "ALTER TABLE chat_members ADD COLUMN feed_pts BIGINT NOT NULL DEFAULT 0",
+            // Members who joined before this version start where their chats are now.
+            "UPDATE chat_members SET feed_pts = (SELECT last_pts FROM chats WHERE chats.id = chat_members.chat_id)",
+            """
+            CREATE TABLE bots (
+                user_id \(t.uuid) PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                owner_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                token_hash VARCHAR(64) NOT NULL,
+                commands TEXT,
+                last_update_id BIGINT NOT NULL DEFAULT 0,
+                account_pts BIGINT NOT NULL DEFAULT 0,
+                webhook_url TEXT,
+                webhook_secret TEXT,
+                allowed_updates TEXT,
+                webhook_error_at BIGINT,
+                webhook_error TEXT,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX idx_bots_owner ON bots (owner_id)",
+            """
+            CREATE TABLE bot_updates (
+                bot_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                update_id BIGINT NOT NULL,
+                kind VARCHAR(32) NOT NULL,
+                chat_id \(t.uuid),
+                message_id \(t.uuid),
+                actor_id \(t.uuid),
+                detail TEXT,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (bot_id, update_id)
+            )
+            """,
+            "CREATE INDEX idx_bot_updates_created ON bot_updates (created_at)",
+            """
+            CREATE TABLE bot_callback_queries (
+                id VARCHAR(32) PRIMARY KEY,
+                bot_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                user_id \(t.uuid) NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                message_id \(t.uuid) NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                data TEXT NOT NULL,
+                answer TEXT,
+                answered_at BIGINT,
+                created_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX idx_bot_callback_queries_created ON bot_callback_queries (created_at)",
+            "CREATE TABLE bot_api_ids (number BIGINT PRIMARY KEY, entity_id \(t.uuid) NOT NULL)",
+            "CREATE UNIQUE INDEX bot_api_ids_entity_id_unique ON bot_api_ids (entity_id)",
+        ]
+    }
 
     /// Phone numbers, e-mail addresses, bios, chat names and channel descriptions are sealed like
     /// message content (`MetadataSealer` seals the rows stored before this version, once, at start).

@@ -70,6 +70,14 @@ public struct ChatStore: Sendable {
     }
 
     /// The DM between two people, created if it does not exist yet (then both get `chat_joined`).
+    /// The DM between two people, if they have one (a bot may write only where a person started).
+    public func directChatID(between first: UUID, and second: UUID) async throws -> UUID? {
+        let key = [first, second].map { $0.uuidString.lowercased() }.sorted().joined(separator: ":")
+        return try await engine.read { sql in
+            try await sql.raw("SELECT id FROM chats WHERE dm_key = \(bind: key)").first()?.decode(column: "id", as: UUID.self)
+        }
+    }
+
     public func findOrCreateDM(
         between first: UUID, and second: UUID, at time: Timestamp
     ) async throws -> (chat: Chat, created: Bool, updates: LoggedUpdates) {
@@ -501,8 +509,9 @@ public struct ChatStore: Sendable {
 
     private static func insertMember(_ chatID: UUID, _ userID: UUID, role: ChatRole, at time: Timestamp, on sql: any SQLDatabase) async throws {
         try await sql.raw("""
-            INSERT INTO chat_members (chat_id, user_id, role, joined_at, last_read_seq)
-            VALUES (\(bind: chatID), \(bind: userID), \(bind: role.rawValue), \(bind: time.milliseconds), 0)
+            INSERT INTO chat_members (chat_id, user_id, role, joined_at, last_read_seq, feed_pts)
+            VALUES (\(bind: chatID), \(bind: userID), \(bind: role.rawValue), \(bind: time.milliseconds), 0,
+                    (SELECT last_pts FROM chats WHERE id = \(bind: chatID)))
             """).run()
     }
 }

@@ -275,13 +275,26 @@ public struct MessageStore: Sendable {
     }
 
     /// Replaces a message's text and marks it edited, with its `message_edited` update.
-    public func edit(_ message: Message, content: String, at time: Timestamp) async throws -> (message: Message, update: ChatUpdate)? {
+    ///
+    /// `metadata`, when given, replaces the message's metadata too (a bot's edit sets or removes its
+    /// buttons with the text); nil leaves it as it is.
+    public func edit(
+        _ message: Message, content: String, metadata: [String: JSONValue]?? = nil, at time: Timestamp
+    ) async throws -> (message: Message, update: ChatUpdate)? {
         let sealed = try await cipher.sealContent(content, messageID: message.id, chatID: message.chatID)
+        let sealedMetadata: String?? = switch metadata {
+        case .none: .none
+        case .some(let value): .some(try await cipher.sealMetadata(try value.map { try jsonText($0) }, messageID: message.id, chatID: message.chatID))
+        }
         let entries = try await index.entries(of: content, in: message.chatID)
         let result = try await engine.write { sql -> (row: any SQLRow, update: ChatUpdate)? in
             guard let before = try await lockedLiveMessage(message.id, on: sql) else { return nil }
+            let metadataChange: SQLQueryString = switch sealedMetadata {
+            case .none: ""
+            case .some(let value): ", metadata = \(bind: value)"
+            }
             guard let row = try await sql.raw("""
-                UPDATE messages SET content = \(bind: sealed), edited_at = \(bind: time.milliseconds), updated_at = \(bind: time.milliseconds)
+                UPDATE messages SET content = \(bind: sealed)\(metadataChange), edited_at = \(bind: time.milliseconds), updated_at = \(bind: time.milliseconds)
                 WHERE id = \(bind: message.id) AND deleted_at IS NULL
                 RETURNING \(unsafeRaw: Message.columns)
                 """).first()
@@ -366,6 +379,14 @@ public struct MessageStore: Sendable {
     }
 
     /// The messages with these ids, for delivering updates (catching up decrypts only what it sends).
+    /// The message at position `seq` of a chat (the Bot API's `message_id`).
+    public func find(chatID: UUID, seq: Int64) async throws -> Message? {
+        guard let row = try await engine.read({ sql in
+            try await sql.raw("SELECT \(unsafeRaw: Message.columns) FROM messages WHERE chat_id = \(bind: chatID) AND seq = \(bind: seq)").first()
+        }) else { return nil }
+        return try await withReactions([try await cipher.message(from: row)])[0]
+    }
+
     public func find(ids: [UUID]) async throws -> [UUID: Message] {
         guard !ids.isEmpty else { return [:] }
         let rows = try await engine.read { sql in

@@ -16,24 +16,29 @@ public struct UserStore: Sendable {
         self.keyring = keyring
     }
 
-    private static let columns = "id, phone, email, username, bio, avatar_url, is_premium, created_at, updated_at"
+    private static let columns = "id, phone, email, username, bio, avatar_url, is_premium, is_bot, created_at, updated_at"
 
     /// Stores a new account. A taken phone, email or username is reported as a conflict naming that field.
     public func create(_ user: User, passwordHash: String) async throws {
         let sealed = try await seal(user)
         do {
             try await engine.write { sql in
-                try await sql.raw("""
-                    INSERT INTO users (id, phone, phone_index, email, email_index, password_hash, username, bio, avatar_url, is_premium,
-                                       created_at, updated_at, metadata_sealed)
-                    VALUES (\(bind: user.id), \(bind: sealed.phone), \(bind: sealed.phoneIndex), \(bind: sealed.email), \(bind: sealed.emailIndex),
-                            \(bind: passwordHash), \(bind: user.username.value), \(bind: sealed.bio), \(bind: user.avatarURL), \(bind: user.isPremium),
-                            \(bind: user.createdAt.milliseconds), \(bind: user.updatedAt.milliseconds), 1)
-                    """).run()
+                try await sql.raw(Self.insert(user, sealed, passwordHash: passwordHash)).run()
             }
         } catch {
             throw Self.conflict(from: error) ?? error
         }
+    }
+
+    /// The statement that stores a new account (people sign up through `create`, bots are made by `BotStore`).
+    static func insert(_ user: User, _ sealed: SealedFields, passwordHash: String) -> SQLQueryString {
+        """
+        INSERT INTO users (id, phone, phone_index, email, email_index, password_hash, username, bio, avatar_url, is_premium, is_bot,
+                           created_at, updated_at, metadata_sealed)
+        VALUES (\(bind: user.id), \(bind: sealed.phone), \(bind: sealed.phoneIndex), \(bind: sealed.email), \(bind: sealed.emailIndex),
+                \(bind: passwordHash), \(bind: user.username.value), \(bind: sealed.bio), \(bind: user.avatarURL), \(bind: user.isPremium),
+                \(bind: user.isBot ? 1 : 0), \(bind: user.createdAt.milliseconds), \(bind: user.updatedAt.milliseconds), 1)
+        """
     }
 
     public func find(id: UUID) async throws -> User? {
@@ -182,12 +187,13 @@ public struct UserStore: Sendable {
             bio: try await keyring.open(try row.decode(column: "bio", as: String?.self), Self.context(id, "bio")),
             avatarURL: try row.decode(column: "avatar_url", as: String?.self),
             isPremium: try row.decode(column: "is_premium", as: Bool.self),
+            isBot: try row.decode(column: "is_bot", as: Int.self) != 0,
             createdAt: Timestamp(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
             updatedAt: Timestamp(milliseconds: try row.decode(column: "updated_at", as: Int64.self))
         )
     }
 
-    private static func conflict(from error: any Error) -> CourierError? {
+    static func conflict(from error: any Error) -> CourierError? {
         guard let violation = UniqueViolation(error) else { return nil }
         for field in ["phone", "email", "username"] where violation.isOn(table: "users", column: field) {
             return .taken(field)

@@ -6,6 +6,7 @@
 // read mark or a membership change made while this tab was offline shows without a reload.
 // Call frames (`call_*`, and the acks of the frames calls.js sent) go to calls.js.
 import * as api from './api.js';
+import * as bots from './bots.js';
 import * as calls from './calls.js';
 import * as chats from './chats.js';
 import * as messages from './messages.js';
@@ -64,6 +65,7 @@ export function stop() {
   unsubscribe = [];
   orphans.clear();
   messages.reset();
+  bots.forgetCommands();
   forgetLinks(); // signed for this user: not for whoever signs in next
 }
 

@@ -147,6 +147,9 @@ function version(message) {
   return Math.max(Date.parse(message.updated_at ?? '') || 0, Date.parse(message.deleted_at ?? '') || 0, Date.parse(message.edited_at ?? '') || 0);
 }
 
+/** Whether two copies show the same: text, edit and deletion, and a bot's buttons (which a bot may
+ *  change alone). */
 function sameMessage(a, b) {
-  return a.id === b.id && a.content === b.content && a.edited_at === b.edited_at && a.deleted_at === b.deleted_at;
+  return a.id === b.id && a.content === b.content && a.edited_at === b.edited_at && a.deleted_at === b.deleted_at
+    && JSON.stringify(a.metadata?.reply_markup ?? null) === JSON.stringify(b.metadata?.reply_markup ?? null);
 }

@@ -46,6 +46,11 @@ export function nameOf(userId) {
   return store.users.get(userId)?.username ?? 'Someone';
 }
 
+/** Whether a user we know is a bot account (`is_bot` in their profile): their name gets a badge. */
+export function isBot(userId) {
+  return Boolean(store.users.get(userId)?.is_bot);
+}
+
 /** Makes sure the profiles of `ids` are known (fetching the missing or stale ones). */
 export async function ensure(ids) {
   const wanted = [...new Set(ids.filter(Boolean))].filter((id) => id !== store.me?.id);

@@ -1,4 +1,4 @@
-// Details of a chat: a person's profile (DM); a group's members with roles, adding and removing
+// Details of a chat: a person's (or a bot's) profile (DM); a group's members with roles, adding and removing
 // people, appointing admins, renaming, leaving; a channel's description, subscribers (for its
 // admins) and unsubscribing.
 import * as api from '../lib/api.js';
@@ -11,6 +11,7 @@ import { icon } from '../lib/icons.js';
 import { colorClass, count, initials, lastSeen } from '../lib/format.js';
 import { navigate } from '../lib/router.js';
 import { store } from '../lib/store.js';
+import { botBadge } from './bot-badge.js';
 
 const ROLE_NAMES = { owner: 'owner', admin: 'admin', member: '', subscriber: '' };
 const RANK = { subscriber: 0, member: 1, admin: 2, owner: 3 };
@@ -33,8 +34,8 @@ function renderProfile(body, chat) {
   body.append(
     h('div', { class: 'info-hero' },
       h('span', { class: ['avatar', 'large', colorClass(chat.peer_id)], 'aria-hidden': 'true', text: initials(user?.username) }),
-      h('h3', {}, user?.username ?? 'Someone', user?.is_premium ? icon('star', { className: 'icon premium-star', label: 'Premium' }) : null),
-      h('p', { class: 'muted', text: presence?.online ? 'online' : presence ? lastSeen(presence.last_seen) : '' }),
+      h('h3', {}, user?.username ?? 'Someone', user?.is_bot ? botBadge() : null, user?.is_premium ? icon('star', { className: 'icon premium-star', label: 'Premium' }) : null),
+      h('p', { class: 'muted', text: user?.is_bot ? 'bot' : presence?.online ? 'online' : presence ? lastSeen(presence.last_seen) : '' }),
     ),
     user?.bio ? h('p', { class: 'info-bio', text: user.bio }) : null,
     h('p', { class: 'muted', text: `@${user?.username ?? ''}` }),
@@ -117,7 +118,7 @@ function renderRoom(body, chat, close) {
         'li',
         { class: 'member-row', dataset: { userId: member.user.id, role: member.role } },
         h('span', { class: ['avatar', 'small', colorClass(member.user.id)], 'aria-hidden': 'true', text: initials(member.user.username) }),
-        h('span', { class: 'member-name' }, member.user.username, isMe ? h('span', { class: 'muted you', text: '(you)' }) : null, member.user.is_premium ? icon('star', { className: 'icon premium-star', label: 'Premium' }) : null),
+        h('span', { class: 'member-name' }, member.user.username, member.user.is_bot ? botBadge() : null, isMe ? h('span', { class: 'muted you', text: '(you)' }) : null, member.user.is_premium ? icon('star', { className: 'icon premium-star', label: 'Premium' }) : null),
         ROLE_NAMES[member.role] ? h('span', { class: 'role-badge', text: ROLE_NAMES[member.role] }) : null,
         h('span', { class: 'member-actions' }, buttons),
       );

@@ -1,4 +1,5 @@
-// The chat list: avatar with online dot, name, last message, time, unread badge, typing state.
+// The chat list: avatar with online dot, name (with a bot's badge), last message, time, unread
+// badge, typing state.
 // Re-rendered as a whole (it is short) at most once per frame, keeping keyboard focus in place.
 import * as api from '../lib/api.js';
 import * as chats from '../lib/chats.js';
@@ -8,6 +9,7 @@ import { icon } from '../lib/icons.js';
 import { callSummary, colorClass, initials, listTime, mediaLabel, preview } from '../lib/format.js';
 import { href, navigate } from '../lib/router.js';
 import { store } from '../lib/store.js';
+import { botBadge } from './bot-badge.js';
 
 export function renderChatList() {
   const search = h('input', { type: 'search', class: 'search-input', id: 'chat-search', placeholder: 'Search', 'aria-label': 'Search chats', autocomplete: 'off' });
@@ -162,7 +164,7 @@ function item(chat) {
   const status = own && chat.type !== 'channel' && !last.metadata?.call ? ownStatusIcon(chat, last) : null;
   const muted = chats.isMuted(chat);
   const mentions = chat.unread_mentions ?? 0;
-  const label = [title, online ? 'online' : null, unread ? `${unread} unread` : null, mentions ? 'mentioned' : null, muted ? 'muted' : null, chat.pinned_at ? 'pinned' : null]
+  const label = [title, peer?.is_bot ? 'bot' : null, online ? 'online' : null, unread ? `${unread} unread` : null, mentions ? 'mentioned' : null, muted ? 'muted' : null, chat.pinned_at ? 'pinned' : null]
     .filter(Boolean).join(', ');
 
   return h(
@@ -190,6 +192,7 @@ function item(chat) {
           'span',
           { class: 'chat-item-top' },
           h('span', { class: 'chat-item-title' }, kindIcon, h('span', { class: 'chat-name', text: title }),
+            peer?.is_bot ? botBadge() : null,
             peer?.is_premium ? icon('star', { className: 'icon premium-star', label: 'Premium' }) : null,
             muted ? icon('bell-off', { className: 'icon muted-icon', label: 'Muted' }) : null),
           h('span', { class: 'chat-item-time' }, status, listTime(last?.created_at ?? chat.last_activity_at)),

@@ -3,6 +3,7 @@
 // media: files attached (button, drag and drop, paste), voice notes recorded, photos, videos,
 // voice notes and files shown in their bubbles, photos opened in a viewer. In a DM, call and video
 // call buttons, and the lines calls leave worded for this side ("Missed call", "Outgoing call · 3:21").
+// Bots: their badge, the buttons under their messages, and the "/" menu of their commands.
 //
 // Message rows (built in message-rows.js) are keyed and reused between renders, so a live message
 // or an ack touches only its own row: focus, text selection and open menus elsewhere survive.
@@ -18,11 +19,14 @@ import { h, perFrame, replaceChildren } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { showMenu } from '../lib/menu.js';
 import { callSummary, colorClass, count, dayKey, dayLabel, initials, lastSeen, preview } from '../lib/format.js';
+import { keyboardKey } from '../lib/inline-keyboard.js';
 import { href } from '../lib/router.js';
 import { store } from '../lib/store.js';
 import { Upload } from '../lib/uploads.js';
 import { attachmentTray } from './attachment-tray.js';
+import { botBadge } from './bot-badge.js';
 import { showChatInfo } from './chat-info.js';
+import { commandMenu } from './command-menu.js';
 import { mediaBlock } from './media-bubble.js';
 import { openPhotoViewer } from './media-viewer.js';
 import { callRow, daySeparator, messageRow, pendingRow } from './message-rows.js';
@@ -90,8 +94,16 @@ export function renderConversation(container, chatId) {
     onChange: updateComposerButtons,
   });
   const composer = h('form', { class: 'composer', id: 'composer' }, attachButton, fileInput, input, sendButton, recorder.micButton, recorder.bar);
+  const commands = commandMenu(input, chatId, {
+    enabled: () => context?.kind !== 'edit',
+    onPick: () => {
+      autosize();
+      updateComposerButtons();
+      scheduleDraft();
+    },
+  });
   const readOnlyBar = h('div', { class: 'read-only-bar', id: 'read-only-bar', hidden: true });
-  const footer = h('div', { class: 'conversation-footer' }, contextBar, tray.element, composer, readOnlyBar);
+  const footer = h('div', { class: 'conversation-footer' }, commands.element, contextBar, tray.element, composer, readOnlyBar);
   const dropOverlay = h('div', { class: 'drop-overlay', 'aria-hidden': 'true' }, h('div', { class: 'drop-target' }, icon('attach'), h('p', { text: 'Drop files here to send them' })));
 
   const section = h('section', { class: 'conversation', 'aria-labelledby': 'conversation-title', dataset: { chatId } }, header, pinBar, scroller, footer, dropOverlay);
@@ -106,12 +118,15 @@ export function renderConversation(container, chatId) {
     replaceChildren(title, name);
     const peer = chat.type === 'dm' ? store.users.get(chat.peer_id) : null;
     if (peer?.is_premium) title.append(icon('star', { className: 'icon premium-star', label: 'Premium' }));
+    if (peer?.is_bot) title.append(botBadge());
     avatar.className = `avatar ${colorClass(chat.type === 'dm' ? chat.peer_id : chat.id)}`;
     avatar.textContent = initials(name);
     const typing = chats.typingNames(chatId);
     subtitle.classList.toggle('typing', typing.length > 0);
     if (typing.length) {
       subtitle.textContent = chat.type === 'dm' ? 'typing…' : `${typing.join(', ')} ${typing.length === 1 ? 'is' : 'are'} typing…`;
+    } else if (chat.type === 'dm' && peer?.is_bot) {
+      subtitle.textContent = 'bot'; // a program: it is never "online" or "last seen"
     } else if (chat.type === 'dm') {
       const presence = store.presence.get(chat.peer_id);
       subtitle.textContent = presence?.online ? 'online' : presence ? lastSeen(presence.last_seen) : '';
@@ -133,9 +148,11 @@ export function renderConversation(container, chatId) {
     updateCallButtons();
   }
 
-  /** Calls are one to one: in DMs only; not while another call is on, nor offline. */
+  /** Calls are one to one: in DMs with a person only (a bot takes no calls); not while another
+   *  call is on, nor offline. */
   function updateCallButtons() {
-    const dm = store.chats.get(chatId)?.type === 'dm';
+    const chat = store.chats.get(chatId);
+    const dm = chat?.type === 'dm' && !users.isBot(chat.peer_id);
     const unavailable = calls.isBusy() || store.connection !== 'online';
     for (const button of [callButton, videoCallButton]) {
       button.hidden = !dm;
@@ -169,11 +186,13 @@ export function renderConversation(container, chatId) {
       const own = message.sender_id === store.me?.id;
       const status = own && chat?.type !== 'channel' ? (othersRead >= message.seq ? 'read' : 'sent') : null;
       const author = isGroup && !own ? users.nameOf(message.sender_id) : '';
+      const authorIsBot = Boolean(author) && users.isBot(message.sender_id);
       const reply = message.reply_to_id ? replySummary(message.reply_to_id) : null;
       const mediaKey = mediaKeyOf(message);
       const reactionsKey = (message.reactions ?? []).map((r) => `${r.emoji}${r.count}`).join(',') + `|${message.my_reaction ?? ''}`;
-      const signature = [message.content, message.edited_at, message.deleted_at, status, author, reply?.author, reply?.text, mediaKey, reactionsKey].join('\u0000');
-      result.push([`m:${message.id}`, signature, () => messageRow(message, { own, status, author, reply, media: mediaFor(message) }, rowActions)]);
+      // A bot may change only the buttons of a message: they are part of its signature too.
+      const signature = [message.content, message.edited_at, message.deleted_at, status, author, authorIsBot, reply?.author, reply?.text, mediaKey, reactionsKey, keyboardKey(message)].join('\u0000');
+      result.push([`m:${message.id}`, signature, () => messageRow(message, { own, status, author, authorIsBot, reply, media: mediaFor(message) }, rowActions)]);
     }
     for (const entry of timeline.pending) {
       addDay(entry.created_at);
@@ -400,6 +419,7 @@ export function renderConversation(container, chatId) {
 
   function setContext(next) {
     context = next;
+    commands.close();
     contextBar.hidden = !context;
     if (!context) {
       contextBar.replaceChildren();
@@ -512,6 +532,7 @@ export function renderConversation(container, chatId) {
 
   composer.addEventListener('submit', async (event) => {
     event.preventDefault();
+    commands.close();
     const text = input.value.trim();
     if (tray.count && context?.kind !== 'edit') {
       const replyTo = context?.kind === 'reply' ? context.message.id : null;
@@ -554,6 +575,7 @@ export function renderConversation(container, chatId) {
   });
 
   input.addEventListener('keydown', (event) => {
+    if (commands.handleKey(event)) return; // the command menu's keys (arrows, Enter, Tab, Escape)
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       composer.requestSubmit();

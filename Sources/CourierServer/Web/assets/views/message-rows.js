@@ -1,11 +1,14 @@
 // The rows of a conversation: a date separator, a stored message (author in groups, reply quote,
 // media, text or caption or "Message deleted", "edited", time, ✓ sent / ✓✓ read for your own), and
 // one of your own messages still waiting for the server (its uploads' progress with Cancel, 🕓, or
-// "Not sent" with Retry and Discard), and the line a call left.
+// "Not sent" with Retry and Discard), and the line a call left. A bot's message may carry buttons
+// (its inline keyboard) under the bubble, and a bot's name its badge.
 import * as users from '../lib/users.js';
 import { h } from '../lib/dom.js';
 import { icon } from '../lib/icons.js';
 import { clock, colorClass, fullDate } from '../lib/format.js';
+import { botBadge } from './bot-badge.js';
+import { inlineKeyboard } from './inline-keyboard.js';
 import { hasVisualMedia } from './media-bubble.js';
 import { uploadSummary } from './upload-item.js';
 
@@ -28,10 +31,11 @@ function replyQuote(reply, actions) {
 
 /**
  * A stored message. `view`: {own, status ('sent' | 'read' | null), author ('' unless shown),
- * reply ({author, text, id} | null), media (the element of its media, or null)}. `actions`:
- * {openActions(button, message), showOriginal(id), react(message, emoji | null)}.
+ * authorIsBot (the author gets a bot badge), reply ({author, text, id} | null), media (the element
+ * of its media, or null)}. `actions`: {openActions(button, message), showOriginal(id),
+ * react(message, emoji | null)}.
  */
-export function messageRow(message, { own, status, author, reply, media: mediaElement = null }, actions) {
+export function messageRow(message, { own, status, author, authorIsBot = false, reply, media: mediaElement = null }, actions) {
   const deleted = Boolean(message.deleted_at);
   const media = deleted ? null : mediaElement;
   const caption = deleted ? 'Message deleted' : message.content;
@@ -48,12 +52,13 @@ export function messageRow(message, { own, status, author, reply, media: mediaEl
   const bubble = h(
     'div',
     { class: ['bubble', media ? 'with-media' : '', visual ? 'with-visual' : '', media && !caption ? 'media-only' : '', metaOver ? 'meta-over' : ''] },
-    author ? h('span', { class: ['message-author', colorClass(message.sender_id)], text: author }) : null,
+    author ? h('span', { class: ['message-author', colorClass(message.sender_id)] }, author, authorIsBot ? botBadge() : null) : null,
     reply && !deleted ? replyQuote(reply, actions) : null,
     media,
     caption || !media ? h('p', { class: 'message-text', text: caption }) : null,
     meta,
   );
+  const keyboard = deleted ? null : inlineKeyboard(message);
   const reactions = !deleted && message.reactions?.length ? reactionBar(message, actions) : null;
   const menuButton = deleted
     ? null
@@ -89,7 +94,7 @@ export function messageRow(message, { own, status, author, reply, media: mediaEl
       id: `message-${message.id}`,
       dataset: { id: message.id, seq: message.seq, status: status ?? '', clientMsgId: message.client_msg_id ?? '' },
     },
-    reactions ? h('div', { class: 'message-body' }, bubble, reactions) : bubble,
+    keyboard || reactions ? h('div', { class: 'message-body' }, bubble, keyboard, reactions) : bubble,
     menuButton,
   );
 }

@@ -1,5 +1,6 @@
 // Settings: profile, Telegram linking and relay preference, calls ("Relay all my calls"),
-// two-factor enrolment (with a QR code drawn here), signed-in devices, and signing out.
+// two-factor enrolment (with a QR code drawn here), bots (bot-settings.js), signed-in devices, and
+// signing out.
 import * as api from '../lib/api.js';
 import * as session from '../lib/session.js';
 import * as sync from '../lib/sync.js';
@@ -12,6 +13,7 @@ import { fullDate } from '../lib/format.js';
 import { drawQr } from '../lib/qr.js';
 import { href } from '../lib/router.js';
 import { store } from '../lib/store.js';
+import { renderBots } from './bot-settings.js';
 
 const RELAY_MODES = [
   { value: 'offline', label: 'Only while I am offline' },
@@ -26,6 +28,7 @@ export function renderSettings(container) {
   const callSettings = h('section', { class: 'settings-section', id: 'settings-calls', 'aria-labelledby': 'calls-title' });
   const twoFactor = h('section', { class: 'settings-section', id: 'settings-2fa', 'aria-labelledby': 'twofa-title' });
   const alerts = h('section', { class: 'settings-section', id: 'settings-notifications', 'aria-labelledby': 'notifications-title' });
+  const botSettings = h('section', { class: 'settings-section', id: 'settings-bots', 'aria-labelledby': 'bots-title' });
   const sessions = h('section', { class: 'settings-section', id: 'settings-sessions', 'aria-labelledby': 'sessions-title' });
   const signOut = h('button', { type: 'button', class: 'button danger wide', id: 'sign-out-button', text: 'Sign out', on: { click: () => sync.signOut() } });
 
@@ -37,7 +40,7 @@ export function renderSettings(container) {
         h('a', { class: 'icon-button back-button', href: href('home'), 'aria-label': 'Back to chats' }, icon('back')),
         h('h2', { id: 'settings-title', text: 'Settings' }),
       ),
-      h('div', { class: 'page-body' }, profile, telegram, callSettings, alerts, twoFactor, sessions, signOut),
+      h('div', { class: 'page-body' }, profile, telegram, callSettings, alerts, twoFactor, botSettings, sessions, signOut),
     ),
   );
 
@@ -46,6 +49,7 @@ export function renderSettings(container) {
   renderCalls(callSettings, () => mounted);
   renderNotifications(alerts);
   renderTwoFactor(twoFactor, () => mounted);
+  renderBots(botSettings, () => mounted);
   renderSessions(sessions, () => mounted);
   return () => {
     mounted = false;

@@ -1,0 +1,92 @@
+import CourierCore
+import Foundation
+import Hummingbird
+import Logging
+
+/// `/bot<token>/<method>`: the Telegram Bot API, so bots written for Telegram run against Courier
+/// with only their base URL changed. Every answer is Telegram's envelope, errors included; the
+/// token is checked on every call and never logged.
+struct BotAPIController {
+    let methods: BotAPIMethods
+    let limiter: RateLimiter
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("bot{token}/{method}", use: call)
+        router.post("bot{token}/{method}", use: call)
+        router.get("file/bot{token}/media/{id}/{variant}", use: file)
+    }
+
+    /// A file `getFile` named: only to a bot that may see it, checked again now.
+    @Sendable func file(request: Request, context: AppRequestContext) async throws -> Response {
+        do {
+            let bot = try await methods.bots.authenticate(Substring(context.parameters.get("token") ?? ""))
+            guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)),
+                  let variant = context.parameters.get("variant"), MediaVariant.isValidName(variant)
+            else { throw BotCallError.notFound }
+            let download: MediaService.Download
+            do {
+                download = try await methods.media.download(id, variant: variant, for: bot.userID)
+            } catch let error as CourierError where error.kind == .notFound || error.kind == .forbidden {
+                throw BotCallError.notFound
+            }
+            return try await MediaResponder(media: methods.media).respond(download, to: request)
+        } catch let error as BotCallError {
+            return try Self.failure(error)
+        }
+    }
+
+    @Sendable func call(request: Request, context: AppRequestContext) async throws -> Response {
+        do {
+            let token = context.parameters.get("token") ?? ""
+            let bot = try await methods.bots.authenticate(Substring(token))
+            do {
+                try await limiter.take("bot:\(bot.userID)", limiter.settings.bot)
+            } catch {
+                throw BotCallError(error)
+            }
+            let name = (context.parameters.get("method") ?? "").lowercased()
+            guard let method = BotAPIMethods.table[name] else { throw BotCallError.notFound }
+            let arguments = try await BotAPIArguments.read(from: request)
+            let result = try await method(methods, bot, arguments)
+            return try Self.response(status: .ok, body: Success(result: AnyEncodable(result)))
+        } catch let error as BotCallError {
+            return try Self.failure(error)
+        } catch let error as CourierError {
+            return try Self.failure(BotCallError(error))
+        } catch {
+            context.logger.error("bot API call failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            return try Self.failure(.internalError)
+        }
+    }
+
+    private struct Success: Encodable {
+        let ok = true
+        let result: AnyEncodable
+    }
+
+    private struct Failure: Encodable {
+        struct Parameters: Encodable { let retry_after: Int }
+        let ok = false
+        let error_code: Int
+        let description: String
+        let parameters: Parameters?
+    }
+
+    private struct AnyEncodable: Encodable {
+        let value: any Encodable
+        init(_ value: any Encodable) { self.value = value }
+        func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+    }
+
+    static func failure(_ error: BotCallError) throws -> Response {
+        try response(
+            status: HTTPResponse.Status(code: error.code),
+            body: Failure(error_code: error.code, description: error.description, parameters: error.retryAfter.map(Failure.Parameters.init))
+        )
+    }
+
+    private static func response(status: HTTPResponse.Status, body: some Encodable) throws -> Response {
+        let data = try JSONEncoder().encode(body)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// A `multipart/form-data` body (RFC 7578) read whole: the Bot API's uploads are bounded
+/// (`BotAPIArguments.maxBodyBytes`), so there is no need to stream them.
+struct MultipartFormData {
+    struct Part {
+        let name: String
+        let fileName: String?
+        let contentType: String?
+        let body: ArraySlice<UInt8>
+    }
+
+    let parts: [Part]
+
+    /// Parses `body` delimited by `boundary`; nil when it is not well formed.
+    init?(body: [UInt8], boundary: String) {
+        guard !boundary.isEmpty, boundary.utf8.count <= 200 else { return nil }
+        let delimiter = Array("--\(boundary)".utf8)
+        guard var position = Self.find(delimiter, in: body, from: 0) else { return nil }
+        var parts: [Part] = []
+        while true {
+            position += delimiter.count
+            // "--" after a delimiter closes the body.
+            if body.count >= position + 2, body[position] == UInt8(ascii: "-"), body[position + 1] == UInt8(ascii: "-") { break }
+            guard let headersStart = Self.skipLineEnd(in: body, at: position),
+                  let headersEnd = Self.find(Array("\r\n\r\n".utf8), in: body, from: headersStart)
+            else { return nil }
+            guard let headers = String(bytes: body[headersStart..<headersEnd], encoding: .utf8) else { return nil }
+            let contentStart = headersEnd + 4
+            guard let next = Self.find(Array("\r\n".utf8) + delimiter, in: body, from: contentStart) else { return nil }
+            var name: String?
+            var fileName: String?
+            var contentType: String?
+            for line in headers.split(separator: "\r\n") {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                let field = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+                let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                if field == "content-disposition" {
+                    name = Self.parameter("name", in: value)
+                    fileName = Self.parameter("filename", in: value)
+                } else if field == "content-type" {
+                    contentType = value
+                }
+            }
+            guard let name else { return nil }
+            parts.append(Part(name: name, fileName: fileName, contentType: contentType, body: body[contentStart..<next]))
+            position = next + 2
+            guard parts.count <= 64 else { return nil }
+        }
+        self.parts = parts
+    }
+
+    /// The boundary a `Content-Type: multipart/form-data; boundary=…` names.
+    static func boundary(in contentType: String) -> String? {
+        parameter("boundary", in: contentType)
+    }
+
+    /// A `key=value` or `key="value"` parameter of a header value.
+    static func parameter(_ key: String, in header: String) -> String? {
+        for piece in header.split(separator: ";").dropFirst() {
+            let pair = piece.trimmingCharacters(in: .whitespaces)
+            guard let equals = pair.firstIndex(of: "="), pair[..<equals].lowercased() == key else { continue }
+            var value = String(pair[pair.index(after: equals)...])
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            return value
+        }
+        return nil
+    }
+
+    private static func skipLineEnd(in body: [UInt8], at position: Int) -> Int? {
+        var index = position
+        // Transport padding (spaces or tabs) may follow a delimiter.
+        while index < body.count, body[index] == UInt8(ascii: " ") || body[index] == UInt8(ascii: "\t") { index += 1 }
+        guard index + 1 < body.count, body[index] == UInt8(ascii: "\r"), body[index + 1] == UInt8(ascii: "\n") else { return nil }
+        return index + 2
+    }
+
+    private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard let first = needle.first, haystack.count >= needle.count else { return nil }
+        var index = start
+        let last = haystack.count - needle.count
+        while index <= last {
+            if haystack[index] == first, haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
+            index += 1
+        }
+        return nil
+    }
+}
