@@ -516,7 +516,7 @@ public struct BotStore: Sendable {
         }
     }
 
-    static func candidateNumber(for entityID: UUID, attempt: Int) -> Int64 {
+    public static func candidateNumber(for entityID: UUID, attempt: Int) -> Int64 {
         var input = Data(entityID.uuidString.lowercased().utf8)
         input.append(UInt8(attempt))
         let digest = Array(SHA256.hash(data: input))

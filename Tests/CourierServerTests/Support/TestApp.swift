@@ -18,14 +18,14 @@ let testJWTSecret = "test-secret-that-is-long-enough-for-hs256-0123456789"
 /// Media bytes go to `blobs`, or to a folder of their own that is removed afterwards.
 func withTestApp<T: Sendable>(
     _ engine: TestEngine, rateLimits: RateLimitSettings = .off, allowedOrigins: Set<String> = [],
-    media: MediaSettings = MediaSettings(), blobs: (any BlobStore)? = nil,
+    media: MediaSettings = MediaSettings(), blobs: (any BlobStore)? = nil, bots: BotSettings = BotSettings(),
     _ body: @Sendable (APIClient, AppServices) async throws -> T
 ) async throws -> T {
     try await engine.withStore { store in
         let folder = try TemporaryFolder()
         let services = try await AppServices(
             store: store, jwtSecret: testJWTSecret, bcryptCost: 4, rateLimits: rateLimits, mediaSettings: media,
-            blobs: try blobs ?? FolderBlobStore(folder: folder.path + "/media"), mediaWorkFolder: folder.path + "/work"
+            blobs: try blobs ?? FolderBlobStore(folder: folder.path + "/media"), mediaWorkFolder: folder.path + "/work", botSettings: bots
         )
         defer { withExtendedLifetime(folder) {} }
         let app = Application(router: buildRouter(services: services, allowedOrigins: allowedOrigins), logger: TestEngine.logger)

@@ -1,6 +1,6 @@
-// Details of a chat: a person's (or a bot's) profile (DM); a group's members with roles, adding and removing
-// people, appointing admins, renaming, leaving; a channel's description, subscribers (for its
-// admins) and unsubscribing.
+// Details of a chat: a person's (or a bot's) profile (DM); a group's members with roles, adding
+// and removing people, appointing admins, renaming, leaving; a channel's description, subscribers
+// (for its admins) and unsubscribing.
 import * as api from '../lib/api.js';
 import * as chats from '../lib/chats.js';
 import * as users from '../lib/users.js';
@@ -118,7 +118,7 @@ function renderRoom(body, chat, close) {
         'li',
         { class: 'member-row', dataset: { userId: member.user.id, role: member.role } },
         h('span', { class: ['avatar', 'small', colorClass(member.user.id)], 'aria-hidden': 'true', text: initials(member.user.username) }),
-        h('span', { class: 'member-name' }, member.user.username, member.user.is_bot ? botBadge() : null, isMe ? h('span', { class: 'muted you', text: '(you)' }) : null, member.user.is_premium ? icon('star', { className: 'icon premium-star', label: 'Premium' }) : null),
+        h('span', { class: 'member-name' }, h('span', { class: 'member-username', text: member.user.username }), member.user.is_bot ? botBadge() : null, isMe ? h('span', { class: 'muted you', text: '(you)' }) : null, member.user.is_premium ? icon('star', { className: 'icon premium-star', label: 'Premium' }) : null),
         ROLE_NAMES[member.role] ? h('span', { class: 'role-badge', text: ROLE_NAMES[member.role] }) : null,
         h('span', { class: 'member-actions' }, buttons),
       );
