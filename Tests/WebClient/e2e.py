@@ -999,8 +999,9 @@ class Scenario:
         revokes the old one at once; a second bot is deleted). A thread plays the bot with raw Bot
         API calls: it sets its commands, long-polls for updates, answers /menu with an inline
         keyboard, a press with a toast text (then edits its message and buttons), another press
-        with an alert. Alice picks /menu from the "/" menu, presses the button, and sees the
-        answer and the edited message."""
+        with an alert; it greets a group it is added to. Alice picks /menu from the "/" menu,
+        presses the buttons, and sees the answers and the edited message; in the group, the bot's
+        name is badged."""
         a = self.alice
         bot_name = f"helper_{self.suffix}_bot"
         api = lambda token, method, **params: bot_api(self.server.base, token, method, **params)  # noqa: E731
@@ -1015,11 +1016,15 @@ class Scenario:
         a.type("#bot-username", bot_name, enter=True)
         first_token = a.wait(lambda d: (code := visible(d, "#bot-token")) and code.text, "the new bot's token")
         assert re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", first_token), f"a token in Telegram's form, got {first_token!r}"
-        a.find(f"#bot-list .bot-row[data-username='{bot_name}'] .bot-badge")
+        bot_id = a.wait(lambda d: d.execute_script(
+            "const row = document.querySelector(`#bot-list .bot-row[data-username='${arguments[0]}']`);"
+            "return row && row.querySelector('.bot-badge') && row.dataset.botId", bot_name), "the bot in the list, with its badge")
         a.click("#bot-token-copy")
         a.wait(lambda d: d.find_element(By.ID, "bot-token-copied").text == "Copied.", "the token to be copied")
         copied = a.js_async("navigator.clipboard.readText().then(done, (error) => done('failed: ' + error))")
+        a.driver.execute_cdp_cmd("Browser.resetPermissions", {})  # the grant refused every other permission
         assert copied == first_token, f"the clipboard holds the token (got {copied!r})"
+        a.js("document.getElementById('settings-bots').scrollIntoView({block: 'start'})")
         a.screenshot("20-settings-bots")
         me = api(first_token, "getMe")
         assert me.get("ok") and me["result"].get("username") == bot_name and me["result"].get("is_bot") is True, me
@@ -1053,6 +1058,9 @@ class Scenario:
                          text="You said hi", reply_markup={"inline_keyboard": [[{"text": "Again", "callback_data": "again"}]]})
             elif query.get("data") == "again":
                 bot.call("answerCallbackQuery", callback_query_id=query["id"], text="Enough for today.", show_alert=True)
+            joined = update.get("my_chat_member") or {}
+            if joined.get("chat", {}).get("type") in ("group", "supergroup") and joined["new_chat_member"]["status"] == "member":
+                bot.call("sendMessage", chat_id=joined["chat"]["id"], text="Hello, group!")
 
         bot = RawBot(self.server.base, token, handle)
         bot.call("setMyCommands", commands=[
@@ -1115,6 +1123,25 @@ class Scenario:
             assert bot_name in alert.find_element(By.CSS_SELECTOR, "h2").text, alert.text
             self.dialog_button(a, "OK").click()
             a.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog[open]"), "the alert to close")
+
+            # In a group the bot's name carries its badge over its messages and in the member list;
+            # "/" lists its commands there too, and Escape closes the menu.
+            alice_token = a.js("return localStorage.getItem('courier.token')")
+            lab = self.server.api("POST", "/chats", {"type": "group", "name": "Bot lab", "member_ids": [bot_id]}, token=alice_token)["id"]
+            a.click(f".chat-item[data-chat-id='{lab}']")
+            a.wait(lambda d: bot_ok() and (row := find_message(d, "Hello, group!")) and row.find_elements(By.CSS_SELECTOR, ".message-author .bot-badge"),
+                   "the bot's message in the group, its name badged")
+            composer = a.find("#composer-input")
+            composer.send_keys("/")
+            a.wait(lambda d: option_names(d) == ["/start", "/menu", "/help"], "the group's command menu")
+            composer.send_keys(Keys.ESCAPE)
+            a.wait(lambda d: not visible(d, "#command-menu") and composer.get_attribute("value") == "/", "Escape to close the menu")
+            composer.send_keys(Keys.BACKSPACE)
+            a.click("#chat-info-button")
+            a.find(f"#member-list .member-row[data-user-id='{bot_id}'] .bot-badge")
+            a.screenshot("24-bot-in-a-group")
+            a.find("dialog").send_keys(Keys.ESCAPE)
+            a.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog[open]"), "the group info to close")
             bot_ok()
         finally:
             bot.stop()
@@ -1194,7 +1221,7 @@ class Scenario:
             ("server killed and restarted: reconnect and catch up", self.step_restart),
             ("media: photo and viewer, pasted and dropped files, an album, a voice note, a file", self.step_media),
             ("README screenshot (light and dark)", self.step_readme_screenshot),
-            ("bots: made in Settings, token once; its command menu, inline buttons, a toast, an edit, an alert", self.step_bots),
+            ("bots: made in Settings, token once; its command menu, inline buttons, a toast, an edit, an alert, a group", self.step_bots),
             ("two tabs: one refresh for both, sign-out follows", self.step_two_tabs),
             ("sign in with the two-step verification code", self.step_two_factor_sign_in),
         ]

@@ -51,7 +51,7 @@ class RawBot(threading.Thread):
         offset = None
         while not self.stopping.is_set():
             try:
-                params = {"timeout": POLL_SECONDS, "allowed_updates": ["message", "edited_message", "callback_query"]}
+                params = {"timeout": POLL_SECONDS, "allowed_updates": ["message", "edited_message", "callback_query", "my_chat_member"]}
                 if offset is not None:
                     params["offset"] = offset
                 for update in self.call("getUpdates", **params):
