@@ -106,6 +106,18 @@ struct BotAPITests {
         }
     }
 
+    @Test
+    func guessingTokensEndsIn429() async throws {
+        var limits = RateLimitSettings()
+        limits.unauthenticatedPerIP = .init(3, per: 60)
+        try await withTestApp(.sqlite, rateLimits: limits) { api, _ in
+            for _ in 0..<3 { #expect(try await Self.call(api, "1:" + String(repeating: "B", count: 43), "getMe").status == .unauthorized) }
+            let refused = try await Self.call(api, "1:" + String(repeating: "B", count: 43), "getMe")
+            #expect(refused.status == .tooManyRequests)
+            #expect((refused["parameters"] as? [String: Any])?["retry_after"] as? Int != nil)
+        }
+    }
+
     @Test(arguments: TestEngine.all)
     func argumentsComeInEveryFormAndErrorsInTelegramsEnvelope(engine: TestEngine) async throws {
         try await withTestApp(engine) { api, _ in

@@ -19,7 +19,7 @@ struct BotAPIController {
     /// A file `getFile` named: only to a bot that may see it, checked again now.
     @Sendable func file(request: Request, context: AppRequestContext) async throws -> Response {
         do {
-            let bot = try await methods.bots.authenticate(Substring(context.parameters.get("token") ?? ""))
+            let bot = try await authenticate(context)
             guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)),
                   let variant = context.parameters.get("variant"), MediaVariant.isValidName(variant)
             else { throw BotCallError.notFound }
@@ -37,8 +37,7 @@ struct BotAPIController {
 
     @Sendable func call(request: Request, context: AppRequestContext) async throws -> Response {
         do {
-            let token = context.parameters.get("token") ?? ""
-            let bot = try await methods.bots.authenticate(Substring(token))
+            let bot = try await authenticate(context)
             do {
                 try await limiter.take("bot:\(bot.userID)", limiter.settings.bot)
             } catch {
@@ -56,6 +55,21 @@ struct BotAPIController {
         } catch {
             context.logger.error("bot API call failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             return try Self.failure(.internalError)
+        }
+    }
+
+    /// The bot whose token the path carries. A refused token counts against the caller's address,
+    /// as a refused sign-in token does on the REST API: guessing is slow, and ends in 429.
+    private func authenticate(_ context: AppRequestContext) async throws -> BotService.Identity {
+        do {
+            return try await methods.bots.authenticate(Substring(context.parameters.get("token") ?? ""))
+        } catch let error as BotCallError where error.code == 401 {
+            do {
+                try await limiter.countRefusal(from: context.clientAddress)
+            } catch {
+                throw BotCallError(error)
+            }
+            throw error
         }
     }
 
