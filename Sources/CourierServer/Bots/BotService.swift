@@ -72,7 +72,17 @@ public struct BotService: Sendable {
         return token
     }
 
+    /// Deletes one's bot. It leaves its groups and channels first, as a member who leaves does, so
+    /// their members see it go; its DMs stay, with a deleted account on the other side.
     public func delete(_ botID: UUID, by ownerID: UUID) async throws {
+        guard try await bots.bot(botID)?.ownerID == ownerID else { throw CourierError.notFound("bot") }
+        for chatID in try await chats.chatIDs(of: botID, limit: 100_000) {
+            do {
+                try await chats.removeMember(botID, from: chatID, by: botID)
+            } catch let error as CourierError where error.kind == .forbidden || error.kind == .notFound {
+                continue
+            }
+        }
         guard try await bots.delete(botID, ownedBy: ownerID) else { throw CourierError.notFound("bot") }
         await audit.record(.init(action: "bot_deleted", actorID: ownerID, subjectID: botID))
     }
@@ -120,19 +130,36 @@ public struct BotService: Sendable {
 
     // MARK: Webhooks
 
+    /// Where a webhook request goes: for plain HTTP, the address that was checked (with the name
+    /// in `Host`), so a name that resolves to another address a moment later (DNS rebinding)
+    /// cannot turn the request into this server's own network.
+    struct WebhookTarget: Sendable {
+        let url: String
+        let host: String?
+    }
+
     /// Checks a webhook URL: http(s), and unless the server allows it, not an address of a private,
     /// loopback or link-local network (a bot's owner could otherwise make this server call into its
     /// own network). Checked again before every delivery, as a name's addresses can change.
-    func webhookTarget(_ text: String) async throws {
-        guard WebURL.isValid(text, maxBytes: 2048), let url = URL(string: text), let host = url.host, !host.isEmpty else {
+    @discardableResult
+    func webhookTarget(_ text: String) async throws -> WebhookTarget {
+        guard WebURL.isValid(text, maxBytes: 2048), let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+              let host = components.host, !host.isEmpty, components.user == nil, components.password == nil
+        else {
             throw BotCallError.badRequest("bad webhook: an HTTP URL must be provided for webhook")
         }
-        guard !settings.webhooksToPrivateNetworks else { return }
+        guard !settings.webhooksToPrivateNetworks else { return WebhookTarget(url: text, host: nil) }
         let addresses = try await NetworkAddress.resolve(host)
-        guard !addresses.isEmpty else { throw BotCallError.badRequest("bad webhook: failed to resolve host: Name or service not known") }
-        if addresses.contains(where: \.isPrivate) {
-            throw BotCallError.badRequest("bad webhook: IP address \(addresses.first { $0.isPrivate }!.text) is reserved")
+        guard let first = addresses.first else { throw BotCallError.badRequest("bad webhook: failed to resolve host: Name or service not known") }
+        if let reserved = addresses.first(where: \.isPrivate) {
+            throw BotCallError.badRequest("bad webhook: IP address \(reserved.text) is reserved")
         }
+        guard scheme == "http" else { return WebhookTarget(url: text, host: nil) }
+        let port = components.port ?? 80
+        let literal = first.bytes.count == 16 ? "[\(first.text)]" : first.text
+        let query = components.percentEncodedQuery.map { "?\($0)" } ?? ""
+        let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        return WebhookTarget(url: "http://\(literal):\(port)\(path)\(query)", host: components.port.map { "\(host):\($0)" } ?? host)
     }
 
     // MARK: The Bot API's caller

@@ -13,20 +13,44 @@ struct BotWebhookDelivery: Service {
     let bots: BotService
     let methods: BotAPIMethods
     let logger: Logger
-    var http: HTTPClient = .shared
     static let timeout: TimeAmount = .seconds(10)
+    /// Bots whose webhooks are posted to at once; one slow bot server holds up only its own updates.
+    static let parallelBots = 16
+    /// Its own client: redirects are not followed (a bot's server could otherwise send the request
+    /// on to an address the check refused), and it lives as long as the process.
+    static let http = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: timeout))
+    )
 
     func run() async throws {
         var retryAt: [UUID: (at: ContinuousClock.Instant, failures: Int)] = [:]
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
-                for botID in try await bots.bots.botsWithWebhooks() {
-                    if let wait = retryAt[botID], ContinuousClock.now < wait.at { continue }
-                    if try await deliver(to: botID) {
-                        retryAt[botID] = nil
-                    } else {
-                        let failures = (retryAt[botID]?.failures ?? 0) + 1
-                        retryAt[botID] = (ContinuousClock.now + .seconds(min(60, 1 << min(failures, 6))), failures)
+                let due = try await bots.bots.botsWithWebhooks().filter { botID in
+                    retryAt[botID].map { ContinuousClock.now >= $0.at } ?? true
+                }
+                for batch in stride(from: 0, to: due.count, by: Self.parallelBots).map({ Array(due[$0..<min($0 + Self.parallelBots, due.count)]) }) {
+                    let outcomes = await withTaskGroup(of: (UUID, Bool).self) { group in
+                        for botID in batch {
+                            group.addTask {
+                                do {
+                                    return (botID, try await deliver(to: botID))
+                                } catch {
+                                    logger.warning("bot webhook delivery failed", metadata: ["error": "\(error)"])
+                                    return (botID, false)
+                                }
+                            }
+                        }
+                        return await group.reduce(into: [(UUID, Bool)]()) { $0.append($1) }
+                    }
+                    for (botID, delivered) in outcomes {
+                        if delivered {
+                            retryAt[botID] = nil
+                        } else {
+                            let failures = (retryAt[botID]?.failures ?? 0) + 1
+                            retryAt[botID] = (ContinuousClock.now + .seconds(min(60, 1 << min(failures, 6))), failures)
+                        }
                     }
                 }
             } catch is CancellationError {
@@ -46,8 +70,9 @@ struct BotWebhookDelivery: Service {
         let kinds = BotAPIMethods.kinds(try await bots.bots.allowedUpdates(of: botID))
         let stored = try await bots.bots.updates(of: botID, from: nil, limit: 100, kinds: kinds)
         guard !stored.isEmpty else { return true }
+        let target: BotService.WebhookTarget
         do {
-            try await bots.webhookTarget(webhook.url)
+            target = try await bots.webhookTarget(webhook.url)
         } catch let error as BotCallError {
             try await bots.bots.recordWebhookError(error.description, of: botID, at: .now())
             return false
@@ -56,14 +81,15 @@ struct BotWebhookDelivery: Service {
         var renderedIDs = Set(rendered.map(\.update_id))
         for update in stored {
             if renderedIDs.contains(update.updateID), let object = rendered.first(where: { $0.update_id == update.updateID }) {
-                var request = HTTPClientRequest(url: webhook.url)
+                var request = HTTPClientRequest(url: target.url)
                 request.method = .POST
+                if let host = target.host { request.headers.replaceOrAdd(name: "Host", value: host) }
                 request.headers.add(name: "Content-Type", value: "application/json")
                 if let secret = webhook.secret { request.headers.add(name: "X-Telegram-Bot-Api-Secret-Token", value: secret) }
                 request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(object)))
                 let failure: String?
                 do {
-                    let response = try await http.execute(request, timeout: Self.timeout)
+                    let response = try await Self.http.execute(request, timeout: Self.timeout)
                     _ = try? await response.body.collect(upTo: 64 * 1024)
                     failure = (200..<300).contains(response.status.code) ? nil : "Wrong response from the webhook: \(response.status.code) \(response.status.reasonPhrase)"
                 } catch {

@@ -290,7 +290,10 @@ public struct BotStore: Sendable {
     /// the next call.
     @discardableResult
     public func collect(for botID: UUID, limit: Int = 500) async throws -> Int {
-        try await engine.write { sql in
+        // Most looks find nothing new (every stored change wakes every waiting poll): a read says
+        // so without taking the writer.
+        guard try await hasNewEntries(for: botID) else { return 0 }
+        return try await engine.write { sql in
             // The bot's row first: two collections (or a collection and a button pressed) number
             // their updates one after the other.
             guard let counters = try await sql.raw("""
@@ -363,6 +366,20 @@ public struct BotStore: Sendable {
                     """).run()
             }
             return taken
+        }
+    }
+
+    /// Whether the bot's chats' logs or its own hold entries it has not taken yet.
+    func hasNewEntries(for botID: UUID) async throws -> Bool {
+        try await engine.read { sql in
+            if try await sql.raw("""
+                SELECT 1 AS found FROM chat_members m JOIN chat_updates cu ON cu.chat_id = m.chat_id AND cu.pts > m.feed_pts
+                WHERE m.user_id = \(bind: botID) LIMIT 1
+                """).first() != nil { return true }
+            return try await sql.raw("""
+                SELECT 1 AS found FROM account_updates a JOIN bots b ON b.user_id = a.user_id
+                WHERE a.user_id = \(bind: botID) AND a.pts > b.account_pts LIMIT 1
+                """).first() != nil
         }
     }
 
