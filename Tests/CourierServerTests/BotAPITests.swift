@@ -88,8 +88,14 @@ struct BotAPITests {
             // Nobody signs in as a bot.
             let login = try await api.send(.post, "/api/v1/auth/login", json: ["username": "echo_bot", "password": newToken])
             #expect(login.status == .unauthorized)
+            // Deleted, it leaves its groups as a member who leaves does.
+            let group = try await api.createGroup(alice, name: "Team", members: [mallory])
+            _ = try await api.send(.post, "/api/v1/chats/\(group)/members", json: ["user_ids": [bot.id]], token: alice.token)
             #expect(try await api.send(.delete, "/api/v1/bots/\(bot.id)", token: alice.token).status == .noContent)
             #expect(try await Self.call(api, newToken, "getMe").status == .unauthorized)
+            let members = try await api.send(.get, "/api/v1/chats/\(group)/members", token: alice.token)
+            #expect((members["members"] as? [[String: Any]])?.count == 2)
+            #expect(try await api.send(.get, "/api/v1/chats/\(group)", token: alice.token)["member_count"] as? Int == 2)
         }
     }
 
