@@ -12,7 +12,7 @@ struct BotAPIArguments: Sendable {
     struct File: Sendable {
         let fileName: String?
         let contentType: String?
-        let bytes: [UInt8]
+        let bytes: ArraySlice<UInt8>
     }
 
     private(set) var values: [String: JSONValue] = [:]
@@ -61,7 +61,7 @@ struct BotAPIArguments: Sendable {
             else { throw BotCallError.badRequest("can't parse multipart body") }
             for part in form.parts {
                 if part.fileName != nil {
-                    arguments.files[part.name] = File(fileName: part.fileName, contentType: part.contentType, bytes: Array(part.body))
+                    arguments.files[part.name] = File(fileName: part.fileName, contentType: part.contentType, bytes: part.body)
                 } else {
                     arguments.values[part.name] = .string(String(decoding: part.body, as: UTF8.self))
                 }

@@ -9,6 +9,8 @@ import Logging
 struct BotAPIController {
     let methods: BotAPIMethods
     let limiter: RateLimiter
+    /// Bot API uploads handled at once on this node.
+    static let uploadSlots = ProcessingSlots(count: 4)
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("bot{token}/{method}", use: call)
@@ -45,8 +47,16 @@ struct BotAPIController {
             }
             let name = (context.parameters.get("method") ?? "").lowercased()
             guard let method = BotAPIMethods.table[name] else { throw BotCallError.notFound }
-            let arguments = try await BotAPIArguments.read(from: request)
-            let result = try await method(methods, bot, arguments)
+            let result: any Encodable & Sendable
+            if request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true {
+                // An upload is held in memory until it is stored (up to 50 MB, more while parsed):
+                // a few at a time per node, the rest wait their turn.
+                result = try await Self.uploadSlots.run {
+                    try await method(methods, bot, try await BotAPIArguments.read(from: request))
+                }
+            } else {
+                result = try await method(methods, bot, try await BotAPIArguments.read(from: request))
+            }
             return try Self.response(status: .ok, body: Success(result: AnyEncodable(result)))
         } catch let error as BotCallError {
             return try Self.failure(error)
