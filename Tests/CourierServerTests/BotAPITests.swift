@@ -405,6 +405,148 @@ struct BotAPITests {
         }
     }
 
+
+    @Test
+    func hostileArgumentsGetTheEnvelopeNotACrash() async throws {
+        try await withTestApp(.sqlite) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let bot = try await Self.makeBot(api, alice, "echo_bot")
+            let lowest = try await Self.call(api, bot.token, "sendMessage", ["chat_id": "-9223372036854775808", "text": "x"])
+            #expect(lowest.status == .badRequest)
+            let huge = try await api.send(.post, "/bot\(bot.token)/sendMessage", body: #"{"chat_id":1e20,"text":1e20}"#)
+            #expect(huge.status == .badRequest)
+            // A body built to repeat the boundary's first bytes: answered at once, not after a
+            // search that grows with the square of its length.
+            let boundary = String(repeating: "-", count: 200)
+            let body = "x" + String(repeating: String(repeating: "-", count: 201) + "x", count: 2000)
+            let started = ContinuousClock.now
+            let parsed = try await api.client.executeRequest(
+                uri: "/bot\(bot.token)/sendMessage", method: .post,
+                headers: [.contentType: "multipart/form-data; boundary=\(boundary)"], body: ByteBuffer(string: body)
+            )
+            #expect(parsed.status == .badRequest)
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
+    @Test(arguments: TestEngine.all)
+    func photosGoBothWaysAsTheLibrariesSendThem(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let bot = try await Self.makeBot(api, alice, "photo_bot")
+            let chat = try await Self.directChat(api, alice, with: bot)
+            _ = try await api.post(alice, to: chat, "a photo, please")
+            let message = try #require(try await Self.updates(api, bot).first?["message"] as? [String: Any])
+            let chatID = try #require(((message["chat"] as? [String: Any])?["id"] as? NSNumber)?.int64Value)
+            // aiogram names the file part apart: photo=attach://<name>.
+            let boundary = "b0undary"
+            var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n\(chatID)\r\n".utf8)
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"photo\"\r\n\r\nattach://f1\r\n".utf8)
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"f1\"; filename=\"p.png\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+            body += MediaFixtures.png(width: 64, height: 48)
+            body += Array("\r\n--\(boundary)--\r\n".utf8)
+            let sent = try await api.client.executeRequest(
+                uri: "/bot\(bot.token)/sendPhoto", method: .post, headers: [.contentType: "multipart/form-data; boundary=\(boundary)"],
+                body: ByteBuffer(bytes: body)
+            )
+            #expect(sent.status == .ok, "\(String(buffer: sent.body))")
+            let result = try #require((try JSONSerialization.jsonObject(with: Data(buffer: sent.body)) as? [String: Any])?["result"] as? [String: Any])
+            let largest = try #require((result["photo"] as? [[String: Any]])?.last)
+            #expect(largest["width"] as? Int == 64)
+            let history = try await api.history(alice, chat)
+            #expect((history["messages"] as? [[String: Any]])?.first?["message_type"] as? String == "image")
+            // getFile, then the download, with the token's colon percent-encoded as python-telegram-bot does.
+            let file = try #require(try Self.result(try await Self.call(api, bot.token, "getFile", ["file_id": largest["file_id"]])) as? [String: Any])
+            let path = try #require(file["file_path"] as? String)
+            let encoded = bot.token.replacingOccurrences(of: ":", with: "%3A")
+            let download = try await api.client.executeRequest(uri: "/file/bot\(encoded)/\(path)", method: .get, headers: [:], body: nil)
+            #expect(download.status == .ok)
+            #expect(download.body.readableBytes == (file["file_size"] as? Int))
+            // Another bot, not in the chat, may not fetch it.
+            let other = try await Self.makeBot(api, alice, "other_bot")
+            #expect(try await Self.call(api, other.token, "getFile", ["file_id": largest["file_id"]]).status == .badRequest)
+            let stolen = try await api.client.executeRequest(uri: "/file/bot\(other.token)/\(path)", method: .get, headers: [:], body: nil)
+            #expect(stolen.status == .notFound)
+        }
+    }
+
+    @Test
+    func aNewTokenEndsWhatTheOldOneSetUp() async throws {
+        try await withTestApp(.sqlite, bots: BotSettings(webhooksToPrivateNetworks: true)) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let bot = try await Self.makeBot(api, alice, "echo_bot")
+            async let waiting = Self.call(api, bot.token, "getUpdates", ["timeout": 20])
+            try await Task.sleep(for: .milliseconds(300))
+            let rekeyed = try await api.send(.post, "/api/v1/bots/\(bot.id)/token", token: alice.token)
+            #expect(try await waiting.status == .conflict)
+            let newToken = try rekeyed.string("token")
+            #expect(try await Self.call(api, newToken, "setWebhook", ["url": "http://127.0.0.1:9/hook"]).status == .ok)
+            _ = try await api.send(.post, "/api/v1/bots/\(bot.id)/token", token: alice.token)
+            let info = try await api.send(.post, "/api/v1/bots/\(bot.id)/token", token: alice.token)
+            let latest = try info.string("token")
+            let webhook = try #require(try Self.result(try await Self.call(api, latest, "getWebhookInfo")) as? [String: Any])
+            #expect(webhook["url"] as? String == "")
+        }
+    }
+
+    @Test
+    func webhooksDoNotFollowRedirects() async throws {
+        let internalHits = Mutex(0)
+        let router = Router()
+        router.post("hook") { _, _ -> Response in
+            Response(status: .temporaryRedirect, headers: [.location: "/internal"])
+        }
+        router.on("internal", method: .post) { _, _ -> Response in
+            internalHits.withLock { $0 += 1 }
+            return Response(status: .ok)
+        }
+        let receiver = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEngine.logger)
+        try await receiver.test(.live) { hook in
+            try await withTestApp(.sqlite, bots: BotSettings(webhooksToPrivateNetworks: true)) { api, services in
+                let alice = try await api.register(username: "alice_1")
+                let bot = try await Self.makeBot(api, alice, "hook_bot")
+                let chat = try await Self.directChat(api, alice, with: bot)
+                #expect(try await Self.call(api, bot.token, "setWebhook", ["url": "http://127.0.0.1:\(hook.port!)/hook"]).status == .ok)
+                let delivery = Task {
+                    try await BotWebhookDelivery(bots: services.bots, methods: services.botAPIMethods, logger: TestEngine.logger).run()
+                }
+                defer { delivery.cancel() }
+                _ = try await api.post(alice, to: chat, "hello")
+                try await waitUntil("the failure noted") {
+                    let info = try Self.result(try await Self.call(api, bot.token, "getWebhookInfo")) as? [String: Any]
+                    return (info?["last_error_message"] as? String)?.contains("307") == true
+                }
+                #expect(internalHits.withLock { $0 } == 0)
+            }
+        }
+    }
+
+    @Test
+    func onlyPublicAddressesTakeWebhooks() {
+        func address(_ bytes: [UInt8]) -> NetworkAddress { NetworkAddress(text: "", bytes: bytes) }
+        let refused: [[UInt8]] = [
+            [127, 0, 0, 1], [10, 1, 2, 3], [172, 16, 0, 1], [192, 168, 1, 1], [169, 254, 169, 254], [100, 64, 0, 1], [0, 0, 0, 0],
+            [192, 0, 2, 2], [198, 18, 0, 1], [192, 0, 0, 1], [224, 0, 0, 1], [255, 255, 255, 255],
+            [UInt8](repeating: 0, count: 15) + [1],
+            [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 127, 0, 0, 1],
+            [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 127, 0, 0, 1],
+            [0x20, 0x02, 0x7f, 0, 0, 1] + [UInt8](repeating: 0, count: 10),
+            [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 12),
+            [0xfc, 0] + [UInt8](repeating: 0, count: 14), [0xfe, 0x80] + [UInt8](repeating: 0, count: 14),
+        ]
+        for bytes in refused { #expect(address(bytes).isPrivate, "\(bytes)") }
+        #expect(!address([93, 184, 216, 34]).isPrivate)
+        #expect(!address([0x2a, 0x00, 0x14, 0x50] + [UInt8](repeating: 1, count: 12)).isPrivate)
+    }
+
+    @Test
+    func tokensNeverReachTheLog() {
+        #expect(RequestLogMiddleware<AppRequestContext>.loggable("/bot123:secret/getMe") == "/bot<token>/getMe")
+        #expect(RequestLogMiddleware<AppRequestContext>.loggable("/file/bot123:secret/media/x/y") == "/file/bot<token>/media/x/y")
+        #expect(RequestLogMiddleware<AppRequestContext>.loggable("/api/v1/bots") == "/api/v1/bots")
+    }
+
     @Test
     func idsAreStableAndFitInADouble() {
         let id = UUID()

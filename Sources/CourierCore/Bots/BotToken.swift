@@ -27,7 +27,9 @@ public struct BotToken: Sendable, Equatable {
         guard text.utf8.count <= 128, let colon = text.firstIndex(of: ":") else { return nil }
         let id = text[..<colon]
         let secret = text[text.index(after: colon)...]
-        guard (1...19).contains(id.count), id.allSatisfy(\.isASCII), let number = Int64(id), number > 0,
+        // Digits only, as the token was issued: "+12" and "012" would also parse as numbers.
+        guard (1...19).contains(id.count), id.utf8.allSatisfy({ (0x30...0x39).contains($0) }), id.first != "0",
+              let number = Int64(id), number > 0,
               (20...100).contains(secret.count),
               secret.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_") })
         else { return nil }

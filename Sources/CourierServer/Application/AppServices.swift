@@ -113,7 +113,10 @@ public final class AppServices: Sendable {
         self.reactions = ReactionService(messages: messages, reactions: store.reactions, events: events)
         self.pins = PinService(messages: messages, chats: chats, pins: store.pins, events: events)
         self.chatSettings = ChatSettingsService(settings: store.chatSettings, events: events)
-        let botPolling = BotPolling()
+        // One node hears every change it stores; several look at the database every second too.
+        let botPolling = BotPolling(recheckInterval: bus is InProcessBus ? .seconds(30) : .seconds(1)) { [bots = store.bots] chats in
+            try await bots.bots(inChats: chats)
+        }
         self.botPolling = botPolling
         events.subscribe(botPolling)
         self.bots = BotService(
@@ -148,6 +151,7 @@ public final class AppServices: Sendable {
             PeriodicJob.signedOutSessionCheck(registry, sessions: store.sessions, interval: gateway.sessionCheckInterval, logger: logger),
             DeploymentLease(engine: store.engine, services: deploymentServices(logger: logger), logger: logger),
             PeriodicJob(name: "call timeouts", interval: .seconds(1), logger: logger) { [calls] in try await calls.endOverdue() },
+            botPolling,
         ] + [PeriodicJob.presenceUpkeep(presence, logger: logger)].compactMap { $0 }
     }
 

@@ -1,16 +1,21 @@
 import CourierStore
 import Foundation
+import ServiceLifecycle
 
 /// The long polls (`getUpdates` with a `timeout`) waiting on this node, one per bot: a second poll
 /// of the same bot ends the first with Telegram's 409, so two copies of a bot notice each other
-/// instead of splitting its updates. A stored change wakes every waiting poll, which then looks for
-/// new updates itself; a poll also looks again every second for what another node stored.
-public actor BotPolling: UpdateSubscriber {
+/// instead of splitting its updates. A stored change wakes the waiting polls of the bots it
+/// concerns (members of its chat, or the bot itself), which then look for new updates; a poll also
+/// looks again every `recheckInterval` for what another node stored. People's button presses wait
+/// here for the bot's answer too.
+public actor BotPolling: UpdateSubscriber, Service {
     public enum Outcome: Sendable {
         /// Something was stored, or the recheck interval passed: look again.
         case woken
-        /// Another `getUpdates` of the same bot took over.
+        /// Another `getUpdates` of the same bot took over, or its token was replaced.
         case terminated
+        /// The node is shutting down: answer with what there is.
+        case closing
     }
 
     private struct Waiter {
@@ -22,12 +27,17 @@ public actor BotPolling: UpdateSubscriber {
     /// The newest poll of each bot, also while it is not waiting (between its looks).
     private var current: [UUID: UInt64] = [:]
     private var nextTicket: UInt64 = 0
+    private var closing = false
+    private var answerWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     let recheckInterval: Duration
+    /// The bots among the members of some chats (read only while polls are waiting).
+    let botsIn: @Sendable ([UUID]) async throws -> Set<UUID>
     /// Wakes the webhook sender when something is stored.
     nonisolated let webhookWakeup = Wakeup()
 
-    public init(recheckInterval: Duration = .seconds(1)) {
+    public init(recheckInterval: Duration = .seconds(1), botsIn: @escaping @Sendable ([UUID]) async throws -> Set<UUID> = { _ in [] }) {
         self.recheckInterval = recheckInterval
+        self.botsIn = botsIn
     }
 
     /// Starts a poll of `botID`, ending the one before it; the ticket names it in `wait` and `end`.
@@ -38,10 +48,12 @@ public actor BotPolling: UpdateSubscriber {
         return nextTicket
     }
 
-    /// Waits until something is stored, the recheck interval passes, or a newer poll takes over.
-    func wait(_ botID: UUID, ticket: UInt64) async -> Outcome {
+    /// Waits until something is stored, the recheck interval or `longest` passes, or a newer poll
+    /// takes over.
+    func wait(_ botID: UUID, ticket: UInt64, upTo longest: Duration) async -> Outcome {
+        guard !closing else { return .closing }
         guard current[botID] == ticket else { return .terminated }
-        let interval = recheckInterval
+        let interval = min(recheckInterval, max(.zero, longest))
         return await withCheckedContinuation { continuation in
             waiters[botID] = Waiter(ticket: ticket, continuation: continuation)
             Task { [weak self] in
@@ -51,13 +63,16 @@ public actor BotPolling: UpdateSubscriber {
         }
     }
 
-    /// Whether the poll is still the bot's newest.
-    func isCurrent(_ botID: UUID, ticket: UInt64) -> Bool { current[botID] == ticket }
-
     func end(_ botID: UUID, ticket: UInt64) {
         guard current[botID] == ticket else { return }
         current[botID] = nil
         if let waiter = waiters.removeValue(forKey: botID) { waiter.continuation.resume(returning: .woken) }
+    }
+
+    /// Ends the bot's poll with 409 (its webhook was set, or its token replaced).
+    func endAll(of botID: UUID) {
+        current[botID] = nil
+        if let waiter = waiters.removeValue(forKey: botID) { waiter.continuation.resume(returning: .terminated) }
     }
 
     private func wake(_ botID: UUID, ticket: UInt64) {
@@ -66,21 +81,54 @@ public actor BotPolling: UpdateSubscriber {
         waiter.continuation.resume(returning: .woken)
     }
 
-    /// Ends the bot's poll, if one is waiting, with 409 (its webhook was just set).
-    func endAll(of botID: UUID) {
-        current[botID] = nil
-        if let waiter = waiters.removeValue(forKey: botID) { waiter.continuation.resume(returning: .terminated) }
-    }
-
-    /// Wakes every waiting poll.
-    func wakeAll() {
-        let woken = waiters
-        waiters = [:]
-        for waiter in woken.values { waiter.continuation.resume(returning: .woken) }
+    /// Wakes the waiting polls of these bots.
+    func wake(_ botIDs: Set<UUID>) {
+        for botID in botIDs {
+            if let waiter = waiters.removeValue(forKey: botID) { waiter.continuation.resume(returning: .woken) }
+        }
     }
 
     public nonisolated func updatesStored(_ stored: StoredUpdates) async {
         webhookWakeup.signal()
-        await wakeAll()
+        await wakeConcerned(chats: Array(Set(stored.updates.chat.map(\.chatID))), accounts: Set(stored.updates.account.map(\.userID)))
+    }
+
+    private func wakeConcerned(chats: [UUID], accounts: Set<UUID>) async {
+        guard !waiters.isEmpty else { return }
+        var concerned = accounts
+        if !chats.isEmpty, let members = try? await botsIn(chats) { concerned.formUnion(members) }
+        wake(concerned)
+    }
+
+    // MARK: Answers to pressed buttons
+
+    /// Waits up to `timeout` for `answered(queryID)`, or returns earlier when the node shuts down.
+    func waitForAnswer(_ queryID: String, upTo timeout: Duration) async {
+        guard !closing else { return }
+        await withCheckedContinuation { continuation in
+            answerWaiters[queryID, default: []].append(continuation)
+            Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                await self?.answered(queryID)
+            }
+        }
+    }
+
+    /// The bot answered `queryID` on this node: the press waiting for it looks now.
+    func answered(_ queryID: String) {
+        for waiter in answerWaiters.removeValue(forKey: queryID) ?? [] { waiter.resume() }
+    }
+
+    // MARK: Shutdown
+
+    /// Runs until the node shuts down, then ends every waiting poll and press with what there is,
+    /// so that none holds the shutdown up.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        closing = true
+        for waiter in waiters.values { waiter.continuation.resume(returning: .closing) }
+        waiters = [:]
+        for continuations in answerWaiters.values { continuations.forEach { $0.resume() } }
+        answerWaiters = [:]
     }
 }

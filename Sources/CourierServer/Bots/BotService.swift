@@ -14,6 +14,8 @@ public struct BotService: Sendable {
     let polling: BotPolling
     let audit: AuditService
     let settings: BotSettings
+    /// Presses waiting for an answer, per person.
+    let pressing = PressCounter(limit: 5)
 
     /// A bot as the Bot API knows the caller: found by its token.
     public struct Identity: Sendable {
@@ -32,6 +34,25 @@ public struct BotService: Sendable {
         enum CodingKeys: String, CodingKey {
             case answered, text, url
             case showAlert = "show_alert"
+        }
+    }
+
+    /// How many presses of each person wait for an answer at once.
+    actor PressCounter {
+        let limit: Int
+        private var pending: [UUID: Int] = [:]
+
+        init(limit: Int) { self.limit = limit }
+
+        func enter(_ userID: UUID) -> Bool {
+            guard pending[userID, default: 0] < limit else { return false }
+            pending[userID, default: 0] += 1
+            return true
+        }
+
+        func leave(_ userID: UUID) {
+            pending[userID, default: 1] -= 1
+            if pending[userID] == 0 { pending[userID] = nil }
         }
     }
 
@@ -64,10 +85,14 @@ public struct BotService: Sendable {
         return listed
     }
 
-    /// A new token for one's bot; the old one stops working at once.
+    /// A new token for one's bot; the old one stops working at once. Whoever held it loses what it
+    /// set up too: a waiting long poll ends (409), and the webhook is removed (the new token's
+    /// holder sets it again), so a leaked token's thief hears nothing more.
     public func replaceToken(of botID: UUID, by ownerID: UUID) async throws -> BotToken {
         let token = BotToken.generate(botNumber: try await bots.number(for: botID))
         guard try await bots.replaceToken(of: botID, ownedBy: ownerID, with: token.secretHash) else { throw CourierError.notFound("bot") }
+        try await bots.setWebhook(nil, of: botID)
+        await polling.endAll(of: botID)
         await audit.record(.init(action: "bot_token_replaced", actorID: ownerID, subjectID: botID))
         return token
     }
@@ -111,21 +136,27 @@ public struct BotService: Sendable {
         let query = BotStore.CallbackQuery(
             id: SecretToken.random(bytes: 12), botID: botID, userID: userID, messageID: messageID, data: data, answer: nil
         )
+        // Each press holds its request until the bot answers: a person has a few at a time.
+        guard await pressing.enter(userID) else {
+            throw CourierError(.tooManyRequests(retryAfterSeconds: 10), code: "too_many_presses", message: "Wait for the bots to answer your other presses.")
+        }
+        defer { Task { await pressing.leave(userID) } }
         _ = try await bots.recordCallback(query, chatID: access.chat.id, at: .now())
         polling.webhookWakeup.signal()
-        await polling.wakeAll()
-        // The bot answers through another request, perhaps on another node: the answer is read
-        // from the database until it is there or the time is up.
+        await polling.wake([botID])
+        // The bot answers through another request, perhaps on another node: this node's answer
+        // wakes the wait at once, another node's is read from the database twice a second.
         let deadline = ContinuousClock.now + settings.callbackAnswerTimeout
-        while ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
+        while true {
             if let answer = try await bots.callback(query.id)?.answer {
                 var decoded = (try? JSONDecoder().decode(CallbackAnswer.self, from: Data(answer.utf8))) ?? CallbackAnswer(answered: true)
                 decoded.answered = true
                 return decoded
             }
+            let now = ContinuousClock.now
+            guard now < deadline, !Task.isCancelled else { return CallbackAnswer(answered: false) }
+            await polling.waitForAnswer(query.id, upTo: min(.milliseconds(500), deadline - now))
         }
-        return CallbackAnswer(answered: false)
     }
 
     // MARK: Webhooks

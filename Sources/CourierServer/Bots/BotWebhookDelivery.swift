@@ -8,57 +8,76 @@ import ServiceLifecycle
 /// Posts each bot's updates to its webhook, one at a time and in order, as Telegram does: an
 /// update is confirmed (and forgotten) only after the bot's server answered 2xx; a failure is
 /// noted for `getWebhookInfo` and retried later, waiting longer after each failure (up to a minute).
-/// Runs on one node of a deployment; woken when something is stored or a button is pressed.
+/// Each bot's deliveries run in a task of their own, a few bots at a time, each exchange within a
+/// deadline: a slow or silent bot server holds up only its own bot. Runs on one node of a
+/// deployment; woken when something is stored or a button is pressed.
 struct BotWebhookDelivery: Service {
     let bots: BotService
     let methods: BotAPIMethods
     let logger: Logger
-    static let timeout: TimeAmount = .seconds(10)
-    /// Bots whose webhooks are posted to at once; one slow bot server holds up only its own updates.
+    /// One request to a bot's server, from connecting to its status, must end within this.
+    static let exchangeDeadline: Duration = .seconds(10)
+    /// Bots whose webhooks are posted to at once.
     static let parallelBots = 16
     /// Its own client: redirects are not followed (a bot's server could otherwise send the request
     /// on to an address the check refused), and it lives as long as the process.
     static let http = HTTPClient(
         eventLoopGroupProvider: .singleton,
-        configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: timeout))
+        configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
     )
 
-    func run() async throws {
-        var retryAt: [UUID: (at: ContinuousClock.Instant, failures: Int)] = [:]
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            do {
-                let due = try await bots.bots.botsWithWebhooks().filter { botID in
-                    retryAt[botID].map { ContinuousClock.now >= $0.at } ?? true
-                }
-                for batch in stride(from: 0, to: due.count, by: Self.parallelBots).map({ Array(due[$0..<min($0 + Self.parallelBots, due.count)]) }) {
-                    let outcomes = await withTaskGroup(of: (UUID, Bool).self) { group in
-                        for botID in batch {
-                            group.addTask {
-                                do {
-                                    return (botID, try await deliver(to: botID))
-                                } catch {
-                                    logger.warning("bot webhook delivery failed", metadata: ["error": "\(error)"])
-                                    return (botID, false)
-                                }
-                            }
-                        }
-                        return await group.reduce(into: [(UUID, Bool)]()) { $0.append($1) }
-                    }
-                    for (botID, delivered) in outcomes {
-                        if delivered {
-                            retryAt[botID] = nil
-                        } else {
-                            let failures = (retryAt[botID]?.failures ?? 0) + 1
-                            retryAt[botID] = (ContinuousClock.now + .seconds(min(60, 1 << min(failures, 6))), failures)
-                        }
-                    }
-                }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("bot webhook delivery failed", metadata: ["error": "\(error)"])
+    /// Which bots are being delivered to, and when those that failed may be tried again.
+    actor Schedule {
+        private var running: Set<UUID> = []
+        private var retryAt: [UUID: (at: ContinuousClock.Instant, failures: Int)] = [:]
+
+        /// Whether to start on `botID` now (not running, not waiting for a retry, a slot free).
+        func start(_ botID: UUID) -> Bool {
+            guard !running.contains(botID), running.count < BotWebhookDelivery.parallelBots,
+                  retryAt[botID].map({ ContinuousClock.now >= $0.at }) ?? true
+            else { return false }
+            running.insert(botID)
+            return true
+        }
+
+        func finish(_ botID: UUID, delivered: Bool) {
+            running.remove(botID)
+            if delivered {
+                retryAt[botID] = nil
+            } else {
+                let failures = (retryAt[botID]?.failures ?? 0) + 1
+                retryAt[botID] = (ContinuousClock.now + .seconds(min(60, 1 << min(failures, 6))), failures)
             }
-            await cancelWhenGracefulShutdown { await methods.polling.webhookWakeup.wait(upTo: .seconds(1)) }
+        }
+    }
+
+    struct ExchangeTimedOut: Error {}
+
+    func run() async throws {
+        let schedule = Schedule()
+        let wakeup = methods.polling.webhookWakeup
+        await withTaskGroup(of: Void.self) { group in
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                do {
+                    for botID in try await bots.bots.botsWithWebhooks() where await schedule.start(botID) {
+                        group.addTask {
+                            var delivered = false
+                            do {
+                                delivered = try await deliver(to: botID)
+                            } catch {
+                                logger.warning("bot webhook delivery failed", metadata: ["error": "\(error)"])
+                            }
+                            await schedule.finish(botID, delivered: delivered)
+                            // A bot with more to send, or one that failed and waits, is looked at again.
+                            wakeup.signal()
+                        }
+                    }
+                } catch {
+                    logger.warning("bot webhook delivery failed", metadata: ["error": "\(error)"])
+                }
+                await cancelWhenGracefulShutdown { await wakeup.wait(upTo: .seconds(1)) }
+            }
+            group.cancelAll()
         }
     }
 
@@ -77,34 +96,47 @@ struct BotWebhookDelivery: Service {
             try await bots.bots.recordWebhookError(error.description, of: botID, at: .now())
             return false
         }
-        let rendered = try await methods.render(stored, for: bot)
-        var renderedIDs = Set(rendered.map(\.update_id))
+        let rendered = Dictionary(try await methods.render(stored, for: bot).map { ($0.update_id, $0) }) { first, _ in first }
         for update in stored {
-            if renderedIDs.contains(update.updateID), let object = rendered.first(where: { $0.update_id == update.updateID }) {
-                var request = HTTPClientRequest(url: target.url)
-                request.method = .POST
-                if let host = target.host { request.headers.replaceOrAdd(name: "Host", value: host) }
-                request.headers.add(name: "Content-Type", value: "application/json")
-                if let secret = webhook.secret { request.headers.add(name: "X-Telegram-Bot-Api-Secret-Token", value: secret) }
-                request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(object)))
-                let failure: String?
-                do {
-                    let response = try await Self.http.execute(request, timeout: Self.timeout)
-                    _ = try? await response.body.collect(upTo: 64 * 1024)
-                    failure = (200..<300).contains(response.status.code) ? nil : "Wrong response from the webhook: \(response.status.code) \(response.status.reasonPhrase)"
-                } catch {
-                    failure = "Connection failed"
-                }
-                if let failure {
+            if let object = rendered[update.updateID] {
+                if let failure = await post(object, to: target, secret: webhook.secret) {
                     try await bots.bots.recordWebhookError(failure, of: botID, at: .now())
                     return false
                 }
-                renderedIDs.remove(update.updateID)
             }
             // Delivered, or nothing left to show (a message deleted since): confirmed either way.
             try await bots.bots.confirm(below: update.updateID + 1, of: botID)
         }
         try await bots.bots.recordWebhookError(nil, of: botID, at: .now())
         return true
+    }
+
+    /// Posts one update; the failure as `getWebhookInfo` words it, or nil. Only the status is
+    /// waited for: the body of the answer is not read.
+    private func post(_ update: TelegramObjects.Update, to target: BotService.WebhookTarget, secret: String?) async -> String? {
+        var request = HTTPClientRequest(url: target.url)
+        request.method = .POST
+        if let host = target.host { request.headers.replaceOrAdd(name: "Host", value: host) }
+        // Exactly this: python-telegram-bot's listener refuses `application/json; charset=utf-8`.
+        request.headers.add(name: "Content-Type", value: "application/json")
+        if let secret { request.headers.add(name: "X-Telegram-Bot-Api-Secret-Token", value: secret) }
+        do {
+            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(update)))
+            let prepared = request
+            let status = try await withThrowingTaskGroup(of: UInt.self) { group in
+                group.addTask { try await Self.http.execute(prepared, timeout: .seconds(10)).status.code }
+                group.addTask {
+                    try await Task.sleep(for: Self.exchangeDeadline)
+                    throw ExchangeTimedOut()
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+            return (200..<300).contains(status) ? nil : "Wrong response from the webhook: \(status)"
+        } catch is ExchangeTimedOut {
+            return "Timeout expired"
+        } catch {
+            return "Connection failed"
+        }
     }
 }

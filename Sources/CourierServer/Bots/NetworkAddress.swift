@@ -40,20 +40,25 @@ struct NetworkAddress: Sendable, Equatable {
         }
     }
 
-    /// Loopback, private (RFC 1918, unique local), link-local, carrier-grade NAT, unspecified or
-    /// multicast: none is a bot's public server.
+    /// Anything but a public unicast address: loopback, private (RFC 1918), link-local, carrier-grade
+    /// NAT, the documentation and benchmarking ranges, unspecified, multicast and reserved; for IPv6
+    /// everything outside global unicast (2000::/3), and the parts of it that carry an IPv4 address
+    /// or are not routed (6to4, Teredo, documentation). None is a bot's public server.
     var isPrivate: Bool {
         if bytes.count == 4 {
-            let (a, b) = (bytes[0], bytes[1])
+            let (a, b, c) = (bytes[0], bytes[1], bytes[2])
             return a == 0 || a == 10 || a == 127 || (a == 169 && b == 254) || (a == 172 && (16...31).contains(b))
                 || (a == 192 && b == 168) || (a == 100 && (64...127).contains(b)) || a >= 224
+                || (a == 192 && b == 0 && (c == 0 || c == 2)) || (a == 198 && (18...19).contains(b))
+                || (a == 198 && b == 51 && c == 100) || (a == 203 && b == 0 && c == 113)
         }
         guard bytes.count == 16 else { return true }
-        if bytes.allSatisfy({ $0 == 0 }) || bytes == [UInt8](repeating: 0, count: 15) + [1] { return true }
-        // An IPv4 address mapped into IPv6.
+        // An IPv4 address mapped into IPv6 is judged as that address.
         if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff {
             return NetworkAddress(text: text, bytes: Array(bytes[12...])).isPrivate
         }
-        return (bytes[0] & 0xfe) == 0xfc || (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80) || bytes[0] == 0xff
+        guard bytes[0] & 0xe0 == 0x20 else { return true }
+        let (first, second) = (UInt16(bytes[0]) << 8 | UInt16(bytes[1]), UInt16(bytes[2]) << 8 | UInt16(bytes[3]))
+        return first == 0x2002 || (first == 0x2001 && (second == 0 || second == 0x0db8))
     }
 }

@@ -18,11 +18,22 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             "request",
             metadata: [
                 "method": "\(request.method.rawValue)",
-                "path": "\(request.uri.path)",
+                "path": "\(Self.loggable(request.uri.path))",
                 "status": "\(response.status.code)",
                 "duration_ms": "\((milliseconds * 10).rounded() / 10)",
             ]
         )
         return response
+    }
+
+    /// The path as it may be logged: a bot's token (`/bot<token>/…`, `/file/bot<token>/…`) is a
+    /// password, so everything between `bot` and the next `/` is replaced.
+    static func loggable(_ path: String) -> String {
+        for prefix in ["/bot", "/file/bot"] where path.hasPrefix(prefix) {
+            let rest = path.dropFirst(prefix.count)
+            let tail = rest.firstIndex(of: "/").map { rest[$0...] } ?? ""
+            return prefix + "<token>" + tail
+        }
+        return path
     }
 }

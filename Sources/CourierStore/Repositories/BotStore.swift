@@ -106,6 +106,8 @@ public struct BotStore: Sendable {
         let sealed = try await users.seal(user)
         do {
             try await engine.write { sql in
+                // The owner's row, locked: two makes at once count one after the other (PostgreSQL).
+                try await sql.raw("UPDATE users SET updated_at = updated_at WHERE id = \(bind: ownerID)").run()
                 let owned = try await sql.raw("SELECT COUNT(*) AS n FROM bots WHERE owner_id = \(bind: ownerID)")
                     .first()?.decode(column: "n", as: Int.self) ?? 0
                 guard owned < limit else {
@@ -326,14 +328,17 @@ public struct BotStore: Sendable {
                     of: botID, on: sql
                 )
             }
-            // New and edited messages in its chats, oldest first across them.
+            // New and edited messages in its chats. Taken in each chat's order, so that what a limit
+            // cuts off is always the end of a chat's run, never a gap before `feed_pts` moves past
+            // it; then numbered oldest first across the chats.
             let entries = try await sql.raw("""
                 SELECT cu.chat_id, cu.pts, cu.kind, cu.message_id, cu.user_id, cu.created_at FROM chat_members m
                 JOIN chat_updates cu ON cu.chat_id = m.chat_id AND cu.pts > m.feed_pts
-                WHERE m.user_id = \(bind: botID) ORDER BY cu.created_at, cu.chat_id, cu.pts LIMIT \(bind: limit)
+                WHERE m.user_id = \(bind: botID) ORDER BY cu.chat_id, cu.pts LIMIT \(bind: limit)
                 """).all()
+            let ordered = try Self.oldestFirstKeepingEachChatsOrder(entries)
             var reached: [UUID: Int64] = [:]
-            for row in entries {
+            for row in ordered {
                 let chatID = try row.decode(column: "chat_id", as: UUID.self)
                 reached[chatID] = max(reached[chatID] ?? 0, try row.decode(column: "pts", as: Int64.self))
                 let kind: Update.Kind
@@ -369,6 +374,16 @@ public struct BotStore: Sendable {
         }
     }
 
+    /// The bots among the members of `chatIDs`.
+    public func bots(inChats chatIDs: [UUID]) async throws -> Set<UUID> {
+        guard !chatIDs.isEmpty else { return [] }
+        return try await engine.read { sql in
+            Set(try await sql.raw("""
+                SELECT DISTINCT m.user_id FROM chat_members m JOIN bots b ON b.user_id = m.user_id WHERE m.chat_id IN (\(binds: chatIDs))
+                """).all().map { try $0.decode(column: "user_id", as: UUID.self) })
+        }
+    }
+
     /// Whether the bot's chats' logs or its own hold entries it has not taken yet.
     func hasNewEntries(for botID: UUID) async throws -> Bool {
         try await engine.read { sql in
@@ -381,6 +396,19 @@ public struct BotStore: Sendable {
                 WHERE a.user_id = \(bind: botID) AND a.pts > b.account_pts LIMIT 1
                 """).first() != nil
         }
+    }
+
+    /// Log entries of several chats, oldest first, each chat's still in `pts` order (an edit's time is
+    /// taken before its transaction, so it may be earlier than a message stored before it).
+    static func oldestFirstKeepingEachChatsOrder(_ rows: [any SQLRow]) throws -> [any SQLRow] {
+        let keyed = try rows.map { row in
+            (row: row, chat: try row.decode(column: "chat_id", as: UUID.self), pts: try row.decode(column: "pts", as: Int64.self),
+             time: try row.decode(column: "created_at", as: Int64.self))
+        }
+        let byTime = keyed.sorted { ($0.time, $0.chat.uuidString, $0.pts) < ($1.time, $1.chat.uuidString, $1.pts) }
+        // Each chat keeps the slots the time order gives it, filled in its own order.
+        var queues = Dictionary(grouping: keyed, by: \.chat).mapValues { $0.sorted { $0.pts < $1.pts }[...] }
+        return byTime.map { slot in queues[slot.chat]!.popFirst()!.row }
     }
 
     /// The bot's updates from `offset` on (all it has when nil), oldest first, of the kinds asked for.

@@ -82,7 +82,7 @@ struct BotAPIArguments: Sendable {
         switch values[name] {
         case nil, .null: nil
         case .string(let text): text
-        case .number(let number): number.rounded() == number ? String(Int64(number)) : String(number)
+        case .number(let number): number.rounded() == number && abs(number) < 9e15 ? String(Int64(number)) : String(number)
         case .bool(let flag): String(flag)
         default: throw .badRequest("field \"\(name)\" must be a string")
         }

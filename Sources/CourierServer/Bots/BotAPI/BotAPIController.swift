@@ -72,7 +72,9 @@ struct BotAPIController {
     /// as a refused sign-in token does on the REST API: guessing is slow, and ends in 429.
     private func authenticate(_ context: AppRequestContext) async throws -> BotService.Identity {
         do {
-            return try await methods.bots.authenticate(Substring(context.parameters.get("token") ?? ""))
+            // python-telegram-bot's downloads percent-encode the token's colon; Telegram takes both.
+            let raw = context.parameters.get("token") ?? ""
+            return try await methods.bots.authenticate(Substring(raw.removingPercentEncoding ?? raw))
         } catch let error as BotCallError where error.code == 401 {
             do {
                 try await limiter.countRefusal(from: context.clientAddress)

@@ -31,6 +31,12 @@ extension BotAPIMethods {
         let mediaID: String
         if let file = arguments.files[field] {
             mediaID = try await upload(file, kind: kind, for: bot).id
+        } else if let reference = try arguments.string(field), reference.hasPrefix("attach://") {
+            // The file in another part of the body, named here (aiogram sends every upload so).
+            guard let file = arguments.files[String(reference.dropFirst("attach://".count))] else {
+                throw BotCallError.badRequest("there is no \(field) in the request")
+            }
+            mediaID = try await upload(file, kind: kind, for: bot).id
         } else if let reference = try arguments.string(field), !reference.isEmpty {
             guard !reference.lowercased().hasPrefix("http://"), !reference.lowercased().hasPrefix("https://") else {
                 throw BotCallError.badRequest("sending files by URL is not supported by this server; upload the file")

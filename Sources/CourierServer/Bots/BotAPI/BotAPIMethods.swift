@@ -101,7 +101,10 @@ struct BotAPIMethods: Sendable {
             let stored = try await store.bots.updates(of: bot.userID, from: offset, limit: limit, kinds: kinds)
             let rendered = try await render(stored, for: bot)
             if !rendered.isEmpty || ContinuousClock.now >= deadline { return rendered }
-            if case .terminated = await polling.wait(bot.userID, ticket: ticket) {
+            switch await polling.wait(bot.userID, ticket: ticket, upTo: deadline - ContinuousClock.now) {
+            case .woken: break
+            case .closing: return rendered
+            case .terminated:
                 throw BotCallError.conflict("terminated by other getUpdates request; make sure that only one bot instance is running")
             }
             try Task.checkCancellation()
@@ -225,7 +228,7 @@ struct BotAPIMethods: Sendable {
         let chatID: UUID?
         if text.hasPrefix("@") {
             chatID = try await (try? Username(String(text.dropFirst()))).asyncMap { try await store.chats.channelID(username: $0) } ?? nil
-        } else if let number = Int64(text), number != 0 {
+        } else if let number = Int64(text), number != 0, number != .min {
             if number > 0 {
                 chatID = try await store.bots.entity(for: number).asyncMap { try await store.chats.directChatID(between: bot.userID, and: $0) } ?? nil
             } else {
@@ -342,6 +345,7 @@ struct BotAPIMethods: Sendable {
         guard try await store.bots.answerCallback(id, of: bot.userID, answer: json, at: .now()) else {
             throw BotCallError.badRequest("query is too old and response timeout expired or query ID is invalid")
         }
+        await polling.answered(id)
         return true
     }
 

@@ -75,12 +75,24 @@ struct MultipartFormData {
         return index + 2
     }
 
+    /// Where `needle` first occurs in `haystack` from `start`, by Knuth–Morris–Pratt: linear in the
+    /// body's length whatever the boundary (a naive search is quadratic for a body built to repeat
+    /// the boundary's first bytes).
     private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard let first = needle.first, haystack.count >= needle.count else { return nil }
+        guard !needle.isEmpty, start <= haystack.count else { return nil }
+        var failure = [Int](repeating: 0, count: needle.count)
+        var length = 0
+        for index in 1..<max(1, needle.count) {
+            while length > 0, needle[index] != needle[length] { length = failure[length - 1] }
+            if needle[index] == needle[length] { length += 1 }
+            failure[index] = length
+        }
+        var matched = 0
         var index = start
-        let last = haystack.count - needle.count
-        while index <= last {
-            if haystack[index] == first, haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
+        while index < haystack.count {
+            while matched > 0, haystack[index] != needle[matched] { matched = failure[matched - 1] }
+            if haystack[index] == needle[matched] { matched += 1 }
+            if matched == needle.count { return index - needle.count + 1 }
             index += 1
         }
         return nil
