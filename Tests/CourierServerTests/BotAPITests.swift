@@ -547,6 +547,21 @@ struct BotAPITests {
         #expect(RequestLogMiddleware<AppRequestContext>.loggable("/api/v1/bots") == "/api/v1/bots")
     }
 
+
+    @Test
+    func peopleCannotPassForBots() async throws {
+        try await withTestApp(.sqlite) { api, _ in
+            let refused = try await api.send(.post, "/api/v1/auth/register", json: [
+                "username": "official_support_bot", "phone": APIClient.phone(for: "official_support_bot"), "password": "correct horse battery",
+            ])
+            #expect(refused.status == .unprocessableContent)
+            #expect(refused.errorField == "username")
+            let alice = try await api.register(username: "alice_1")
+            #expect(try await api.send(.patch, "/api/v1/users/me", json: ["username": "admin_bot"], token: alice.token).status == .unprocessableContent)
+            #expect(try await api.send(.patch, "/api/v1/users/me", json: ["username": "alice_2"], token: alice.token).status == .ok)
+        }
+    }
+
     @Test
     func idsAreStableAndFitInADouble() {
         let id = UUID()

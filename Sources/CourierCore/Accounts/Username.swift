@@ -17,4 +17,9 @@ public struct Username: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { value }
+
+    /// Names ending in "bot" are bots' (as on Telegram): a person cannot pass for one.
+    public var isBotName: Bool { value.hasSuffix("bot") }
+
+    public static let keptForBots = CourierError.invalid("username", "Usernames ending in \"bot\" are kept for bots.")
 }

@@ -92,6 +92,7 @@ public struct AuthService: Sendable {
     /// Creates an account and signs its first device in.
     public func register(_ registration: Registration, device: Device) async throws -> SignedIn {
         try await limiter.take("register-ip:\(device.ipAddress ?? "unknown")", limiter.settings.registerPerIP)
+        guard !registration.username.isBotName else { throw Username.keptForBots }
         // Cheap checks first, so a taken name costs no bcrypt; the unique indexes stay the final word.
         if try await users.find(.phone(registration.phone)) != nil { throw CourierError.taken("phone") }
         if let email = registration.email, try await users.find(.email(email)) != nil { throw CourierError.taken("email") }

@@ -26,6 +26,9 @@ public struct UserService: Sendable {
         if let avatarURL = changes.avatarURL, let avatarURL {
             try Self.validateAvatarURL(avatarURL)
         }
+        if let username = changes.username, username.isBotName, try await user(id: userID).username != username {
+            throw Username.keptForBots
+        }
         guard !changes.isEmpty else { return try await user(id: userID) }
         guard let updated = try await users.update(id: userID, changes, at: .now()) else { throw CourierError.notFound("user") }
         return updated

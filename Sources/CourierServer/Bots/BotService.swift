@@ -61,7 +61,7 @@ public struct BotService: Sendable {
     /// Makes a bot owned by `ownerID` and returns it with its token, shown this once.
     public func create(username rawUsername: String?, by ownerID: UUID) async throws -> (bot: BotStore.Bot, token: BotToken) {
         let username = try Username(rawUsername ?? "")
-        guard username.value.lowercased().hasSuffix("bot") else {
+        guard username.isBotName else {
             throw CourierError.invalid("username", "A bot's username must end in \"bot\", as on Telegram.")
         }
         let id = UUID()
