@@ -291,6 +291,16 @@ struct BotAPITests {
             let shown = try #require((after["messages"] as? [[String: Any]])?.first { $0["id"] as? String == messageID })
             #expect(shown["content"] as? String == "You said yes")
             #expect((shown["metadata"] as? [String: Any])?["reply_markup"] == nil)
+            // Buttons alone can come back, the text unchanged.
+            let rebuttoned = try #require(try Self.result(try await Self.call(api, bot.token, "editMessageReplyMarkup", [
+                "chat_id": chatID, "message_id": seq, "reply_markup": ["inline_keyboard": [[["text": "Again", "callback_data": "again"]]]],
+            ])) as? [String: Any])
+            #expect(rebuttoned["text"] as? String == "You said yes")
+            #expect(rebuttoned["reply_markup"] != nil)
+            let same = try await Self.call(api, bot.token, "editMessageReplyMarkup", [
+                "chat_id": chatID, "message_id": seq, "reply_markup": ["inline_keyboard": [[["text": "Again", "callback_data": "again"]]]],
+            ])
+            #expect((same["description"] as? String)?.hasPrefix("Bad Request: message is not modified") == true)
         }
     }
 

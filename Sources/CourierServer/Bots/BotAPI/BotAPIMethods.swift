@@ -25,6 +25,8 @@ struct BotAPIMethods: Sendable {
         "getwebhookinfo": { try await $0.getWebhookInfo($1, $2) },
         "sendmessage": { try await $0.sendMessage($1, $2) },
         "editmessagetext": { try await $0.editMessageText($1, $2) },
+        "editmessagecaption": { try await $0.editMessageCaption($1, $2) },
+        "editmessagereplymarkup": { try await $0.editMessageReplyMarkup($1, $2) },
         "deletemessage": { try await $0.deleteMessage($1, $2) },
         "forwardmessage": { try await $0.forwardMessage($1, $2) },
         "sendchataction": { try await $0.sendChatAction($1, $2) },
@@ -283,12 +285,32 @@ struct BotAPIMethods: Sendable {
     }
 
     func editMessageText(_ bot: BotService.Identity, _ arguments: BotAPIArguments) async throws -> TelegramObjects.Message {
+        try await editOwnMessage(bot, arguments) { _ in try arguments.requiredString("text") }
+    }
+
+    func editMessageCaption(_ bot: BotService.Identity, _ arguments: BotAPIArguments) async throws -> TelegramObjects.Message {
+        try await editOwnMessage(bot, arguments) { message in
+            guard !message.media.isEmpty || message.kind != .text else { throw BotCallError.badRequest("there is no caption in the message to edit") }
+            let caption = try arguments.string("caption") ?? ""
+            guard caption.count <= 1024 else { throw BotCallError.badRequest("message caption is too long") }
+            return caption
+        }
+    }
+
+    func editMessageReplyMarkup(_ bot: BotService.Identity, _ arguments: BotAPIArguments) async throws -> TelegramObjects.Message {
+        try await editOwnMessage(bot, arguments) { $0.content }
+    }
+
+    /// Changes the text (or caption) of one of the bot's own messages, and its buttons: Telegram
+    /// removes the buttons of an edit that does not name them again.
+    private func editOwnMessage(
+        _ bot: BotService.Identity, _ arguments: BotAPIArguments, newText: (Message) throws -> String
+    ) async throws -> TelegramObjects.Message {
         guard try arguments.string("inline_message_id") == nil else { throw BotCallError.badRequest("inline messages are not supported") }
         let chat = try await chat(arguments, for: bot)
         let message = try await message(arguments, in: chat)
         guard message.senderID == bot.userID else { throw BotCallError.badRequest("message can't be edited") }
-        let text = try arguments.requiredString("text")
-        // Telegram removes the buttons of an edit that does not name them again.
+        let text = try newText(message)
         let markup: JSONValue?? = switch try keyboard(arguments) {
         case .some(let keyboard?): .some(keyboard.jsonValue)
         default: .some(nil)
