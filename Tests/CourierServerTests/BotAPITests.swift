@@ -572,6 +572,36 @@ struct BotAPITests {
         }
     }
 
+
+    @Test
+    func aBotsVoiceNoteGoesThroughTheMediaPipeline() async throws {
+        let voice = try await MediaFixtures.ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=2"], ["-c:a", "libopus", "-b:a", "24k"], suffix: "ogg")
+        try await withTestApp(.sqlite) { api, _ in
+            let alice = try await api.register(username: "alice_1")
+            let bot = try await Self.makeBot(api, alice, "voice_bot")
+            let chat = try await Self.directChat(api, alice, with: bot)
+            _ = try await api.post(alice, to: chat, "say something")
+            let message = try #require(try await Self.updates(api, bot).first?["message"] as? [String: Any])
+            let chatID = try #require(((message["chat"] as? [String: Any])?["id"] as? NSNumber)?.int64Value)
+            let boundary = "v0ice"
+            var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n\(chatID)\r\n".utf8)
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"voice\"; filename=\"note\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+            body += voice
+            body += Array("\r\n--\(boundary)--\r\n".utf8)
+            let sent = try await api.client.executeRequest(
+                uri: "/bot\(bot.token)/sendVoice", method: .post, headers: [.contentType: "multipart/form-data; boundary=\(boundary)"],
+                body: ByteBuffer(bytes: body)
+            )
+            #expect(sent.status == .ok, "\(String(buffer: sent.body))")
+            let result = try #require((try JSONSerialization.jsonObject(with: Data(buffer: sent.body)) as? [String: Any])?["result"] as? [String: Any])
+            let note = try #require(result["voice"] as? [String: Any])
+            #expect((1...3).contains(note["duration"] as? Int ?? 0))
+            #expect(note["mime_type"] as? String == "audio/ogg")
+            let history = try await api.history(alice, chat)
+            #expect((history["messages"] as? [[String: Any]])?.first?["message_type"] as? String == "audio")
+        }
+    }
+
     @Test
     func idsAreStableAndFitInADouble() {
         let id = UUID()

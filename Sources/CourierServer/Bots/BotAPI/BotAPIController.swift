@@ -40,11 +40,6 @@ struct BotAPIController {
     @Sendable func call(request: Request, context: AppRequestContext) async throws -> Response {
         do {
             let bot = try await authenticate(context)
-            do {
-                try await limiter.take("bot:\(bot.userID)", limiter.settings.bot)
-            } catch {
-                throw BotCallError(error)
-            }
             let name = (context.parameters.get("method") ?? "").lowercased()
             guard let method = BotAPIMethods.table[name] else { throw BotCallError.notFound }
             let result: any Encodable & Sendable
@@ -70,11 +65,13 @@ struct BotAPIController {
 
     /// The bot whose token the path carries. A refused token counts against the caller's address,
     /// as a refused sign-in token does on the REST API: guessing is slow, and ends in 429.
+    /// Every call, a file download too, takes one from the bot's budget (429 with `retry_after` past it).
     private func authenticate(_ context: AppRequestContext) async throws -> BotService.Identity {
+        let bot: BotService.Identity
         do {
             // python-telegram-bot's downloads percent-encode the token's colon; Telegram takes both.
             let raw = context.parameters.get("token") ?? ""
-            return try await methods.bots.authenticate(Substring(raw.removingPercentEncoding ?? raw))
+            bot = try await methods.bots.authenticate(Substring(raw.removingPercentEncoding ?? raw))
         } catch let error as BotCallError where error.code == 401 {
             do {
                 try await limiter.countRefusal(from: context.clientAddress)
@@ -83,6 +80,12 @@ struct BotAPIController {
             }
             throw error
         }
+        do {
+            try await limiter.take("bot:\(bot.userID)", limiter.settings.bot)
+        } catch {
+            throw BotCallError(error)
+        }
+        return bot
     }
 
     private struct Success: Encodable {
