@@ -1,6 +1,7 @@
 import CourierStore
 import Foundation
 import ServiceLifecycle
+import Synchronization
 
 /// The long polls (`getUpdates` with a `timeout`) waiting on this node, one per bot: a second poll
 /// of the same bot ends the first with Telegram's 409, so two copies of a bot notice each other
@@ -23,7 +24,18 @@ public actor BotPolling: UpdateSubscriber, Service {
         let continuation: CheckedContinuation<Outcome, Never>
     }
 
-    private var waiters: [UUID: Waiter] = [:]
+    private var waiters: [UUID: Waiter] = [:] {
+        didSet { anyWaiting.store(!waiters.isEmpty, ordering: .sequentiallyConsistent) }
+    }
+    /// Whether any poll waits, read without entering the actor: most stored changes, on a server
+    /// whose bots use webhooks or none, then cost no hop here.
+    private nonisolated let anyWaiting = Atomic<Bool>(false)
+    /// Counts stored changes: a poll that looked at generation N and then waits is woken at once
+    /// if a change came in between (it was not waiting yet, so nothing woke it).
+    private nonisolated let storedGeneration = Atomic<UInt64>(0)
+
+    /// Read before a poll looks for updates, and handed to `wait`.
+    nonisolated func generation() -> UInt64 { storedGeneration.load(ordering: .sequentiallyConsistent) }
     /// The newest poll of each bot, also while it is not waiting (between its looks).
     private var current: [UUID: UInt64] = [:]
     private var nextTicket: UInt64 = 0
@@ -49,13 +61,18 @@ public actor BotPolling: UpdateSubscriber, Service {
     }
 
     /// Waits until something is stored, the recheck interval or `longest` passes, or a newer poll
-    /// takes over.
-    func wait(_ botID: UUID, ticket: UInt64, upTo longest: Duration) async -> Outcome {
+    /// takes over; at once when something was stored since the poll looked (`generation`).
+    func wait(_ botID: UUID, ticket: UInt64, upTo longest: Duration, lookedAt generation: UInt64) async -> Outcome {
         guard !closing else { return .closing }
         guard current[botID] == ticket else { return .terminated }
+        guard storedGeneration.load(ordering: .sequentiallyConsistent) == generation else { return .woken }
         let interval = min(recheckInterval, max(.zero, longest))
         return await withCheckedContinuation { continuation in
             waiters[botID] = Waiter(ticket: ticket, continuation: continuation)
+            if storedGeneration.load(ordering: .sequentiallyConsistent) != generation {
+                wake(botID, ticket: ticket)
+                return
+            }
             Task { [weak self] in
                 try? await Task.sleep(for: interval)
                 await self?.wake(botID, ticket: ticket)
@@ -89,7 +106,11 @@ public actor BotPolling: UpdateSubscriber, Service {
     }
 
     public nonisolated func updatesStored(_ stored: StoredUpdates) async {
+        // The change is counted before waiters are looked for, and a waiter is registered before it
+        // looks at the count again (both sequentially consistent): one of the two sees the other.
+        storedGeneration.add(1, ordering: .sequentiallyConsistent)
         webhookWakeup.signal()
+        guard anyWaiting.load(ordering: .sequentiallyConsistent) else { return }
         await wakeConcerned(chats: Array(Set(stored.updates.chat.map(\.chatID))), accounts: Set(stored.updates.account.map(\.userID)))
     }
 

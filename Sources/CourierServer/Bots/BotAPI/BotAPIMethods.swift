@@ -99,11 +99,12 @@ struct BotAPIMethods: Sendable {
         defer { Task { await polling.end(bot.userID, ticket: ticket) } }
         let deadline = ContinuousClock.now + .seconds(timeout)
         while true {
+            let generation = polling.generation()
             try await store.bots.collect(for: bot.userID)
             let stored = try await store.bots.updates(of: bot.userID, from: offset, limit: limit, kinds: kinds)
             let rendered = try await render(stored, for: bot)
             if !rendered.isEmpty || ContinuousClock.now >= deadline { return rendered }
-            switch await polling.wait(bot.userID, ticket: ticket, upTo: deadline - ContinuousClock.now) {
+            switch await polling.wait(bot.userID, ticket: ticket, upTo: deadline - ContinuousClock.now, lookedAt: generation) {
             case .woken: break
             case .closing: return rendered
             case .terminated:
