@@ -3,8 +3,8 @@
 // checked form. Pure (no DOM, no I/O): everything a bot sent is untrusted, so the rules of what
 // may show and what a link may open live in one testable place.
 
-/** The most rows and buttons per row shown (Telegram's limits are of the same order). */
-const MAX_ROWS = 20;
+/** The most rows and buttons per row shown: the server's limits (100 buttons, 8 a row). */
+const MAX_ROWS = 100;
 const MAX_PER_ROW = 8;
 
 /**
