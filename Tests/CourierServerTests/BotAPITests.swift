@@ -436,6 +436,14 @@ struct BotAPITests {
             )
             #expect(parsed.status == .badRequest)
             #expect(ContinuousClock.now - started < .seconds(5))
+            // JSON nested deep, many times over: refused before it is read (decoding cost grew
+            // with the cube of the depth).
+            let deep = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
+            let nested = "{" + (0..<16).map { #""k\#($0)":\#(deep)"# }.joined(separator: ",") + "}"
+            let deepStarted = ContinuousClock.now
+            let refused = try await api.send(.post, "/bot\(bot.token)/getMe", body: nested)
+            #expect(refused.status == .badRequest)
+            #expect(ContinuousClock.now - deepStarted < .seconds(5))
         }
     }
 
@@ -555,6 +563,8 @@ struct BotAPITests {
         #expect(RequestLogMiddleware<AppRequestContext>.loggable("/bot123:secret/getMe") == "/bot<token>/getMe")
         #expect(RequestLogMiddleware<AppRequestContext>.loggable("/file/bot123:secret/media/x/y") == "/file/bot<token>/media/x/y")
         #expect(RequestLogMiddleware<AppRequestContext>.loggable("/api/v1/bots") == "/api/v1/bots")
+        #expect(RequestLogMiddleware<AppRequestContext>.loggable("//bot123:secret/getMe") == "//bot<token>/getMe")
+        #expect(RequestLogMiddleware<AppRequestContext>.loggable("/x/../bot123%3Asecret/getMe") == "/x/../bot<token>/getMe")
     }
 
 

@@ -7,7 +7,14 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// Deeper values are refused before they are read: decoding costs more than linear time in
+    /// the depth (each level tries the kinds in turn), and no metadata or Bot API argument needs it.
+    public static let maxDepth = 32
+
     public init(from decoder: any Decoder) throws {
+        guard decoder.codingPath.count <= Self.maxDepth else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "JSON nested deeper than \(Self.maxDepth) levels."))
+        }
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null

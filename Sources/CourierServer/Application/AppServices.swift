@@ -151,7 +151,6 @@ public final class AppServices: Sendable {
             PeriodicJob.signedOutSessionCheck(registry, sessions: store.sessions, interval: gateway.sessionCheckInterval, logger: logger),
             DeploymentLease(engine: store.engine, services: deploymentServices(logger: logger), logger: logger),
             PeriodicJob(name: "call timeouts", interval: .seconds(1), logger: logger) { [calls] in try await calls.endOverdue() },
-            botPolling,
         ] + [PeriodicJob.presenceUpkeep(presence, logger: logger)].compactMap { $0 }
     }
 

@@ -99,6 +99,8 @@ public func buildNode(configuration: ServerConfiguration, store: Store, logger: 
     let app = try buildApplication(configuration: configuration, services: services, logger: logger)
     var nodeServices: [ServiceGroupConfiguration.ServiceConfiguration] = [
         .init(service: app), .init(service: ConnectionDrain(registry: services.registry, spread: configuration.drainSpread, logger: logger)),
+        // Told of the shutdown with the drain, so waiting long polls answer instead of holding the server.
+        .init(service: services.botPolling),
         // Signalled first, so its clock runs from the moment the node is asked to stop.
         .init(service: ShutdownDeadline(limit: configuration.drainSpread + .seconds(30), logger: logger)),
     ]

@@ -15,7 +15,7 @@ public struct BotService: Sendable {
     let audit: AuditService
     let settings: BotSettings
     /// Presses waiting for an answer, per person.
-    let pressing = PressCounter(limit: 5)
+    let pressing = PerKeyLimit(limit: 5)
 
     /// A bot as the Bot API knows the caller: found by its token.
     public struct Identity: Sendable {
@@ -34,25 +34,6 @@ public struct BotService: Sendable {
         enum CodingKeys: String, CodingKey {
             case answered, text, url
             case showAlert = "show_alert"
-        }
-    }
-
-    /// How many presses of each person wait for an answer at once.
-    actor PressCounter {
-        let limit: Int
-        private var pending: [UUID: Int] = [:]
-
-        init(limit: Int) { self.limit = limit }
-
-        func enter(_ userID: UUID) -> Bool {
-            guard pending[userID, default: 0] < limit else { return false }
-            pending[userID, default: 0] += 1
-            return true
-        }
-
-        func leave(_ userID: UUID) {
-            pending[userID, default: 1] -= 1
-            if pending[userID] == 0 { pending[userID] = nil }
         }
     }
 

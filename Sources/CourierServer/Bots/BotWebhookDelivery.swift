@@ -17,13 +17,19 @@ struct BotWebhookDelivery: Service {
     let logger: Logger
     /// One request to a bot's server, from connecting to its status, must end within this.
     static let exchangeDeadline: Duration = .seconds(10)
-    /// Bots whose webhooks are posted to at once.
-    static let parallelBots = 16
+    /// Bots whose webhooks are posted to at once, each sending at most `updatesPerTurn` before
+    /// another's turn: slow bot servers hold up only their own bots.
+    static let parallelBots = 64
+    static let updatesPerTurn = 10
     /// Its own client: redirects are not followed (a bot's server could otherwise send the request
     /// on to an address the check refused), and it lives as long as the process.
     static let http = HTTPClient(
         eventLoopGroupProvider: .singleton,
-        configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)))
+        configuration: .init(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10)),
+            // Bots that share a host (one owner's, or a hosting service's) do not queue behind each other.
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: parallelBots)
+        )
     )
 
     /// Which bots are being delivered to, and when those that failed may be tried again.
@@ -87,7 +93,7 @@ struct BotWebhookDelivery: Service {
         let bot = BotService.Identity(userID: botID, number: try await bots.bots.number(for: botID), username: credentials.username)
         try await bots.bots.collect(for: botID)
         let kinds = BotAPIMethods.kinds(try await bots.bots.allowedUpdates(of: botID))
-        let stored = try await bots.bots.updates(of: botID, from: nil, limit: 100, kinds: kinds)
+        let stored = try await bots.bots.updates(of: botID, from: nil, limit: Self.updatesPerTurn, kinds: kinds)
         guard !stored.isEmpty else { return true }
         let target: BotService.WebhookTarget
         do {
@@ -98,6 +104,9 @@ struct BotWebhookDelivery: Service {
         }
         let rendered = Dictionary(try await methods.render(stored, for: bot).map { ($0.update_id, $0) }) { first, _ in first }
         for update in stored {
+            // The webhook may have been removed or replaced (a new token removes it) since the
+            // turn began: nothing more goes to the old address.
+            guard try await bots.bots.webhook(of: botID)?.url == webhook.url else { return true }
             if let object = rendered[update.updateID] {
                 if let failure = await post(object, to: target, secret: webhook.secret) {
                     try await bots.bots.recordWebhookError(failure, of: botID, at: .now())

@@ -50,7 +50,7 @@ struct NetworkAddress: Sendable, Equatable {
             return a == 0 || a == 10 || a == 127 || (a == 169 && b == 254) || (a == 172 && (16...31).contains(b))
                 || (a == 192 && b == 168) || (a == 100 && (64...127).contains(b)) || a >= 224
                 || (a == 192 && b == 0 && (c == 0 || c == 2)) || (a == 198 && (18...19).contains(b))
-                || (a == 198 && b == 51 && c == 100) || (a == 203 && b == 0 && c == 113)
+                || (a == 198 && b == 51 && c == 100) || (a == 203 && b == 0 && c == 113) || (a == 192 && b == 88 && c == 99)
         }
         guard bytes.count == 16 else { return true }
         // An IPv4 address mapped into IPv6 is judged as that address.
@@ -59,6 +59,8 @@ struct NetworkAddress: Sendable, Equatable {
         }
         guard bytes[0] & 0xe0 == 0x20 else { return true }
         let (first, second) = (UInt16(bytes[0]) << 8 | UInt16(bytes[1]), UInt16(bytes[2]) << 8 | UInt16(bytes[3]))
-        return first == 0x2002 || (first == 0x2001 && (second == 0 || second == 0x0db8))
+        // 6to4, Teredo, benchmarking (2001:2::/48), ORCHIDv2 (2001:10::/28), documentation (2001:db8::/32, 3fff::/20).
+        return first == 0x2002 || first == 0x3fff
+            || (first == 0x2001 && (second == 0 || second == 0x0db8 || second == 0x0002 || (second & 0xfff0) == 0x0010))
     }
 }

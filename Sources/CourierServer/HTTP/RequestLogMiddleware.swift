@@ -27,13 +27,13 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// The path as it may be logged: a bot's token (`/bot<token>/…`, `/file/bot<token>/…`) is a
-    /// password, so everything between `bot` and the next `/` is replaced.
+    /// password, so any segment that may carry one (a `:`, plain or percent-encoded, wherever the
+    /// segment stands: `//bot…` reaches the Bot API too) is replaced.
     static func loggable(_ path: String) -> String {
-        for prefix in ["/bot", "/file/bot"] where path.hasPrefix(prefix) {
-            let rest = path.dropFirst(prefix.count)
-            let tail = rest.firstIndex(of: "/").map { rest[$0...] } ?? ""
-            return prefix + "<token>" + tail
-        }
-        return path
+        guard path.contains(":") || path.range(of: "%3a", options: .caseInsensitive) != nil else { return path }
+        return path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            guard segment.contains(":") || segment.range(of: "%3a", options: .caseInsensitive) != nil else { return String(segment) }
+            return segment.lowercased().hasPrefix("bot") ? "bot<token>" : "<token>"
+        }.joined(separator: "/")
     }
 }

@@ -509,10 +509,14 @@ public struct BotStore: Sendable {
         return try await engine.write { sql in
             try await sql.raw("""
                 UPDATE bot_callback_queries SET answer = \(bind: sealed), answered_at = \(bind: time.milliseconds)
-                WHERE id = \(bind: id) AND bot_id = \(bind: botID) AND answered_at IS NULL RETURNING id
+                WHERE id = \(bind: id) AND bot_id = \(bind: botID) AND answered_at IS NULL
+                  AND created_at >= \(bind: time.milliseconds - Self.callbackAnswerWindow) RETURNING id
                 """).first() != nil
         }
     }
+
+    /// How long after a press a bot may answer it (the person waits 10 s; a little more for clocks).
+    static let callbackAnswerWindow: Int64 = 15_000
 
     static func callbackContext(_ id: String) -> Keyring.FieldContext {
         Keyring.FieldContext(table: "bot_callback_queries", rowID: Self.uuid(from: id), scope: .accounts, field: "data")

@@ -63,6 +63,8 @@ struct BotAPIArguments: Sendable {
                 if part.fileName != nil {
                     arguments.files[part.name] = File(fileName: part.fileName, contentType: part.contentType, bytes: part.body)
                 } else {
+                    // Text fields are as small as in a form; only files are large.
+                    guard part.body.count <= maxFormBytes else { throw BotCallError.tooLarge }
                     arguments.values[part.name] = .string(String(decoding: part.body, as: UTF8.self))
                 }
             }

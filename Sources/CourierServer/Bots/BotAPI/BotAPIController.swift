@@ -9,8 +9,12 @@ import Logging
 struct BotAPIController {
     let methods: BotAPIMethods
     let limiter: RateLimiter
-    /// Bot API uploads handled at once on this node.
+    /// Bot API uploads handled at once on this node, once received.
     static let uploadSlots = ProcessingSlots(count: 4)
+    /// Uploads being received per bot: one, so a bot that sends slowly holds up only itself.
+    static let receiving = PerKeyLimit(limit: 1)
+    /// The longest an upload may take to arrive (50 MB at under 0.5 MB/s is no bot's server).
+    static let uploadDeadline: Duration = .seconds(120)
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("bot{token}/{method}", use: call)
@@ -44,11 +48,18 @@ struct BotAPIController {
             guard let method = BotAPIMethods.table[name] else { throw BotCallError.notFound }
             let result: any Encodable & Sendable
             if request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true {
-                // An upload is held in memory until it is stored (up to 50 MB, more while parsed):
-                // a few at a time per node, the rest wait their turn.
-                result = try await Self.uploadSlots.run {
-                    try await method(methods, bot, try await BotAPIArguments.read(from: request))
+                // Received first, one per bot and within a deadline; then stored a few at a time
+                // per node (an upload is held in memory until it is stored: up to 50 MB).
+                guard await Self.receiving.enter(bot.userID) else { throw BotCallError.tooManyRequests(retryAfter: 1) }
+                let arguments: BotAPIArguments
+                do {
+                    arguments = try await Self.withinUploadDeadline { try await BotAPIArguments.read(from: request) }
+                } catch {
+                    await Self.receiving.leave(bot.userID)
+                    throw error
                 }
+                await Self.receiving.leave(bot.userID)
+                result = try await Self.uploadSlots.run { try await method(methods, bot, arguments) }
             } else {
                 result = try await method(methods, bot, try await BotAPIArguments.read(from: request))
             }
@@ -86,6 +97,24 @@ struct BotAPIController {
             throw BotCallError(error)
         }
         return bot
+    }
+
+    private struct UploadTooSlow: Error {}
+
+    private static func withinUploadDeadline(_ read: @escaping @Sendable () async throws -> BotAPIArguments) async throws -> BotAPIArguments {
+        do {
+            return try await withThrowingTaskGroup(of: BotAPIArguments.self) { group in
+                group.addTask { try await read() }
+                group.addTask {
+                    try await Task.sleep(for: uploadDeadline)
+                    throw UploadTooSlow()
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+        } catch is UploadTooSlow {
+            throw BotCallError(code: 408, description: "Request Timeout")
+        }
     }
 
     private struct Success: Encodable {

@@ -11,6 +11,7 @@ struct MultipartFormData {
     }
 
     let parts: [Part]
+    static let maxHeaderBytes = 8 * 1024
 
     /// Parses `body` delimited by `boundary`; nil when it is not well formed.
     init?(body: [UInt8], boundary: String) {
@@ -25,7 +26,10 @@ struct MultipartFormData {
             guard let headersStart = Self.skipLineEnd(in: body, at: position),
                   let headersEnd = Self.find(Array("\r\n\r\n".utf8), in: body, from: headersStart)
             else { return nil }
-            guard let headers = String(bytes: body[headersStart..<headersEnd], encoding: .utf8) else { return nil }
+            // A part's headers are a few lines: more is an attack on the parser, not a file.
+            guard headersEnd - headersStart <= Self.maxHeaderBytes,
+                  let headers = String(bytes: body[headersStart..<headersEnd], encoding: .utf8)
+            else { return nil }
             let contentStart = headersEnd + 4
             guard let next = Self.find(Array("\r\n".utf8) + delimiter, in: body, from: contentStart) else { return nil }
             var name: String?
