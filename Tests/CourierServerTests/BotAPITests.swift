@@ -49,6 +49,27 @@ struct BotAPITests {
         return try response.string("id")
     }
 
+    /// A Bot API call with a multipart body (text fields and one file), as the libraries send uploads;
+    /// the status and the envelope's `result`.
+    static func upload(
+        _ api: APIClient, _ bot: TestBot, _ method: String, fields: [String: String], file: (field: String, name: String, bytes: [UInt8])
+    ) async throws -> (HTTPResponse.Status, [String: Any]) {
+        let boundary = "b0undary-\(UUID().uuidString)"
+        var body: [UInt8] = []
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+        }
+        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+        body += file.bytes
+        body += Array("\r\n--\(boundary)--\r\n".utf8)
+        let response = try await api.client.executeRequest(
+            uri: "/bot\(bot.token)/\(method)", method: .post, headers: [.contentType: "multipart/form-data; boundary=\(boundary)"],
+            body: ByteBuffer(bytes: body)
+        )
+        let envelope = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+        return (response.status, try #require(envelope?["result"] as? [String: Any], "\(envelope ?? [:])"))
+    }
+
     static func updates(_ api: APIClient, _ bot: TestBot, offset: Int64? = nil, timeout: Int = 0) async throws -> [[String: Any]] {
         let response = try await call(api, bot.token, "getUpdates", ["offset": offset, "timeout": timeout])
         return try #require(try result(response) as? [[String: Any]])
@@ -457,18 +478,11 @@ struct BotAPITests {
             let message = try #require(try await Self.updates(api, bot).first?["message"] as? [String: Any])
             let chatID = try #require(((message["chat"] as? [String: Any])?["id"] as? NSNumber)?.int64Value)
             // aiogram names the file part apart: photo=attach://<name>.
-            let boundary = "b0undary"
-            var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n\(chatID)\r\n".utf8)
-            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"photo\"\r\n\r\nattach://f1\r\n".utf8)
-            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"f1\"; filename=\"p.png\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
-            body += MediaFixtures.png(width: 64, height: 48)
-            body += Array("\r\n--\(boundary)--\r\n".utf8)
-            let sent = try await api.client.executeRequest(
-                uri: "/bot\(bot.token)/sendPhoto", method: .post, headers: [.contentType: "multipart/form-data; boundary=\(boundary)"],
-                body: ByteBuffer(bytes: body)
+            let (status, result) = try await Self.upload(
+                api, bot, "sendPhoto", fields: ["chat_id": "\(chatID)", "photo": "attach://f1"],
+                file: (field: "f1", name: "p.png", bytes: MediaFixtures.png(width: 64, height: 48))
             )
-            #expect(sent.status == .ok, "\(String(buffer: sent.body))")
-            let result = try #require((try JSONSerialization.jsonObject(with: Data(buffer: sent.body)) as? [String: Any])?["result"] as? [String: Any])
+            #expect(status == .ok)
             let largest = try #require((result["photo"] as? [[String: Any]])?.last)
             #expect(largest["width"] as? Int == 64)
             let history = try await api.history(alice, chat)
@@ -593,17 +607,10 @@ struct BotAPITests {
             _ = try await api.post(alice, to: chat, "say something")
             let message = try #require(try await Self.updates(api, bot).first?["message"] as? [String: Any])
             let chatID = try #require(((message["chat"] as? [String: Any])?["id"] as? NSNumber)?.int64Value)
-            let boundary = "v0ice"
-            var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n\(chatID)\r\n".utf8)
-            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"voice\"; filename=\"note\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
-            body += voice
-            body += Array("\r\n--\(boundary)--\r\n".utf8)
-            let sent = try await api.client.executeRequest(
-                uri: "/bot\(bot.token)/sendVoice", method: .post, headers: [.contentType: "multipart/form-data; boundary=\(boundary)"],
-                body: ByteBuffer(bytes: body)
+            let (status, result) = try await Self.upload(
+                api, bot, "sendVoice", fields: ["chat_id": "\(chatID)"], file: (field: "voice", name: "note", bytes: voice)
             )
-            #expect(sent.status == .ok, "\(String(buffer: sent.body))")
-            let result = try #require((try JSONSerialization.jsonObject(with: Data(buffer: sent.body)) as? [String: Any])?["result"] as? [String: Any])
+            #expect(status == .ok)
             let note = try #require(result["voice"] as? [String: Any])
             #expect((1...3).contains(note["duration"] as? Int ?? 0))
             #expect(note["mime_type"] as? String == "audio/ogg")

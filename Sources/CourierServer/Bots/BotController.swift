@@ -49,9 +49,6 @@ struct BotController {
 
     @Sendable func press(request: Request, context: AuthenticatedContext) async throws -> CallbackAnswerResponse {
         let body = try await request.decodeJSON(as: PressRequest.self, context: context)
-        guard body.data.utf8.count <= InlineKeyboard.maxCallbackDataBytes else {
-            throw CourierError.invalid("data", "The message has no button with this data.")
-        }
         let answer = try await bots.press(try context.parameters.uuid("id", resource: "message"), data: body.data, by: context.user.userID)
         return CallbackAnswerResponse(answer: answer)
     }

@@ -57,8 +57,6 @@ struct BotWebhookDelivery: Service {
         }
     }
 
-    struct ExchangeTimedOut: Error {}
-
     func run() async throws {
         let schedule = Schedule()
         let wakeup = methods.polling.webhookWakeup
@@ -132,17 +130,9 @@ struct BotWebhookDelivery: Service {
         do {
             request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(update)))
             let prepared = request
-            let status = try await withThrowingTaskGroup(of: UInt.self) { group in
-                group.addTask { try await Self.http.execute(prepared, timeout: .seconds(10)).status.code }
-                group.addTask {
-                    try await Task.sleep(for: Self.exchangeDeadline)
-                    throw ExchangeTimedOut()
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
-            }
+            let status = try await withDeadline(Self.exchangeDeadline) { try await Self.http.execute(prepared, timeout: .seconds(10)).status.code }
             return (200..<300).contains(status) ? nil : "Wrong response from the webhook: \(status)"
-        } catch is ExchangeTimedOut {
+        } catch is DeadlineExceeded {
             return "Timeout expired"
         } catch {
             return "Connection failed"

@@ -53,7 +53,10 @@ struct BotAPIController {
                 guard await Self.receiving.enter(bot.userID) else { throw BotCallError.tooManyRequests(retryAfter: 1) }
                 let arguments: BotAPIArguments
                 do {
-                    arguments = try await Self.withinUploadDeadline { try await BotAPIArguments.read(from: request) }
+                    arguments = try await withDeadline(Self.uploadDeadline) { try await BotAPIArguments.read(from: request) }
+                } catch is DeadlineExceeded {
+                    await Self.receiving.leave(bot.userID)
+                    throw BotCallError(code: 408, description: "Request Timeout")
                 } catch {
                     await Self.receiving.leave(bot.userID)
                     throw error
@@ -97,24 +100,6 @@ struct BotAPIController {
             throw BotCallError(error)
         }
         return bot
-    }
-
-    private struct UploadTooSlow: Error {}
-
-    private static func withinUploadDeadline(_ read: @escaping @Sendable () async throws -> BotAPIArguments) async throws -> BotAPIArguments {
-        do {
-            return try await withThrowingTaskGroup(of: BotAPIArguments.self) { group in
-                group.addTask { try await read() }
-                group.addTask {
-                    try await Task.sleep(for: uploadDeadline)
-                    throw UploadTooSlow()
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
-            }
-        } catch is UploadTooSlow {
-            throw BotCallError(code: 408, description: "Request Timeout")
-        }
     }
 
     private struct Success: Encodable {

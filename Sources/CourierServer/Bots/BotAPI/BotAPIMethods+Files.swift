@@ -58,7 +58,7 @@ extension BotAPIMethods {
 
     private func upload(_ file: BotAPIArguments.File, kind: MediaKind, for bot: BotService.Identity) async throws -> MediaAttachment {
         guard !file.bytes.isEmpty else { throw BotCallError.badRequest("file must be non-empty") }
-        let sha256 = SHA256.hash(data: file.bytes).map { String(format: "%02x", $0) }.joined()
+        let sha256 = Data(SHA256.hash(data: file.bytes)).hexString
         let mimeType = Self.mimeType(of: file, kind: kind)
         let name = file.fileName.flatMap { $0.isEmpty ? nil : $0 } ?? "\(kind.rawValue)\(Self.fileExtension(mimeType))"
         let record = try await media.createUpload(

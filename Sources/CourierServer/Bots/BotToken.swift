@@ -1,8 +1,7 @@
-import Crypto
 import Foundation
 
 /// A bot's token in Telegram's form, `<id>:<secret>`: the id is the bot's Bot API id, the secret
-/// 32 random bytes in URL-safe Base64. Only the secret's SHA-256 is stored; it is 256 random bits,
+/// a `SecretToken` (32 random bytes in URL-safe Base64). Only the secret's SHA-256 is stored; it is 256 random bits,
 /// so a fast hash is as good as a slow one and every Bot API call can check it.
 public struct BotToken: Sendable, Equatable {
     public let botNumber: Int64
@@ -15,11 +14,7 @@ public struct BotToken: Sendable, Equatable {
 
     /// A new token for the bot whose Bot API id is `botNumber`.
     public static func generate(botNumber: Int64) -> BotToken {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let secret = Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        return BotToken(botNumber: botNumber, secret: secret)
+        BotToken(botNumber: botNumber, secret: SecretToken.random())
     }
 
     /// Reads a token from a URL; nil unless it has the form (digits, a colon, 20 to 100 URL-safe characters).
@@ -39,9 +34,7 @@ public struct BotToken: Sendable, Equatable {
     public var text: String { "\(botNumber):\(secret)" }
 
     /// What is stored of the secret.
-    public var secretHash: String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
+    public var secretHash: String { SecretToken.hash(secret) }
 
     /// Whether this token's secret is the one whose hash is stored, compared in constant time.
     public func matches(hash stored: String) -> Bool {
