@@ -72,7 +72,6 @@ public struct BotService: Sendable {
     public func replaceToken(of botID: UUID, by ownerID: UUID) async throws -> BotToken {
         let token = BotToken.generate(botNumber: try await bots.number(for: botID))
         guard try await bots.replaceToken(of: botID, ownedBy: ownerID, with: token.secretHash) else { throw CourierError.notFound("bot") }
-        try await bots.setWebhook(nil, of: botID)
         await polling.endAll(of: botID)
         await audit.record(.init(action: "bot_token_replaced", actorID: ownerID, subjectID: botID))
         return token

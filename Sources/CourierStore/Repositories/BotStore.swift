@@ -158,11 +158,14 @@ public struct BotStore: Sendable {
         }
     }
 
-    /// Replaces a bot's token (the old one stops working at once); false when `ownerID` owns no such bot.
+    /// Replaces a bot's token (the old one stops working at once) and removes the webhook the old
+    /// one may have set, in one statement: a crash cannot leave a thief's webhook behind a new
+    /// token. False when `ownerID` owns no such bot.
     public func replaceToken(of botID: UUID, ownedBy ownerID: UUID, with tokenHash: String) async throws -> Bool {
         try await engine.write { sql in
             try await sql.raw("""
-                UPDATE bots SET token_hash = \(bind: tokenHash) WHERE user_id = \(bind: botID) AND owner_id = \(bind: ownerID) RETURNING user_id
+                UPDATE bots SET token_hash = \(bind: tokenHash), webhook_url = NULL, webhook_secret = NULL, webhook_error_at = NULL, webhook_error = NULL
+                WHERE user_id = \(bind: botID) AND owner_id = \(bind: ownerID) RETURNING user_id
                 """).first() != nil
         }
     }
