@@ -1,5 +1,4 @@
 import PostgresNIO
-import SQLiteNIO
 
 /// A unique-constraint violation, recognised the same way on both engines.
 struct UniqueViolation {
@@ -7,7 +6,7 @@ struct UniqueViolation {
     let constraint: String
 
     init?(_ error: any Error) {
-        if let error = error as? SQLiteError, error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed {
+        if let error = error as? SQLiteStatementError, error.isUniqueViolation {
             constraint = error.message
         } else if let error = error as? PSQLError, error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
             constraint = error.serverInfo?[.constraintName] ?? ""

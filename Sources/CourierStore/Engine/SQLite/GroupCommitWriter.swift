@@ -1,5 +1,5 @@
+import Logging
 import SQLKit
-import SQLiteKit
 
 /// Runs SQLite write transactions on the one writer connection, folding every transaction that
 /// queued up while the previous commit was on its way to disk into a single transaction.
@@ -9,20 +9,31 @@ import SQLiteKit
 /// while each keeps its own all-or-nothing outcome (see `commit`). Callers hear back only after
 /// the commit that holds their work is durable.
 ///
+/// The actor is isolated to the writer connection's thread, and each batch runs there from
+/// `BEGIN` to `COMMIT`: the bodies prefer that thread as their task executor, so their statements
+/// run without a thread switch (see `SQLiteThread`).
+///
 /// A writer's body may run more than once (after a batch-mate failed), always in a fresh
 /// transaction: bodies must only act on the database, as every `DatabaseEngine.write` body does.
 actor GroupCommitWriter {
     /// Transactions one commit takes at most, so a flood of writers cannot grow a batch without bound.
     static let maximumBatch = 256
 
-    private let pool: ConnectionPool<SQLiteConnection>
+    private let connection: SQLiteDirectConnection
+    private let database: SQLiteDirectDatabase
     private var queue: [any GroupedWrite] = []
-    private var draining = false
+    /// The batches being committed, while there are any; `finish` waits for it.
+    private var draining: Task<Void, Never>?
     /// Hears each commit's batch size (metrics); nil when nobody listens.
     private var batchObserver: (@Sendable (Int) -> Void)?
 
-    init(pool: ConnectionPool<SQLiteConnection>) {
-        self.pool = pool
+    init(connection: SQLiteDirectConnection, logger: Logger) {
+        self.connection = connection
+        self.database = SQLiteDirectDatabase(connection: connection, logger: logger)
+    }
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor {
+        connection.thread.asUnownedSerialExecutor()
     }
 
     func observeBatches(_ observer: @escaping @Sendable (Int) -> Void) {
@@ -36,11 +47,15 @@ actor GroupCommitWriter {
         }
     }
 
+    /// Returns once the transactions queued so far are committed (or failed).
+    func finish() async {
+        while let draining { await draining.value }
+    }
+
     private func enqueue(_ job: any GroupedWrite) {
         queue.append(job)
-        guard !draining else { return }
-        draining = true
-        Task { await drain() }
+        guard draining == nil else { return }
+        draining = Task(executorPreference: connection.thread) { await self.drain() }
     }
 
     /// Commits batches until nothing is waiting. Writers that arrive meanwhile join the next batch:
@@ -52,7 +67,7 @@ actor GroupCommitWriter {
             batchObserver?(batch.count)
             await commit(batch)
         }
-        draining = false
+        draining = nil
     }
 
     /// Runs the batch as one transaction. Failures are rare (a repeated `client_msg_id`, a chat
@@ -84,18 +99,16 @@ actor GroupCommitWriter {
 
     /// Runs `jobs` in one transaction; nil when it committed, else the error that rolled it back.
     private func transaction(_ jobs: [any GroupedWrite]) async -> (any Error)? {
+        let sql = database
         do {
-            try await pool.withConnection { connection in
-                let sql = connection.sql(queryLogLevel: nil)
-                // IMMEDIATE takes the write lock at BEGIN, so the transaction never fails half-way for a lock.
-                try await sql.raw("BEGIN IMMEDIATE").run()
-                do {
-                    for job in jobs { try await job.run(on: sql) }
-                    try await sql.raw("COMMIT").run()
-                } catch {
-                    try? await sql.raw("ROLLBACK").run()
-                    throw error
-                }
+            // IMMEDIATE takes the write lock at BEGIN, so the transaction never fails half-way for a lock.
+            try await sql.raw("BEGIN IMMEDIATE").run()
+            do {
+                for job in jobs { try await job.run(on: sql) }
+                try await sql.raw("COMMIT").run()
+            } catch {
+                try? await sql.raw("ROLLBACK").run()
+                throw error
             }
             return nil
         } catch {

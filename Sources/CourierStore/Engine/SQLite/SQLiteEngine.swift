@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOPosix
 import SQLKit
 import Synchronization
 import SQLiteKit
@@ -11,11 +10,12 @@ import SQLiteKit
 /// transaction goes through it, in order; those that queue up share a commit, see
 /// `GroupCommitWriter`) and a few reader connections.
 ///
-/// Statements run on threads of the engine's own, never on an event loop: the writer on a thread
-/// of its own, the readers on one each. Every write of the node passes through the writer one
-/// statement after another, so a statement of it must never wait for a thread behind reads, nor
-/// behind a bcrypt hash (NIO's shared pool, where SQLiteNIO runs by default, has two threads here
-/// and also hashes passwords: while two sign-ins hashed at cost 12, every statement waited).
+/// Each connection has a thread of its own (`SQLiteThread`), never an event loop nor a thread
+/// shared with other work: every write of the node passes through the writer, so a statement of it
+/// must never wait behind reads or a bcrypt hash. A read or write body runs on its connection's
+/// thread from start to end (the body prefers that thread as its task executor), so its statements
+/// run there directly, with statements prepared once per connection (`SQLiteDirectConnection`),
+/// instead of three thread switches per statement.
 ///
 /// The write-ahead log is copied back into the database file by a connection of its own, in the
 /// background (`checkpointInterval`), never by a commit: SQLite's automatic checkpoint runs in the
@@ -24,12 +24,13 @@ import SQLiteKit
 public final class SQLiteEngine: DatabaseEngine {
     public let kind = SQLEngineKind.sqlite
     public let path: String
-    private let writer: ConnectionPool<SQLiteConnection>
-    private let readers: ConnectionPool<SQLiteConnection>
+    private let writer: SQLiteDirectConnection
+    private let readers: ConnectionPool<SQLiteDirectConnection>
+    private let readerConnections: [SQLiteDirectConnection]
     private let committer: GroupCommitWriter
-    private let threads: [NIOThreadPool]
-    private let checkpointing: SQLiteConnection
+    private let checkpointing: SQLiteDirectConnection
     private let checkpointer: Task<Void, Never>
+    private let logger: Logger
     /// Set by `close`: the engine's threads are gone, so a statement must not be started.
     private let isClosed = Atomic(false)
     /// How often the background checkpoint runs (`PASSIVE`: it copies what it can without waiting
@@ -44,17 +45,17 @@ public final class SQLiteEngine: DatabaseEngine {
     }
 
     private init(
-        path: String, writer: ConnectionPool<SQLiteConnection>, readers: ConnectionPool<SQLiteConnection>, checkpointing: SQLiteConnection,
-        threads: [NIOThreadPool], logger: Logger
+        path: String, writer: SQLiteDirectConnection, readers: [SQLiteDirectConnection], checkpointing: SQLiteDirectConnection, logger: Logger
     ) {
         self.path = path
         self.writer = writer
-        self.readers = readers
-        self.committer = GroupCommitWriter(pool: writer)
-        self.threads = threads
+        self.readers = ConnectionPool(readers)
+        self.readerConnections = readers
+        self.logger = logger
+        self.committer = GroupCommitWriter(connection: writer, logger: logger)
         self.checkpointing = checkpointing
         self.checkpointer = Task {
-            let sql = checkpointing.sql(queryLogLevel: nil)
+            let sql = SQLiteDirectDatabase(connection: checkpointing, logger: logger)
             while (try? await Task.sleep(for: Self.checkpointInterval)) != nil {
                 do {
                     _ = try await sql.raw("PRAGMA wal_checkpoint(PASSIVE)").all()
@@ -73,40 +74,32 @@ public final class SQLiteEngine: DatabaseEngine {
             try PrivateFile.secure(path)
             for journal in ["-wal", "-shm", "-journal"] { try PrivateFile.narrowIfPresent(path + journal) }
         }
-        let writerThread = NIOThreadPool(numberOfThreads: 1)
-        let readerThreads = NIOThreadPool(numberOfThreads: max(1, readerCount))
-        let checkpointThread = NIOThreadPool(numberOfThreads: 1)
-        let threads = [writerThread, readerThreads, checkpointThread]
-        threads.forEach { $0.start() }
-        var opened: [SQLiteConnection] = []
+        var opened: [SQLiteDirectConnection] = []
         do {
-            let writer = try await openConnection(path: path, on: writerThread, logger: logger)
+            let writer = try await openConnection(path: path, name: "sqlite-writer", logger: logger)
             opened.append(writer)
             // WAL is a property of the file: set it once, on the writer, before any reader opens it.
             // Commits never checkpoint (the background does), and a log copied whole is cut back.
+            let sql = SQLiteDirectDatabase(connection: writer, logger: logger)
             for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA wal_autocheckpoint=0", "PRAGMA journal_size_limit=\(logSizeLimit)"] {
-                _ = try await writer.sql(queryLogLevel: nil).raw(SQLQueryString(pragma)).all()
+                _ = try await sql.raw(SQLQueryString(pragma)).all()
             }
-            for _ in 0..<max(1, readerCount) {
-                opened.append(try await openConnection(path: path, on: readerThreads, logger: logger))
+            var readers: [SQLiteDirectConnection] = []
+            for index in 0..<max(1, readerCount) {
+                readers.append(try await openConnection(path: path, name: "sqlite-reader-\(index)", logger: logger))
+                opened.append(readers[index])
             }
-            let checkpointing = try await openConnection(path: path, on: checkpointThread, logger: logger)
-            return SQLiteEngine(
-                path: path, writer: ConnectionPool([writer]), readers: ConnectionPool(Array(opened.dropFirst())), checkpointing: checkpointing,
-                threads: threads, logger: logger
-            )
+            let checkpointing = try await openConnection(path: path, name: "sqlite-checkpoint", logger: logger)
+            return SQLiteEngine(path: path, writer: writer, readers: readers, checkpointing: checkpointing, logger: logger)
         } catch {
             for connection in opened { try? await connection.close() }
-            for pool in threads { try? await pool.shutdownGracefully() }
             throw error
         }
     }
 
-    private static func openConnection(path: String, on threads: NIOThreadPool, logger: Logger) async throws -> SQLiteConnection {
-        let connection = try await SQLiteConnection.open(
-            storage: .file(path: path), threadPool: threads, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()
-        )
-        let sql = connection.sql(queryLogLevel: nil)
+    private static func openConnection(path: String, name: String, logger: Logger) async throws -> SQLiteDirectConnection {
+        let connection = try await SQLiteDirectConnection.open(path: path, name: name)
+        let sql = SQLiteDirectDatabase(connection: connection, logger: logger)
         do {
             // Wait for a lock instead of failing at once; FULL makes a commit durable before it returns,
             // which is what "persisted before acknowledged" needs.
@@ -125,9 +118,24 @@ public final class SQLiteEngine: DatabaseEngine {
         await committer.observeBatches(observer)
     }
 
+    /// Statements prepared so far by all of the engine's connections: each distinct statement once
+    /// per connection, then reused (a regression guard counts it).
+    public func preparedStatementCount() async throws -> Int {
+        var total = try await writer.thread.run { [writer] in writer.preparedCount }
+        for reader in readerConnections {
+            total += try await reader.thread.run { reader.preparedCount }
+        }
+        return total
+    }
+
     public func read<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         guard !isClosed.load(ordering: .acquiring) else { throw ClosedError() }
-        return try await readers.withConnection { try await body($0.sql(queryLogLevel: nil)) }
+        let logger = logger
+        return try await readers.withConnection { connection in
+            try await withTaskExecutorPreference(connection.thread) {
+                try await body(SQLiteDirectDatabase(connection: connection, logger: logger))
+            }
+        }
     }
 
     public func write<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
@@ -140,9 +148,11 @@ public final class SQLiteEngine: DatabaseEngine {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         checkpointer.cancel()
         await checkpointer.value
-        for connection in await writer.all + readers.all + [checkpointing] {
+        // Wait out the transactions and reads under way: a connection must not close beneath them.
+        await committer.finish()
+        for _ in readerConnections { _ = await readers.acquire() }
+        for connection in [writer] + readerConnections + [checkpointing] {
             try await connection.close()
         }
-        for pool in threads { try await pool.shutdownGracefully() }
     }
 }

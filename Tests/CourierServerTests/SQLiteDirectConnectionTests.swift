@@ -1,0 +1,141 @@
+@testable import CourierStore
+import Foundation
+import NIOCore
+import SQLKit
+import SQLiteNIO
+import Synchronization
+import Testing
+
+/// The pieces under the SQLite engine, each on its own: the thread that runs a connection's
+/// statements, the connection with its kept statements, and the engine running whole bodies on
+/// their connection's thread.
+@Suite("SQLite connections")
+struct SQLiteDirectConnectionTests {
+    @Test func aThreadRunsWorkInOrderAndHandsBackResultsAndErrors() async throws {
+        let thread = SQLiteThread(name: "test-sqlite")
+        let order = Order()
+        for index in 0..<100 { try await thread.run { order.append(index) } }
+        #expect(order.all == Array(0..<100))
+        #expect(try await thread.run { thread.isCurrent })
+        #expect(!thread.isCurrent)
+        struct Refused: Error {}
+        await #expect(throws: Refused.self) { try await thread.run { throw Refused() } }
+        await thread.stop()
+    }
+
+    @Test func aTaskPreferringTheThreadStaysOnIt() async throws {
+        let thread = SQLiteThread(name: "test-sqlite")
+        let stayed = await withTaskExecutorPreference(thread) {
+            var stayed = thread.isCurrent
+            for _ in 0..<10 {
+                await Task.yield()
+                stayed = stayed && thread.isCurrent
+            }
+            return stayed
+        }
+        #expect(stayed)
+        await thread.stop()
+    }
+
+    @Test func valuesComeBackAsTheyWentIn() async throws {
+        let folder = try TemporaryFolder()
+        let engine = try await SQLiteEngine.open(path: folder.path + "/values.sqlite", logger: TestEngine.logger)
+        try await engine.write { try await $0.raw("CREATE TABLE probe (id INTEGER PRIMARY KEY, t TEXT, b BLOB, f REAL, n INTEGER)").run() }
+        let text = "nul \u{0} inside, ünïcödé, 🐈"
+        let blob = Data([0, 1, 2, 255])
+        try await engine.write { sql in
+            try await sql.raw("INSERT INTO probe (id, t, b, f, n) VALUES (\(bind: Int.max), \(bind: text), \(bind: blob), \(bind: 1.5), NULL)").run()
+            try await sql.raw("INSERT INTO probe (id, t, b, f, n) VALUES (\(bind: Int.min), '', \(bind: Data()), 0, 0)").run()
+        }
+        let rows = try await engine.read { sql in
+            try await sql.raw("SELECT id, t, b, f, n, typeof(b) AS kind FROM probe ORDER BY id DESC").all().map { row in
+                (
+                    try row.decode(column: "id", as: Int.self), try row.decode(column: "t", as: String.self),
+                    try row.decode(column: "b", as: Data.self), try row.decode(column: "f", as: Double.self),
+                    try row.decodeNil(column: "n"), try row.decode(column: "kind", as: String.self)
+                )
+            }
+        }
+        try #require(rows.count == 2)
+        #expect(rows[0].0 == Int.max && rows[0].1 == text && rows[0].2 == blob && rows[0].3 == 1.5 && rows[0].4)
+        // An empty blob stays a blob, not NULL.
+        #expect(rows[1].0 == Int.min && rows[1].1 == "" && rows[1].2 == Data() && !rows[1].4 && rows[1].5 == "blob")
+        try await engine.close()
+    }
+
+    @Test func statementsArePreparedOncePerConnection() async throws {
+        let folder = try TemporaryFolder()
+        let engine = try await SQLiteEngine.open(path: folder.path + "/prepared.sqlite", readerCount: 1, logger: TestEngine.logger)
+        try await engine.write { try await $0.raw("CREATE TABLE probe (id INTEGER PRIMARY KEY)").run() }
+        for id in 0..<5 { try await engine.write { try await $0.raw("INSERT INTO probe (id) VALUES (\(bind: id))").run() } }
+        _ = try await engine.read { try await $0.raw("SELECT COUNT(*) AS n FROM probe WHERE id >= \(bind: 0)").all() }
+        let before = try await engine.preparedStatementCount()
+        for id in 5..<105 {
+            try await engine.write { try await $0.raw("INSERT INTO probe (id) VALUES (\(bind: id))").run() }
+            _ = try await engine.read { try await $0.raw("SELECT COUNT(*) AS n FROM probe WHERE id >= \(bind: id)").all() }
+        }
+        #expect(try await engine.preparedStatementCount() == before)
+        // Text that varies each time (never done by Courier's queries) cannot grow the cache without bound.
+        for id in 0..<(SQLiteDirectConnection.statementCacheLimit + 10) {
+            _ = try await engine.read { try await $0.raw("SELECT \(unsafeRaw: String(id)) AS n").first()?.decode(column: "n", as: Int.self) }
+        }
+        #expect(try await engine.read { try await $0.raw("SELECT COUNT(*) AS n FROM probe").first()?.decode(column: "n", as: Int.self) } == 105)
+        try await engine.close()
+    }
+
+    @Test func aBodyRunsOnItsConnectionsThreadFromStartToEnd() async throws {
+        let folder = try TemporaryFolder()
+        let engine = try await SQLiteEngine.open(path: folder.path + "/threads.sqlite", logger: TestEngine.logger)
+        @Sendable func onOwnThread(_ sql: any SQLDatabase) -> Bool {
+            (sql as? SQLiteDirectDatabase)?.connection.thread.isCurrent ?? false
+        }
+        let wrote = try await engine.write { sql in
+            var stayed = onOwnThread(sql)
+            try await sql.raw("CREATE TABLE probe (id INTEGER PRIMARY KEY)").run()
+            stayed = stayed && onOwnThread(sql)
+            for id in 0..<10 {
+                try await sql.raw("INSERT INTO probe (id) VALUES (\(bind: id))").run()
+                stayed = stayed && onOwnThread(sql)
+            }
+            return stayed
+        }
+        #expect(wrote, "a write body left the writer's thread")
+        let read = try await engine.read { sql in
+            var stayed = onOwnThread(sql)
+            for _ in 0..<10 {
+                _ = try await sql.raw("SELECT COUNT(*) AS n FROM probe").all()
+                stayed = stayed && onOwnThread(sql)
+            }
+            return stayed
+        }
+        #expect(read, "a read body left its reader's thread")
+        try await engine.close()
+    }
+
+    @Test func aRepeatedKeyIsRecognisedAndTheTransactionRolledBack() async throws {
+        let folder = try TemporaryFolder()
+        let engine = try await SQLiteEngine.open(path: folder.path + "/unique.sqlite", logger: TestEngine.logger)
+        try await engine.write { try await $0.raw("CREATE TABLE probe (id INTEGER PRIMARY KEY, name TEXT UNIQUE)").run() }
+        try await engine.write { try await $0.raw("INSERT INTO probe (id, name) VALUES (1, 'a')").run() }
+        let error = await #expect(throws: SQLiteStatementError.self) {
+            try await engine.write { sql in
+                try await sql.raw("INSERT INTO probe (id, name) VALUES (2, 'b')").run()
+                try await sql.raw("INSERT INTO probe (id, name) VALUES (3, 'a')").run()
+            }
+        }
+        #expect(error.map { UniqueViolation($0)?.isOn(table: "probe", column: "name") } == true)
+        let names = try await engine.read { try await $0.raw("SELECT name FROM probe").all().map { try $0.decode(column: "name", as: String.self) } }
+        #expect(names == ["a"])
+        // A statement SQLite cannot prepare is an error too, and the connection goes on.
+        await #expect(throws: SQLiteStatementError.self) { try await engine.read { try await $0.raw("SELEKT 1").run() } }
+        #expect(try await engine.read { try await $0.raw("SELECT COUNT(*) AS n FROM probe").first()?.decode(column: "n", as: Int.self) } == 1)
+        try await engine.close()
+    }
+}
+
+/// Numbers appended from whichever thread, read back in order.
+private final class Order: Sendable {
+    private let numbers = Mutex<[Int]>([])
+    func append(_ number: Int) { numbers.withLock { $0.append(number) } }
+    var all: [Int] { numbers.withLock { $0 } }
+}
