@@ -1,5 +1,6 @@
 import CourierServer
 import CourierStore
+import Synchronization
 import Testing
 
 /// Ceilings on the SQL work of the hot paths, counted rather than timed (`StatementCounter`), so
@@ -40,7 +41,7 @@ struct StatementBudgetTests {
 
     @Test(arguments: TestEngine.all)
     func sendingToAGroupOfTenStaysWithinItsBudget(engine: TestEngine) async throws {
-        try await withCountedApp(engine) { api, counter in
+        try await withCountedApp(engine) { api, counter, prepared in
             let alice = try await api.register(username: "alice_1")
             var members: [SignedInUser] = []
             for index in 0..<9 { members.append(try await api.register(username: "member_\(index)")) }
@@ -53,12 +54,15 @@ struct StatementBudgetTests {
                 for index in 0..<messages { try await api.post(alice, to: chat, "message \(index) for @member_\(index % 9)") }
             }
             Self.check(cost, of: messages, "\(engine) send", against: Self.sendBudget(engine))
+            try await Self.expectFewPrepared(Self.sendBudget(engine).statements, by: {
+                for index in 0..<5 { try await api.post(alice, to: chat, "again \(index) for @member_\(index)") }
+            }, prepared, "5 sends")
         }
     }
 
     @Test(arguments: TestEngine.all)
     func aHistoryPageStaysWithinItsBudget(engine: TestEngine) async throws {
-        try await withCountedApp(engine) { api, counter in
+        try await withCountedApp(engine) { api, counter, prepared in
             let alice = try await api.register(username: "alice_1")
             let bob = try await api.register(username: "bob_1")
             let chat = try await api.createGroup(alice, name: "Two", members: [bob])
@@ -73,15 +77,40 @@ struct StatementBudgetTests {
                 }
             }
             Self.check(cost, of: pages, "\(engine) history page", against: Self.historyBudget(engine))
+            try await Self.expectFewPrepared(Self.historyBudget(engine).statements, by: {
+                for page in 0..<5 { _ = try await api.history(bob, chat, query: "?limit=50&offset=\(page % 3 * 50)") }
+            }, prepared, "5 history pages")
         }
     }
 
     /// Runs `body` against the REST API of a store whose every statement `counter` counts.
-    private func withCountedApp(_ engine: TestEngine, _ body: @Sendable (APIClient, StatementCounter) async throws -> Void) async throws {
+    private func withCountedApp(
+        _ engine: TestEngine, _ body: @Sendable (APIClient, StatementCounter, PreparedStatements) async throws -> Void
+    ) async throws {
         let counter = StatementCounter()
-        try await engine.withDatabase(wrapping: { StatementCountingEngine(base: $0, counter: counter) }) { store, _ in
-            try await EncryptionTests.withApp(store) { api in try await body(api, counter) }
+        let prepared = PreparedStatements()
+        try await engine.withDatabase(wrapping: { base in
+            prepared.engine = base as? SQLiteEngine
+            return StatementCountingEngine(base: base, counter: counter)
+        }) { store, _ in
+            try await EncryptionTests.withApp(store) { api in try await body(api, counter, prepared) }
         }
+    }
+
+    /// SQLite's statements are prepared once per connection and then reused. Once a path ran, five
+    /// more runs of it prepare at most `ceiling` statements: a reader connection that had not run
+    /// one yet may prepare it, while preparing every time would cost five runs' worth
+    /// (PostgreSQL is not counted here).
+    private static func expectFewPrepared(
+        _ ceiling: Int, by work: () async throws -> Void, _ prepared: PreparedStatements, _ what: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        guard let engine = prepared.engine else { return try await work() }
+        let before = try await engine.preparedStatementCount()
+        try await work()
+        let after = try await engine.preparedStatementCount()
+        print("prepared statements, sqlite \(what): \(after - before)")
+        #expect(after - before <= ceiling, "statements prepared again by \(what)", sourceLocation: sourceLocation)
     }
 
     /// Expects `cost`, for `count` repetitions of `what`, within `budget` each; prints the cost.
@@ -93,5 +122,14 @@ struct StatementBudgetTests {
         #expect(cost.statements <= budget.statements * count, "statements per \(what)", sourceLocation: sourceLocation)
         #expect(cost.reads <= budget.reads * count, "read transactions per \(what)", sourceLocation: sourceLocation)
         #expect(cost.writes <= budget.writes * count, "write transactions per \(what)", sourceLocation: sourceLocation)
+    }
+}
+
+/// The SQLite engine under a counted store, when the test runs on SQLite.
+private final class PreparedStatements: @unchecked Sendable {
+    private let lock = Mutex<SQLiteEngine?>(nil)
+    var engine: SQLiteEngine? {
+        get { lock.withLock { $0 } }
+        set { lock.withLock { $0 = newValue } }
     }
 }

@@ -37,10 +37,11 @@ final class SQLiteThread: SerialExecutor, TaskExecutor, @unchecked Sendable {
         let started = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
             identity.withLock { $0 = pthread_self() }
+            // Named from the thread itself: a name given before `start` does not reach the kernel on Linux.
+            Thread.current.name = name
             started.signal()
             loop()
         }
-        thread.name = name
         thread.start()
         started.wait()
     }
