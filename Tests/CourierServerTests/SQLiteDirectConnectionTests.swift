@@ -16,6 +16,7 @@ struct SQLiteDirectConnectionTests {
         let order = Order()
         for index in 0..<100 { try await thread.run { order.append(index) } }
         #expect(order.all == Array(0..<100))
+        #expect(await thread.serialExecutor.isIsolatingCurrentContext() == false)
         #expect(try await thread.run { thread.isCurrent })
         #expect(!thread.isCurrent)
         struct Refused: Error {}
@@ -25,7 +26,7 @@ struct SQLiteDirectConnectionTests {
 
     @Test func aTaskPreferringTheThreadStaysOnIt() async throws {
         let thread = SQLiteThread(name: "test-sqlite")
-        let stayed = await withTaskExecutorPreference(thread) {
+        let stayed = await withTaskExecutorPreference(thread.taskExecutor) {
             var stayed = thread.isCurrent
             for _ in 0..<10 {
                 await Task.yield()
@@ -110,6 +111,50 @@ struct SQLiteDirectConnectionTests {
         }
         #expect(read, "a read body left its reader's thread")
         try await engine.close()
+    }
+
+    /// Reads and writes racing `close` either finish or are refused: none waits forever for a
+    /// connection that closed, and none runs on a thread that stopped.
+    @Test func closingWhileBusyLetsEveryCallEnd() async throws {
+        let folder = try TemporaryFolder()
+        let engine = try await SQLiteEngine.open(path: folder.path + "/closing.sqlite", logger: TestEngine.logger)
+        try await engine.write { try await $0.raw("CREATE TABLE probe (id INTEGER PRIMARY KEY AUTOINCREMENT, note TEXT)").run() }
+        let callers = (0..<40).map { index in
+            Task { () -> Int in
+                var refused = 0
+                for _ in 0..<200 {
+                    do {
+                        if index % 2 == 0 {
+                            try await engine.write { try await $0.raw("INSERT INTO probe (note) VALUES ('x')").run() }
+                        } else {
+                            _ = try await engine.read { try await $0.raw("SELECT COUNT(*) AS n FROM probe").all() }
+                        }
+                    } catch is SQLiteEngine.ClosedError {
+                        refused += 1
+                    }
+                }
+                return refused
+            }
+        }
+        try await Task.sleep(for: .milliseconds(5))
+        try await engine.close()
+        let ended = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for caller in callers { _ = try? await caller.value }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(30))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(ended, "a call racing close never ended")
+        var refused = 0
+        for caller in callers { refused += (try? await caller.value) ?? 0 }
+        #expect(refused > 0, "close came after every call; the race was not exercised")
     }
 
     @Test func aRepeatedKeyIsRecognisedAndTheTransactionRolledBack() async throws {

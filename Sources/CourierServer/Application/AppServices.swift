@@ -135,7 +135,7 @@ public final class AppServices: Sendable {
                 if let depth = try? await store.telegram.queueDepth() { metrics.relayQueueDepth.record(depth) }
             }
         }
-        if let sqlite = store.engine as? SQLiteEngine { await sqlite.observeGroupCommits(metrics.groupCommitBatchSize()) }
+        if let sqlite = store.engine as? SQLiteEngine { try await sqlite.observeGroupCommits(metrics.groupCommitBatchSize()) }
     }
 
     /// The background services of a node: its own (fan-out from the bus, the sweeps of its

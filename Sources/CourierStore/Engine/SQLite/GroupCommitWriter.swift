@@ -33,7 +33,7 @@ actor GroupCommitWriter {
     }
 
     nonisolated var unownedExecutor: UnownedSerialExecutor {
-        connection.thread.asUnownedSerialExecutor()
+        connection.thread.serialExecutor.asUnownedSerialExecutor()
     }
 
     func observeBatches(_ observer: @escaping @Sendable (Int) -> Void) {
@@ -55,7 +55,7 @@ actor GroupCommitWriter {
     private func enqueue(_ job: any GroupedWrite) {
         queue.append(job)
         guard draining == nil else { return }
-        draining = Task(executorPreference: connection.thread) { await self.drain() }
+        draining = Task(executorPreference: connection.thread.taskExecutor) { await self.drain() }
     }
 
     /// Commits batches until nothing is waiting. Writers that arrive meanwhile join the next batch:

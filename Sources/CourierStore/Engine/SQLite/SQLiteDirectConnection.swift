@@ -40,7 +40,14 @@ final class SQLiteDirectConnection: @unchecked Sendable {
         return connection
     }
 
+    /// SQLite's one-time set-up, done before the first open as SQLiteNIO does: opening the first
+    /// connections on several threads at once would otherwise race on SQLite's global settings.
+    private static let libraryReady: Int32 = sqlite_nio_sqlite3_initialize()
+
     private func openHere(path: String) throws {
+        guard Self.libraryReady == SQLITE_OK else {
+            throw SQLiteStatementError(code: Self.libraryReady, message: "SQLite could not be initialized")
+        }
         // Serialized ("full mutex") as SQLiteNIO opens its connections: the library's checks stay on.
         let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI | SQLITE_OPEN_EXRESCODE
         var opened: OpaquePointer?
@@ -55,7 +62,7 @@ final class SQLiteDirectConnection: @unchecked Sendable {
 
     /// Runs `sql` with `binds`, calling `onRow` for each row. Must run on `thread`.
     func execute(_ sql: String, _ binds: [SQLiteData], _ onRow: (SQLiteResultRow) -> Void) throws {
-        thread.checkIsolated()
+        precondition(thread.isCurrent, "a statement ran off its connection's thread")
         guard let handle else { throw SQLiteStatementError(code: SQLITE_MISUSE, message: "the connection is closed") }
         let statement = try prepared(sql, on: handle)
         // Reset on every way out: a statement left mid-way keeps its read transaction open, which

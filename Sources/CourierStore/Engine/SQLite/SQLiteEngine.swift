@@ -31,8 +31,16 @@ public final class SQLiteEngine: DatabaseEngine {
     private let checkpointing: SQLiteDirectConnection
     private let checkpointer: Task<Void, Never>
     private let logger: Logger
-    /// Set by `close`: the engine's threads are gone, so a statement must not be started.
-    private let isClosed = Atomic(false)
+    /// Reads and writes under way, and whether `close` began: a connection closes only once
+    /// nothing is using it, and nothing starts after that (its thread is gone).
+    private let gate = Mutex(Gate())
+
+    private struct Gate {
+        var closed = false
+        var inFlight = 0
+        /// `close`, waiting for the last one to leave.
+        var closer: CheckedContinuation<Void, Never>?
+    }
     /// How often the background checkpoint runs (`PASSIVE`: it copies what it can without waiting
     /// for readers or blocking the writer).
     public static let checkpointInterval = Duration.milliseconds(500)
@@ -114,13 +122,17 @@ public final class SQLiteEngine: DatabaseEngine {
     }
 
     /// Reports the size of every group commit (how many transactions shared it) to `observer`.
-    public func observeGroupCommits(_ observer: @escaping @Sendable (Int) -> Void) async {
+    public func observeGroupCommits(_ observer: @escaping @Sendable (Int) -> Void) async throws {
+        try enter()
+        defer { leave() }
         await committer.observeBatches(observer)
     }
 
     /// Statements prepared so far by all of the engine's connections: each distinct statement once
     /// per connection, then reused (a regression guard counts it).
     public func preparedStatementCount() async throws -> Int {
+        try enter()
+        defer { leave() }
         var total = try await writer.thread.run { [writer] in writer.preparedCount }
         for reader in readerConnections {
             total += try await reader.thread.run { reader.preparedCount }
@@ -129,28 +141,59 @@ public final class SQLiteEngine: DatabaseEngine {
     }
 
     public func read<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
-        guard !isClosed.load(ordering: .acquiring) else { throw ClosedError() }
+        try enter()
+        defer { leave() }
         let logger = logger
         return try await readers.withConnection { connection in
-            try await withTaskExecutorPreference(connection.thread) {
+            try await withTaskExecutorPreference(connection.thread.taskExecutor) {
                 try await body(SQLiteDirectDatabase(connection: connection, logger: logger))
             }
         }
     }
 
     public func write<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
-        guard !isClosed.load(ordering: .acquiring) else { throw ClosedError() }
+        try enter()
+        defer { leave() }
         return try await committer.write(body)
     }
 
-    /// Closes the connections and stops the engine's threads; closing again does nothing.
+    private func enter() throws {
+        try gate.withLock { gate in
+            guard !gate.closed else { throw ClosedError() }
+            gate.inFlight += 1
+        }
+    }
+
+    private func leave() {
+        let closer = gate.withLock { gate -> CheckedContinuation<Void, Never>? in
+            gate.inFlight -= 1
+            guard gate.inFlight == 0 else { return nil }
+            defer { gate.closer = nil }
+            return gate.closer
+        }
+        closer?.resume()
+    }
+
+    /// Closes the connections and stops the engine's threads once the reads and writes under way
+    /// have ended; later ones throw `ClosedError`. Closing again does nothing.
     public func close() async throws {
-        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let first = gate.withLock { gate -> Bool in
+            defer { gate.closed = true }
+            return !gate.closed
+        }
+        guard first else { return }
         checkpointer.cancel()
         await checkpointer.value
-        // Wait out the transactions and reads under way: a connection must not close beneath them.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = gate.withLock { gate -> Bool in
+                if gate.inFlight == 0 { return true }
+                gate.closer = continuation
+                return false
+            }
+            if idle { continuation.resume() }
+        }
+        // A batch's drain may still be on its way out after its writers heard back.
         await committer.finish()
-        for _ in readerConnections { _ = await readers.acquire() }
         for connection in [writer] + readerConnections + [checkpointing] {
             try await connection.close()
         }
