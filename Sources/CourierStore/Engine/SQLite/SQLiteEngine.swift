@@ -97,7 +97,7 @@ public final class SQLiteEngine: DatabaseEngine {
                 readers.append(try await openConnection(path: path, name: "sqlite-reader-\(index)", logger: logger))
                 opened.append(readers[index])
             }
-            let checkpointing = try await openConnection(path: path, name: "sqlite-checkpoint", logger: logger)
+            let checkpointing = try await openConnection(path: path, name: "sqlite-checkpt", logger: logger)
             return SQLiteEngine(path: path, writer: writer, readers: readers, checkpointing: checkpointing, logger: logger)
         } catch {
             for connection in opened { try? await connection.close() }
