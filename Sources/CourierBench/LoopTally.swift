@@ -14,6 +14,9 @@ import NIOCore
 /// same device is counted apart (`duplicates`), and cannot hide a copy that never came.
 final class LoopTally: @unchecked Sendable {
     var deliveries = LoopTally.histogram()
+    /// Deliveries by the second of the run their message was meant to go in (from `measureFrom`):
+    /// a run whose p99 is fine overall may still have stalled for a second or two.
+    var deliveriesBySecond: [Int: Histogram<UInt64>] = [:]
     var acks = LoopTally.histogram()
     /// Distinct (message, recipient) pairs received, the sender excluded.
     var delivered = 0
@@ -32,8 +35,14 @@ final class LoopTally: @unchecked Sendable {
         Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
     }
 
+    /// For one second's deliveries: two significant digits are enough, and there are many seconds.
+    static func secondHistogram() -> Histogram<UInt64> {
+        Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
+    }
+
     func reset() {
         deliveries = Self.histogram()
+        deliveriesBySecond = [:]
         acks = Self.histogram()
         delivered = 0
         duplicates = 0
@@ -65,7 +74,9 @@ final class LoopTally: @unchecked Sendable {
                     return
                 }
                 delivered += 1
-                deliveries.record(now > sent ? (now - sent) / 1000 : 0)
+                let latency = now > sent ? (now - sent) / 1000 : 0
+                deliveries.record(latency)
+                deliveriesBySecond[Int((sent - measureFrom) / 1_000_000_000), default: Self.secondHistogram()].record(latency)
             }
         }
     }
@@ -82,6 +93,7 @@ final class LoopTally: @unchecked Sendable {
 /// A copy of a tally, safe to carry off its loop.
 struct TallySnapshot: Sendable {
     var deliveries: Histogram<UInt64>
+    var deliveriesBySecond: [Int: Histogram<UInt64>]
     var acks: Histogram<UInt64>
     var delivered: Int
     var duplicates: Int
@@ -92,6 +104,7 @@ struct TallySnapshot: Sendable {
 
     init(_ tally: LoopTally) {
         deliveries = tally.deliveries
+        deliveriesBySecond = tally.deliveriesBySecond
         acks = tally.acks
         delivered = tally.delivered
         duplicates = tally.duplicates
@@ -103,6 +116,9 @@ struct TallySnapshot: Sendable {
 
     mutating func merge(_ other: TallySnapshot) {
         deliveries.add(other.deliveries)
+        for (second, histogram) in other.deliveriesBySecond {
+            deliveriesBySecond[second, default: LoopTally.secondHistogram()].add(histogram)
+        }
         acks.add(other.acks)
         delivered += other.delivered
         duplicates += other.duplicates

@@ -39,6 +39,9 @@ public struct W1Benchmark: Sendable {
         public let deliveredRatio: Double
         public let deliveriesPerSecond: Double
         public let delivery: Percentiles
+        /// Delivery p99 (ms) of the messages meant to go in each second of the run, in order: a
+        /// stall shows here even when the whole run's p99 hides it.
+        public let deliveryP99BySecond: [Double]
         public let ack: Percentiles
         /// The server's CPU time per message sent (warm-up included), when its process is on this machine.
         public let serverCPUMicrosecondsPerMessage: Double?
@@ -163,7 +166,11 @@ public struct W1Benchmark: Sendable {
             failedAcks: snapshot.failedAcks, closedByServer: snapshot.closedByServer,
             deliveredRatio: expected == 0 ? 0 : Double(snapshot.delivered) / Double(expected),
             deliveriesPerSecond: Double(snapshot.delivered) / settings.durationSeconds,
-            delivery: Percentiles(microseconds: snapshot.deliveries), ack: Percentiles(microseconds: snapshot.acks),
+            delivery: Percentiles(microseconds: snapshot.deliveries),
+            deliveryP99BySecond: (0..<Int(settings.durationSeconds.rounded(.up))).map { second in
+                snapshot.deliveriesBySecond[second].map { Percentiles(microseconds: $0).p99 } ?? 0
+            },
+            ack: Percentiles(microseconds: snapshot.acks),
             serverCPUMicrosecondsPerMessage: cpu.map { $0 * 1e6 / Double(max(1, issued)) }, serverCores: cpu.map { $0 / wall }
         )
     }
@@ -203,6 +210,7 @@ public struct W1Benchmark: Sendable {
             + "\(step.deliveriesPerSecond.whole) deliveries/s, delivery p50 \(step.delivery.p50.ms) p95 \(step.delivery.p95.ms) "
             + "p99 \(step.delivery.p99.ms) max \(step.delivery.max.ms) ms, ack p50 \(step.ack.p50.ms) p99 \(step.ack.p99.ms) ms, \(cpu)"
             + (step.sustainable ? "" : " (not sustainable)")
+            + "\n  delivery p99 by second (ms): " + step.deliveryP99BySecond.map { $0.ms }.joined(separator: " ")
     }
 }
 

@@ -25,6 +25,10 @@ struct BenchSmokeTests {
                 #expect(step.acked == step.sent && step.failedAcks == 0)
                 #expect(step.delivery.count == UInt64(step.delivered))
                 #expect(step.delivery.p50 <= step.delivery.p99 && step.delivery.p99 <= step.delivery.max)
+                // Half a second measured: one second's p99, which is the whole run's (within the
+                // coarser histogram's two digits).
+                #expect(step.deliveryP99BySecond.count == 1)
+                #expect(step.deliveryP99BySecond.allSatisfy { $0 > 0 && $0 <= step.delivery.max * 1.01 })
                 #expect(result.table.rendered.contains("\(step.delivered)/\(step.expected)"))
             }
         }
