@@ -23,6 +23,8 @@ final class SQLiteDirectConnection: @unchecked Sendable {
     private var statements: [String: OpaquePointer] = [:]
     /// Statements prepared since the connection opened (cache misses), for tests and metrics.
     private(set) var preparedCount = 0
+    /// Frames in the write-ahead log after this connection's last commit, once `watchLog` ran.
+    private(set) var logFrames = 0
 
     private init(thread: SQLiteThread) {
         self.thread = thread
@@ -85,6 +87,17 @@ final class SQLiteDirectConnection: @unchecked Sendable {
             for index in 0..<Int32(columnCount) { values.append(value(of: statement, at: index)) }
             onRow(SQLiteResultRow(names: columns, values: values))
         }
+    }
+
+    /// Keeps `logFrames` up to date after each commit (SQLite's WAL hook). Must run on `thread`,
+    /// after `PRAGMA wal_autocheckpoint`, which replaces the hook.
+    func watchLog() {
+        precondition(thread.isCurrent, "the log was watched off the connection's thread")
+        sqlite_nio_sqlite3_wal_hook(handle, { context, _, _, frames in
+            // Called on the thread, inside the commit; the connection outlives its handle.
+            Unmanaged<SQLiteDirectConnection>.fromOpaque(context!).takeUnretainedValue().logFrames = Int(frames)
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(self).toOpaque())
     }
 
     /// Finalizes the kept statements, closes the connection and ends its thread.

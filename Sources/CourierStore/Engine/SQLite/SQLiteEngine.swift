@@ -53,14 +53,15 @@ public final class SQLiteEngine: DatabaseEngine {
     }
 
     private init(
-        path: String, writer: SQLiteDirectConnection, readers: [SQLiteDirectConnection], checkpointing: SQLiteDirectConnection, logger: Logger
+        path: String, writer: SQLiteDirectConnection, readers: [SQLiteDirectConnection], checkpointing: SQLiteDirectConnection,
+        logCopyFrames: Int, logger: Logger
     ) {
         self.path = path
         self.writer = writer
         self.readers = ConnectionPool(readers)
         self.readerConnections = readers
         self.logger = logger
-        self.committer = GroupCommitWriter(connection: writer, logger: logger)
+        self.committer = GroupCommitWriter(connection: writer, logCopyFrames: logCopyFrames, logger: logger)
         self.checkpointing = checkpointing
         self.checkpointer = Task {
             let sql = SQLiteDirectDatabase(connection: checkpointing, logger: logger)
@@ -75,7 +76,11 @@ public final class SQLiteEngine: DatabaseEngine {
     }
 
     /// Opens (creating if needed) the database file at `path`.
-    public static func open(path: String, readerCount: Int = 4, logger: Logger) async throws -> SQLiteEngine {
+    ///
+    /// - Parameters:
+    ///   - logCopyFrames: how many pages the write-ahead log may grow by before the writer copies
+    ///     it back between two batches (16 MB at SQLite's 4 KB pages; tests make it small).
+    public static func open(path: String, readerCount: Int = 4, logCopyFrames: Int = 4096, logger: Logger) async throws -> SQLiteEngine {
         // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database
         // file's mode, so no file of the database is ever readable by others.
         if path != ":memory:" {
@@ -92,13 +97,16 @@ public final class SQLiteEngine: DatabaseEngine {
             for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA wal_autocheckpoint=0", "PRAGMA journal_size_limit=\(logSizeLimit)"] {
                 _ = try await sql.raw(SQLQueryString(pragma)).all()
             }
+            try await writer.thread.run { writer.watchLog() }
             var readers: [SQLiteDirectConnection] = []
             for index in 0..<max(1, readerCount) {
                 readers.append(try await openConnection(path: path, name: "sqlite-reader-\(index)", logger: logger))
                 opened.append(readers[index])
             }
             let checkpointing = try await openConnection(path: path, name: "sqlite-checkpt", logger: logger)
-            return SQLiteEngine(path: path, writer: writer, readers: readers, checkpointing: checkpointing, logger: logger)
+            return SQLiteEngine(
+                path: path, writer: writer, readers: readers, checkpointing: checkpointing, logCopyFrames: logCopyFrames, logger: logger
+            )
         } catch {
             for connection in opened { try? await connection.close() }
             throw error
