@@ -138,18 +138,8 @@ struct SQLiteDirectConnectionTests {
         }
         try await Task.sleep(for: .milliseconds(5))
         try await engine.close()
-        let ended = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                for caller in callers { _ = try? await caller.value }
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(30))
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
+        let ended = await finishes(within: .seconds(30)) {
+            for caller in callers { _ = try? await caller.value }
         }
         #expect(ended, "a call racing close never ended")
         var refused = 0

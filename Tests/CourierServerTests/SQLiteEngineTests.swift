@@ -25,16 +25,7 @@ struct SQLiteEngineTests {
             return try await engine.read { try await $0.raw("SELECT COUNT(*) AS n FROM probe").first()?.decode(column: "n", as: Int.self) }
         }
         // Bounded, so that an engine back on the shared pool fails here instead of hanging.
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { (try? await statements.value) != nil }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(20))
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        let finished = await finishes(within: .seconds(20)) { _ = try? await statements.value }
         #expect(finished, "the engine's statements waited for NIO's shared threads")
         #expect(try await statements.value == 1)
         gate.open()
@@ -99,6 +90,12 @@ struct SQLiteEngineTests {
         // truncation at 64 MB never reached: well under 20 MB. Without the writer's copy: 40 MB.
         #expect(largest < 20 << 20, "the log grew to \(largest) bytes")
         try await engine.close()
+    }
+
+    /// The bound the tests above rely on holds for work that never ends and ignores cancellation.
+    @Test func finishesGivesUpOnWorkThatHangs() async {
+        #expect(await finishes(within: .milliseconds(100)) { await withUnsafeContinuation { (_: UnsafeContinuation<Void, Never>) in } } == false)
+        #expect(await finishes(within: .seconds(10)) {})
     }
 
     @Test func aClosedEngineRefusesStatementsAndClosesOnce() async throws {

@@ -14,3 +14,24 @@ func waitUntil(
         try await Task.sleep(for: .milliseconds(20))
     }
 }
+
+/// Whether `work` finishes within `limit`. Unlike a task group racing a sleep, which waits for
+/// every child before it returns, this returns when the time is up even if `work` hangs for good
+/// (it is cancelled and left behind), so a test that would hang fails instead.
+func finishes(within limit: Duration, _ work: @escaping @Sendable () async -> Void) async -> Bool {
+    let (outcomes, outcome) = AsyncStream.makeStream(of: Bool.self)
+    let worker = Task {
+        await work()
+        outcome.yield(true)
+    }
+    let timer = Task {
+        try? await Task.sleep(for: limit)
+        outcome.yield(false)
+    }
+    for await finished in outcomes {
+        timer.cancel()
+        if !finished { worker.cancel() }
+        return finished
+    }
+    return false
+}
