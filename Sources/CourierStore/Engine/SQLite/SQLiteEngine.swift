@@ -26,7 +26,6 @@ public final class SQLiteEngine: DatabaseEngine {
     public let path: String
     private let writer: SQLiteDirectConnection
     private let readers: ConnectionPool<SQLiteDirectConnection>
-    private let readerConnections: [SQLiteDirectConnection]
     private let committer: GroupCommitWriter
     private let checkpointing: SQLiteDirectConnection
     private let checkpointer: Task<Void, Never>
@@ -59,7 +58,6 @@ public final class SQLiteEngine: DatabaseEngine {
         self.path = path
         self.writer = writer
         self.readers = ConnectionPool(readers)
-        self.readerConnections = readers
         self.logger = logger
         self.committer = GroupCommitWriter(connection: writer, logCopyFrames: logCopyFrames, logger: logger)
         self.checkpointing = checkpointing
@@ -142,7 +140,7 @@ public final class SQLiteEngine: DatabaseEngine {
         try enter()
         defer { leave() }
         var total = try await writer.thread.run { [writer] in writer.preparedCount }
-        for reader in readerConnections {
+        for reader in await readers.all {
             total += try await reader.thread.run { reader.preparedCount }
         }
         return total
@@ -202,7 +200,7 @@ public final class SQLiteEngine: DatabaseEngine {
         }
         // A batch's drain may still be on its way out after its writers heard back.
         await committer.finish()
-        for connection in [writer] + readerConnections + [checkpointing] {
+        for connection in await [writer] + readers.all + [checkpointing] {
             try await connection.close()
         }
     }
