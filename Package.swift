@@ -31,6 +31,13 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
+        // One C function: a SQLite setting reached only through a variadic call (see its header).
+        .target(
+            name: "CourierSQLiteOptions",
+            dependencies: [
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ]
+        ),
         .target(
             name: "CourierCore",
             dependencies: [
@@ -41,6 +48,7 @@ let package = Package(
             name: "CourierStore",
             dependencies: [
                 "CourierCore",
+                "CourierSQLiteOptions",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,7 +1,9 @@
 @testable import CourierStore
+import CourierCore
 import Foundation
 import NIOCore
 import SQLKit
+import SQLiteKit
 import SQLiteNIO
 import Synchronization
 import Testing
@@ -76,11 +78,53 @@ struct SQLiteDirectConnectionTests {
             _ = try await engine.read { try await $0.raw("SELECT COUNT(*) AS n FROM probe WHERE id >= \(bind: id)").all() }
         }
         #expect(try await engine.preparedStatementCount() == before)
-        // Text that varies each time (never done by Courier's queries) cannot grow the cache without bound.
-        for id in 0..<(SQLiteDirectConnection.statementCacheLimit + 10) {
+        // Text that varies each time (never done by Courier's queries) cannot grow the cache without
+        // bound, and what is in use all along stays kept.
+        let varying = SQLiteDirectConnection.statementCacheLimit + 10
+        for id in 0..<varying {
             _ = try await engine.read { try await $0.raw("SELECT \(unsafeRaw: String(id)) AS n").first()?.decode(column: "n", as: Int.self) }
+            _ = try await engine.read { try await $0.raw("SELECT COUNT(*) AS n FROM probe WHERE id >= \(bind: id)").all() }
         }
+        #expect(try await engine.preparedStatementCount() == before + varying)
         #expect(try await engine.read { try await $0.raw("SELECT COUNT(*) AS n FROM probe").first()?.decode(column: "n", as: Int.self) } == 105)
+        try await engine.close()
+    }
+
+    /// SQLite re-compiles a statement whose bound value may change its plan (`LIMIT ?`) on every
+    /// run unless stable plans are on: a kept statement would then be compiled each time anyway.
+    @Test func aLimitGivenAsAValueKeepsItsStatementCompiled() async throws {
+        let folder = try TemporaryFolder()
+        let engine = try await SQLiteEngine.open(path: folder.path + "/limits.sqlite", readerCount: 1, logger: TestEngine.logger)
+        try await engine.write { sql in
+            try await sql.raw("CREATE TABLE probe (id INTEGER PRIMARY KEY)").run()
+            for id in 0..<60 { try await sql.raw("INSERT INTO probe (id) VALUES (\(bind: id))").run() }
+        }
+        @Sendable func page(_ limit: Int) async throws -> Int {
+            try await engine.read { try await $0.raw("SELECT id FROM probe WHERE id >= \(bind: 0) ORDER BY id LIMIT \(bind: limit)").all().count }
+        }
+        #expect(try await page(1) == 1)
+        let before = try await engine.preparedStatementCount()
+        for limit in [2, 50, 1, 0, 7, 60, 1] { #expect(try await page(limit) == limit) }
+        #expect(try await engine.preparedStatementCount() == before)
+        try await engine.close()
+    }
+
+    /// A schema change re-compiles kept statements, and a row then has the columns the table has now.
+    @Test func aSchemaChangeReachesKeptStatements() async throws {
+        let folder = try TemporaryFolder()
+        let engine = try await SQLiteEngine.open(path: folder.path + "/schema.sqlite", readerCount: 1, logger: TestEngine.logger)
+        try await engine.write { sql in
+            try await sql.raw("CREATE TABLE probe (a INTEGER)").run()
+            try await sql.raw("INSERT INTO probe (a) VALUES (1)").run()
+        }
+        @Sendable func columns() async throws -> [String] {
+            try await engine.read { try await $0.raw("SELECT * FROM probe").first()?.allColumns ?? [] }
+        }
+        #expect(try await columns() == ["a"])
+        let before = try await engine.preparedStatementCount()
+        try await engine.write { try await $0.raw("ALTER TABLE probe ADD COLUMN b TEXT").run() }
+        #expect(try await columns() == ["a", "b"])
+        #expect(try await engine.preparedStatementCount() > before)
         try await engine.close()
     }
 
@@ -173,4 +217,56 @@ private final class Order: Sendable {
     private let numbers = Mutex<[Int]>([])
     func append(_ number: Int) { numbers.withLock { $0.append(number) } }
     var all: [Int] { numbers.withLock { $0 } }
+}
+
+/// The engine's own value coder gives what SQLiteKit's coders give, for every kind of value.
+@Suite("SQLite values")
+struct SQLiteValueCodecTests {
+    let codec = SQLiteValueCodec()
+
+    @Test func bindsAsSQLiteKitBinds() throws {
+        let id = UUID()
+        let values: [any Encodable] = [
+            "text", "", 0, Int.max, Int.min, Int64(42), id, UUID?.some(id), UUID?.none, String?.some("x"), String?.none, Int?.none, true, 1.5,
+            Data([1, 2]), Timestamp(milliseconds: 5),
+        ]
+        for value in values {
+            #expect(try codec.encode(value) == SQLiteDataEncoder().encode(value), "\(value)")
+        }
+    }
+
+    @Test func readsAsSQLiteKitReads() throws {
+        let id = UUID()
+        let decoder = SQLiteDataDecoder()
+        let cases: [(SQLiteData, [any Decodable.Type])] = [
+            (.text(id.uuidString), [UUID.self, UUID?.self, String.self, String?.self]),
+            (.text(id.uuidString.lowercased()), [UUID.self, UUID?.self]),
+            (.null, [UUID?.self, String?.self, Int?.self]),
+            (.integer(1), [Int.self, Int64.self, Int?.self, Bool.self]),
+        ]
+        func same<D: Decodable & Equatable>(_ type: D.Type, _ data: SQLiteData) throws -> Bool {
+            try codec.decode(D.self, from: data) == decoder.decode(D.self, from: data)
+        }
+        func check(_ type: any Decodable.Type, _ data: SQLiteData) throws -> Bool {
+            switch type {
+            case is UUID.Type: try same(UUID.self, data)
+            case is UUID?.Type: try same(UUID?.self, data)
+            case is String.Type: try same(String.self, data)
+            case is String?.Type: try same(String?.self, data)
+            case is Int.Type: try same(Int.self, data)
+            case is Int?.Type: try same(Int?.self, data)
+            case is Int64.Type: try same(Int64.self, data)
+            case is Bool.Type: try same(Bool.self, data)
+            default: false
+            }
+        }
+        for (data, types) in cases {
+            for type in types { #expect(try check(type, data), "\(type) from \(data)") }
+        }
+        // What SQLiteKit refuses, the codec refuses too.
+        for data: SQLiteData in [.text("not an id"), .integer(3), .null] {
+            #expect(throws: (any Error).self) { try codec.decode(UUID.self, from: data) }
+            #expect(throws: (any Error).self) { try decoder.decode(UUID.self, from: data) }
+        }
+    }
 }

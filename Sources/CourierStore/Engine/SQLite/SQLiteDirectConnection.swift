@@ -1,5 +1,6 @@
 import NIOCore
 import SQLiteNIO
+import CourierSQLiteOptions
 import VaporCSQLite
 
 /// One SQLite connection whose statements run on the calling thread, which must be the
@@ -14,17 +15,30 @@ import VaporCSQLite
 final class SQLiteDirectConnection: @unchecked Sendable {
     /// The thread every call of this connection runs on.
     let thread: SQLiteThread
-    /// Statements kept at most; past that the cache is emptied (a query built with varying text
-    /// must not grow it without bound).
+    /// Statements kept at most; past that the quarter used longest ago is finalized (a query built
+    /// with varying text must not grow the cache without bound, nor empty it for everyone else).
     static let statementCacheLimit = 256
 
     // Touched only on `thread`.
     private var handle: OpaquePointer?
-    private var statements: [String: OpaquePointer] = [:]
-    /// Statements prepared since the connection opened (cache misses), for tests and metrics.
+    private var statements: [String: KeptStatement] = [:]
+    /// Counts statement runs, to tell which kept statements were used longest ago.
+    private var runs = 0
+    /// Statements compiled since the connection opened: cache misses, and re-compilations SQLite
+    /// does by itself (after a schema change, or when a bound value could change the plan, which
+    /// `courier_sqlite_enable_stable_plans` turns off). For tests and metrics.
     private(set) var preparedCount = 0
     /// Frames in the write-ahead log after this connection's last commit, once `watchLog` ran.
     private(set) var logFrames = 0
+
+    /// A prepared statement with the names of its result columns, read once.
+    private final class KeptStatement {
+        let pointer: OpaquePointer
+        var columnNames: [String]?
+        /// `runs` when it last ran.
+        var lastRun = 0
+        init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    }
 
     private init(thread: SQLiteThread) {
         self.thread = thread
@@ -59,6 +73,13 @@ final class SQLiteDirectConnection: @unchecked Sendable {
             sqlite_nio_sqlite3_close(opened)
             throw SQLiteStatementError(code: status, message: "\(message) (\(path))")
         }
+        // A kept statement must stay compiled: without this, binding a value to `LIMIT ?` (and a
+        // few other spots) marks it expired and the next step compiles it again.
+        let stable = courier_sqlite_enable_stable_plans(UnsafeMutableRawPointer(opened))
+        guard stable == SQLITE_OK else {
+            sqlite_nio_sqlite3_close(opened)
+            throw SQLiteStatementError(code: stable, message: "stable query plans could not be turned on (\(path))")
+        }
         handle = opened
     }
 
@@ -66,7 +87,8 @@ final class SQLiteDirectConnection: @unchecked Sendable {
     func execute(_ sql: String, _ binds: [SQLiteData], _ onRow: (SQLiteResultRow) -> Void) throws {
         precondition(thread.isCurrent, "a statement ran off its connection's thread")
         guard let handle else { throw SQLiteStatementError(code: SQLITE_MISUSE, message: "the connection is closed") }
-        let statement = try prepared(sql, on: handle)
+        let kept = try prepared(sql, on: handle)
+        let statement = kept.pointer
         // Reset on every way out: a statement left mid-way keeps its read transaction open, which
         // would hold back the checkpoint (and the writer's next BEGIN).
         defer {
@@ -74,19 +96,31 @@ final class SQLiteDirectConnection: @unchecked Sendable {
             sqlite_nio_sqlite3_clear_bindings(statement)
         }
         try bind(binds, to: statement, on: handle)
-        let columnCount = Int(sqlite_nio_sqlite3_column_count(statement))
-        var names: [String]?
+        var firstStep = true
         while true {
             let status = sqlite_nio_sqlite3_step(statement)
+            if firstStep {
+                firstStep = false
+                // A re-compilation (a schema change) may have changed the result's columns.
+                let recompiled = Int(sqlite_nio_sqlite3_stmt_status(statement, SQLITE_STMTSTATUS_REPREPARE, 1))
+                if recompiled > 0 {
+                    preparedCount += recompiled
+                    kept.columnNames = nil
+                }
+            }
             if status == SQLITE_DONE { return }
             guard status == SQLITE_ROW else { throw error(status, on: handle) }
-            let columns = names ?? (0..<columnCount).map { String(cString: sqlite_nio_sqlite3_column_name(statement, Int32($0))) }
-            names = columns
+            let columns = kept.columnNames ?? columnNames(of: statement)
+            kept.columnNames = columns
             var values: [SQLiteData] = []
-            values.reserveCapacity(columnCount)
-            for index in 0..<Int32(columnCount) { values.append(value(of: statement, at: index)) }
+            values.reserveCapacity(columns.count)
+            for index in 0..<Int32(columns.count) { values.append(value(of: statement, at: index)) }
             onRow(SQLiteResultRow(names: columns, values: values))
         }
+    }
+
+    private func columnNames(of statement: OpaquePointer) -> [String] {
+        (0..<sqlite_nio_sqlite3_column_count(statement)).map { String(cString: sqlite_nio_sqlite3_column_name(statement, $0)) }
     }
 
     /// Keeps `logFrames` up to date after each commit (SQLite's WAL hook). Must run on `thread`,
@@ -107,24 +141,32 @@ final class SQLiteDirectConnection: @unchecked Sendable {
     }
 
     private func closeHere() {
-        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement.pointer) }
         statements.removeAll()
         sqlite_nio_sqlite3_close(handle)
         handle = nil
     }
 
-    private func prepared(_ sql: String, on handle: OpaquePointer) throws -> OpaquePointer {
-        if let statement = statements[sql] { return statement }
+    private func prepared(_ sql: String, on handle: OpaquePointer) throws -> KeptStatement {
+        runs += 1
+        if let kept = statements[sql] {
+            kept.lastRun = runs
+            return kept
+        }
         var statement: OpaquePointer?
         let status = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard status == SQLITE_OK, let statement else { throw error(status, on: handle) }
         if statements.count >= Self.statementCacheLimit {
-            for old in statements.values { sqlite_nio_sqlite3_finalize(old) }
-            statements.removeAll(keepingCapacity: true)
+            for (text, old) in statements.sorted(by: { $0.value.lastRun < $1.value.lastRun }).prefix(Self.statementCacheLimit / 4) {
+                sqlite_nio_sqlite3_finalize(old.pointer)
+                statements[text] = nil
+            }
         }
-        statements[sql] = statement
+        let kept = KeptStatement(statement)
+        kept.lastRun = runs
+        statements[sql] = kept
         preparedCount += 1
-        return statement
+        return kept
     }
 
     private func bind(_ binds: [SQLiteData], to statement: OpaquePointer, on handle: OpaquePointer) throws {
