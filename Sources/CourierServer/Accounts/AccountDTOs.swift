@@ -250,5 +250,5 @@ struct SessionListResponse: ResponseEncodable {
 
 extension UUID {
     /// The lower-case form used in JSON and URLs.
-    var apiString: String { uuidString.lowercased() }
+    var apiString: String { text(uppercase: false) }
 }

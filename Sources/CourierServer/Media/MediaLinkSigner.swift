@@ -1,3 +1,4 @@
+import CourierCore
 import Crypto
 import Foundation
 
@@ -8,7 +9,7 @@ struct MediaLinkSigner: Sendable {
     let key: SymmetricKey
 
     func signature(media: UUID, variant: String, user: UUID, expires: Int64) -> String {
-        let text = "courier-media-link/v1|\(media.uuidString.lowercased())|\(variant)|\(user.uuidString.lowercased())|\(expires)"
+        let text = "courier-media-link/v1|\(media.text(uppercase: false))|\(variant)|\(user.text(uppercase: false))|\(expires)"
         return Data(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)).map { String(format: "%02x", $0) }.joined()
     }
 

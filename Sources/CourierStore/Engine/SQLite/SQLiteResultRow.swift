@@ -1,15 +1,15 @@
 import SQLKit
 import SQLiteKit
 
-/// A row read by `SQLiteDirectConnection`, decoded through SQLiteKit's decoder as SQLiteKit's own
-/// rows are, so repositories read the same values from it.
+/// A row read by `SQLiteDirectConnection`, decoded as SQLiteKit's own rows are (see
+/// `SQLiteValueCodec`), so repositories read the same values from it.
 struct SQLiteResultRow: SQLRow {
     /// The statement's column names, shared by its rows.
     let names: [String]
     let values: [SQLiteData]
 
-    /// One decoder for every row: it holds a `JSONDecoder`, a class, and rows are many.
-    private static let decoder = SQLiteDataDecoder()
+    /// One codec for every row: SQLiteKit's decoder holds a `JSONDecoder`, a class, and rows are many.
+    private static let codec = SQLiteValueCodec()
 
     var allColumns: [String] { names }
 
@@ -22,7 +22,7 @@ struct SQLiteResultRow: SQLRow {
 
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
         guard let index = names.firstIndex(of: column) else { throw MissingColumn(column: column) }
-        return try Self.decoder.decode(D.self, from: values[index])
+        return try Self.codec.decode(D.self, from: values[index])
     }
 
     struct MissingColumn: Error, CustomStringConvertible {

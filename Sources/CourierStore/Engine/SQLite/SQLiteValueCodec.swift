@@ -1,0 +1,48 @@
+import CourierCore
+import Foundation
+import SQLiteKit
+import SQLiteNIO
+
+/// Turns bound values into `SQLiteData` and column values back, as SQLiteKit's encoder and decoder
+/// do, with the common types (text, integers, ids) handled directly.
+///
+/// SQLiteKit's coders ask each value whether it conforms to a protocol and, for ids, go through
+/// `Codable` and C's `sprintf`/`sscanf`. A message sent binds and reads dozens of values; those
+/// dynamic casts and conversions were a visible share of the writer's time. Every other type, and
+/// any value of an unexpected kind, still goes through SQLiteKit's coders, so results and errors
+/// stay theirs.
+struct SQLiteValueCodec: Sendable {
+    private let encoder = SQLiteDataEncoder()
+    private let decoder = SQLiteDataDecoder()
+
+    func encode(_ value: any Encodable) throws -> SQLiteData {
+        switch value {
+        case let text as String: .text(text)
+        case let number as Int: .integer(number)
+        case let number as Int64: .integer(Int(number))
+        // `UUID` encodes as its upper-case `uuidString`: stored ids are compared as that text.
+        case let id as UUID: .text(id.text(uppercase: true))
+        case let id as UUID?: id.map { .text($0.text(uppercase: true)) } ?? .null
+        case let text as String?: text.map { .text($0) } ?? .null
+        default: try encoder.encode(value)
+        }
+    }
+
+    func decode<D: Decodable>(_ type: D.Type, from data: SQLiteData) throws -> D {
+        switch data {
+        case .text(let text):
+            if D.self == String.self { return unsafeBitCast(text, to: D.self) }
+            if D.self == UUID.self, let id = UUID(text: text) { return unsafeBitCast(id, to: D.self) }
+            if D.self == UUID?.self, let id = UUID(text: text) { return unsafeBitCast(UUID?.some(id), to: D.self) }
+        case .integer(let number):
+            if D.self == Int.self { return unsafeBitCast(number, to: D.self) }
+            if D.self == Int64.self { return unsafeBitCast(Int64(number), to: D.self) }
+        case .null:
+            if D.self == UUID?.self { return unsafeBitCast(UUID?.none, to: D.self) }
+            if D.self == String?.self { return unsafeBitCast(String?.none, to: D.self) }
+        default:
+            break
+        }
+        return try decoder.decode(D.self, from: data)
+    }
+}
