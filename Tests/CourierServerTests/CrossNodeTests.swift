@@ -92,6 +92,9 @@ extension CrossNodeTests {
                     try await device.ready()
 
                     let sent = try await nodeA.send("secret \(canary)", to: chat, token: alice.token)
+                    // Node B reads updates from the log, where a message is as it is now: once edited,
+                    // a late read shows the edit in the new message's frame too (seen under load).
+                    try await device.recorder.wait("the new message on node B") { $0.contains { $0.type == "new_message" } }
                     _ = try await Live.call(nodeA, .PATCH, "/api/v1/messages/\(sent.id)", json: ["content": "edited \(canary)"], token: alice.token)
                     _ = try await Live.call(nodeA, .POST, "/api/v1/chats/\(chat)/members", json: ["user_ids": [carol.user.id]], token: alice.token)
                     _ = try await Live.call(nodeA, .DELETE, "/api/v1/messages/\(sent.id)?for=everyone", token: alice.token)

@@ -1,9 +1,11 @@
 import CourierCore
 import CourierServer
-import CourierStore
+@testable import CourierStore
+import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import SQLKit
 import Testing
 
 /// Search through the keyed-hash index, on both engines: words across chats and in one, newest
@@ -289,5 +291,28 @@ struct SearchTests {
                 #expect(try await store.search.backfill() == 0)
             }
         }
+    }
+}
+
+@Suite("Search index hashes")
+struct SearchIndexHashTests {
+    /// The key set up once and copied per token gives each token's own HMAC.
+    @Test func eachTokenGetsItsOwnHMAC() {
+        let key = SymmetricKey(size: .bits256)
+        let tokens = ["a", "hello", "hel", "", "ünïcödé", String(repeating: "x", count: 500), "hello"]
+        let expected = tokens.map { token in
+            HMAC<SHA256>.authenticationCode(for: Data(token.utf8), using: key).withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
+        }
+        #expect(SearchIndex.hashes(of: tokens, key: key) == expected)
+    }
+
+    /// An `IN` list or a batch of rows is padded to one of a few lengths by repeating its last value.
+    @Test func listsArePaddedToAPowerOfTwo() {
+        #expect(SQLQueryString.padded([Int]()) == [])
+        #expect(SQLQueryString.padded([7]) == [7])
+        #expect(SQLQueryString.padded([1, 2, 3]) == [1, 2, 3, 3])
+        #expect(SQLQueryString.padded(Array(1...5)) == [1, 2, 3, 4, 5, 5, 5, 5])
+        #expect(SQLQueryString.padded(Array(1...1024)).count == 1024)
+        #expect(SQLQueryString.padded(Array(1...1025)).count == 2048)
     }
 }

@@ -57,6 +57,14 @@ struct StatementBudgetTests {
             try await Self.expectFewPrepared(Self.sendBudget(engine).statements, by: {
                 for index in 0..<5 { try await api.post(alice, to: chat, "again \(index) for @member_\(index)") }
             }, prepared, "5 sends")
+            // Texts of every length: their search entries make one of a few statement shapes, not
+            // one per entry count (30 lengths prepared about 30 inserts before they were padded).
+            try await Self.expectFewPrepared(12, by: {
+                for words in 1...30 {
+                    let text = (0..<words).map { "w\(words)x\($0)" }.joined(separator: " ")
+                    try await api.post(alice, to: chat, text)
+                }
+            }, prepared, "30 sends of different lengths")
         }
     }
 

@@ -382,7 +382,7 @@ public struct BotStore: Sendable {
         guard !chatIDs.isEmpty else { return [] }
         return try await engine.read { sql in
             Set(try await sql.raw("""
-                SELECT DISTINCT m.user_id FROM chat_members m JOIN bots b ON b.user_id = m.user_id WHERE m.chat_id IN (\(binds: chatIDs))
+                SELECT DISTINCT m.user_id FROM chat_members m JOIN bots b ON b.user_id = m.user_id WHERE m.chat_id IN (\(anyOf: chatIDs))
                 """).all().map { try $0.decode(column: "user_id", as: UUID.self) })
         }
     }
@@ -420,7 +420,7 @@ public struct BotStore: Sendable {
         return try await engine.read { sql in
             try await sql.raw("""
                 SELECT update_id, kind, chat_id, message_id, actor_id, detail, created_at FROM bot_updates
-                WHERE bot_id = \(bind: botID) AND update_id >= \(bind: offset ?? 0) AND kind IN (\(binds: kinds.map(\.rawValue).sorted()))
+                WHERE bot_id = \(bind: botID) AND update_id >= \(bind: offset ?? 0) AND kind IN (\(anyOf: kinds.map(\.rawValue).sorted()))
                 ORDER BY update_id LIMIT \(bind: limit)
                 """).all().map(Self.update(from:))
         }
@@ -569,7 +569,7 @@ public struct BotStore: Sendable {
     }
 
     public static func candidateNumber(for entityID: UUID, attempt: Int) -> Int64 {
-        var input = Data(entityID.uuidString.lowercased().utf8)
+        var input = Data(entityID.text(uppercase: false).utf8)
         input.append(UInt8(attempt))
         let digest = Array(SHA256.hash(data: input))
         var value: UInt64 = 0

@@ -108,7 +108,7 @@ public struct CallStore: Sendable {
         return try await engine.write { sql in
             try await sql.raw("""
                 UPDATE calls SET state = 'ended', outcome = \(bind: outcome.rawValue), ended_at = \(bind: time.milliseconds), offer = NULL
-                WHERE id = \(bind: id) AND state IN (\(binds: allowed))
+                WHERE id = \(bind: id) AND state IN (\(anyOf: allowed))
                 RETURNING \(unsafeRaw: Self.columns)
                 """).first().map(Self.call(from:))
         }

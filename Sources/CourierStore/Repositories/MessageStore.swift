@@ -125,7 +125,7 @@ public struct MessageStore: Sendable {
             INSERT INTO message_mentions (chat_id, user_id, seq, message_id)
             SELECT m.chat_id, u.id, \(bind: message.seq), \(bind: message.id) FROM users u
             JOIN chat_members m ON m.user_id = u.id AND m.chat_id = \(bind: message.chatID)
-            WHERE u.username IN (\(binds: names)) AND u.id <> \(bind: message.senderID)
+            WHERE u.username IN (\(anyOf: names)) AND u.id <> \(bind: message.senderID)
             """).run()
     }
 
@@ -390,7 +390,7 @@ public struct MessageStore: Sendable {
     public func find(ids: [UUID]) async throws -> [UUID: Message] {
         guard !ids.isEmpty else { return [:] }
         let rows = try await engine.read { sql in
-            try await sql.raw("SELECT \(unsafeRaw: Message.columns) FROM messages WHERE id IN (\(binds: ids))").all()
+            try await sql.raw("SELECT \(unsafeRaw: Message.columns) FROM messages WHERE id IN (\(anyOf: ids))").all()
         }
         var found: [Message] = []
         for row in rows { found.append(try await cipher.message(from: row)) }
@@ -421,7 +421,7 @@ public struct MessageStore: Sendable {
         guard !ids.isEmpty else { return [] }
         return try await engine.read { sql in
             Set(try await sql.raw("""
-                SELECT message_id FROM hidden_messages WHERE user_id = \(bind: userID) AND message_id IN (\(binds: ids))
+                SELECT message_id FROM hidden_messages WHERE user_id = \(bind: userID) AND message_id IN (\(anyOf: ids))
                 """).all().map { try $0.decode(column: "message_id", as: UUID.self) })
         }
     }

@@ -59,7 +59,7 @@ public struct ReactionStore: Sendable {
     static func summary(of messageIDs: [UUID], for viewerID: UUID?, on sql: any SQLDatabase) async throws -> Summary {
         guard !messageIDs.isEmpty else { return Summary() }
         let rows = try await sql.raw("""
-            SELECT message_id, user_id, emoji FROM message_reactions WHERE message_id IN (\(binds: messageIDs)) ORDER BY created_at, user_id
+            SELECT message_id, user_id, emoji FROM message_reactions WHERE message_id IN (\(anyOf: messageIDs)) ORDER BY created_at, user_id
             """).all()
         var summary = Summary()
         for row in rows {
@@ -67,7 +67,7 @@ public struct ReactionStore: Sendable {
             let emoji = try row.decode(column: "emoji", as: String.self)
             let user = try row.decode(column: "user_id", as: UUID.self)
             if user == viewerID { summary.mine[messageID] = emoji }
-            let userID = user.uuidString.lowercased()
+            let userID = user.text(uppercase: false)
             var counts = summary.counts[messageID, default: []]
             if let index = counts.firstIndex(where: { $0.emoji == emoji }) {
                 counts[index].count += 1

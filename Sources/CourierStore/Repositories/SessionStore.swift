@@ -62,7 +62,7 @@ public struct SessionStore: Sendable {
             let rows = try await engine.read { sql in
                 try await sql.raw("""
                     SELECT id FROM sessions
-                    WHERE id IN (\(binds: chunk)) AND revoked_at IS NULL AND expires_at > \(bind: time.milliseconds)
+                    WHERE id IN (\(anyOf: chunk)) AND revoked_at IS NULL AND expires_at > \(bind: time.milliseconds)
                     """).all()
             }
             for row in rows { active.insert(try row.decode(column: "id", as: UUID.self)) }
@@ -126,7 +126,7 @@ public struct SessionStore: Sendable {
                 RETURNING id
                 """).first() != nil
             else { return false }
-            try await UpdateLog.record(.sessionRevoked, for: userID, detail: sessionID.uuidString.lowercased(), at: time, on: sql)
+            try await UpdateLog.record(.sessionRevoked, for: userID, detail: sessionID.text(uppercase: false), at: time, on: sql)
             return true
         }
     }
@@ -139,7 +139,7 @@ public struct SessionStore: Sendable {
             RETURNING user_id
             """).first()?.decode(column: "user_id", as: UUID.self)
         else { return }
-        try await UpdateLog.record(.sessionRevoked, for: owner, detail: sessionID.uuidString.lowercased(), at: time, on: sql)
+        try await UpdateLog.record(.sessionRevoked, for: owner, detail: sessionID.text(uppercase: false), at: time, on: sql)
     }
 
     private static func insertToken(

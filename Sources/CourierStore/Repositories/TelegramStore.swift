@@ -111,7 +111,7 @@ public struct TelegramStore: Sendable {
         guard !userIDs.isEmpty else { return [] }
         return try await engine.read { sql in
             try await sql.raw("""
-                SELECT user_id, telegram_chat_id, relay_mode, linked_at FROM telegram_links WHERE user_id IN (\(binds: userIDs))
+                SELECT user_id, telegram_chat_id, relay_mode, linked_at FROM telegram_links WHERE user_id IN (\(anyOf: userIDs))
                 """).all().map { row in
                     Link(
                         userID: try row.decode(column: "user_id", as: UUID.self),
@@ -160,7 +160,7 @@ public struct TelegramStore: Sendable {
         guard !references.isEmpty else { return }
         try await engine.write { sql in
             try await sql.raw("""
-                DELETE FROM message_references WHERE reference IN (\(binds: references)) AND delivery_status = 'pending'
+                DELETE FROM message_references WHERE reference IN (\(anyOf: references)) AND delivery_status = 'pending'
                 """).run()
         }
     }
@@ -192,7 +192,7 @@ public struct TelegramStore: Sendable {
         try await engine.write { sql in
             try await sql.raw("""
                 UPDATE message_references SET delivery_status = 'sending', attempts = attempts + 1, updated_at = \(bind: time.milliseconds)
-                WHERE reference IN (\(binds: references)) AND delivery_status = 'pending'
+                WHERE reference IN (\(anyOf: references)) AND delivery_status = 'pending'
                 RETURNING reference
                 """).all().map { try $0.decode(column: "reference", as: String.self) }
         }
@@ -231,7 +231,7 @@ public struct TelegramStore: Sendable {
                 UPDATE message_references SET delivery_status = \(bind: status), telegram_id = COALESCE(\(bind: telegramID), telegram_id),
                     last_error = \(bind: error), next_attempt_at = COALESCE(\(bind: nextAttempt?.milliseconds), next_attempt_at),
                     updated_at = \(bind: time.milliseconds)
-                WHERE reference IN (\(binds: references))
+                WHERE reference IN (\(anyOf: references))
                 """).run()
         }
     }

@@ -49,7 +49,7 @@ public struct UserStore: Sendable {
     /// The accounts among `ids` that exist.
     public func find(ids: [UUID]) async throws -> [User] {
         guard !ids.isEmpty else { return [] }
-        let rows = try await engine.read { sql in try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id IN (\(binds: ids))").all() }
+        let rows = try await engine.read { sql in try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM users WHERE id IN (\(anyOf: ids))").all() }
         var users: [User] = []
         for row in rows { users.append(try await user(from: row)) }
         return users
@@ -132,7 +132,7 @@ public struct UserStore: Sendable {
         guard !ids.isEmpty else { return [:] }
         return try await engine.read { sql in
             var result: [UUID: Timestamp] = [:]
-            for row in try await sql.raw("SELECT id, last_seen_at FROM users WHERE id IN (\(binds: ids))").all() {
+            for row in try await sql.raw("SELECT id, last_seen_at FROM users WHERE id IN (\(anyOf: ids))").all() {
                 if let millis = try row.decode(column: "last_seen_at", as: Int64?.self) {
                     result[try row.decode(column: "id", as: UUID.self)] = Timestamp(milliseconds: millis)
                 }

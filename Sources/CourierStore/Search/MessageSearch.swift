@@ -47,7 +47,7 @@ public struct MessageSearch: Sendable {
             self.init(createdAt: Timestamp(milliseconds: milliseconds), chatID: chatID, seq: seq)
         }
 
-        public var description: String { "\(createdAt.milliseconds)_\(chatID.uuidString.lowercased())_\(seq)" }
+        public var description: String { "\(createdAt.milliseconds)_\(chatID.text(uppercase: false))_\(seq)" }
 
         /// The order of results, newest first.
         static func isNewer(_ a: (createdAt: Int64, chatID: UUID, seq: Int64), than b: (createdAt: Int64, chatID: UUID, seq: Int64)) -> Bool {
@@ -126,7 +126,7 @@ public struct MessageSearch: Sendable {
         let (summary, kinds) = try await engine.read { sql in
             let summary = try await ReactionStore.summary(of: ids, for: viewerID, on: sql)
             var kinds: [UUID: ChatKind] = [:]
-            for row in try await sql.raw("SELECT id, type FROM chats WHERE id IN (\(binds: chatIDs))").all() {
+            for row in try await sql.raw("SELECT id, type FROM chats WHERE id IN (\(anyOf: chatIDs))").all() {
                 kinds[try row.decode(column: "id", as: UUID.self)] = ChatKind(rawValue: try row.decode(column: "type", as: String.self))
             }
             return (summary, kinds)
@@ -159,7 +159,7 @@ public struct MessageSearch: Sendable {
                 let hashes = sample.map { $0.hashes[term] }
                 let entries = try await engine.read { sql in
                     try await sql.raw("""
-                        SELECT COUNT(*) AS n FROM (SELECT 1 FROM search_tokens WHERE token IN (\(binds: hashes)) LIMIT \(bind: cap)) probe
+                        SELECT COUNT(*) AS n FROM (SELECT 1 FROM search_tokens WHERE token IN (\(anyOf: hashes)) LIMIT \(bind: cap)) probe
                         """).first()?.decode(column: "n", as: Int.self) ?? 0
                 }
                 if entries < cap { exact.append((term, entries)) }
@@ -278,7 +278,7 @@ public struct MessageSearch: Sendable {
     private func rows(ids: [UUID]) async throws -> [any SQLRow] {
         guard !ids.isEmpty else { return [] }
         let rows = try await engine.read { sql in
-            try await sql.raw("SELECT \(unsafeRaw: Message.columns) FROM messages WHERE id IN (\(binds: ids))").all()
+            try await sql.raw("SELECT \(unsafeRaw: Message.columns) FROM messages WHERE id IN (\(anyOf: ids))").all()
         }
         var byID: [UUID: any SQLRow] = [:]
         for row in rows { byID[try row.decode(column: "id", as: UUID.self)] = row }

@@ -23,27 +23,38 @@ public struct SearchIndex: Sendable {
     public func entries(of text: String, in chatID: UUID) async throws -> [Int64] {
         let tokens = SearchText.indexTokens(text)
         guard !tokens.isEmpty, let key = try await keyring.searchKey(for: chatID, creating: true) else { return [] }
-        return tokens.map { Self.hash($0, key: key) }
+        return Self.hashes(of: tokens, key: key)
     }
 
     /// The entries a query looks up in a chat, in the order of its tokens; nil when the chat has
     /// no key yet (then nothing of it is indexed).
     func lookups(_ tokens: [String], in chatID: UUID) async throws -> [Int64]? {
         guard let key = try await keyring.searchKey(for: chatID, creating: false) else { return nil }
-        return tokens.map { Self.hash($0, key: key) }
+        return Self.hashes(of: tokens, key: key)
     }
 
-    static func hash(_ token: String, key: SymmetricKey) -> Int64 {
-        HMAC<SHA256>.authenticationCode(for: Data(token.utf8), using: key).withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
+    /// Each token's HMAC, cut to 64 bits. The key is set up once (its padded inner and outer
+    /// blocks hashed) and copied for each token, which is what `authenticationCode(for:using:)`
+    /// would redo per token.
+    static func hashes(of tokens: some Collection<String>, key: SymmetricKey) -> [Int64] {
+        let keyed = HMAC<SHA256>(key: key)
+        return tokens.map { token in
+            var hmac = keyed
+            hmac.update(data: Data(token.utf8))
+            return hmac.finalize().withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
+        }
     }
 
     /// Rows one insert carries at most (two bound values each).
-    static let rowsPerStatement = 1000
+    static let rowsPerStatement = 1024
 
     /// Adds entries of messages (by `seq`); an entry present already is left as it is.
     static func add(_ entries: [(token: Int64, seq: Int64)], on sql: any SQLDatabase) async throws {
         for start in stride(from: 0, to: entries.count, by: rowsPerStatement) {
-            let rows: [SQLQueryString] = entries[start..<min(start + rowsPerStatement, entries.count)].map { "(\(bind: $0.token), \(bind: $0.seq))" }
+            // Padded like an `IN` list (`anyOf`): a message's entry count then gives one of a few
+            // statement texts, not one per count. A repeated row is an entry present already.
+            let chunk = SQLQueryString.padded(Array(entries[start..<min(start + rowsPerStatement, entries.count)]))
+            let rows: [SQLQueryString] = chunk.map { "(\(bind: $0.token), \(bind: $0.seq))" }
             try await sql.raw("INSERT INTO search_tokens (token, seq) VALUES \(rows.joined(separator: ", ")) ON CONFLICT DO NOTHING").run()
         }
     }
@@ -56,7 +67,7 @@ public struct SearchIndex: Sendable {
     static func remove(_ tokens: [Int64], seq: Int64, on sql: any SQLDatabase) async throws {
         for start in stride(from: 0, to: tokens.count, by: rowsPerStatement) {
             let chunk = Array(tokens[start..<min(start + rowsPerStatement, tokens.count)])
-            try await sql.raw("DELETE FROM search_tokens WHERE seq = \(bind: seq) AND token IN (\(binds: chunk))").run()
+            try await sql.raw("DELETE FROM search_tokens WHERE seq = \(bind: seq) AND token IN (\(anyOf: chunk))").run()
         }
     }
 }

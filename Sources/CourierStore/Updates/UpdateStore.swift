@@ -26,7 +26,7 @@ public struct UpdateStore: Sendable {
         for start in stride(from: 0, to: chatIDs.count, by: 500) {
             let chunk = Array(chatIDs[start..<min(start + 500, chatIDs.count)])
             let rows = try await engine.read { sql in
-                try await sql.raw("SELECT id, last_pts, pruned_pts FROM chats WHERE id IN (\(binds: chunk))").all()
+                try await sql.raw("SELECT id, last_pts, pruned_pts FROM chats WHERE id IN (\(anyOf: chunk))").all()
             }
             for row in rows {
                 result[try row.decode(column: "id", as: UUID.self)] = Bounds(
