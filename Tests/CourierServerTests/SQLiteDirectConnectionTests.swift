@@ -222,12 +222,12 @@ private final class Order: Sendable {
 /// The engine's own value coder gives what SQLiteKit's coders give, for every kind of value.
 @Suite("SQLite values")
 struct SQLiteValueCodecTests {
-    let codec = SQLiteValueCodec()
+    let codec = SQLiteValueCodec.shared
 
     @Test func bindsAsSQLiteKitBinds() throws {
         let id = UUID()
         let values: [any Encodable] = [
-            "text", "", 0, Int.max, Int.min, Int64(42), id, UUID?.some(id), UUID?.none, String?.some("x"), String?.none, Int?.none, true, 1.5,
+            "text", "", 0, Int.max, Int.min, Int64(42), id, UUID?.some(id), UUID?.none, String?.some("x"), String?.none, Int?.none, Int?.some(7), Int64?.some(-8), Int64?.none, true, 1.5,
             Data([1, 2]), Timestamp(milliseconds: 5),
         ]
         for value in values {
@@ -241,8 +241,9 @@ struct SQLiteValueCodecTests {
         let cases: [(SQLiteData, [any Decodable.Type])] = [
             (.text(id.uuidString), [UUID.self, UUID?.self, String.self, String?.self]),
             (.text(id.uuidString.lowercased()), [UUID.self, UUID?.self]),
-            (.null, [UUID?.self, String?.self, Int?.self]),
-            (.integer(1), [Int.self, Int64.self, Int?.self, Bool.self]),
+            (.null, [UUID?.self, String?.self, Int?.self, Int64?.self]),
+            (.integer(1), [Int.self, Int64.self, Int?.self, Int64?.self, Bool.self]),
+            (.integer(Int.min), [Int.self, Int64.self, Int?.self, Int64?.self]),
         ]
         func same<D: Decodable & Equatable>(_ type: D.Type, _ data: SQLiteData) throws -> Bool {
             try codec.decode(D.self, from: data) == decoder.decode(D.self, from: data)
@@ -256,6 +257,7 @@ struct SQLiteValueCodecTests {
             case is Int.Type: try same(Int.self, data)
             case is Int?.Type: try same(Int?.self, data)
             case is Int64.Type: try same(Int64.self, data)
+            case is Int64?.Type: try same(Int64?.self, data)
             case is Bool.Type: try same(Bool.self, data)
             default: false
             }

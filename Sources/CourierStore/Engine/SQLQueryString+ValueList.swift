@@ -1,14 +1,16 @@
 import SQLKit
 
 extension SQLQueryString {
-    /// The values of an `IN (…)` list as bound parameters, the last one repeated up to the next
-    /// power of two.
+    /// The values of an `IN (…)` list as bound parameters; on SQLite the last one is repeated up to
+    /// the next power of two.
     ///
-    /// A statement is prepared once per distinct text and kept (`SQLiteDirectConnection`, and
-    /// PostgreSQL's own plans). A list of any length would make a new text for every length; padded,
-    /// a list has one of a dozen shapes. Repeating a value does not change what `IN` matches.
+    /// SQLite statements are prepared once per distinct text and kept (`SQLiteDirectConnection`). A
+    /// list of any length would make a new text for every length; padded, a list has one of a dozen
+    /// shapes. Repeating a value does not change what `IN` matches. PostgreSQL plans each statement
+    /// anew (PostgresKit prepares no named statements), so there the list goes as it is, without
+    /// spending binds of its 65,535 on repeats.
     mutating func appendInterpolation(anyOf values: [any Encodable & Sendable]) {
-        appendInterpolation(binds: Self.padded(values))
+        appendInterpolation(ValueList(values: values))
     }
 
     /// `values` with the last one repeated up to the next power of two (none when empty).
@@ -16,5 +18,20 @@ extension SQLQueryString {
         guard let last = values.last, values.count > 1 else { return values }
         let shape = 1 << (Int.bitWidth - (values.count - 1).leadingZeroBitCount)
         return values + Array(repeating: last, count: shape - values.count)
+    }
+
+    /// Whether statements on `dialect` keep one compiled form per text, so that lists are padded.
+    static func padsLists(on dialect: any SQLDialect) -> Bool {
+        dialect.name == "sqlite"
+    }
+}
+
+/// Bound values separated by commas, padded where the dialect keeps statements (`anyOf:`).
+private struct ValueList: SQLExpression {
+    let values: [any Encodable & Sendable]
+
+    func serialize(to serializer: inout SQLSerializer) {
+        let list = SQLQueryString.padsLists(on: serializer.dialect) ? SQLQueryString.padded(values) : values
+        SQLList(list.map { SQLBind($0) }).serialize(to: &serializer)
     }
 }

@@ -268,8 +268,8 @@ public struct ChatStore: Sendable {
     /// The user's role in each of these chats they belong to (chats they are not in are absent).
     public func roles(of userID: UUID, in chatIDs: [UUID]) async throws -> [UUID: ChatRole] {
         var roles: [UUID: ChatRole] = [:]
-        for start in stride(from: 0, to: chatIDs.count, by: 500) {
-            let chunk = Array(chatIDs[start..<min(start + 500, chatIDs.count)])
+        for start in stride(from: 0, to: chatIDs.count, by: 512) {
+            let chunk = Array(chatIDs[start..<min(start + 512, chatIDs.count)])
             let rows = try await engine.read { sql in
                 try await sql.raw("""
                     SELECT chat_id, role FROM chat_members WHERE user_id = \(bind: userID) AND chat_id IN (\(anyOf: chunk))

@@ -226,9 +226,8 @@ public struct MediaStore: Sendable {
     public func carried(_ ids: [UUID], inChat chatID: UUID) async throws -> Set<UUID> {
         guard !ids.isEmpty else { return [] }
         return try await engine.read { sql in
-            let list = SQLList(ids.map { SQLBind($0) })
-            return Set(try await sql.raw("""
-                SELECT DISTINCT media_id FROM message_media WHERE chat_id = \(bind: chatID) AND deleted_at IS NULL AND media_id IN (\(list))
+            Set(try await sql.raw("""
+                SELECT DISTINCT media_id FROM message_media WHERE chat_id = \(bind: chatID) AND deleted_at IS NULL AND media_id IN (\(anyOf: ids))
                 """).all().map { try $0.decode(column: "media_id", as: UUID.self) })
         }
     }

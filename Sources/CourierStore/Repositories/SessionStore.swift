@@ -57,8 +57,8 @@ public struct SessionStore: Sendable {
     public func ended(among ids: Set<UUID>, at time: Timestamp) async throws -> Set<UUID> {
         var active: Set<UUID> = []
         let all = Array(ids)
-        for start in stride(from: 0, to: all.count, by: 500) {
-            let chunk = Array(all[start..<min(start + 500, all.count)])
+        for start in stride(from: 0, to: all.count, by: 512) {
+            let chunk = Array(all[start..<min(start + 512, all.count)])
             let rows = try await engine.read { sql in
                 try await sql.raw("""
                     SELECT id FROM sessions

@@ -51,11 +51,12 @@ public struct SearchIndex: Sendable {
     /// Adds entries of messages (by `seq`); an entry present already is left as it is.
     static func add(_ entries: [(token: Int64, seq: Int64)], on sql: any SQLDatabase) async throws {
         for start in stride(from: 0, to: entries.count, by: rowsPerStatement) {
-            // Padded like an `IN` list (`anyOf`): a message's entry count then gives one of a few
-            // statement texts, not one per count. A repeated row is an entry present already.
-            let chunk = SQLQueryString.padded(Array(entries[start..<min(start + rowsPerStatement, entries.count)]))
-            let rows: [SQLQueryString] = chunk.map { "(\(bind: $0.token), \(bind: $0.seq))" }
-            try await sql.raw("INSERT INTO search_tokens (token, seq) VALUES \(rows.joined(separator: ", ")) ON CONFLICT DO NOTHING").run()
+            // Padded on SQLite like an `IN` list (`anyOf`): a message's entry count then gives one
+            // of a few statement texts, not one per count. A repeated row is an entry present already.
+            let rows = Array(entries[start..<min(start + rowsPerStatement, entries.count)])
+            let chunk = SQLQueryString.padsLists(on: sql.dialect) ? SQLQueryString.padded(rows) : rows
+            let values: [SQLQueryString] = chunk.map { "(\(bind: $0.token), \(bind: $0.seq))" }
+            try await sql.raw("INSERT INTO search_tokens (token, seq) VALUES \(values.joined(separator: ", ")) ON CONFLICT DO NOTHING").run()
         }
     }
 

@@ -23,8 +23,8 @@ public struct UpdateStore: Sendable {
     /// The bounds of each chat's log.
     public func bounds(ofChats chatIDs: [UUID]) async throws -> [UUID: Bounds] {
         var result: [UUID: Bounds] = [:]
-        for start in stride(from: 0, to: chatIDs.count, by: 500) {
-            let chunk = Array(chatIDs[start..<min(start + 500, chatIDs.count)])
+        for start in stride(from: 0, to: chatIDs.count, by: 512) {
+            let chunk = Array(chatIDs[start..<min(start + 512, chatIDs.count)])
             let rows = try await engine.read { sql in
                 try await sql.raw("SELECT id, last_pts, pruned_pts FROM chats WHERE id IN (\(anyOf: chunk))").all()
             }

@@ -16,6 +16,18 @@ final class StatementCounter: Sendable {
     }
 
     private let counts = Mutex(Counts())
+    /// While set, the query plan of each SQLite query (`SELECT`, `INSERT`, `UPDATE`, `DELETE`,
+    /// `WITH`) is read too (`EXPLAIN QUERY PLAN`, run after it on the same connection), by its text.
+    private let planning = Atomic(false)
+    private let plans = Mutex<[String: [String]]>([:])
+
+    var recordsPlans: Bool {
+        get { planning.load(ordering: .relaxed) }
+        set { planning.store(newValue, ordering: .relaxed) }
+    }
+
+    /// The plans read so far (`recordsPlans`): each statement's text and its plan's lines.
+    var queryPlans: [String: [String]] { plans.withLock { $0 } }
 
     var current: Counts { counts.withLock { $0 } }
 
@@ -48,6 +60,7 @@ final class StatementCounter: Sendable {
         }
     }
 
+    fileprivate func record(plan: [String], of sql: String) { plans.withLock { $0[sql] = plan } }
     fileprivate func countStatement() { counts.withLock { $0.statements += 1 } }
     fileprivate func countRead() { counts.withLock { $0.reads += 1 } }
     fileprivate func countWrite() { counts.withLock { $0.writes += 1 } }
@@ -95,10 +108,33 @@ private struct CountingDatabase: SQLDatabase {
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         counter.countStatement()
         try await base.execute(sql: query, onRow)
+        if counter.recordsPlans, base.dialect.name == "sqlite" { try await recordPlan(of: query) }
+    }
+
+    private func recordPlan(of query: any SQLExpression) async throws {
+        var serializer = SQLSerializer(database: base)
+        query.serialize(to: &serializer)
+        let verb = serializer.sql.drop(while: \.isWhitespace).prefix(6).uppercased()
+        guard ["SELECT", "INSERT", "UPDATE", "DELETE"].contains(verb) || verb.hasPrefix("WITH") else { return }
+        let lines = Mutex<[String]>([])
+        try await base.execute(sql: ExplainedQuery(query: query)) { row in
+            if let detail = try? row.decode(column: "detail", as: String.self) { lines.withLock { $0.append(detail) } }
+        }
+        counter.record(plan: lines.withLock { $0 }, of: serializer.sql)
     }
 
     func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         let counter = counter
         return try await base.withSession { try await closure(CountingDatabase(base: $0, counter: counter)) }
+    }
+}
+
+/// `EXPLAIN QUERY PLAN` before a statement: SQLite answers with the plan's lines instead of running it.
+private struct ExplainedQuery: SQLExpression {
+    let query: any SQLExpression
+
+    func serialize(to serializer: inout SQLSerializer) {
+        serializer.write("EXPLAIN QUERY PLAN ")
+        query.serialize(to: &serializer)
     }
 }

@@ -74,7 +74,10 @@ final class SQLiteDirectConnection: @unchecked Sendable {
             throw SQLiteStatementError(code: status, message: "\(message) (\(path))")
         }
         // A kept statement must stay compiled: without this, binding a value to `LIMIT ?` (and a
-        // few other spots) marks it expired and the next step compiles it again.
+        // few other spots) marks it expired and the next step compiles it again. The price: plans
+        // are chosen without the bound values (a `LIMIT ?` does not steer the choice between an
+        // index walk and a sort, a bound value cannot select a partial index), so the plans of the
+        // paths that matter are held by `QueryPlanTests`.
         let stable = courier_sqlite_enable_stable_plans(UnsafeMutableRawPointer(opened))
         guard stable == SQLITE_OK else {
             sqlite_nio_sqlite3_close(opened)

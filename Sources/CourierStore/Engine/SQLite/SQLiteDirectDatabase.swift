@@ -13,7 +13,6 @@ struct SQLiteDirectDatabase: SQLDatabase {
     let logger: Logger
     let queryLogLevel: Logger.Level? = nil
     let dialect: any SQLDialect = SQLiteDialect()
-    private let codec = SQLiteValueCodec()
 
     init(connection: SQLiteDirectConnection, logger: Logger) {
         self.connection = connection
@@ -25,7 +24,7 @@ struct SQLiteDirectDatabase: SQLDatabase {
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         let (sql, rawBinds) = serialize(query)
-        let binds = try rawBinds.map { try codec.encode($0) }
+        let binds = try rawBinds.map { try SQLiteValueCodec.shared.encode($0) }
         let connection = connection
         if connection.thread.isCurrent {
             try connection.execute(sql, binds, onRow)

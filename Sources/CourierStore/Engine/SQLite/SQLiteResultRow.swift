@@ -8,9 +8,6 @@ struct SQLiteResultRow: SQLRow {
     let names: [String]
     let values: [SQLiteData]
 
-    /// One codec for every row: SQLiteKit's decoder holds a `JSONDecoder`, a class, and rows are many.
-    private static let codec = SQLiteValueCodec()
-
     var allColumns: [String] { names }
 
     func contains(column: String) -> Bool { names.contains(column) }
@@ -22,7 +19,7 @@ struct SQLiteResultRow: SQLRow {
 
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
         guard let index = names.firstIndex(of: column) else { throw MissingColumn(column: column) }
-        return try Self.codec.decode(D.self, from: values[index])
+        return try SQLiteValueCodec.shared.decode(D.self, from: values[index])
     }
 
     struct MissingColumn: Error, CustomStringConvertible {

@@ -12,6 +12,10 @@ import SQLiteNIO
 /// any value of an unexpected kind, still goes through SQLiteKit's coders, so results and errors
 /// stay theirs.
 struct SQLiteValueCodec: Sendable {
+    /// The one codec of the process: SQLiteKit's coders hold a `JSONEncoder` and a `JSONDecoder`
+    /// (classes), which every statement and row would otherwise build anew.
+    static let shared = SQLiteValueCodec()
+
     private let encoder = SQLiteDataEncoder()
     private let decoder = SQLiteDataDecoder()
 
@@ -24,6 +28,8 @@ struct SQLiteValueCodec: Sendable {
         case let id as UUID: .text(id.text(uppercase: true))
         case let id as UUID?: id.map { .text($0.text(uppercase: true)) } ?? .null
         case let text as String?: text.map { .text($0) } ?? .null
+        // A cast unwraps an optional: `Int?` and `Int64?` with a value take the cases above, and a
+        // `nil` of any type already matched `UUID?` (a `nil` casts to any optional type).
         default: try encoder.encode(value)
         }
     }
@@ -32,14 +38,19 @@ struct SQLiteValueCodec: Sendable {
         switch data {
         case .text(let text):
             if D.self == String.self { return unsafeBitCast(text, to: D.self) }
+            if D.self == String?.self { return unsafeBitCast(String?.some(text), to: D.self) }
             if D.self == UUID.self, let id = UUID(text: text) { return unsafeBitCast(id, to: D.self) }
             if D.self == UUID?.self, let id = UUID(text: text) { return unsafeBitCast(UUID?.some(id), to: D.self) }
         case .integer(let number):
             if D.self == Int.self { return unsafeBitCast(number, to: D.self) }
             if D.self == Int64.self { return unsafeBitCast(Int64(number), to: D.self) }
+            if D.self == Int?.self { return unsafeBitCast(Int?.some(number), to: D.self) }
+            if D.self == Int64?.self { return unsafeBitCast(Int64?.some(Int64(number)), to: D.self) }
         case .null:
             if D.self == UUID?.self { return unsafeBitCast(UUID?.none, to: D.self) }
             if D.self == String?.self { return unsafeBitCast(String?.none, to: D.self) }
+            if D.self == Int?.self { return unsafeBitCast(Int?.none, to: D.self) }
+            if D.self == Int64?.self { return unsafeBitCast(Int64?.none, to: D.self) }
         default:
             break
         }
