@@ -6,11 +6,11 @@ import Testing
 struct UUIDTextTests {
     @Test func writesWhatFoundationWrites() {
         for id in (0..<2_000).map({ _ in UUID() }) + [UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))] {
-            #expect(id.text(uppercase: true) == id.uuidString)
-            #expect(id.text(uppercase: false) == id.uuidString.lowercased())
+            #expect(id.uppercasedString == id.uuidString)
+            #expect(id.lowercasedString == id.uuidString.lowercased())
         }
         let all = UUID(uuid: (255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255))
-        #expect(all.text(uppercase: false) == "ffffffff-ffff-ffff-ffff-ffffffffffff")
+        #expect(all.lowercasedString == "ffffffff-ffff-ffff-ffff-ffffffffffff")
     }
 
     @Test func readsWhatFoundationReads() {

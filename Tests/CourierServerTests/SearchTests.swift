@@ -314,5 +314,9 @@ struct SearchIndexHashTests {
         #expect(SQLQueryString.padded(Array(1...5)) == [1, 2, 3, 4, 5, 5, 5, 5])
         #expect(SQLQueryString.padded(Array(1...1024)).count == 1024)
         #expect(SQLQueryString.padded(Array(1...1025)).count == 2048)
+        // Past the longest padded list a list goes as it is: doubling it could pass SQLite's limit.
+        #expect(SQLQueryString.padded(Array(1...4095)).count == 4096)
+        #expect(SQLQueryString.padded(Array(1...4097)).count == 4097)
+        #expect(SQLQueryString.padded(Array(1...200_000)).count == 200_000)
     }
 }

@@ -24,7 +24,7 @@ public struct MediaAttachment: Sendable, Codable, Equatable {
         id: UUID, kind: MediaKind, mimeType: String, size: Int64, fileName: String, width: Int? = nil, height: Int? = nil,
         duration: Double? = nil, waveform: [UInt8]? = nil, preview: String? = nil, variants: [MediaVariant] = []
     ) {
-        self.id = id.text(uppercase: false)
+        self.id = id.lowercasedString
         self.kind = kind
         self.mimeType = mimeType
         self.size = size

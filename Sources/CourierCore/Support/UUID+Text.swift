@@ -1,12 +1,16 @@
 import Foundation
 
 extension UUID {
-    /// The 36-character form (`8-4-4-4-12` hexadecimal digits), upper case as `uuidString` gives it
-    /// or lower case as the API does.
-    ///
-    /// Written here rather than by `uuidString`, which formats through C's `sprintf` (and, lower
-    /// cased, makes a second string): ids are turned into text many times for every message sent.
-    public func text(uppercase: Bool) -> String {
+    /// The 36-character form in lower case, as the API, tokens, keys and file names use it: what
+    /// `uuidString.lowercased()` gives, without formatting through C's `sprintf` and copying the
+    /// string again (ids are turned into text many times for every message sent).
+    public var lowercasedString: String { text(uppercase: false) }
+
+    /// The 36-character form in upper case, exactly `uuidString`: how ids are stored in SQLite.
+    public var uppercasedString: String { text(uppercase: true) }
+
+    /// The `8-4-4-4-12` hexadecimal digits.
+    private func text(uppercase: Bool) -> String {
         let digits: StaticString = uppercase ? "0123456789ABCDEF" : "0123456789abcdef"
         return withUnsafeBytes(of: uuid) { bytes in
             digits.withUTF8Buffer { digits in

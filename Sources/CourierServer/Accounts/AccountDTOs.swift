@@ -129,7 +129,7 @@ struct UserResponse: ResponseEncodable {
     }
 
     init(_ user: User) {
-        id = user.id.apiString
+        id = user.id.lowercasedString
         phone = user.phone.value
         email = user.email?.value
         username = user.username.value
@@ -161,7 +161,7 @@ struct PublicUserResponse: ResponseEncodable {
     }
 
     init(_ user: User) {
-        id = user.id.apiString
+        id = user.id.lowercasedString
         username = user.username.value
         bio = user.bio
         avatarURL = user.avatarURL
@@ -187,7 +187,7 @@ struct TokensResponse: ResponseEncodable {
     }
 
     init(_ pair: AuthService.TokenPair) {
-        sessionID = pair.sessionID.apiString
+        sessionID = pair.sessionID.lowercasedString
         token = pair.accessToken
         tokenExpiresAt = pair.accessTokenExpiresAt
         refreshToken = pair.refreshToken
@@ -234,7 +234,7 @@ struct SessionResponse: Encodable {
     }
 
     init(_ session: DeviceSession, current: Bool) {
-        id = session.id.apiString
+        id = session.id.lowercasedString
         deviceName = session.deviceName
         ipAddress = session.ipAddress
         createdAt = session.createdAt
@@ -246,9 +246,4 @@ struct SessionResponse: Encodable {
 
 struct SessionListResponse: ResponseEncodable {
     let sessions: [SessionResponse]
-}
-
-extension UUID {
-    /// The lower-case form used in JSON and URLs.
-    var apiString: String { text(uppercase: false) }
 }

@@ -105,7 +105,7 @@ public struct AuthService: Sendable {
         )
         try await users.create(user, passwordHash: try await passwords.hash(registration.password))
         let signedIn = SignedIn(user: user, tokens: try await startSession(for: user.id, device: device, at: now))
-        await audit.record(.init(action: "register", actorID: user.id, ipAddress: device.ipAddress, details: ["session_id": signedIn.tokens.sessionID.apiString]))
+        await audit.record(.init(action: "register", actorID: user.id, ipAddress: device.ipAddress, details: ["session_id": signedIn.tokens.sessionID.lowercasedString]))
         return signedIn
     }
 
@@ -139,7 +139,7 @@ public struct AuthService: Sendable {
         }
         await lockout.reset(.user(user.id))
         let signedIn = SignedIn(user: user, tokens: try await startSession(for: user.id, device: device, at: .now()))
-        await audit.record(.init(action: "login", actorID: user.id, ipAddress: device.ipAddress, details: ["session_id": signedIn.tokens.sessionID.apiString]))
+        await audit.record(.init(action: "login", actorID: user.id, ipAddress: device.ipAddress, details: ["session_id": signedIn.tokens.sessionID.lowercasedString]))
         return signedIn
     }
 
@@ -155,7 +155,7 @@ public struct AuthService: Sendable {
         )
         switch outcome {
         case .rotated(let session):
-            await audit.record(.init(action: "token_refresh", actorID: session.userID, ipAddress: device.ipAddress, details: ["session_id": session.id.apiString]))
+            await audit.record(.init(action: "token_refresh", actorID: session.userID, ipAddress: device.ipAddress, details: ["session_id": session.id.lowercasedString]))
             let access = try await tokens.accessToken(for: AuthenticatedUser(userID: session.userID, sessionID: session.id), at: now)
             return TokenPair(
                 sessionID: session.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
@@ -168,7 +168,7 @@ public struct AuthService: Sendable {
             if let owner { await events.sessionsEnded(SessionsEnded(userID: owner, sessionIDs: [sessionID])) }
             await audit.record(.init(
                 action: "refresh_token_reuse", outcome: .denied, subjectID: owner, ipAddress: device.ipAddress,
-                details: ["session_id": sessionID.apiString, "effect": "session_revoked"]
+                details: ["session_id": sessionID.lowercasedString, "effect": "session_revoked"]
             ))
             throw CourierError.unauthorized(
                 "This refresh token was already used; the session has been signed out for safety.", code: "refresh_token_reused"
@@ -212,7 +212,7 @@ public struct AuthService: Sendable {
     public func logout(_ user: AuthenticatedUser) async throws {
         try await sessions.revoke(sessionID: user.sessionID, userID: user.userID, at: .now())
         await events.sessionsEnded(SessionsEnded(userID: user.userID, sessionIDs: [user.sessionID]))
-        await audit.record(.init(action: "logout", actorID: user.userID, details: ["session_id": user.sessionID.apiString]))
+        await audit.record(.init(action: "logout", actorID: user.userID, details: ["session_id": user.sessionID.lowercasedString]))
     }
 
     /// The user's signed-in devices.
@@ -226,7 +226,7 @@ public struct AuthService: Sendable {
             throw CourierError.notFound("session")
         }
         await events.sessionsEnded(SessionsEnded(userID: user.userID, sessionIDs: [sessionID]))
-        await audit.record(.init(action: "session_revoked", actorID: user.userID, details: ["session_id": sessionID.apiString]))
+        await audit.record(.init(action: "session_revoked", actorID: user.userID, details: ["session_id": sessionID.lowercasedString]))
     }
 
     private func startSession(for userID: UUID, device: Device, at now: Timestamp) async throws -> TokenPair {

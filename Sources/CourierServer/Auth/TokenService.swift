@@ -25,11 +25,11 @@ public struct TokenService: Sendable {
         let issuedAt = Timestamp(milliseconds: time.milliseconds / 1000 * 1000)
         let expiresAt = issuedAt.adding(seconds: Self.accessTokenLifetime)
         let claims = AccessTokenClaims(
-            sub: .init(value: user.userID.text(uppercase: false)),
-            sid: user.sessionID.text(uppercase: false),
+            sub: .init(value: user.userID.lowercasedString),
+            sid: user.sessionID.lowercasedString,
             iat: .init(value: issuedAt.date),
             exp: .init(value: expiresAt.date),
-            jti: .init(value: UUID().text(uppercase: false))
+            jti: .init(value: UUID().lowercasedString)
         )
         return (try await keys.sign(claims), expiresAt)
     }

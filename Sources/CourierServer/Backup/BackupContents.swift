@@ -33,7 +33,7 @@ struct BackupContents: Sendable {
         for row in try await sql.raw("SELECT blob_id, size FROM media_blobs ORDER BY blob_id").all() {
             let size = try row.decode(column: "size", as: Int64.self)
             contents.blobs.append(Blob(
-                name: try row.decode(column: "blob_id", as: UUID.self).text(uppercase: false),
+                name: try row.decode(column: "blob_id", as: UUID.self).lowercasedString,
                 chunks: MediaCipher.chunkCount(size: size), complete: true
             ))
         }
@@ -41,7 +41,7 @@ struct BackupContents: Sendable {
         for row in try await sql.raw("SELECT id, received FROM media WHERE state = 'uploading' AND received > 0 ORDER BY id").all() {
             let received = try row.decode(column: "received", as: Int64.self)
             contents.blobs.append(Blob(
-                name: try row.decode(column: "id", as: UUID.self).text(uppercase: false),
+                name: try row.decode(column: "id", as: UUID.self).lowercasedString,
                 chunks: MediaCipher.chunkCount(size: received), complete: false
             ))
         }

@@ -41,7 +41,7 @@ struct BotController {
     @Sendable func commands(request: Request, context: AuthenticatedContext) async throws -> BotCommandListResponse {
         let commands = try await bots.commands(inChat: try context.parameters.uuid("id", resource: "chat"), for: context.user.userID)
         return BotCommandListResponse(commands: commands.map {
-            .init(botID: $0.botID.apiString, username: $0.username.value, command: $0.command.command, description: $0.command.description)
+            .init(botID: $0.botID.lowercasedString, username: $0.username.value, command: $0.command.command, description: $0.command.description)
         })
     }
 
@@ -67,7 +67,7 @@ struct BotResponse: ResponseEncodable {
     }
 
     init(_ bot: BotStore.Bot, number: Int64) {
-        id = bot.userID.apiString
+        id = bot.userID.lowercasedString
         username = bot.username.value
         telegramID = number
         createdAt = bot.createdAt

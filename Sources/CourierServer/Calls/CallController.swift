@@ -78,7 +78,7 @@ struct CallController {
         let session = context.user.sessionID
         return CurrentResponse(
             call: CallResponse(
-                id: call.id.apiString, chatID: call.chatID.apiString, callerID: call.callerID.apiString, calleeID: call.calleeID.apiString,
+                id: call.id.lowercasedString, chatID: call.chatID.lowercasedString, callerID: call.callerID.lowercasedString, calleeID: call.calleeID.lowercasedString,
                 video: call.video, state: call.state.rawValue, createdAt: call.createdAt, acceptedAt: call.acceptedAt,
                 onThisDevice: session == call.callerSession || session == call.calleeSession
             ),

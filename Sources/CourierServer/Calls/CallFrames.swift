@@ -23,7 +23,7 @@ struct CallEventFrame: Encodable {
 
     init(_ type: String, _ call: Call) {
         self.type = type
-        self.callID = call.id.apiString
+        self.callID = call.id.lowercasedString
     }
 
     enum CodingKeys: String, CodingKey {

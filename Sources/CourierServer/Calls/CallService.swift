@@ -48,9 +48,9 @@ public struct CallService: Sendable {
         switch placement {
         case .ringing(let call):
             var incoming = CallEventFrame("call_incoming", call)
-            incoming.chatID = chatID.apiString
-            incoming.callerID = user.userID.apiString
-            incoming.calleeID = calleeID.apiString
+            incoming.chatID = chatID.lowercasedString
+            incoming.callerID = user.userID.lowercasedString
+            incoming.calleeID = calleeID.lowercasedString
             incoming.video = video
             incoming.sdp = offer
             incoming.createdAt = call.createdAt
@@ -143,7 +143,7 @@ public struct CallService: Sendable {
         guard call.state == .active else { throw Self.notActive }
         let target = try peerDevices(of: call, for: user)
         var frame = CallEventFrame("call_media", call)
-        frame.userID = user.userID.apiString
+        frame.userID = user.userID.lowercasedString
         frame.muted = muted
         frame.cameraOff = cameraOff
         await events.send(Delivery(recipients: [call.peer(of: user.userID)], frame: frame.text, sessions: target))
@@ -216,8 +216,8 @@ public struct CallService: Sendable {
             let draft = try MessageDraft.callRecord(
                 chatID: call.chatID, summary: outcome.summary(video: call.video, durationSeconds: call.durationSeconds),
                 details: [
-                    "id": .string(call.id.apiString), "video": .bool(call.video), "outcome": .string(outcome.rawValue),
-                    "duration_seconds": .number(Double(call.durationSeconds)), "caller_id": .string(call.callerID.apiString),
+                    "id": .string(call.id.lowercasedString), "video": .bool(call.video), "outcome": .string(outcome.rawValue),
+                    "duration_seconds": .number(Double(call.durationSeconds)), "caller_id": .string(call.callerID.lowercasedString),
                 ]
             )
             _ = try await messages.send(draft, from: call.callerID)

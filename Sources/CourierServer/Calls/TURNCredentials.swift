@@ -13,7 +13,7 @@ public struct TURNCredentials: Sendable, Equatable {
 
     public init(userID: UUID, secret: String, now: Timestamp, ttl: Duration) {
         let expiry = now.milliseconds / 1000 + ttl.components.seconds
-        username = "\(expiry):\(userID.text(uppercase: false))"
+        username = "\(expiry):\(userID.lowercasedString)"
         password = Self.password(for: username, secret: secret)
         expiresAt = Timestamp(milliseconds: expiry * 1000)
     }

@@ -50,11 +50,11 @@ struct ChannelResponse: ResponseEncodable {
     }
 
     init(_ view: ChannelService.View) {
-        id = view.chat.id.apiString
+        id = view.chat.id.lowercasedString
         name = view.chat.name
         description = view.info.description
         username = view.info.username?.value
-        ownerID = view.chat.ownerID?.apiString
+        ownerID = view.chat.ownerID?.lowercasedString
         subscriberCount = view.chat.memberCount
         lastSeq = view.chat.lastSeq
         createdAt = view.chat.createdAt

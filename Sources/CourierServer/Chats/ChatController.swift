@@ -70,7 +70,7 @@ struct ChatController {
     @Sendable func addMembers(request: Request, context: AuthenticatedContext) async throws -> MembersAddedResponse {
         let body = try await request.decodeJSON(as: AddMembersRequest.self, context: context)
         let result = try await chats.addMembers(body.ids, to: try chatID(context), by: context.user.userID)
-        return MembersAddedResponse(added: result.added.map(\.apiString), memberCount: result.memberCount)
+        return MembersAddedResponse(added: result.added.map(\.lowercasedString), memberCount: result.memberCount)
     }
 
     /// Removes a member; with one's own id, leaves.
@@ -84,7 +84,7 @@ struct ChatController {
         let body = try await request.decodeJSON(as: SetRoleRequest.self, context: context)
         let target = try context.parameters.uuid("userId", resource: "member")
         let membership = try await chats.setRole(body.role, of: target, in: try chatID(context), by: context.user.userID)
-        return MembershipResponse(chatID: membership.chatID.apiString, userID: membership.userID.apiString, role: membership.role)
+        return MembershipResponse(chatID: membership.chatID.lowercasedString, userID: membership.userID.lowercasedString, role: membership.role)
     }
 
     @Sendable func leave(request: Request, context: AuthenticatedContext) async throws -> Response {
@@ -100,7 +100,7 @@ struct ChatController {
         let body = try await request.decodeJSON(as: ReadRequest.self, context: context)
         let id = try chatID(context)
         let state = try await chats.markRead(id, upTo: body.seq, by: context.user.userID)
-        return ReadStateResponse(chatID: id.apiString, lastReadSeq: state.lastReadSeq, unreadCount: state.unreadCount)
+        return ReadStateResponse(chatID: id.lowercasedString, lastReadSeq: state.lastReadSeq, unreadCount: state.unreadCount)
     }
 
     private func chatID(_ context: AuthenticatedContext) throws(CourierError) -> UUID {

@@ -93,10 +93,10 @@ struct ChatResponse: ResponseEncodable {
 
     /// A chat; with a summary, also the reader's role, read state and the last message.
     init(_ chat: Chat, role: ChatRole? = nil, summary: ChatStore.Summary? = nil) {
-        id = chat.id.apiString
+        id = chat.id.lowercasedString
         type = chat.kind
         name = chat.name
-        ownerID = chat.ownerID?.apiString
+        ownerID = chat.ownerID?.lowercasedString
         memberCount = chat.memberCount
         lastSeq = chat.lastSeq
         lastActivityAt = chat.lastActivityAt
@@ -106,7 +106,7 @@ struct ChatResponse: ResponseEncodable {
         lastReadSeq = summary?.membership.lastReadSeq
         unreadCount = summary?.unreadCount
         lastMessage = summary?.lastMessage.map(MessageResponse.init)
-        peerID = summary?.peerID?.apiString
+        peerID = summary?.peerID?.lowercasedString
         othersLastReadSeq = summary?.othersLastReadSeq
         peer = summary?.peer.map(PublicUserResponse.init)
         pts = chat.pts

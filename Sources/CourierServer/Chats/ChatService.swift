@@ -68,7 +68,7 @@ public struct ChatService: Sendable {
         }
         guard peerID != userID else { throw CourierError.invalid("user_id", "A direct chat needs another person.") }
         guard try await users.find(id: peerID) != nil else {
-            throw CourierError(.unprocessable, code: "unknown_user", message: "There is no user \(peerID.apiString).", field: "user_id")
+            throw CourierError(.unprocessable, code: "unknown_user", message: "There is no user \(peerID.lowercasedString).", field: "user_id")
         }
         let result = try await chats.findOrCreateDM(between: userID, and: peerID, at: .now())
         await events.stored(result.updates)
@@ -244,7 +244,7 @@ public struct ChatService: Sendable {
             ids.append(id)
         }
         let known = Set(try await users.find(ids: ids).map(\.id))
-        bad += ids.filter { !known.contains($0) }.map(\.apiString)
+        bad += ids.filter { !known.contains($0) }.map(\.lowercasedString)
         guard bad.isEmpty else {
             throw CourierError(
                 .unprocessable, code: "invalid_members",

@@ -40,7 +40,7 @@ struct UploadResponse: ResponseEncodable {
     }
 
     init(_ record: MediaStore.Record) {
-        id = record.id.apiString
+        id = record.id.lowercasedString
         kind = record.kind
         offset = record.received
         size = record.size

@@ -9,7 +9,7 @@ struct MediaLinkSigner: Sendable {
     let key: SymmetricKey
 
     func signature(media: UUID, variant: String, user: UUID, expires: Int64) -> String {
-        let text = "courier-media-link/v1|\(media.text(uppercase: false))|\(variant)|\(user.text(uppercase: false))|\(expires)"
+        let text = "courier-media-link/v1|\(media.lowercasedString)|\(variant)|\(user.lowercasedString)|\(expires)"
         return Data(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)).map { String(format: "%02x", $0) }.joined()
     }
 

@@ -11,7 +11,7 @@ struct MediaResponder {
 
     func respond(_ download: MediaService.Download, to request: Request) async throws -> Response {
         let size = download.blob.size
-        let etag = "\"\(download.blob.blobID.text(uppercase: false))\""
+        let etag = "\"\(download.blob.blobID.lowercasedString)\""
         var headers: HTTPFields = [
             .eTag: etag,
             .acceptRanges: "bytes",

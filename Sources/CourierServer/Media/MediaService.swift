@@ -366,7 +366,7 @@ public final class MediaService: Sendable {
         let expires = Timestamp.now().adding(settings.linkLifetime)
         let seconds = expires.milliseconds / 1000
         let signature = links.signature(media: id, variant: name, user: userID, expires: seconds)
-        let path = "/media/\(id.text(uppercase: false))?variant=\(name)&expires=\(seconds)&user=\(userID.text(uppercase: false))&sig=\(signature)"
+        let path = "/media/\(id.lowercasedString)?variant=\(name)&expires=\(seconds)&user=\(userID.lowercasedString)&sig=\(signature)"
         return (path, Timestamp(milliseconds: seconds * 1000))
     }
 
@@ -450,7 +450,7 @@ public final class MediaService: Sendable {
         var result: [MediaAttachment] = []
         for id in uuids {
             guard let record = try await store.record(id), record.state == .ready, record.ownerID == senderID || inChat.contains(id) else {
-                throw CourierError.invalid("attachments", "Attachments must be finished uploads of yours (or media already in this chat); \(id.text(uppercase: false)) is not.")
+                throw CourierError.invalid("attachments", "Attachments must be finished uploads of yours (or media already in this chat); \(id.lowercasedString) is not.")
             }
             result.append(record.info.attachment)
         }
@@ -557,7 +557,7 @@ public final class MediaService: Sendable {
         if !FileManager.default.fileExists(atPath: workFolder.path) {
             try FileManager.default.createDirectory(at: workFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
-        let folder = workFolder.appendingPathComponent(UUID().text(uppercase: false), isDirectory: true)
+        let folder = workFolder.appendingPathComponent(UUID().lowercasedString, isDirectory: true)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(at: folder) }
         let input = folder.appendingPathComponent("input")
@@ -589,7 +589,7 @@ public final class MediaService: Sendable {
         _ = busy.withLock { $0.remove(id) }
     }
 
-    static func blobName(_ id: UUID) -> String { id.text(uppercase: false) }
+    static func blobName(_ id: UUID) -> String { id.lowercasedString }
 
     /// Parts smaller than this that do not end the upload count against the request budget.
     static let freePartBytes: Int64 = 64 * 1024

@@ -24,7 +24,7 @@ struct UploadController {
         let record = try await media.createUpload(try body.validated(), for: context.user.userID)
         var response = try UploadResponse(record).response(from: request, context: context)
         response.status = .created
-        response.headers[.location] = "/api/v1/uploads/\(record.id.apiString)"
+        response.headers[.location] = "/api/v1/uploads/\(record.id.lowercasedString)"
         response.headers[.uploadOffset] = "0"
         return response
     }

@@ -123,10 +123,10 @@ struct MessageResponse: ResponseEncodable {
     }
 
     init(_ message: Message) {
-        id = message.id.apiString
-        chatID = message.chatID.apiString
+        id = message.id.lowercasedString
+        chatID = message.chatID.lowercasedString
         seq = message.seq
-        senderID = message.senderID?.apiString
+        senderID = message.senderID?.lowercasedString
         content = message.content
         messageType = message.kind
         mediaURL = message.mediaURL
@@ -135,8 +135,8 @@ struct MessageResponse: ResponseEncodable {
         metadata = message.metadata
         reactions = message.reactions.map(ReactionResponse.init)
         myReaction = message.myReaction
-        replyToID = message.replyToID?.apiString
-        forwardedFrom = message.forwardedFromID.map { ForwardedFrom(messageID: $0.apiString, senderID: message.forwardedFromSenderID?.apiString) }
+        replyToID = message.replyToID?.lowercasedString
+        forwardedFrom = message.forwardedFromID.map { ForwardedFrom(messageID: $0.lowercasedString, senderID: message.forwardedFromSenderID?.lowercasedString) }
         clientMessageID = message.clientMessageID
         createdAt = message.createdAt
         updatedAt = message.updatedAt

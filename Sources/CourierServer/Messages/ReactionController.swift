@@ -59,7 +59,7 @@ struct ReactionController {
         let chatID = try context.parameters.uuid("id", resource: "chat")
         let pinned = try await pins.pinned(in: chatID, for: context.user.userID)
         return PinsResponse(pins: pinned.map {
-            PinResponse(message: MessageResponse($0.message.withoutReactors()), pinnedAt: $0.pinnedAt, pinnedBy: $0.pinnedBy?.apiString)
+            PinResponse(message: MessageResponse($0.message.withoutReactors()), pinnedAt: $0.pinnedAt, pinnedBy: $0.pinnedBy?.lowercasedString)
         })
     }
 

@@ -41,8 +41,8 @@ struct SubscriptionController {
         }
 
         init(_ subscription: Subscription) {
-            id = subscription.id.apiString
-            userID = subscription.userID.apiString
+            id = subscription.id.lowercasedString
+            userID = subscription.userID.lowercasedString
             type = subscription.plan
             startDate = subscription.startDate
             endDate = subscription.endDate
@@ -67,7 +67,7 @@ struct SubscriptionController {
         }
 
         init(_ payment: PaymentLog) {
-            id = payment.id.apiString
+            id = payment.id.lowercasedString
             amount = Double(payment.amountCents) / 100
             status = payment.status
             paymentMethod = payment.paymentMethod

@@ -50,7 +50,7 @@ public final class EventPublisher: Sendable {
     }
 
     func typing(chatID: UUID, kind: ChatKind, by userID: UUID) async {
-        let frame = ServerFrame.text(ServerFrame.Typing(chatID: chatID.apiString, userID: userID.apiString))
+        let frame = ServerFrame.text(ServerFrame.Typing(chatID: chatID.lowercasedString, userID: userID.lowercasedString))
         do {
             // In a channel only its owner and admins hear it: subscribers do not see each other.
             let audience = kind == .channel ? try await chats.managerIDs(of: chatID) : try await chats.memberIDs(of: chatID)
@@ -62,7 +62,7 @@ public final class EventPublisher: Sendable {
 
     func presence(of userID: UUID, online: Bool, lastSeen: Timestamp?, to recipients: [UUID]) async {
         guard !recipients.isEmpty else { return }
-        let frame = ServerFrame.text(ServerFrame.Presence(userID: userID.apiString, online: online, lastSeen: lastSeen))
+        let frame = ServerFrame.text(ServerFrame.Presence(userID: userID.lowercasedString, online: online, lastSeen: lastSeen))
         await send(Delivery(recipients: recipients, frame: frame))
     }
 

@@ -57,22 +57,22 @@ actor GatewaySession {
             let call = try await session.services.calls.invite(
                 chatID: try UUID.parse(frame.chatID ?? "", field: "chat_id"), video: frame.video ?? false, sdp: frame.sdp ?? "", by: session.user
             )
-            await session.reply(ServerFrame.Ack(ref: ref, callID: call.id.apiString, callState: call.state.rawValue))
+            await session.reply(ServerFrame.Ack(ref: ref, callID: call.id.lowercasedString, callState: call.state.rawValue))
         },
         "call_ringing": .on(CallClientFrame.self) { session, frame, _ in try await session.services.calls.ringing(try frame.call(), by: session.user) },
         "call_accept": .on(CallClientFrame.self, acknowledges: true) { session, frame, ref in
             let call = try await session.services.calls.accept(
                 try frame.call(), sdp: frame.sdp ?? "", by: session.user, connection: session.connection.id
             )
-            await session.reply(ServerFrame.Ack(ref: ref, callID: call.id.apiString, callState: call.state.rawValue))
+            await session.reply(ServerFrame.Ack(ref: ref, callID: call.id.lowercasedString, callState: call.state.rawValue))
         },
         "call_reject": .on(CallClientFrame.self, acknowledges: true) { session, frame, ref in
             let call = try await session.services.calls.reject(try frame.call(), by: session.user)
-            await session.reply(ServerFrame.Ack(ref: ref, callID: call.id.apiString, callState: call.state.rawValue))
+            await session.reply(ServerFrame.Ack(ref: ref, callID: call.id.lowercasedString, callState: call.state.rawValue))
         },
         "call_hangup": .on(CallClientFrame.self, acknowledges: true) { session, frame, ref in
             let call = try await session.services.calls.hangUp(try frame.call(), by: session.user)
-            await session.reply(ServerFrame.Ack(ref: ref, callID: call.id.apiString, callState: call.state.rawValue))
+            await session.reply(ServerFrame.Ack(ref: ref, callID: call.id.lowercasedString, callState: call.state.rawValue))
         },
         "call_ice": .on(CallClientFrame.self) { session, frame, _ in
             try await session.services.calls.ice(try frame.call(), candidate: frame.candidate ?? "", by: session.user)
@@ -147,9 +147,9 @@ actor GatewaySession {
         let sent = try await services.messages.send(try request.draft(), from: user.userID, connection: connection.id)
         var ack = ServerFrame.Ack(ref: ref)
         ack.clientMessageID = sent.message.clientMessageID
-        ack.id = sent.message.id.apiString
+        ack.id = sent.message.id.lowercasedString
         ack.seq = sent.message.seq
-        ack.chatID = sent.message.chatID.apiString
+        ack.chatID = sent.message.chatID.lowercasedString
         ack.message = MessageResponse(sent.message)
         ack.pts = sent.pts
         reply(ack)
@@ -160,8 +160,8 @@ actor GatewaySession {
             try .parse(frame.messageID, field: "message_id"), content: frame.content, by: user.userID, connection: connection.id
         )
         var ack = ServerFrame.Ack(ref: ref)
-        ack.id = edited.message.id.apiString
-        ack.chatID = edited.message.chatID.apiString
+        ack.id = edited.message.id.lowercasedString
+        ack.chatID = edited.message.chatID.lowercasedString
         ack.message = MessageResponse(edited.message)
         ack.pts = edited.pts
         reply(ack)
@@ -172,7 +172,7 @@ actor GatewaySession {
         let id = try UUID.parse(frame.messageID, field: "message_id")
         let written = try await services.messages.delete(id, for: scope, by: user.userID, connection: connection.id)
         var ack = ServerFrame.Ack(ref: ref)
-        ack.id = id.apiString
+        ack.id = id.lowercasedString
         if let written {
             if written.account { ack.accountPTS = written.pts } else { ack.pts = written.pts }
         }
@@ -183,7 +183,7 @@ actor GatewaySession {
         let chatID = try UUID.parse(frame.chatID, field: "chat_id")
         let state = try await services.chats.markRead(chatID, upTo: frame.seq, by: user.userID, connection: connection.id)
         var ack = ServerFrame.Ack(ref: ref)
-        ack.chatID = chatID.apiString
+        ack.chatID = chatID.lowercasedString
         ack.lastReadSeq = state.lastReadSeq
         ack.pts = state.updates.chat.last?.pts
         ack.accountPTS = state.updates.account.last?.pts
@@ -202,7 +202,7 @@ actor GatewaySession {
     private func subscribePresence(_ frame: ClientFrame.SubscribePresence) async throws {
         let ids = try frame.userIDs.prefix(ChatPolicy.maxMembersPerRequest).map { try UUID.parse($0, field: "user_ids") }
         for status in try await presence.status(of: ids, for: user.userID) {
-            reply(ServerFrame.Presence(userID: status.userID.apiString, online: status.online, lastSeen: status.lastSeen))
+            reply(ServerFrame.Presence(userID: status.userID.lowercasedString, online: status.online, lastSeen: status.lastSeen))
         }
     }
 
@@ -236,7 +236,7 @@ actor GatewaySession {
         sentUpTo[user.userID] = difference.accountPTS
         for chatID in difference.invalidPosition {
             reply(ServerFrame.Error(ref: ref, error: .init(
-                code: "invalid_position", message: "The position held for chat \(chatID.apiString) was never issued; reload the chat."
+                code: "invalid_position", message: "The position held for chat \(chatID.lowercasedString) was never issued; reload the chat."
             )))
         }
         reply(ServerFrame.Resumed(ref: ref, difference: DifferenceResponse(difference: difference)))

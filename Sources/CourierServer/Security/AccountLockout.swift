@@ -17,7 +17,7 @@ struct AccountLockout: Sendable {
 
         var key: String {
             switch self {
-            case .user(let id): "account-failures:\(id.text(uppercase: false))"
+            case .user(let id): "account-failures:\(id.lowercasedString)"
             case .unknown(let identifier): "account-failures:unknown:\(identifier)"
             }
         }

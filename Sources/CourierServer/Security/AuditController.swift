@@ -53,8 +53,8 @@ struct AuditController {
         return ListResponse(
             entries: entries.prefix(page.limit).map {
                 EntryResponse(
-                    seq: $0.seq, id: $0.id.apiString, occurredAt: $0.occurredAt, action: $0.action, outcome: $0.outcome,
-                    actorID: $0.actorID?.apiString, subjectID: $0.subjectID?.apiString, ipAddress: $0.ipAddress, details: $0.details
+                    seq: $0.seq, id: $0.id.lowercasedString, occurredAt: $0.occurredAt, action: $0.action, outcome: $0.outcome,
+                    actorID: $0.actorID?.lowercasedString, subjectID: $0.subjectID?.lowercasedString, ipAddress: $0.ipAddress, details: $0.details
                 )
             },
             hasMore: entries.count > page.limit

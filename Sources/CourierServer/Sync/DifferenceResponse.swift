@@ -25,10 +25,10 @@ struct DifferenceResponse: ResponseEncodable {
     func encodePositions(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(difference.accountPTS, forKey: .accountPTS)
-        try container.encode(Dictionary(uniqueKeysWithValues: difference.chats.map { ($0.key.apiString, $0.value) }), forKey: .chats)
-        try container.encode(difference.tooLong.map(\.apiString), forKey: .tooLong)
-        try container.encode(difference.invalidPosition.map(\.apiString), forKey: .invalidPosition)
-        try container.encode(difference.left.map(\.apiString), forKey: .left)
+        try container.encode(Dictionary(uniqueKeysWithValues: difference.chats.map { ($0.key.lowercasedString, $0.value) }), forKey: .chats)
+        try container.encode(difference.tooLong.map(\.lowercasedString), forKey: .tooLong)
+        try container.encode(difference.invalidPosition.map(\.lowercasedString), forKey: .invalidPosition)
+        try container.encode(difference.left.map(\.lowercasedString), forKey: .left)
         try container.encode(difference.accountTooLong, forKey: .accountTooLong)
         try container.encode(difference.more, forKey: .more)
     }

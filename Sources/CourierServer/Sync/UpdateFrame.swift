@@ -56,36 +56,36 @@ struct UpdateFrame: Encodable, Sendable {
     /// The frame of a chat update; `message` is the message's current state for message updates.
     private init(_ update: ChatUpdate, message: Message?, hideReactors: Bool, viewer: UUID?) {
         type = update.kind.rawValue
-        chatID = update.chatID.apiString
+        chatID = update.chatID.lowercasedString
         pts = update.pts
         switch update.kind {
         case .newMessage, .messageEdited:
             self.message = (hideReactors ? message?.withoutReactors() : message).map(MessageResponse.init)
         case .messageDeleted:
-            messageID = update.messageID?.apiString
+            messageID = update.messageID?.lowercasedString
             seq = update.value
         case .read:
-            userID = update.userID?.apiString
+            userID = update.userID?.lowercasedString
             seq = update.value
         case .memberAdded, .memberRemoved:
-            userID = update.userID?.apiString
-            userIDs = update.userID.map { [$0.apiString] }
+            userID = update.userID?.lowercasedString
+            userIDs = update.userID.map { [$0.lowercasedString] }
         case .roleChanged:
-            userID = update.userID?.apiString
+            userID = update.userID?.lowercasedString
             role = update.detail
         case .chatUpdated:
             break
         case .reactionChanged:
-            messageID = update.messageID?.apiString
+            messageID = update.messageID?.lowercasedString
             seq = update.value
             emoji = update.detail
-            if !hideReactors || (viewer != nil && viewer == update.userID) { userID = update.userID?.apiString }
+            if !hideReactors || (viewer != nil && viewer == update.userID) { userID = update.userID?.lowercasedString }
             let shown = hideReactors ? message?.withoutReactors() : message
             reactions = (shown?.reactions ?? []).map(ReactionResponse.init)
         case .messagePinned, .messageUnpinned:
-            messageID = update.messageID?.apiString
+            messageID = update.messageID?.lowercasedString
             seq = update.value
-            userID = update.userID?.apiString
+            userID = update.userID?.lowercasedString
         }
     }
 
@@ -93,27 +93,27 @@ struct UpdateFrame: Encodable, Sendable {
     init(_ update: AccountUpdate) {
         type = update.kind.rawValue
         accountPTS = update.pts
-        chatID = update.chatID?.apiString
+        chatID = update.chatID?.lowercasedString
         switch update.kind {
         case .chatJoined:
             pts = update.value
         case .chatLeft:
             break
         case .read:
-            userID = update.userID.apiString
+            userID = update.userID.lowercasedString
             seq = update.value
         case .messageHidden:
-            messageID = update.messageID?.apiString
+            messageID = update.messageID?.lowercasedString
             seq = update.value
         case .premiumChanged:
             isPremium = update.value == 1
         case .sessionRevoked:
             sessionID = update.detail
         case .memberAdded, .memberRemoved:
-            userID = update.subjectID?.apiString
-            userIDs = update.subjectID.map { [$0.apiString] }
+            userID = update.subjectID?.lowercasedString
+            userIDs = update.subjectID.map { [$0.lowercasedString] }
         case .roleChanged:
-            userID = update.subjectID?.apiString
+            userID = update.subjectID?.lowercasedString
             role = update.detail
         case .chatSettingsChanged:
             let settings = update.detail.flatMap(ChatListSettings.init(encoded:)) ?? ChatListSettings()

@@ -121,7 +121,7 @@ public struct TelegramService: Sendable {
         }
         do {
             let message = try await messages.message(messageID, for: user.userID).message
-            await audit.record(.init(action: "reference_resolved", actorID: user.userID, ipAddress: ipAddress, details: ["message_id": messageID.apiString]))
+            await audit.record(.init(action: "reference_resolved", actorID: user.userID, ipAddress: ipAddress, details: ["message_id": messageID.lowercasedString]))
             return message
         } catch let error as CourierError where error.kind == .notFound {
             await audit.record(.init(action: "reference_denied", outcome: .denied, actorID: user.userID, ipAddress: ipAddress, details: ["reason": "no_access"]))
@@ -141,7 +141,7 @@ public struct TelegramService: Sendable {
         guard !telegramID.isEmpty, telegramID.count <= 64 else { throw CourierError.invalid("telegram_id", "telegram_id must be 1 to 64 characters.") }
         let reference = TelegramRelay.newReference()
         try await store.register(reference: reference, telegramID: telegramID, messageID: messageID, messageType: type, at: .now())
-        await audit.record(.init(action: "reference_registered", actorID: user.userID, details: ["message_id": messageID.apiString]))
+        await audit.record(.init(action: "reference_registered", actorID: user.userID, details: ["message_id": messageID.lowercasedString]))
         return reference
     }
 

@@ -265,8 +265,8 @@ public struct AuditStore: Sendable {
 
     private static func canonicalFields(of entry: AuditEntry) -> Data {
         let fields: [String] = [
-            String(entry.seq), entry.id.text(uppercase: false), String(entry.occurredAt.milliseconds),
-            entry.actorID?.text(uppercase: false) ?? "", entry.subjectID?.text(uppercase: false) ?? "", entry.action,
+            String(entry.seq), entry.id.lowercasedString, String(entry.occurredAt.milliseconds),
+            entry.actorID?.lowercasedString ?? "", entry.subjectID?.lowercasedString ?? "", entry.action,
             entry.outcome.rawValue, entry.ipAddress ?? "", detailsText(entry.details), entry.previousHash,
         ]
         return Data(fields.joined(separator: "\u{1F}").utf8)

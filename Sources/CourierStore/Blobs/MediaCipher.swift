@@ -56,7 +56,7 @@ public struct MediaCipher: Sendable {
     }
 
     private func associatedData(_ index: Int) -> Data {
-        Data("courier/media/v1/\(blob.text(uppercase: false))/\(index)/\(chunkCount)".utf8)
+        Data("courier/media/v1/\(blob.lowercasedString)/\(index)/\(chunkCount)".utf8)
     }
 }
 
@@ -70,5 +70,5 @@ public struct MediaIntegrityError: Error, CustomStringConvertible {
         self.chunk = chunk
     }
 
-    public var description: String { "media blob \(blob.text(uppercase: false)) chunk \(chunk) failed its integrity check" }
+    public var description: String { "media blob \(blob.lowercasedString) chunk \(chunk) failed its integrity check" }
 }

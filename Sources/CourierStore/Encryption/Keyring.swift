@@ -125,7 +125,7 @@ public final class Keyring: Sendable {
 
         var name: String {
             switch self {
-            case .chat(let id): "chat:\(id.text(uppercase: false))"
+            case .chat(let id): "chat:\(id.lowercasedString)"
             case .accounts: "accounts"
             case .media: "media"
             case .metadata: "metadata"
@@ -153,7 +153,7 @@ public final class Keyring: Sendable {
             self.field = field
         }
 
-        var associatedData: Data { Data("courier/\(table)/\(rowID.text(uppercase: false))/\(scope.name)/\(field)".utf8) }
+        var associatedData: Data { Data("courier/\(table)/\(rowID.lowercasedString)/\(scope.name)/\(field)".utf8) }
     }
 
     /// Seals `plaintext` with its scope's data key. Empty text stays empty (it reveals nothing).
@@ -161,7 +161,7 @@ public final class Keyring: Sendable {
         guard let plaintext, !plaintext.isEmpty else { return plaintext }
         let (keyID, key) = try await dataKey(for: context.scope)
         let box = try AES.GCM.seal(Data(plaintext.utf8), using: key, authenticating: context.associatedData)
-        return Self.prefix + keyID.text(uppercase: false) + "." + box.combined!.base64EncodedString()
+        return Self.prefix + keyID.lowercasedString + "." + box.combined!.base64EncodedString()
     }
 
     /// Opens a sealed field. Anything that does not open (tampered, moved, wrong key) is an
@@ -264,7 +264,7 @@ public final class Keyring: Sendable {
         return SymmetricKey(data: try AES.GCM.open(box, using: master, authenticating: Self.wrapContext(id)))
     }
 
-    private static func wrapContext(_ id: UUID) -> Data { Data("courier/data_keys/\(id.text(uppercase: false))".utf8) }
+    private static func wrapContext(_ id: UUID) -> Data { Data("courier/data_keys/\(id.lowercasedString)".utf8) }
 }
 
 /// What tells a changed file apart: its inode (a rename put a new file in place), size and time

@@ -13,9 +13,14 @@ extension SQLQueryString {
         appendInterpolation(ValueList(values: values))
     }
 
-    /// `values` with the last one repeated up to the next power of two (none when empty).
+    /// Lists longer than this go as they are: they are rare, and padding them could double a list
+    /// past SQLite's limit on bound values.
+    static let longestPaddedList = 4096
+
+    /// `values` with the last one repeated up to the next power of two (none when empty; a list
+    /// longer than `longestPaddedList` as it is).
     static func padded<Value>(_ values: [Value]) -> [Value] {
-        guard let last = values.last, values.count > 1 else { return values }
+        guard let last = values.last, values.count > 1, values.count <= longestPaddedList else { return values }
         let shape = 1 << (Int.bitWidth - (values.count - 1).leadingZeroBitCount)
         return values + Array(repeating: last, count: shape - values.count)
     }

@@ -569,7 +569,7 @@ public struct BotStore: Sendable {
     }
 
     public static func candidateNumber(for entityID: UUID, attempt: Int) -> Int64 {
-        var input = Data(entityID.text(uppercase: false).utf8)
+        var input = Data(entityID.lowercasedString.utf8)
         input.append(UInt8(attempt))
         let digest = Array(SHA256.hash(data: input))
         var value: UInt64 = 0

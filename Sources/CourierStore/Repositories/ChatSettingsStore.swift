@@ -82,6 +82,6 @@ public struct ChatSettingsStore: Sendable {
     }
 
     static func draftContext(_ chatID: UUID, _ userID: UUID) -> Keyring.FieldContext {
-        Keyring.FieldContext(table: "chat_members", rowID: chatID, scope: .chat(chatID), field: "draft:\(userID.text(uppercase: false))")
+        Keyring.FieldContext(table: "chat_members", rowID: chatID, scope: .chat(chatID), field: "draft:\(userID.lowercasedString)")
     }
 }

@@ -72,7 +72,7 @@ public struct ChatStore: Sendable {
     /// The DM between two people, created if it does not exist yet (then both get `chat_joined`).
     /// The DM between two people, if they have one (a bot may write only where a person started).
     public func directChatID(between first: UUID, and second: UUID) async throws -> UUID? {
-        let key = [first, second].map { $0.text(uppercase: false) }.sorted().joined(separator: ":")
+        let key = [first, second].map { $0.lowercasedString }.sorted().joined(separator: ":")
         return try await engine.read { sql in
             try await sql.raw("SELECT id FROM chats WHERE dm_key = \(bind: key)").first()?.decode(column: "id", as: UUID.self)
         }
@@ -81,7 +81,7 @@ public struct ChatStore: Sendable {
     public func findOrCreateDM(
         between first: UUID, and second: UUID, at time: Timestamp
     ) async throws -> (chat: Chat, created: Bool, updates: LoggedUpdates) {
-        let key = [first, second].map { $0.text(uppercase: false) }.sorted().joined(separator: ":")
+        let key = [first, second].map { $0.lowercasedString }.sorted().joined(separator: ":")
         let find: @Sendable (any SQLDatabase) async throws -> Chat? = { sql in
             try await sql.raw("SELECT \(unsafeRaw: Chat.columns) FROM chats WHERE dm_key = \(bind: key)").first().map(Chat.init(row:))
         }

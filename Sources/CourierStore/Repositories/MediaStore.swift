@@ -75,7 +75,7 @@ public struct MediaStore: Sendable {
     public func createUpload(ownerID: UUID, info: Info, quota: Int64, at time: Timestamp, expiresAt: Timestamp) async throws -> Record {
         let id = UUID()
         var info = info
-        info.attachment.id = id.text(uppercase: false)
+        info.attachment.id = id.lowercasedString
         let key = SymmetricKey(size: .bits256)
         let sealedKey = try await sealKey(key, id: id)
         let sealedInfo = try await sealInfo(info, id: id)

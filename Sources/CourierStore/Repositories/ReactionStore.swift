@@ -67,7 +67,7 @@ public struct ReactionStore: Sendable {
             let emoji = try row.decode(column: "emoji", as: String.self)
             let user = try row.decode(column: "user_id", as: UUID.self)
             if user == viewerID { summary.mine[messageID] = emoji }
-            let userID = user.text(uppercase: false)
+            let userID = user.lowercasedString
             var counts = summary.counts[messageID, default: []]
             if let index = counts.firstIndex(where: { $0.emoji == emoji }) {
                 counts[index].count += 1

@@ -126,7 +126,7 @@ public struct SessionStore: Sendable {
                 RETURNING id
                 """).first() != nil
             else { return false }
-            try await UpdateLog.record(.sessionRevoked, for: userID, detail: sessionID.text(uppercase: false), at: time, on: sql)
+            try await UpdateLog.record(.sessionRevoked, for: userID, detail: sessionID.lowercasedString, at: time, on: sql)
             return true
         }
     }
@@ -139,7 +139,7 @@ public struct SessionStore: Sendable {
             RETURNING user_id
             """).first()?.decode(column: "user_id", as: UUID.self)
         else { return }
-        try await UpdateLog.record(.sessionRevoked, for: owner, detail: sessionID.text(uppercase: false), at: time, on: sql)
+        try await UpdateLog.record(.sessionRevoked, for: owner, detail: sessionID.lowercasedString, at: time, on: sql)
     }
 
     private static func insertToken(

@@ -47,7 +47,7 @@ public struct MessageSearch: Sendable {
             self.init(createdAt: Timestamp(milliseconds: milliseconds), chatID: chatID, seq: seq)
         }
 
-        public var description: String { "\(createdAt.milliseconds)_\(chatID.text(uppercase: false))_\(seq)" }
+        public var description: String { "\(createdAt.milliseconds)_\(chatID.lowercasedString)_\(seq)" }
 
         /// The order of results, newest first.
         static func isNewer(_ a: (createdAt: Int64, chatID: UUID, seq: Int64), than b: (createdAt: Int64, chatID: UUID, seq: Int64)) -> Bool {

@@ -42,7 +42,7 @@ extension BotAPIMethods {
                 throw BotCallError.badRequest("sending files by URL is not supported by this server; upload the file")
             }
             guard let parsed = TelegramRenderer.parseFileID(reference) else { throw BotCallError.badRequest("wrong file identifier/HTTP URL specified") }
-            mediaID = parsed.mediaID.apiString
+            mediaID = parsed.mediaID.lowercasedString
         } else {
             throw BotCallError.badRequest("there is no \(field) in the request")
         }
@@ -115,7 +115,7 @@ extension BotAPIMethods {
         }
         return TelegramObjects.File(
             file_id: fileID, file_unique_id: fileID, file_size: download.variant.size,
-            file_path: "media/\(parsed.mediaID.apiString)/\(download.variant.name)"
+            file_path: "media/\(parsed.mediaID.lowercasedString)/\(download.variant.name)"
         )
     }
 }

@@ -94,19 +94,19 @@ public struct RedisPresenceDirectory: PresenceDirectory {
         """
 
     private var devices: String { prefix + "devices" }
-    private func key(_ userID: UUID) -> String { prefix + "user:" + userID.text(uppercase: false) }
+    private func key(_ userID: UUID) -> String { prefix + "user:" + userID.lowercasedString }
     private var ttlMilliseconds: String { String(ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000) }
 
     public func connected(userID: UUID, connectionID: UUID, isFirstHere: Bool) async throws -> Bool {
         let before = try await redis.send([
-            "EVAL", Self.connectScript, "2", key(userID), devices, connectionID.text(uppercase: false), userID.text(uppercase: false), ttlMilliseconds,
+            "EVAL", Self.connectScript, "2", key(userID), devices, connectionID.lowercasedString, userID.lowercasedString, ttlMilliseconds,
         ])
         return before.int == 0
     }
 
     public func disconnected(userID: UUID, connectionID: UUID, wasLastHere: Bool) async throws -> Bool {
         let left = try await redis.send([
-            "EVAL", Self.disconnectScript, "2", key(userID), devices, connectionID.text(uppercase: false), userID.text(uppercase: false),
+            "EVAL", Self.disconnectScript, "2", key(userID), devices, connectionID.lowercasedString, userID.lowercasedString,
         ])
         return left.int == 0
     }
@@ -126,7 +126,7 @@ public struct RedisPresenceDirectory: PresenceDirectory {
         var back: [UUID] = []
         for start in stride(from: 0, to: connections.count, by: 500) {
             let chunk = connections[start..<min(start + 500, connections.count)]
-            let pairs = chunk.flatMap { [$0.userID.text(uppercase: false), $0.connectionID.text(uppercase: false)] }
+            let pairs = chunk.flatMap { [$0.userID.lowercasedString, $0.connectionID.lowercasedString] }
             back += try await people(in: redis.send(["EVAL", Self.refreshScript, "1", devices, prefix, ttlMilliseconds] + pairs))
         }
         return back

@@ -25,8 +25,8 @@ struct SQLiteValueCodec: Sendable {
         case let number as Int: .integer(number)
         case let number as Int64: .integer(Int(number))
         // `UUID` encodes as its upper-case `uuidString`: stored ids are compared as that text.
-        case let id as UUID: .text(id.text(uppercase: true))
-        case let id as UUID?: id.map { .text($0.text(uppercase: true)) } ?? .null
+        case let id as UUID: .text(id.uppercasedString)
+        case let id as UUID?: id.map { .text($0.uppercasedString) } ?? .null
         case let text as String?: text.map { .text($0) } ?? .null
         // A cast unwraps an optional: `Int?` and `Int64?` with a value take the cases above, and a
         // `nil` of any type already matched `UUID?` (a `nil` casts to any optional type).
