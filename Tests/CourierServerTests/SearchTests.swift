@@ -200,11 +200,14 @@ struct SearchTests {
                 #expect(try await api.send(.delete, "/api/v1/messages/\(hidden)?for=me", token: alice.token).status == .noContent)
                 #expect(try await ids(api, bob, q("meeting")) == [hidden])
                 #expect(try await ids(api, alice, q("meeting")).isEmpty)
-                // The deleted message left nothing behind in the index.
+                // The deleted message left nothing behind in the index: SQLite keeps a document per
+                // message, PostgreSQL a row per entry.
+                let (table, expected) = engine == .sqlite
+                    ? ("search_documents", 2)
+                    : ("search_tokens", SearchText.indexTokens("lunch on tuesday").count + SearchText.indexTokens("meeting notes").count)
                 let entries = try await store.engine.read { sql in
-                    try await sql.raw("SELECT COUNT(*) AS n FROM search_tokens").first()!.decode(column: "n", as: Int.self)
+                    try await sql.raw("SELECT COUNT(*) AS n FROM \(unsafeRaw: table)").first()!.decode(column: "n", as: Int.self)
                 }
-                let expected = SearchText.indexTokens("lunch on tuesday").count + SearchText.indexTokens("meeting notes").count
                 #expect(entries == expected)
 
                 #expect(try await api.send(.post, "/api/v1/chats/\(chat)/leave", token: bob.token).status == .noContent)
@@ -282,7 +285,11 @@ struct SearchTests {
                 // As before migration 6: no entries, and the chat listed for the backfill.
                 let chatID = try #require(UUID(uuidString: chat))
                 try await store.engine.write { sql in
-                    try await sql.raw("DELETE FROM search_tokens").run()
+                    if engine == .sqlite {
+                        try await sql.raw("INSERT INTO search_documents (search_documents) VALUES ('delete-all')").run()
+                    } else {
+                        try await sql.raw("DELETE FROM search_tokens").run()
+                    }
                     try await sql.raw("INSERT INTO search_backfill (chat_id, indexed_up_to, until_seq) VALUES (\(bind: chatID), 0, 1)").run()
                 }
                 #expect(try await ids(api, alice, q("harbour")).isEmpty)
@@ -291,6 +298,77 @@ struct SearchTests {
                 #expect(try await store.search.backfill() == 0)
             }
         }
+    }
+}
+
+/// SQLite's index as FTS5 documents (migration 11): what a database from before it becomes.
+@Suite("Search documents")
+struct SearchDocumentsTests {
+    /// A chat from before version 11 gets its number, its old entries (which do not say their chat)
+    /// are dropped, and the backfill indexes its messages again, found by search afterwards; a chat
+    /// created later is numbered by the trigger, after it.
+    @Test func chatsFromBeforeTheDocumentsAreNumberedAndIndexedAgain() async throws {
+        let folder = try TemporaryFolder()
+        let engine = try await SQLiteEngine.open(path: folder.path + "/courier.sqlite", logger: TestEngine.logger)
+        try await Migrator(engine: engine, migrations: Array(Schema.migrations.prefix(10))).migrate(logger: TestEngine.logger)
+        let keyring = try await Keyring.open(keyFile: folder.path + "/master.key", engine: engine)
+        let cipher = MessageCipher(keyring: keyring)
+        let chatID = UUID()
+        let texts = ["an old harbour photo", "the harbour at night", "nothing to see"]
+        var ids: [UUID] = []
+        try await engine.write { sql in
+            try await sql.raw("""
+                INSERT INTO chats (id, type, name, owner_id, dm_key, last_seq, member_count, last_activity_at, created_at, updated_at)
+                VALUES (\(bind: chatID), 'group', 'Old', NULL, NULL, \(bind: texts.count), 0, 0, 0, 0)
+                """).run()
+            try await sql.raw("INSERT INTO search_tokens (token, seq) VALUES (1, 1), (2, 2)").run()
+        }
+        for (index, text) in texts.enumerated() {
+            let id = UUID()
+            ids.append(id)
+            let sealed = try await cipher.sealContent(text, messageID: id, chatID: chatID)
+            try await engine.write { sql in
+                try await sql.raw("""
+                    INSERT INTO messages (\(unsafeRaw: Message.columns))
+                    VALUES (\(bind: id), \(bind: chatID), \(bind: index + 1), NULL, \(bind: sealed), 'text', NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                            \(bind: index + 1), \(bind: index + 1), NULL, NULL)
+                    """).run()
+            }
+        }
+        try await Migrator(engine: engine).migrate(logger: TestEngine.logger)
+        let store = Store(engine: engine, keyring: keyring)
+        let later = UUID()
+        try await engine.write { sql in
+            try await sql.raw("""
+                INSERT INTO chats (id, type, name, owner_id, dm_key, last_seq, member_count, last_activity_at, created_at, updated_at)
+                VALUES (\(bind: later), 'group', 'Later', NULL, NULL, 0, 0, 0, 0, 0)
+                """).run()
+        }
+        let ordinals = try await engine.read { sql in
+            try await sql.raw("SELECT chat_id, ordinal FROM search_chats ORDER BY ordinal").all()
+                .map { try ($0.decode(column: "chat_id", as: UUID.self), $0.decode(column: "ordinal", as: Int64.self)) }
+        }
+        #expect(ordinals.map(\.0) == [chatID, later])
+        #expect(ordinals.map(\.1) == [1, 2])
+        let query = try #require(SearchText.Query("harbour"))
+        #expect(try await store.search.search(query, in: [chatID], for: UUID(), before: nil, limit: 10).hits.isEmpty)
+        while try await store.search.backfill(batch: 2) > 0 {}
+        let found = try await store.search.search(query, in: [chatID], for: UUID(), before: nil, limit: 10)
+        #expect(found.hits.map(\.message.id) == [ids[1], ids[0]])
+        try await engine.close()
+    }
+
+    /// Rowids: a chat's range holds its `seq`s and no other chat's; a cursor's range ends below it.
+    @Test func aChatsRowidsAreItsOwn() {
+        let first = SearchIndex.rowids(ofChat: 1)
+        let second = SearchIndex.rowids(ofChat: 2)
+        #expect(first.last < second.first)
+        #expect(SearchIndex.seq(ofRowid: first.first + 42) == 42)
+        #expect(SearchIndex.rowids(ofChat: 2, below: 10) == (second.first, second.first + 9))
+        let none = SearchIndex.rowids(ofChat: 2, below: 0)
+        #expect(none.last < none.first)
+        #expect(SearchIndex.terms([-1, 255]) == "ffffffffffffffff ff")
+        #expect(SearchIndex.query(all: [-1, 255]) == "\"ffffffffffffffff\" \"ff\"")
     }
 }
 

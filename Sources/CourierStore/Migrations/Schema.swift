@@ -5,7 +5,46 @@
 /// engines), enumerations are text with CHECK constraints, unique indexes are named
 /// `<table>_<column>_unique` so a violation can be traced to its field on both engines.
 public enum Schema {
-    public static let migrations: [Migration] = [initial, keyedAuditLog, updateLog, media, calls, searchIndex, reactionsAndPins, chatListSettings, metadataAtRest, bots]
+    public static let migrations: [Migration] = [
+        initial, keyedAuditLog, updateLog, media, calls, searchIndex, reactionsAndPins, chatListSettings, metadataAtRest, bots, searchDocuments,
+        messageSideIndexes,
+    ]
+
+    /// SQLite's search index as FTS5 documents (see `SearchIndex`): one per message, its rowid
+    /// `ordinal << 32 | seq`, where `search_chats` gives every chat its ordinal (a trigger numbers
+    /// new chats; AUTOINCREMENT never gives a deleted chat's number again). The entries of
+    /// `search_tokens` do not say their chat, so they are dropped and every chat is indexed again
+    /// by the background pass (`search_backfill`), newest chats included. PostgreSQL keeps
+    /// `search_tokens`.
+    static let searchDocuments = Migration(version: 11, name: "search documents") { t in
+        guard t.engine == .sqlite else { return [] }
+        return [
+            """
+            CREATE TABLE search_chats (
+                ordinal INTEGER PRIMARY KEY AUTOINCREMENT,
+                chat_id TEXT NOT NULL UNIQUE REFERENCES chats (id) ON DELETE CASCADE
+            )
+            """,
+            "INSERT INTO search_chats (chat_id) SELECT id FROM chats ORDER BY created_at, id",
+            "CREATE TRIGGER search_chats_numbered AFTER INSERT ON chats BEGIN INSERT INTO search_chats (chat_id) VALUES (NEW.id); END",
+            "CREATE VIRTUAL TABLE search_documents USING fts5(tokens, content='', contentless_delete=1, detail=none, tokenize='ascii')",
+            "DROP TABLE search_tokens",
+            """
+            INSERT INTO search_backfill (chat_id, indexed_up_to, until_seq) SELECT id, 0, last_seq FROM chats WHERE last_seq > 0
+            ON CONFLICT (chat_id) DO UPDATE SET indexed_up_to = 0, until_seq = excluded.until_seq
+            """,
+        ]
+    }
+
+    /// Indexes from a message to what hangs on it: deleting a message for everyone removes its pins
+    /// and reads who had hidden it, and a message's row going removes both by cascade; without
+    /// these, each of them read the whole table.
+    static let messageSideIndexes = Migration(version: 12, name: "message-side indexes") { _ in
+        [
+            "CREATE INDEX idx_hidden_messages_message ON hidden_messages (message_id)",
+            "CREATE INDEX idx_pinned_messages_message ON pinned_messages (message_id)",
+        ]
+    }
 
     /// Bots: accounts (`users.is_bot`) that a person owns and a program drives through the Bot API
     /// (`/bot<token>/…`). `bots` holds the token's hash, the commands, the webhook and the bot's

@@ -105,7 +105,7 @@ public struct MessageStore: Sendable {
                 UPDATE chat_members SET last_read_seq = \(bind: seq) WHERE chat_id = \(bind: draft.chatID) AND user_id = \(bind: senderID)
                 """).run()
             try await MediaStore.attach(draft.media, to: message, on: sql)
-            try await SearchIndex.add(entries, seq: seq, on: sql)
+            try await SearchIndex.add(entries, seq: seq, in: draft.chatID, on: sql)
             try await Self.recordMentions(in: message, on: sql)
             let update = ChatUpdate(
                 chatID: draft.chatID, pts: try counters.decode(column: "last_pts", as: Int64.self), kind: .newMessage,
@@ -181,7 +181,7 @@ public struct MessageStore: Sendable {
                 INSERT INTO chat_updates (chat_id, pts, kind, message_id, user_id, value, detail, created_at)
                 VALUES \(updates.joined(separator: ", "))
                 """).run()
-            try await SearchIndex.add(rows.enumerated().flatMap { index, row in row.entries.map { ($0, first + Int64(index)) } }, on: sql)
+            try await SearchIndex.add(rows.enumerated().map { index, row in (first + Int64(index), row.entries) }, in: chatID, on: sql)
             return last
         }
     }
@@ -299,8 +299,8 @@ public struct MessageStore: Sendable {
                 RETURNING \(unsafeRaw: Message.columns)
                 """).first()
             else { return nil }
-            try await SearchIndex.remove(try await index.entries(of: before.content, in: message.chatID), seq: message.seq, on: sql)
-            try await SearchIndex.add(entries, seq: message.seq, on: sql)
+            try await index.remove(seq: message.seq, in: message.chatID, previousText: before.content, on: sql)
+            try await SearchIndex.add(entries, seq: message.seq, in: message.chatID, on: sql)
             // Mentions follow the text: one added by the edit counts, one removed no longer does.
             try await sql.raw("DELETE FROM message_mentions WHERE message_id = \(bind: message.id)").run()
             var edited = before
@@ -346,7 +346,7 @@ public struct MessageStore: Sendable {
             else { return nil }
             let chatID = try row.decode(column: "chat_id", as: UUID.self)
             let seq = try row.decode(column: "seq", as: Int64.self)
-            try await SearchIndex.remove(try await index.entries(of: before.content, in: chatID), seq: seq, on: sql)
+            try await index.remove(seq: seq, in: chatID, previousText: before.content, on: sql)
             // Its reactions and its pin go with its content (`message_deleted` says so to clients).
             try await sql.raw("DELETE FROM message_reactions WHERE message_id = \(bind: id)").run()
             try await sql.raw("DELETE FROM pinned_messages WHERE message_id = \(bind: id)").run()

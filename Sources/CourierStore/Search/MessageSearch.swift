@@ -4,10 +4,11 @@ import SQLKit
 
 /// Finds messages by their words through the keyed-hash index (`SearchIndex`), newest first.
 ///
-/// A query is looked up chat by chat (each chat hashes words under its own key): per chat, an index
-/// range on the query's most telling term, newest `seq` first, with the other terms checked on the
-/// index too, joined to the message; the chats' newest candidates are merged, decrypted and
-/// confirmed against the query (`SearchText.Query.matches`).
+/// A query is looked up chat by chat (each chat hashes words under its own key): per chat, the
+/// messages whose entries hold every term, newest `seq` first (on SQLite one FTS5 query over the
+/// chat's rowid range; on PostgreSQL an index range on the query's most telling term, with the
+/// other terms checked on the index), joined to the message; the chats' newest candidates are
+/// merged, decrypted and confirmed against the query (`SearchText.Query.matches`).
 public struct MessageSearch: Sendable {
     let engine: any DatabaseEngine
     let cipher: MessageCipher
@@ -67,6 +68,28 @@ public struct MessageSearch: Sendable {
         public let next: Cursor?
     }
 
+    /// A chat's part of a query: its id, the query's terms hashed under its key, and (SQLite) the
+    /// number that places its documents in `search_documents`.
+    struct Lookup {
+        let chatID: UUID
+        let hashes: [Int64]
+        let ordinal: Int64
+    }
+
+    /// The lookups of chats that have a number in `search_chats` (every chat has one), with it.
+    private func withOrdinals(_ lookups: [Lookup]) async throws -> [Lookup] {
+        guard !lookups.isEmpty else { return [] }
+        var ordinals: [UUID: Int64] = [:]
+        for start in stride(from: 0, to: lookups.count, by: MessageStore.bulkBatchLimit) {
+            let ids = lookups[start..<min(start + MessageStore.bulkBatchLimit, lookups.count)].map(\.chatID)
+            let rows = try await engine.read { sql in
+                try await sql.raw("SELECT chat_id, ordinal FROM search_chats WHERE chat_id IN (\(anyOf: ids))").all()
+            }
+            for row in rows { ordinals[try row.decode(column: "chat_id", as: UUID.self)] = try row.decode(column: "ordinal", as: Int64.self) }
+        }
+        return lookups.compactMap { lookup in ordinals[lookup.chatID].map { Lookup(chatID: lookup.chatID, hashes: lookup.hashes, ordinal: $0) } }
+    }
+
     /// Chats one statement looks up at most (SQLite allows 500 parts in a compound SELECT).
     static let chatsPerStatement = 100
     /// Rounds of candidates a page reads at most when many fail the check; the page then ends
@@ -87,10 +110,11 @@ public struct MessageSearch: Sendable {
         _ query: SearchText.Query, in chatIDs: [UUID], for viewerID: UUID, before: Cursor?, limit: Int
     ) async throws -> Page {
         let tokens = query.tokens
-        var lookups: [(chatID: UUID, hashes: [Int64])] = []
+        var lookups: [Lookup] = []
         for chatID in chatIDs {
-            if let hashes = try await index.lookups(tokens, in: chatID) { lookups.append((chatID, hashes)) }
+            if let hashes = try await index.lookups(tokens, in: chatID) { lookups.append(Lookup(chatID: chatID, hashes: hashes, ordinal: 0)) }
         }
+        if engine.kind == .sqlite { lookups = try await withOrdinals(lookups) }
         // The rarest term drives the index range, the others are checked on each of its entries.
         let driving = try await rarestTerm(of: tokens.count, in: lookups)
         var hits: [Hit] = []
@@ -144,13 +168,14 @@ public struct MessageSearch: Sendable {
     /// Chats whose entries the probe counts.
     static let probeChats = 16
 
-    /// The term with the fewest index entries over the chats. Each round counts the terms still
+    /// The term with the fewest index entries over the chats (on PostgreSQL; SQLite's FTS5 query
+    /// takes all terms at once and picks its own order). Each round counts the terms still
     /// undecided up to its cap (one index range per term): a term under the cap is counted exactly,
     /// and the smallest exact count wins, since every capped term has more. Only when every term
     /// reaches the cap does the next, larger round count them again; after the last, the first
     /// term drives (all are common then, and any of them finds matches quickly).
-    private func rarestTerm(of count: Int, in lookups: [(chatID: UUID, hashes: [Int64])]) async throws -> Int {
-        guard count > 1, !lookups.isEmpty else { return 0 }
+    private func rarestTerm(of count: Int, in lookups: [Lookup]) async throws -> Int {
+        guard count > 1, !lookups.isEmpty, engine.kind == .postgres else { return 0 }
         // A sample of the chats tells which term is rarer as well as all of them, for less.
         let sample = lookups.prefix(Self.probeChats)
         for cap in Self.termProbeCaps {
@@ -182,7 +207,7 @@ public struct MessageSearch: Sendable {
     /// fewer in it), and only those chats are asked again for `limit`. Over a hundred chats this
     /// reads about a seventh of the candidates a single pass did.
     private func candidates(
-        _ lookups: [(chatID: UUID, hashes: [Int64])], driving: Int, for viewerID: UUID, before: Cursor?, limit: Int
+        _ lookups: [Lookup], driving: Int, for viewerID: UUID, before: Cursor?, limit: Int
     ) async throws -> [UUID] {
         let few = Self.firstPassPerChat
         guard lookups.count > 1, limit > few else {
@@ -214,7 +239,7 @@ public struct MessageSearch: Sendable {
 
     /// The newest `limit` candidates over `lookups`, at most `perChat` from each chat, newest first.
     private func newest(
-        _ lookups: [(chatID: UUID, hashes: [Int64])], driving: Int, for viewerID: UUID, before: Cursor?, perChat: Int, limit: Int
+        _ lookups: [Lookup], driving: Int, for viewerID: UUID, before: Cursor?, perChat: Int, limit: Int
     ) async throws -> [Candidate] {
         var found: [Candidate] = []
         let statements: [SQLQueryString] = if engine.kind == .postgres {
@@ -225,7 +250,7 @@ public struct MessageSearch: Sendable {
             stride(from: 0, to: lookups.count, by: Self.chatsPerStatement).map { start in
                 let part = lookups[start..<min(start + Self.chatsPerStatement, lookups.count)]
                 let branches: [SQLQueryString] = part.enumerated().map { number, lookup in
-                    branch(lookup, driving: driving, for: viewerID, before: before, limit: perChat, alias: "b\(number)")
+                    branch(lookup, for: viewerID, before: before, limit: perChat, alias: "b\(number)")
                 }
                 return "\(branches.joined(separator: " UNION ALL ")) ORDER BY created_at DESC, chat_id DESC, seq DESC LIMIT \(bind: limit)"
             }
@@ -246,7 +271,7 @@ public struct MessageSearch: Sendable {
     /// PostgreSQL's form of the per-chat look-ups: the chats and their terms' hashes travel as
     /// arrays, and each chat's index range is read in a `LATERAL` subquery, as a `branch` reads it.
     private func lateral(
-        _ lookups: [(chatID: UUID, hashes: [Int64])], driving: Int, for viewerID: UUID, before: Cursor?, perChat: Int, limit: Int
+        _ lookups: [Lookup], driving: Int, for viewerID: UUID, before: Cursor?, perChat: Int, limit: Int
     ) -> SQLQueryString {
         let others = (0..<(lookups.first?.hashes.count ?? 0)).filter { $0 != driving }
         var arrays: [SQLQueryString] = ["\(bind: lookups.map(\.chatID))::uuid[]", "\(bind: lookups.map { $0.hashes[driving] })::bigint[]"]
@@ -255,9 +280,8 @@ public struct MessageSearch: Sendable {
             arrays.append("\(bind: lookups.map { $0.hashes[term] })::bigint[]")
             columns.append("also\(number)")
         }
-        var conditions = Self.matching(
-            driving: "q.token", others: others.indices.map { "q.also\(unsafeRaw: String($0))" }, for: viewerID
-        )
+        var conditions = Self.matching(driving: "q.token", others: others.indices.map { "q.also\(unsafeRaw: String($0))" })
+            + Self.visible(to: viewerID)
         if let before {
             conditions.append("(m.created_at, m.chat_id, m.seq) < (\(bind: before.createdAt.milliseconds), \(bind: before.chatID), \(bind: before.seq))")
         }
@@ -285,31 +309,33 @@ public struct MessageSearch: Sendable {
         return ids.compactMap { byID[$0] }
     }
 
-    /// What makes an index entry `t` of the driving term, joined to its message `m`, a candidate:
-    /// the message has every other term (`others`: hash expressions), is not deleted and not
-    /// hidden from the viewer. One rule for both forms of the look-up.
-    private static func matching(driving: SQLQueryString, others: [SQLQueryString], for viewerID: UUID) -> [SQLQueryString] {
-        [
-            "t.token = \(driving)", "m.deleted_at IS NULL",
-            "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.message_id = m.id)",
-        ] + others.map { "EXISTS (SELECT 1 FROM search_tokens e WHERE e.token = \($0) AND e.seq = t.seq)" }
+    /// What makes a message `m` found by the index a candidate: not deleted and not hidden from
+    /// the viewer. One rule for both engines' look-ups.
+    private static func visible(to viewerID: UUID) -> [SQLQueryString] {
+        ["m.deleted_at IS NULL", "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.message_id = m.id)"]
     }
 
-    private func branch(
-        _ lookup: (chatID: UUID, hashes: [Int64]), driving: Int, for viewerID: UUID, before: Cursor?, limit: Int, alias: String
-    ) -> SQLQueryString {
-        var conditions = Self.matching(
-            driving: "\(bind: lookup.hashes[driving])",
-            others: lookup.hashes.enumerated().filter { $0.offset != driving }.map { "\(bind: $0.element)" }, for: viewerID
-        )
+    /// PostgreSQL's index conditions: the entry `t` is of the driving term, and the message has
+    /// every other term (`others`: hash expressions).
+    private static func matching(driving: SQLQueryString, others: [SQLQueryString]) -> [SQLQueryString] {
+        ["t.token = \(driving)"] + others.map { "EXISTS (SELECT 1 FROM search_tokens e WHERE e.token = \($0) AND e.seq = t.seq)" }
+    }
+
+    /// SQLite's look-up in one chat: its documents holding every term, newest first (FTS5 reads the
+    /// chat's rowid range backwards), joined to the messages.
+    private func branch(_ lookup: Lookup, for viewerID: UUID, before: Cursor?, limit: Int, alias: String) -> SQLQueryString {
+        var conditions = Self.visible(to: viewerID)
+        var rowids = SearchIndex.rowids(ofChat: lookup.ordinal)
         if let before {
             // Older than the cursor in (time, chat, seq) order, for this one chat.
             let time = before.createdAt.milliseconds
             let chat = lookup.chatID.uuidString
             let cursorChat = before.chatID.uuidString
-            // `+m.created_at`: a filter on the rows the token's index range finds, never a reason
-            // for the planner to walk the messages by time instead.
+            // `+m.created_at`: a filter on the rows the index finds, never a reason for the
+            // planner to walk the messages by time instead.
             if chat == cursorChat {
+                // Within the chat, time follows `seq`: the range skips the newer documents.
+                rowids = SearchIndex.rowids(ofChat: lookup.ordinal, below: before.seq)
                 conditions.append("(+m.created_at < \(bind: time) OR (+m.created_at = \(bind: time) AND m.seq < \(bind: before.seq)))")
             } else if chat < cursorChat {
                 conditions.append("+m.created_at <= \(bind: time)")
@@ -319,10 +345,11 @@ public struct MessageSearch: Sendable {
         }
         return """
             SELECT * FROM (
-                SELECT m.id AS id, m.created_at AS created_at, m.chat_id AS chat_id, m.seq AS seq FROM search_tokens t
-                JOIN messages m ON m.chat_id = \(bind: lookup.chatID) AND m.seq = t.seq
-                WHERE \(conditions.joined(separator: " AND "))
-                ORDER BY t.seq DESC LIMIT \(bind: limit)
+                SELECT m.id AS id, m.created_at AS created_at, m.chat_id AS chat_id, m.seq AS seq FROM search_documents d
+                JOIN messages m ON m.chat_id = \(bind: lookup.chatID) AND m.seq = (d.rowid & \(bind: SearchIndex.maxSeq))
+                WHERE d.search_documents MATCH \(bind: SearchIndex.query(all: lookup.hashes))
+                    AND d.rowid BETWEEN \(bind: rowids.first) AND \(bind: rowids.last) AND \(conditions.joined(separator: " AND "))
+                ORDER BY d.rowid DESC LIMIT \(bind: limit)
             ) \(unsafeRaw: alias)
             """
     }
@@ -343,12 +370,12 @@ public struct MessageSearch: Sendable {
                 WHERE chat_id = \(bind: chatID) AND seq > \(bind: from) AND seq <= \(bind: until) AND deleted_at IS NULL
                 ORDER BY seq LIMIT \(bind: batch) \(unsafeRaw: lock)
                 """).all()
-            var entries: [(token: Int64, seq: Int64)] = []
+            var documents: [(seq: Int64, entries: [Int64])] = []
             for row in rows {
                 let message = try await cipher.message(from: row)
-                entries += try await index.entries(of: message.content, in: chatID).map { ($0, message.seq) }
+                documents.append((message.seq, try await index.entries(of: message.content, in: chatID)))
             }
-            try await SearchIndex.add(entries, on: sql)
+            try await SearchIndex.add(documents, in: chatID, on: sql)
             if rows.count < batch {
                 try await sql.raw("DELETE FROM search_backfill WHERE chat_id = \(bind: chatID)").run()
             } else {
