@@ -38,6 +38,8 @@ let package = Package(
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ]
         ),
+        // One C function: glibc's allocator thresholds, set through `mallopt` (see its header).
+        .target(name: "CourierAllocator"),
         .target(
             name: "CourierCore",
             dependencies: [
@@ -147,6 +149,7 @@ let package = Package(
         .executableTarget(
             name: "Courier",
             dependencies: [
+                "CourierAllocator",
                 "CourierBench",
                 "CourierServer",
                 "CourierStore",
@@ -154,6 +157,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -162,7 +167,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CourierCoreTests",
-            dependencies: ["CourierCore"]
+            dependencies: ["CourierCore", "CourierAllocator"]
         ),
         .testTarget(
             name: "CourierServerTests",
