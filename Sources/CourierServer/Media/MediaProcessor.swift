@@ -1,5 +1,7 @@
 import CourierCore
+import CourierStore
 import Foundation
+import NIOPosix
 
 /// Turns an uploaded file into what clients show: photo sizes, a poster, a waveform, a preview.
 /// The work is done by libvips and ffmpeg as child processes, on a plaintext copy in a private
@@ -48,6 +50,12 @@ struct MediaProcessor: Sendable {
     /// image sequence) could make it read other files of the server's, so it is not demuxed at all.
     static let formatWhitelist = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,ogg,mp3,wav,flac,aac,avi,mpegts,asf,flv"
 
+    /// Runs blocking file work (a voice note's samples are megabytes) on `FileThreads`: `courier
+    /// serve` runs tasks on NIO's event loops, where a read would hold up every socket of that loop.
+    private func onFileThreads<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
+        try await FileThreads.shared.runIfActive(work)
+    }
+
     private func tool(_ executable: String, _ arguments: [String], in folder: URL, limit: Duration? = nil) -> ExternalCommand {
         ExternalCommand(executable: executable, arguments: arguments, timeLimit: limit ?? settings.jobTimeLimit, folder: folder)
     }
@@ -85,7 +93,7 @@ struct MediaProcessor: Sendable {
         for (name, box) in Self.photoBoxes {
             let target = folder.appendingPathComponent("\(name).jpg")
             try await thumbnail(source, to: target.path + "[Q=85,strip]", box: box, in: folder)
-            let (bytes, size) = try Self.jpegFacts(target)
+            let (bytes, size) = try await onFileThreads { try Self.jpegFacts(target) }
             result.outputs.append(Output(variant: MediaVariant(name: name, mimeType: "image/jpeg", size: bytes, width: size?.width, height: size?.height), file: target))
             if name == "x1280" {
                 (result.width, result.height) = (size?.width, size?.height)
@@ -95,9 +103,12 @@ struct MediaProcessor: Sendable {
         for (name, type, suffix) in [("thumb", "image/jpeg", "jpg"), ("thumb_webp", "image/webp", "webp")] {
             let target = folder.appendingPathComponent("\(name).\(suffix)")
             try await thumbnail(source, to: target.path + "[Q=85,strip]", box: 200, crop: true, in: folder)
-            let made = try [UInt8](Data(contentsOf: target))
-            let bytes = suffix == "webp" ? WebPMetadata.stripped(made) : made
-            try Data(bytes).write(to: target)
+            let bytes = try await onFileThreads {
+                let made = try [UInt8](Data(contentsOf: target))
+                let bytes = suffix == "webp" ? WebPMetadata.stripped(made) : made
+                try Data(bytes).write(to: target)
+                return bytes
+            }
             result.outputs.append(Output(variant: MediaVariant(name: name, mimeType: type, size: Int64(bytes.count), width: 200, height: 200), file: target))
         }
         result.preview = try await preview(of: source, in: folder)
@@ -108,7 +119,7 @@ struct MediaProcessor: Sendable {
     private func preview(of image: URL, in folder: URL) async throws -> String {
         let target = folder.appendingPathComponent("preview.jpg")
         try await thumbnail(image, to: target.path + "[Q=30,strip]", box: 20, in: folder)
-        return "data:image/jpeg;base64," + (try Data(contentsOf: target)).base64EncodedString()
+        return "data:image/jpeg;base64," + (try await onFileThreads { try Data(contentsOf: target) }).base64EncodedString()
     }
 
     private func thumbnail(_ input: URL, to target: String, box: Int, crop: Bool = false, in folder: URL) async throws {
@@ -194,7 +205,7 @@ struct MediaProcessor: Sendable {
         ], in: folder).run()
         let poster = folder.appendingPathComponent("poster.jpg")
         try await thumbnail(frame, to: poster.path + "[Q=85,strip]", box: 1280, in: folder)
-        let (bytes, size) = try Self.jpegFacts(poster)
+        let (bytes, size) = try await onFileThreads { try Self.jpegFacts(poster) }
         result.outputs.append(Output(variant: MediaVariant(name: "poster", mimeType: "image/jpeg", size: bytes, width: size?.width, height: size?.height), file: poster))
         result.preview = try await preview(of: poster, in: folder)
         if let height = probed.height, let width = probed.width, min(width, height) > 720 {
@@ -234,7 +245,8 @@ struct MediaProcessor: Sendable {
         // A browser's WebM recording has no duration in its header; the decoded samples (1,000 a
         // second) tell it.
         let duration = probed.duration ?? (sampleCount == 0 ? nil : Double(sampleCount) / 1000)
-        return Result(duration: duration, waveform: try Self.waveform(pcmFile: pcm, samples: sampleCount, bars: 100))
+        let waveform = try await onFileThreads { try Self.waveform(pcmFile: pcm, samples: sampleCount, bars: 100) }
+        return Result(duration: duration, waveform: waveform)
     }
 
     /// `bars` levels from 0 to 31: the loudest sample of each stretch, scaled to the loudest overall.

@@ -2,7 +2,8 @@ import NIOPosix
 
 /// Threads for blocking file work: media chunks, the plaintext copies media processing reads and
 /// writes. Reading or writing megabytes must hold neither one of the few threads Swift's tasks
-/// share nor one of the database's (`NIOThreadPool.singleton`, which SQLite and bcrypt use).
+/// share (in `courier serve`, NIO's event loops, which also carry every socket) nor one of
+/// `NIOThreadPool.singleton`'s (which bcrypt uses).
 ///
 /// One set per process, like NIO's own singletons: every blob store and media service of the
 /// process shares it, so a process that assembles many of them (the test suite makes hundreds)
