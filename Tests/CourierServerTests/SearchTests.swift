@@ -358,6 +358,34 @@ struct SearchDocumentsTests {
         try await engine.close()
     }
 
+    /// Removing a `seq` too large for a rowid (never indexed) leaves other chats' documents alone:
+    /// OR-ed into the rowid, its high bits would name another chat.
+    @Test func aSeqPastThirtyTwoBitsRemovesNoOtherChatsDocument() async throws {
+        let folder = try TemporaryFolder()
+        let engine = try await SQLiteEngine.open(path: folder.path + "/courier.sqlite", logger: TestEngine.logger)
+        try await Migrator(engine: engine).migrate(logger: TestEngine.logger)
+        let keyring = try await Keyring.open(keyFile: folder.path + "/master.key", engine: engine)
+        let (first, second, third) = (UUID(), UUID(), UUID())
+        try await engine.write { sql in
+            for (chat, name) in [(first, "First"), (second, "Second"), (third, "Third")] {
+                try await sql.raw("""
+                    INSERT INTO chats (id, type, name, owner_id, dm_key, last_seq, member_count, last_activity_at, created_at, updated_at)
+                    VALUES (\(bind: chat), 'group', \(bind: name), NULL, NULL, 0, 0, 0, 0, 0)
+                    """).run()
+            }
+            // Chats numbered 1, 2 and 3: OR-ed into a rowid, chat 1's seq 2^33 + 5 and chat 2's
+            // 2^32 + 5 both name chat 3's seq 5.
+            try await SearchIndex.add([42], seq: 5, in: third, on: sql)
+            try await SearchIndex(keyring: keyring).remove(seq: (1 << 33) + 5, in: first, previousText: "", on: sql)
+            try await SearchIndex(keyring: keyring).remove(seq: (1 << 32) + 5, in: second, previousText: "", on: sql)
+        }
+        let documents = try await engine.read { sql in
+            try await sql.raw("SELECT rowid FROM search_documents").all().map { try $0.decode(column: "rowid", as: Int64.self) }
+        }
+        #expect(documents == [SearchIndex.rowids(ofChat: 3).first + 5])
+        try await engine.close()
+    }
+
     /// Rowids: a chat's range holds its `seq`s and no other chat's; a cursor's range ends below it.
     @Test func aChatsRowidsAreItsOwn() {
         let first = SearchIndex.rowids(ofChat: 1)

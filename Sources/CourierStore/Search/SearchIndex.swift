@@ -85,6 +85,9 @@ public struct SearchIndex: Sendable {
     /// its entries, hashed again.
     func remove(seq: Int64, in chatID: UUID, previousText: String, on sql: any SQLDatabase) async throws {
         if Self.isDocuments(sql) {
+            // A `seq` past 32 bits was never indexed (see `add`), and its bits would reach into
+            // the ordinal's: the rowid would be another chat's document.
+            guard seq <= Self.maxSeq else { return }
             try await sql.raw("""
                 DELETE FROM search_documents WHERE rowid = (SELECT (ordinal << 32) | \(bind: seq) FROM search_chats WHERE chat_id = \(bind: chatID))
                 """).run()
