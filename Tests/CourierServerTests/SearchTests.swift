@@ -299,6 +299,41 @@ struct SearchTests {
             }
         }
     }
+
+    /// The backfill reads and hashes a batch before it writes: a message edited or deleted in
+    /// between keeps what its edit indexed (its new text), and a deleted one stays unfound.
+    @Test(arguments: TestEngine.all)
+    func aMessageChangedWhileItsBatchIsPreparedKeepsItsNewText(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let chat = try await api.createGroup(alice)
+                let edited = try await post(api, alice, to: chat, "an old harbour photo")
+                let deleted = try await post(api, alice, to: chat, "the harbour at dusk")
+                let kept = try await post(api, alice, to: chat, "harbour lights")
+                let chatID = try #require(UUID(uuidString: chat))
+                try await store.engine.write { sql in
+                    if engine == .sqlite {
+                        try await sql.raw("INSERT INTO search_documents (search_documents) VALUES ('delete-all')").run()
+                    } else {
+                        try await sql.raw("DELETE FROM search_tokens").run()
+                    }
+                    try await sql.raw("INSERT INTO search_backfill (chat_id, indexed_up_to, until_seq) VALUES (\(bind: chatID), 0, 3)").run()
+                }
+                let batch = try #require(try await store.search.prepareBackfill(batch: 10))
+                #expect(batch.messages.count == 3)
+                #expect(try await api.send(.patch, "/api/v1/messages/\(edited)", json: ["content": "a new lighthouse photo"], token: alice.token).status == .ok)
+                #expect(try await api.send(.delete, "/api/v1/messages/\(deleted)", token: alice.token).status == .noContent)
+                try await store.search.storeBackfill(batch)
+                #expect(try await ids(api, alice, q("harbour")) == [kept])
+                #expect(try await ids(api, alice, q("lighthouse")) == [edited])
+                // Stored once: the chat is done, and the same batch stored again changes nothing.
+                #expect(try await store.search.backfill() == 0)
+                try await store.search.storeBackfill(batch)
+                #expect(try await ids(api, alice, q("harbour")) == [kept])
+            }
+        }
+    }
 }
 
 /// SQLite's index as FTS5 documents (migration 11): what a database from before it becomes.

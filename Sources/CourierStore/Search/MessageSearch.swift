@@ -357,31 +357,82 @@ public struct MessageSearch: Sendable {
     /// Indexes a batch of the messages stored before the index existed (migration 6 listed their
     /// chats in `search_backfill`, with the `seq` the chat had reached); later messages were
     /// indexed as they were stored. Returns how many messages it looked at: 0 when none are left.
+    ///
+    /// The batch is read and its texts opened and hashed before the write transaction, which then
+    /// only stores what it finds unchanged: on SQLite that transaction holds the one writer every
+    /// send waits for, and decrypting 500 messages inside it held sends up right after an upgrade.
     public func backfill(batch: Int = 500) async throws -> Int {
-        try await engine.write { sql in
-            guard let pending = try await sql.raw("SELECT chat_id, indexed_up_to, until_seq FROM search_backfill LIMIT 1").first() else { return 0 }
+        guard let prepared = try await prepareBackfill(batch: batch) else { return 0 }
+        try await storeBackfill(prepared)
+        return max(prepared.messages.count, 1)
+    }
+
+    /// A batch of the backfill, read and hashed, not yet stored.
+    struct BackfillBatch {
+        let chatID: UUID
+        /// The chat's progress when the batch was read: `seq`s after it are in the batch.
+        let indexedUpTo: Int64
+        /// The last `seq` the batch covers; when it is the chat's last to index, the chat is done.
+        let upTo: Int64
+        let isLast: Bool
+        /// Each message's `seq`, its sealed content as read (to see that it is unchanged when
+        /// stored) and its index entries.
+        let messages: [(seq: Int64, sealedContent: String?, entries: [Int64])]
+    }
+
+    /// Reads the next batch of the backfill and computes its entries, outside any write.
+    func prepareBackfill(batch: Int) async throws -> BackfillBatch? {
+        let read = try await engine.read { sql -> (chatID: UUID, from: Int64, until: Int64, rows: [any SQLRow])? in
+            guard let pending = try await sql.raw("SELECT chat_id, indexed_up_to, until_seq FROM search_backfill LIMIT 1").first() else { return nil }
             let chatID = try pending.decode(column: "chat_id", as: UUID.self)
             let from = try pending.decode(column: "indexed_up_to", as: Int64.self)
             let until = try pending.decode(column: "until_seq", as: Int64.self)
-            // PostgreSQL: an edit waits until these rows are indexed (SQLite's write transaction holds the database).
-            let lock = sql.dialect.name == "sqlite" ? "" : "FOR UPDATE"
             let rows = try await sql.raw("""
                 SELECT \(unsafeRaw: Message.columns) FROM messages
                 WHERE chat_id = \(bind: chatID) AND seq > \(bind: from) AND seq <= \(bind: until) AND deleted_at IS NULL
-                ORDER BY seq LIMIT \(bind: batch) \(unsafeRaw: lock)
+                ORDER BY seq LIMIT \(bind: batch)
                 """).all()
-            var documents: [(seq: Int64, entries: [Int64])] = []
-            for row in rows {
-                let message = try await cipher.message(from: row)
-                documents.append((message.seq, try await index.entries(of: message.content, in: chatID)))
+            return (chatID, from, until, rows)
+        }
+        guard let read else { return nil }
+        var messages: [(seq: Int64, sealedContent: String?, entries: [Int64])] = []
+        messages.reserveCapacity(read.rows.count)
+        for row in read.rows {
+            let message = try await cipher.message(from: row)
+            let sealed = try row.decode(column: "content", as: String?.self)
+            messages.append((message.seq, sealed, try await index.entries(of: message.content, in: read.chatID)))
+        }
+        let isLast = read.rows.count < batch
+        return BackfillBatch(
+            chatID: read.chatID, indexedUpTo: read.from, upTo: isLast ? read.until : messages.last!.seq, isLast: isLast, messages: messages
+        )
+    }
+
+    /// Stores a prepared batch and the chat's progress, in one transaction. A message edited or
+    /// deleted since the batch was read is left out: its edit indexed its new text, its deletion
+    /// removed it. A batch whose chat moved on meanwhile (another run stored it) stores nothing.
+    func storeBackfill(_ batch: BackfillBatch) async throws {
+        try await engine.write { sql in
+            guard let progress = try await sql.raw("SELECT indexed_up_to FROM search_backfill WHERE chat_id = \(bind: batch.chatID)").first(),
+                  try progress.decode(column: "indexed_up_to", as: Int64.self) == batch.indexedUpTo
+            else { return }
+            // PostgreSQL: an edit waits until these rows are indexed (SQLite's write transaction holds the database).
+            let lock = sql.dialect.name == "sqlite" ? "" : "FOR UPDATE"
+            var current: [Int64: String?] = [:]
+            for row in try await sql.raw("""
+                SELECT seq, content FROM messages
+                WHERE chat_id = \(bind: batch.chatID) AND seq > \(bind: batch.indexedUpTo) AND seq <= \(bind: batch.upTo) AND deleted_at IS NULL
+                \(unsafeRaw: lock)
+                """).all() {
+                current[try row.decode(column: "seq", as: Int64.self)] = try row.decode(column: "content", as: String?.self)
             }
-            try await SearchIndex.add(documents, in: chatID, on: sql)
-            if rows.count < batch {
-                try await sql.raw("DELETE FROM search_backfill WHERE chat_id = \(bind: chatID)").run()
+            let unchanged = batch.messages.filter { current[$0.seq] == .some($0.sealedContent) }
+            try await SearchIndex.add(unchanged.map { ($0.seq, $0.entries) }, in: batch.chatID, on: sql)
+            if batch.isLast {
+                try await sql.raw("DELETE FROM search_backfill WHERE chat_id = \(bind: batch.chatID)").run()
             } else {
-                try await sql.raw("UPDATE search_backfill SET indexed_up_to = \(bind: rows.last!.decode(column: "seq", as: Int64.self)) WHERE chat_id = \(bind: chatID)").run()
+                try await sql.raw("UPDATE search_backfill SET indexed_up_to = \(bind: batch.upTo) WHERE chat_id = \(bind: batch.chatID)").run()
             }
-            return max(rows.count, 1)
         }
     }
 }
