@@ -101,7 +101,7 @@ enum ServerFrame {
     /// The JSON text of a frame.
     static func text(_ frame: some Encodable) -> String {
         do {
-            return String(decoding: try JSONEncoder().encode(frame), as: UTF8.self)
+            return try StreamingJSONEncoder().encodeText(frame)
         } catch {
             return #"{"type":"error","error":{"code":"internal_error","message":"A frame could not be encoded."}}"#
         }

@@ -1,0 +1,166 @@
+import Foundation
+
+/// The output of a `StreamingJSONEncoder` run: the bytes written so far and the stack of objects
+/// and arrays still open. Containers refer to their place on the stack by index and serial
+/// number, so one written to after it was closed is noticed (`NotStreamable`).
+final class JSONStreamWriter {
+    /// An encoding that cannot be written in one pass; `StreamingJSONEncoder` falls back to
+    /// `JSONEncoder` for it.
+    struct NotStreamable: Error {}
+
+    struct OpenContainer {
+        let serial: Int
+        let isObject: Bool
+        var count: Int
+    }
+
+    var bytes: [UInt8] = []
+    private(set) var open: [OpenContainer] = []
+    private var lastSerial = 0
+    let dateEncoding: StreamingJSONEncoder.DateEncoding
+
+    init(dateEncoding: StreamingJSONEncoder.DateEncoding) {
+        self.dateEncoding = dateEncoding
+        bytes.reserveCapacity(1024)
+    }
+
+    func writeTopLevel<T: Encodable>(_ value: T) throws {
+        let before = bytes.count
+        try writeValue(value, parent: nil, key: nil)
+        // `JSONEncoder` refuses a top-level value that encodes nothing; so does this.
+        if bytes.count == before + 2, bytes[before] == UInt8(ascii: "{"), lastSerial == 0 {
+            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: "Top-level \(T.self) did not encode any values."))
+        }
+    }
+
+    // MARK: Containers
+
+    /// Opens an object or array at the current position; returns its place on the stack.
+    func push(object: Bool) -> (index: Int, serial: Int) {
+        lastSerial += 1
+        open.append(OpenContainer(serial: lastSerial, isObject: object, count: 0))
+        bytes.append(object ? UInt8(ascii: "{") : UInt8(ascii: "["))
+        return (open.count - 1, lastSerial)
+    }
+
+    /// Closes the containers nested deeper than `depth` (their encoders are done with them).
+    func close(deeperThan depth: Int) {
+        while open.count > depth {
+            bytes.append(open.removeLast().isObject ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+        }
+    }
+
+    /// Makes the container at `index` the innermost open one and starts its next element (a
+    /// comma after the first). Throws `NotStreamable` if that container was closed already.
+    func beginElement(in index: Int, serial: Int) throws {
+        guard index < open.count, open[index].serial == serial else { throw NotStreamable() }
+        close(deeperThan: index + 1)
+        if open[index].count > 0 { bytes.append(UInt8(ascii: ",")) }
+        open[index].count += 1
+    }
+
+    func count(of index: Int, serial: Int) -> Int {
+        index < open.count && open[index].serial == serial ? open[index].count : 0
+    }
+
+    func writeKey(_ key: some CodingKey) {
+        writeString(key.stringValue)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    // MARK: Values
+
+    /// Writes any `Encodable` at the current position: the types `JSONEncoder` writes in its own
+    /// way first, then the value's own `encode(to:)`, through an encoder whose containers open here.
+    func writeValue<T: Encodable>(_ value: T, parent: CodingPathNode?, key: (any CodingKey)?) throws {
+        let type = ObjectIdentifier(T.self)
+        if type == ObjectIdentifier(String.self) {
+            return writeString(value as! String)
+        } else if type == ObjectIdentifier(Date.self), dateEncoding == .iso8601 {
+            return writeString((value as! Date).formatted(.iso8601))
+        } else if type == ObjectIdentifier(Data.self) {
+            return writeString((value as! Data).base64EncodedString())
+        } else if type == ObjectIdentifier(URL.self) {
+            return writeString((value as! URL).absoluteString)
+        } else if type == ObjectIdentifier(Decimal.self) {
+            return bytes.append(contentsOf: (value as! Decimal).description.utf8)
+        }
+        let depth = open.count
+        let start = bytes.count
+        let encoder = StreamingValueEncoder(writer: self, depth: depth, parent: parent, key: key)
+        try value.encode(to: encoder)
+        close(deeperThan: depth)
+        // A value that encoded nothing is an empty object, as with `JSONEncoder`.
+        if bytes.count == start { bytes.append(contentsOf: [UInt8(ascii: "{"), UInt8(ascii: "}")]) }
+    }
+
+    func writeNull() {
+        bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
+    }
+
+    func writeBool(_ value: Bool) {
+        bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+    }
+
+    func writeInteger<I: BinaryInteger>(_ value: I) {
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            writeDigits(UInt64(value.magnitude))
+        } else {
+            writeDigits(UInt64(value))
+        }
+    }
+
+    private func writeDigits(_ value: UInt64) {
+        guard value >= 10 else { return bytes.append(UInt8(ascii: "0") + UInt8(value)) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var first = digits.count
+            var rest = value
+            while rest > 0 {
+                first -= 1
+                digits[first] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[first...]))
+        }
+    }
+
+    /// A floating-point number as `JSONEncoder` writes it: Swift's shortest form, without a
+    /// trailing `.0`; infinities and NaN are refused.
+    func writeFloatingPoint<F: BinaryFloatingPoint & LosslessStringConvertible>(_ value: F, codingPath: @autoclosure () -> [any CodingKey]) throws {
+        guard value.isFinite else {
+            throw EncodingError.invalidValue(value, .init(codingPath: codingPath(), debugDescription: "Unable to encode \(F.self).\(value) directly in JSON."))
+        }
+        var text = value.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    /// A JSON string: `"`, `\` and `/` escaped, control characters as `\b`, `\f`, `\n`, `\r`,
+    /// `\t` or `\u00XX`, everything else as its UTF-8.
+    func writeString(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var text = text
+        text.withUTF8 { utf8 in
+            var plainFrom = 0
+            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "/") {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainFrom..<index]))
+                plainFrom = index + 1
+                bytes.append(UInt8(ascii: "\\"))
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): bytes.append(byte)
+                case 0x08: bytes.append(UInt8(ascii: "b"))
+                case 0x0C: bytes.append(UInt8(ascii: "f"))
+                case 0x0A: bytes.append(UInt8(ascii: "n"))
+                case 0x0D: bytes.append(UInt8(ascii: "r"))
+                case 0x09: bytes.append(UInt8(ascii: "t"))
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainFrom...]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
