@@ -257,6 +257,35 @@ struct EncryptionTests {
         }
     }
 
+    /// Sealed text that is not `e1.<key id>.<base64>` of a box that opens is an integrity error,
+    /// whatever its shape (cut, padded, multi-byte characters where the id goes); the text
+    /// sealed opens again.
+    @Test func malformedSealedTextIsAnIntegrityErrorNotACrash() async throws {
+        let folder = try TemporaryFolder()
+        let engine = try await SQLiteEngine.open(path: folder.path + "/courier.sqlite", logger: TestEngine.logger)
+        try await Migrator(engine: engine).migrate(logger: TestEngine.logger)
+        let keyring = try await Keyring.open(keyFile: folder.path + "/master.key", engine: engine)
+        let context = Keyring.FieldContext(table: "users", rowID: UUID(), scope: .accounts, field: "email")
+        let sealed = try #require(try await keyring.seal("hello", context))
+        #expect(try await keyring.open(sealed, context) == "hello")
+        let id = String(sealed.dropFirst(3).prefix(36))
+        let box = String(sealed.dropFirst(40))
+        var malformed: [String] = ["e1.", "e1", "x", String(sealed.dropLast(4)), String(sealed.dropFirst()), "e2" + String(sealed.dropFirst(2))]
+        malformed.append("e1." + id)
+        malformed.append("e1." + id + ".")
+        malformed.append("e1." + id + "!" + box)
+        malformed.append("e1." + String(id.dropLast()) + "é." + box)
+        malformed.append("e1." + String(repeating: "é", count: 18) + "." + box)
+        malformed.append("e1." + id + "." + box + ".x")
+        malformed.append("e1." + id.uppercased() + "x." + box)
+        for text in malformed {
+            await #expect(throws: CourierError.self, "\(text)") { _ = try await keyring.open(text, context) }
+        }
+        // The key id in capitals is the same id.
+        #expect(try await keyring.open("e1." + id.uppercased() + "." + box, context) == "hello")
+        try await engine.close()
+    }
+
     static func withApp<T: Sendable>(_ store: Store, blobs: (any BlobStore)? = nil, _ body: @Sendable (APIClient) async throws -> T) async throws -> T {
         let services = try await AppServices(store: store, jwtSecret: testJWTSecret, bcryptCost: 4, blobs: blobs, logger: TestEngine.logger)
         let app = Application(router: buildRouter(services: services), logger: TestEngine.logger)

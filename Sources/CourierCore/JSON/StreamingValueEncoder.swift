@@ -15,8 +15,8 @@ final class StreamingValueEncoder: Encoder {
     let depth: Int
     private let parent: CodingPathNode?
     private let key: (any CodingKey)?
-    private var node: CodingPathNode?
-    var opened = Opened.nothing
+    @exclusivity(unchecked) private var node: CodingPathNode?
+    @exclusivity(unchecked) var opened = Opened.nothing
 
     init(writer: JSONStreamWriter, depth: Int, parent: CodingPathNode?, key: (any CodingKey)?) {
         self.writer = writer
