@@ -32,7 +32,7 @@ public struct MessageDraft: Sendable, Equatable {
         guard attachments.count <= MessageLimits.maxAttachments else {
             throw .invalid("attachments", "At most \(MessageLimits.maxAttachments) attachments per message.")
         }
-        guard attachments.allSatisfy({ UUID(uuidString: $0) != nil }), Set(attachments).count == attachments.count else {
+        guard attachments.allSatisfy({ UUID(text: $0) != nil }), Set(attachments).count == attachments.count else {
             throw .invalid("attachments", "attachments must be distinct media ids.")
         }
         if let metadata {

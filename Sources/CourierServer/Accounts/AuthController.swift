@@ -60,7 +60,7 @@ extension Parameters {
     /// The path parameter `name` as a UUID; anything else is a 404 for `resource`, since no such
     /// thing can exist.
     func uuid(_ name: String, resource: String) throws(CourierError) -> UUID {
-        guard let text = self.get(name), let id = UUID(uuidString: text) else { throw CourierError.notFound(resource) }
+        guard let text = self.get(name), let id = UUID(text: text) else { throw CourierError.notFound(resource) }
         return id
     }
 }

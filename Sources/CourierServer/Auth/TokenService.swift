@@ -45,7 +45,7 @@ public struct TokenService: Sendable {
         } catch {
             throw .unauthorized("The access token is not valid.", code: "token_invalid")
         }
-        guard let userID = UUID(uuidString: claims.sub.value), let sessionID = UUID(uuidString: claims.sid) else {
+        guard let userID = UUID(text: claims.sub.value), let sessionID = UUID(text: claims.sid) else {
             throw .unauthorized("The access token is not valid.", code: "token_invalid")
         }
         return (AuthenticatedUser(userID: userID, sessionID: sessionID), Timestamp(claims.exp.value))

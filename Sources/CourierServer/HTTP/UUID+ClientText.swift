@@ -4,7 +4,7 @@ import Foundation
 extension UUID {
     /// An id as a client writes it: exactly the 36-character form, nothing more lenient.
     init?(clientText text: String) {
-        guard text.utf8.count == 36, let id = UUID(uuidString: text) else { return nil }
+        guard let id = UUID(text: text) else { return nil }
         self = id
     }
 

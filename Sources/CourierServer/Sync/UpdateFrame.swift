@@ -130,7 +130,7 @@ struct UpdateFrame: Encodable, Sendable {
     /// Where the update stands in the log: its chat's stream, or `userID`'s own.
     func position(of userID: UUID) -> UpdatePosition? {
         if let accountPTS { return UpdatePosition(stream: userID, pts: accountPTS) }
-        guard let chatID = chatID.flatMap(UUID.init(uuidString:)), let pts else { return nil }
+        guard let chatID = chatID.flatMap(UUID.init(text:)), let pts else { return nil }
         return UpdatePosition(stream: chatID, pts: pts)
     }
 }
