@@ -88,11 +88,11 @@ public struct MessageService: Sendable {
         return earlier
     }
 
-    /// A page of a chat's history, for a member.
+    /// A page of a chat's history, for a member; anyone else is told there is no such chat, as
+    /// `ChatService.memberAccess` tells them (the page's read checks the membership itself).
     public func history(of chatID: UUID, for userID: UUID, _ page: PageRequest) async throws -> MessagePage {
-        let access = try await chats.memberAccess(chatID, for: userID)
-        var result = try await messages.page(of: chatID, for: userID, page)
-        result.messages = result.messages.map { $0.shown(in: access.chat.kind) }
+        guard var (result, kind) = try await messages.page(of: chatID, for: userID, page) else { throw CourierError.notFound("chat") }
+        result.messages = result.messages.map { $0.shown(in: kind) }
         return result
     }
 

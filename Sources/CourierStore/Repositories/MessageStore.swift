@@ -216,31 +216,39 @@ public struct MessageStore: Sendable {
         return try await row.asyncMap { try await cipher.message(from: $0) }
     }
 
-    /// A page of a chat's history as `viewerID` sees it (without what they deleted for themselves).
-    /// Offset and `before` pages are newest first; `after` pages are oldest first, for catching up.
+    /// A page of a chat's history as `viewerID` sees it (without what they deleted for themselves),
+    /// with the chat's kind; nil when there is no such chat or `viewerID` is not in it. Offset and
+    /// `before` pages are newest first; `after` pages are oldest first, for catching up.
     ///
-    /// One read: the count, the rows and their reactions.
-    public func page(of chatID: UUID, for viewerID: UUID, _ request: PageRequest) async throws -> MessagePage {
-        let (rows, total, hasMore, reactions) = try await engine.read { sql in
-            let (rows, total, hasMore) = try await Self.rows(of: chatID, for: viewerID, request, on: sql)
+    /// One read: the membership with the count, then the rows and their reactions (a page was
+    /// two reads before, the membership in a read of its own).
+    public func page(of chatID: UUID, for viewerID: UUID, _ request: PageRequest) async throws -> (page: MessagePage, chatKind: ChatKind)? {
+        let read = try await engine.read { sql -> (rows: [any SQLRow], total: Int, hasMore: Bool, kind: ChatKind, reactions: ReactionStore.Summary)? in
+            guard let found = try await Self.rows(of: chatID, for: viewerID, request, on: sql) else { return nil }
             var live: [UUID] = []
-            for row in rows where try row.decodeNil(column: "deleted_at") { live.append(try row.decode(column: "id", as: UUID.self)) }
-            return (rows, total, hasMore, try await ReactionStore.summary(of: live, for: viewerID, on: sql))
+            for row in found.rows where try row.decodeNil(column: "deleted_at") { live.append(try row.decode(column: "id", as: UUID.self)) }
+            return (found.rows, found.total, found.hasMore, found.kind, try await ReactionStore.summary(of: live, for: viewerID, on: sql))
         }
-        return MessagePage(messages: Self.attach(reactions, to: try await cipher.messages(from: rows)), total: total, hasMore: hasMore)
+        guard let read else { return nil }
+        let messages = Self.attach(read.reactions, to: try await cipher.messages(from: read.rows))
+        return (MessagePage(messages: messages, total: read.total, hasMore: read.hasMore), read.kind)
     }
 
     private static func rows(
         of chatID: UUID, for viewerID: UUID, _ request: PageRequest, on sql: any SQLDatabase
-    ) async throws -> (rows: [any SQLRow], total: Int, hasMore: Bool) {
-        let counts = try await sql.raw("""
-            SELECT c.last_seq AS last_seq,
+    ) async throws -> (rows: [any SQLRow], total: Int, hasMore: Bool, kind: ChatKind)? {
+        guard let chat = try await sql.raw("""
+            SELECT c.last_seq AS last_seq, c.type AS type,
+                   EXISTS (SELECT 1 FROM chat_members m WHERE m.chat_id = c.id AND m.user_id = \(bind: viewerID)) AS is_member,
                    (SELECT COUNT(*) FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.chat_id = c.id) AS hidden
             FROM chats c WHERE c.id = \(bind: chatID)
-            """).first()
+            """).first(),
+            try chat.decode(column: "is_member", as: Bool.self)
+        else { return nil }
+        let kind = try chat.decodeEnum(column: "type", as: ChatKind.self)
         // Messages are never removed, only cleared, and seq has no gaps: the count is last_seq.
-        let lastSeq = try counts?.decode(column: "last_seq", as: Int.self) ?? 0
-        let hidden = try counts?.decode(column: "hidden", as: Int.self) ?? 0
+        let lastSeq = try chat.decode(column: "last_seq", as: Int.self)
+        let hidden = try chat.decode(column: "hidden", as: Int.self)
         let total = lastSeq - hidden
         let visible: SQLQueryString = """
             m.chat_id = \(bind: chatID)
@@ -255,22 +263,22 @@ public struct MessageStore: Sendable {
                 \(unsafeRaw: select) WHERE m.chat_id = \(bind: chatID) AND m.seq <= \(bind: lastSeq - offset)
                 ORDER BY m.seq DESC LIMIT \(bind: request.limit)
                 """).all()
-            return (rows, total, offset + rows.count < total)
+            return (rows, total, offset + rows.count < total, kind)
         case .offset(let offset):
             let rows = try await sql.raw("""
                 \(unsafeRaw: select) WHERE \(visible) ORDER BY m.seq DESC LIMIT \(bind: request.limit) OFFSET \(bind: offset)
                 """).all()
-            return (rows, total, offset + rows.count < total)
+            return (rows, total, offset + rows.count < total, kind)
         case .before(let seq):
             let rows = try await sql.raw("""
                 \(unsafeRaw: select) WHERE \(visible) AND m.seq < \(bind: seq) ORDER BY m.seq DESC LIMIT \(bind: request.limit + 1)
                 """).all()
-            return (Array(rows.prefix(request.limit)), total, rows.count > request.limit)
+            return (Array(rows.prefix(request.limit)), total, rows.count > request.limit, kind)
         case .after(let seq):
             let rows = try await sql.raw("""
                 \(unsafeRaw: select) WHERE \(visible) AND m.seq > \(bind: seq) ORDER BY m.seq ASC LIMIT \(bind: request.limit + 1)
                 """).all()
-            return (Array(rows.prefix(request.limit)), total, rows.count > request.limit)
+            return (Array(rows.prefix(request.limit)), total, rows.count > request.limit, kind)
         }
     }
 
