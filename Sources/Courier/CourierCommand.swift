@@ -22,7 +22,10 @@ enum CourierMain {
         // socket's event loop and a task (a request's handler, a delivery's write) is a thread switch
         // with a futex wake-up. With NIO's loops as the global executor, a task resumed from a loop
         // runs on a loop. It must happen before any task is started, so here and nowhere else.
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        if !NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() {
+            let warning = "courier: NIO's event loops could not become Swift's executor; tasks run on their own threads\n"
+            _ = warning.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+        }
         await CourierCommand.main()
     }
 }

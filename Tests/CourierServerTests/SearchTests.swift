@@ -300,6 +300,63 @@ struct SearchTests {
         }
     }
 
+    /// A message that does not open (its ciphertext moved onto it) is left out of the backfill;
+    /// the messages after it are indexed, and the chat is done.
+    @Test(arguments: TestEngine.all)
+    func anUnreadableMessageDoesNotStopTheBackfill(engine: TestEngine) async throws {
+        try await engine.withStore { store in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let chat = try await api.createGroup(alice)
+                let broken = try await post(api, alice, to: chat, "an old harbour photo")
+                let later = try await post(api, alice, to: chat, "the harbour at night")
+                let chatID = try #require(UUID(uuidString: chat))
+                try await store.engine.write { sql in
+                    if engine == .sqlite {
+                        try await sql.raw("INSERT INTO search_documents (search_documents) VALUES ('delete-all')").run()
+                    } else {
+                        try await sql.raw("DELETE FROM search_tokens").run()
+                    }
+                    let other = try await sql.raw("SELECT content FROM messages WHERE id = \(bind: UUID(uuidString: later)!)").first()
+                    let moved = try other?.decode(column: "content", as: String.self) ?? ""
+                    try await sql.raw("UPDATE messages SET content = \(bind: moved) WHERE id = \(bind: UUID(uuidString: broken)!)").run()
+                    try await sql.raw("INSERT INTO search_backfill (chat_id, indexed_up_to, until_seq) VALUES (\(bind: chatID), 0, 2)").run()
+                }
+                while try await store.search.backfill(batch: 1) > 0 {}
+                #expect(try await ids(api, alice, q("night")) == [later])
+                #expect(try await store.search.backfill() == 0)
+            }
+        }
+    }
+
+    /// When the last member leaves, the chat goes, and on SQLite its search documents with it
+    /// (the FTS5 table has no foreign key to cascade): leaving chat after chat grows nothing.
+    @Test func aDeletedChatLeavesNoSearchDocuments() async throws {
+        try await TestEngine.sqlite.withStore { store in
+            try await EncryptionTests.withApp(store) { api in
+                let alice = try await api.register(username: "alice_1")
+                let kept = try await api.createGroup(alice)
+                _ = try await post(api, alice, to: kept, "the harbour stays")
+                func documents() async throws -> Int {
+                    try await store.engine.read { sql in
+                        try await sql.raw("SELECT COUNT(*) AS n FROM search_documents").first()?.decode(column: "n", as: Int.self) ?? -1
+                    }
+                }
+                let before = try await documents()
+                #expect(before == 1)
+                for round in 0..<3 {
+                    let chat = try await api.createGroup(alice)
+                    _ = try await post(api, alice, to: chat, "alone in round \(round)")
+                    _ = try await post(api, alice, to: chat, "and again")
+                    #expect(try await documents() == before + 2)
+                    #expect(try await api.send(.post, "/api/v1/chats/\(chat)/leave", token: alice.token).status == .noContent)
+                    #expect(try await documents() == before)
+                }
+                #expect(try await ids(api, alice, q("harbour")).count == 1)
+            }
+        }
+    }
+
     /// The backfill reads and hashes a batch before it writes: a message edited or deleted in
     /// between keeps what its edit indexed (its new text), and a deleted one stays unfound.
     @Test(arguments: TestEngine.all)

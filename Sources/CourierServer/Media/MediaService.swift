@@ -553,29 +553,48 @@ public final class MediaService: Sendable {
     }
 
     /// Runs `work` on a plaintext copy of the file in a private folder that is removed afterwards.
+    /// The folder's making and removing (a transcode can leave hundreds of megabytes in it) run on
+    /// the file threads, not on the event loop the request came in on.
     private func withPlaintextCopy<T: Sendable>(of record: MediaStore.Record, blob: MediaStore.Blob, _ work: (URL, URL) async throws -> T) async throws -> T {
-        if !FileManager.default.fileExists(atPath: workFolder.path) {
-            try FileManager.default.createDirectory(at: workFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
         let folder = workFolder.appendingPathComponent(UUID().lowercasedString, isDirectory: true)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-        defer { try? FileManager.default.removeItem(at: folder) }
         let input = folder.appendingPathComponent("input")
-        guard FileManager.default.createFile(atPath: input.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-            throw CocoaError(.fileWriteUnknown)
-        }
-        let handle = try FileHandle(forWritingTo: input)
-        do {
-            for index in 0..<MediaCipher.chunkCount(size: blob.size) {
-                let plain = try await openChunk(index, blob: blob.blobID, size: blob.size, key: record.fileKey)
-                try await fileThreads.runIfActive { try handle.write(contentsOf: plain) }
+        let handle = try await fileThreads.runIfActive { [workFolder] in
+            if !FileManager.default.fileExists(atPath: workFolder.path) {
+                try FileManager.default.createDirectory(at: workFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             }
-            try handle.close()
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            guard FileManager.default.createFile(atPath: input.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteUnknown)
+            }
+            return try FileHandle(forWritingTo: input)
+        }
+        do {
+            do {
+                for index in 0..<MediaCipher.chunkCount(size: blob.size) {
+                    let plain = try await openChunk(index, blob: blob.blobID, size: blob.size, key: record.fileKey)
+                    try await fileThreads.runIfActive { try handle.write(contentsOf: plain) }
+                }
+                try handle.close()
+            } catch {
+                try? handle.close()
+                throw error
+            }
+            let result = try await work(input, folder)
+            await remove(folder)
+            return result
         } catch {
-            try? handle.close()
+            await remove(folder)
             throw error
         }
-        return try await work(input, folder)
+    }
+
+    /// Removes a work folder on the file threads (here, if they have stopped).
+    private func remove(_ folder: URL) async {
+        do {
+            try await fileThreads.runIfActive { try? FileManager.default.removeItem(at: folder) }
+        } catch {
+            try? FileManager.default.removeItem(at: folder)
+        }
     }
 
     private func claim(_ id: UUID) async throws {

@@ -337,6 +337,7 @@ public struct ChatStore: Sendable {
                 WHERE id = \(bind: chatID) RETURNING member_count
                 """).first()?.decode(column: "member_count", as: Int.self) ?? 0
             if count <= 0 {
+                try await SearchIndex.removeChat(chatID, on: sql)
                 try await sql.raw("DELETE FROM chats WHERE id = \(bind: chatID)").run()
                 return logged
             }

@@ -65,7 +65,7 @@ public struct SearchIndex: Sendable {
         let documents = documents.filter { !$0.entries.isEmpty }
         guard !documents.isEmpty else { return }
         if isDocuments(sql) {
-            for document in documents where document.seq <= maxSeq {
+            for document in documents where (0...maxSeq).contains(document.seq) {
                 try await sql.raw("""
                     INSERT OR REPLACE INTO search_documents (rowid, tokens)
                     SELECT (ordinal << 32) | \(bind: document.seq), \(bind: terms(document.entries)) FROM search_chats WHERE chat_id = \(bind: chatID)
@@ -85,9 +85,9 @@ public struct SearchIndex: Sendable {
     /// its entries, hashed again.
     func remove(seq: Int64, in chatID: UUID, previousText: String, on sql: any SQLDatabase) async throws {
         if Self.isDocuments(sql) {
-            // A `seq` past 32 bits was never indexed (see `add`), and its bits would reach into
-            // the ordinal's: the rowid would be another chat's document.
-            guard seq <= Self.maxSeq else { return }
+            // A `seq` past 32 bits (or below 0) was never indexed (see `add`), and its bits would
+            // reach into the ordinal's: the rowid would be another chat's document.
+            guard (0...Self.maxSeq).contains(seq) else { return }
             try await sql.raw("""
                 DELETE FROM search_documents WHERE rowid = (SELECT (ordinal << 32) | \(bind: seq) FROM search_chats WHERE chat_id = \(bind: chatID))
                 """).run()
@@ -98,6 +98,17 @@ public struct SearchIndex: Sendable {
                 try await sql.raw("DELETE FROM search_tokens WHERE seq = \(bind: seq) AND token IN (\(anyOf: chunk))").run()
             }
         }
+    }
+
+    /// Removes every document of a chat about to be deleted (its last member left): the FTS5
+    /// table has no foreign key to cascade, so they would stay for good. On PostgreSQL a chat's
+    /// entries carry no chat id (they are keyed hashes), and stay until a re-index.
+    static func removeChat(_ chatID: UUID, on sql: any SQLDatabase) async throws {
+        guard isDocuments(sql) else { return }
+        try await sql.raw("""
+            DELETE FROM search_documents WHERE rowid BETWEEN (SELECT ordinal << 32 FROM search_chats WHERE chat_id = \(bind: chatID))
+                AND (SELECT (ordinal << 32) | \(bind: maxSeq) FROM search_chats WHERE chat_id = \(bind: chatID))
+            """).run()
     }
 
     /// Rows one insert into `search_tokens` carries at most (two bound values each).
