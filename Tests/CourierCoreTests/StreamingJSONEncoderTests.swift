@@ -152,6 +152,42 @@ struct StreamingJSONEncoderTests {
         try expectSameDocument(OutOfOrder())
         try expectSameDocument(["wrapped": [OutOfOrder()]])
         try expectSameDocument(Derived())
+        try expectSameDocument(EmptySuper())
+        try expectSameDocument(SwallowsAnError())
+    }
+
+    /// Asks for a super encoder and writes nothing into it (`JSONEncoder` writes `"super":{}`).
+    struct EmptySuper: Encodable {
+        enum Keys: String, CodingKey { case own }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(1, forKey: .own)
+            _ = container.superEncoder()
+        }
+    }
+
+    /// Swallows the error of a value it could not encode and goes on: streamed, the key would be
+    /// left without a value.
+    struct SwallowsAnError: Encodable {
+        enum Keys: String, CodingKey { case bad, good }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try? container.encode(Double.nan, forKey: .bad)
+            try container.encode(1, forKey: .good)
+        }
+    }
+
+    /// A single value container holding a value that writes nothing: `{}`, not an error.
+    struct WrapsNothing: Encodable {
+        func encode(to encoder: any Encoder) throws {
+            var single = encoder.singleValueContainer()
+            try single.encode(EncodesNothing())
+        }
+    }
+
+    @Test func aTopLevelValueWhoseSingleValueIsEmptyIsAnEmptyObject() throws {
+        #expect(try StreamingJSONEncoder().encodeText(WrapsNothing()) == "{}")
+        #expect(try StreamingJSONEncoder().encodeText([String: Int]()) == "{}")
     }
 
     struct Mixed: Encodable {

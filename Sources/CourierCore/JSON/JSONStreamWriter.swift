@@ -26,13 +26,16 @@ final class JSONStreamWriter {
         bytes.reserveCapacity(1024)
     }
 
+    /// Set when a write failed or could not be streamed: an `encode(to:)` that swallowed the error
+    /// (`try?`) would otherwise leave a key without its value, so the run falls back instead.
+    @exclusivity(unchecked) var failed = false
+
     func writeTopLevel<T: Encodable>(_ value: T) throws {
-        let before = bytes.count
-        try writeValue(value, parent: nil, key: nil)
         // `JSONEncoder` refuses a top-level value that encodes nothing; so does this.
-        if bytes.count == before + 2, bytes[before] == UInt8(ascii: "{"), lastSerial == 0 {
+        guard try writeValue(value, parent: nil, key: nil) else {
             throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: "Top-level \(T.self) did not encode any values."))
         }
+        if failed { throw NotStreamable() }
     }
 
     // MARK: Containers
@@ -55,7 +58,10 @@ final class JSONStreamWriter {
     /// Makes the container at `index` the innermost open one and starts its next element (a
     /// comma after the first). Throws `NotStreamable` if that container was closed already.
     func beginElement(in index: Int, serial: Int) throws {
-        guard index < open.count, open[index].serial == serial else { throw NotStreamable() }
+        guard index < open.count, open[index].serial == serial else {
+            failed = true
+            throw NotStreamable()
+        }
         close(deeperThan: index + 1)
         if open[index].count > 0 { bytes.append(UInt8(ascii: ",")) }
         open[index].count += 1
@@ -74,26 +80,40 @@ final class JSONStreamWriter {
 
     /// Writes any `Encodable` at the current position: the types `JSONEncoder` writes in its own
     /// way first, then the value's own `encode(to:)`, through an encoder whose containers open here.
-    func writeValue<T: Encodable>(_ value: T, parent: CodingPathNode?, key: (any CodingKey)?) throws {
+    /// Returns false when the value's encoding wrote nothing (then `{}` was written for it).
+    @discardableResult
+    func writeValue<T: Encodable>(_ value: T, parent: CodingPathNode?, key: (any CodingKey)?) throws -> Bool {
         let type = ObjectIdentifier(T.self)
         if type == ObjectIdentifier(String.self) {
-            return writeString(value as! String)
+            writeString(value as! String)
+            return true
         } else if type == ObjectIdentifier(Date.self), dateEncoding == .iso8601 {
-            return writeString((value as! Date).formatted(.iso8601))
+            writeString((value as! Date).formatted(.iso8601))
+            return true
         } else if type == ObjectIdentifier(Data.self) {
-            return writeString((value as! Data).base64EncodedString())
+            writeString((value as! Data).base64EncodedString())
+            return true
         } else if type == ObjectIdentifier(URL.self) {
-            return writeString((value as! URL).absoluteString)
+            writeString((value as! URL).absoluteString)
+            return true
         } else if type == ObjectIdentifier(Decimal.self) {
-            return bytes.append(contentsOf: (value as! Decimal).description.utf8)
+            bytes.append(contentsOf: (value as! Decimal).description.utf8)
+            return true
         }
         let depth = open.count
         let start = bytes.count
         let encoder = StreamingValueEncoder(writer: self, depth: depth, parent: parent, key: key)
-        try value.encode(to: encoder)
+        do {
+            try value.encode(to: encoder)
+        } catch {
+            failed = true
+            throw error
+        }
         close(deeperThan: depth)
         // A value that encoded nothing is an empty object, as with `JSONEncoder`.
-        if bytes.count == start { bytes.append(contentsOf: [UInt8(ascii: "{"), UInt8(ascii: "}")]) }
+        guard bytes.count == start else { return true }
+        bytes.append(contentsOf: [UInt8(ascii: "{"), UInt8(ascii: "}")])
+        return false
     }
 
     func writeNull() {
@@ -131,6 +151,7 @@ final class JSONStreamWriter {
     /// trailing `.0`; infinities and NaN are refused.
     func writeFloatingPoint<F: BinaryFloatingPoint & LosslessStringConvertible>(_ value: F, codingPath: @autoclosure () -> [any CodingKey]) throws {
         guard value.isFinite else {
+            failed = true
             throw EncodingError.invalidValue(value, .init(codingPath: codingPath(), debugDescription: "Unable to encode \(F.self).\(value) directly in JSON."))
         }
         var text = value.description

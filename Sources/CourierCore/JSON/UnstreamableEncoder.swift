@@ -5,6 +5,14 @@ struct UnstreamableEncoder: Encoder {
     let writer: JSONStreamWriter
     let path: CodingPathNode?
 
+    /// Marks the run as one to hand to `JSONEncoder` even if nothing is written through this
+    /// encoder (`JSONEncoder` writes an empty object for it; this run could not).
+    init(writer: JSONStreamWriter, path: CodingPathNode?) {
+        self.writer = writer
+        self.path = path
+        writer.failed = true
+    }
+
     var codingPath: [any CodingKey] { CodingPathNode.path(of: path) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 

@@ -563,10 +563,15 @@ public final class MediaService: Sendable {
                 try FileManager.default.createDirectory(at: workFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             }
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-            guard FileManager.default.createFile(atPath: input.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-                throw CocoaError(.fileWriteUnknown)
+            do {
+                guard FileManager.default.createFile(atPath: input.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                    throw CocoaError(.fileWriteUnknown)
+                }
+                return try FileHandle(forWritingTo: input)
+            } catch {
+                try? FileManager.default.removeItem(at: folder)
+                throw error
             }
-            return try FileHandle(forWritingTo: input)
         }
         do {
             do {

@@ -384,6 +384,7 @@ public struct MessageSearch: Sendable {
 
     /// Reads the next batch of the backfill and computes its entries, outside any write.
     func prepareBackfill(batch: Int) async throws -> BackfillBatch? {
+        precondition(batch > 0, "a backfill batch holds at least one message")
         let read = try await engine.read { sql -> (chatID: UUID, from: Int64, until: Int64, rows: [any SQLRow])? in
             guard let pending = try await sql.raw("SELECT chat_id, indexed_up_to, until_seq FROM search_backfill LIMIT 1").first() else { return nil }
             let chatID = try pending.decode(column: "chat_id", as: UUID.self)
@@ -406,7 +407,12 @@ public struct MessageSearch: Sendable {
             let sealed = try row.decode(column: "content", as: String?.self)
             // A message that does not open (tampered with, or its key lost) is left out of the
             // index rather than holding up every chat after it; reading it reports the error.
-            guard let message = try? await cipher.message(from: row) else {
+            let message: Message
+            do {
+                message = try await cipher.message(from: row)
+            } catch let error as CourierError where error.code == Keyring.integrityError.code {
+                // Only a message that fails its integrity check: any other error (a key not read,
+                // a shutdown) fails the batch, which is tried again later.
                 messages.append((seq, sealed, []))
                 continue
             }
