@@ -34,6 +34,19 @@ struct SearchTests {
 
     func q(_ text: String) -> String { "q=" + text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
 
+    /// As before migration 6: no search entries at all, and `chatID` listed for the backfill up
+    /// to `seq`.
+    func unindex(_ chatID: UUID, upTo seq: Int, in store: Store, _ engine: TestEngine) async throws {
+        try await store.engine.write { sql in
+            if engine == .sqlite {
+                try await sql.raw("INSERT INTO search_documents (search_documents) VALUES ('delete-all')").run()
+            } else {
+                try await sql.raw("DELETE FROM search_tokens").run()
+            }
+            try await sql.raw("INSERT INTO search_backfill (chat_id, indexed_up_to, until_seq) VALUES (\(bind: chatID), 0, \(bind: seq))").run()
+        }
+    }
+
     /// Over many chats a page first reads each chat's newest few and then more only from chats whose
     /// few all made the page; paging through small pages must still give every match exactly once,
     /// newest first, for one word and for two.
@@ -284,14 +297,7 @@ struct SearchTests {
                 let id = try await post(api, alice, to: chat, "an old harbour photo")
                 // As before migration 6: no entries, and the chat listed for the backfill.
                 let chatID = try #require(UUID(uuidString: chat))
-                try await store.engine.write { sql in
-                    if engine == .sqlite {
-                        try await sql.raw("INSERT INTO search_documents (search_documents) VALUES ('delete-all')").run()
-                    } else {
-                        try await sql.raw("DELETE FROM search_tokens").run()
-                    }
-                    try await sql.raw("INSERT INTO search_backfill (chat_id, indexed_up_to, until_seq) VALUES (\(bind: chatID), 0, 1)").run()
-                }
+                try await unindex(chatID, upTo: 1, in: store, engine)
                 #expect(try await ids(api, alice, q("harbour")).isEmpty)
                 while try await store.search.backfill(batch: 1) > 0 {}
                 #expect(try await ids(api, alice, q("harbour")) == [id])
@@ -311,16 +317,11 @@ struct SearchTests {
                 let broken = try await post(api, alice, to: chat, "an old harbour photo")
                 let later = try await post(api, alice, to: chat, "the harbour at night")
                 let chatID = try #require(UUID(uuidString: chat))
+                try await unindex(chatID, upTo: 2, in: store, engine)
                 try await store.engine.write { sql in
-                    if engine == .sqlite {
-                        try await sql.raw("INSERT INTO search_documents (search_documents) VALUES ('delete-all')").run()
-                    } else {
-                        try await sql.raw("DELETE FROM search_tokens").run()
-                    }
                     let other = try await sql.raw("SELECT content FROM messages WHERE id = \(bind: UUID(uuidString: later)!)").first()
                     let moved = try other?.decode(column: "content", as: String.self) ?? ""
                     try await sql.raw("UPDATE messages SET content = \(bind: moved) WHERE id = \(bind: UUID(uuidString: broken)!)").run()
-                    try await sql.raw("INSERT INTO search_backfill (chat_id, indexed_up_to, until_seq) VALUES (\(bind: chatID), 0, 2)").run()
                 }
                 while try await store.search.backfill(batch: 1) > 0 {}
                 #expect(try await ids(api, alice, q("night")) == [later])
@@ -369,14 +370,7 @@ struct SearchTests {
                 let deleted = try await post(api, alice, to: chat, "the harbour at dusk")
                 let kept = try await post(api, alice, to: chat, "harbour lights")
                 let chatID = try #require(UUID(uuidString: chat))
-                try await store.engine.write { sql in
-                    if engine == .sqlite {
-                        try await sql.raw("INSERT INTO search_documents (search_documents) VALUES ('delete-all')").run()
-                    } else {
-                        try await sql.raw("DELETE FROM search_tokens").run()
-                    }
-                    try await sql.raw("INSERT INTO search_backfill (chat_id, indexed_up_to, until_seq) VALUES (\(bind: chatID), 0, 3)").run()
-                }
+                try await unindex(chatID, upTo: 3, in: store, engine)
                 let batch = try #require(try await store.search.prepareBackfill(batch: 10))
                 #expect(batch.messages.count == 3)
                 #expect(try await api.send(.patch, "/api/v1/messages/\(edited)", json: ["content": "a new lighthouse photo"], token: alice.token).status == .ok)
