@@ -180,8 +180,8 @@ struct WebSocketGateway: Sendable {
                 }
             }
             // Whichever ends first ends the connection: the client closed, or the server closed it
-            // and the client did not answer in time (the reset above ends the reader). Either way its place is given back now, not
-            // when a silent client gets round to closing its end.
+            // and the client did not answer in time (the reset above ends the reader). Either way
+            // its place is given back now, not when a silent client gets round to closing its end.
             _ = try await group.next()
             group.cancelAll()
         }
