@@ -18,8 +18,8 @@ public final class DeviceConnection: Sendable, Identifiable {
 
     private struct State {
         var closeReason: ConnectionCloseReason?
-        /// What runs when the server ends the connection (`onClose`), until it does.
-        var closeActions: [@Sendable (ConnectionCloseReason) -> Void] = []
+        /// The task waiting in `waitUntilClosed`.
+        var closeWaiter: CheckedContinuation<Void, Never>?
         /// While resuming, live frames wait here so that missed history goes out first.
         var held: [OutgoingFrame]?
         /// Per stream (a chat, or the person's own log), the newest position a catch-up sent. Every
@@ -60,26 +60,34 @@ public final class DeviceConnection: Sendable, Identifiable {
     /// Ends the connection for `reason`: nothing more is queued, the writer stops after the frames
     /// already queued and closes with the reason. The first reason given is the one sent.
     public func close(_ reason: ConnectionCloseReason) {
-        let (actions, sent) = state.withLock { state -> ([@Sendable (ConnectionCloseReason) -> Void], ConnectionCloseReason) in
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if state.closeReason == nil { state.closeReason = reason }
-            defer { state.closeActions = [] }
-            return (state.closeActions, state.closeReason ?? reason)
+            defer { state.closeWaiter = nil }
+            return state.closeWaiter
         }
         continuation.finish()
-        for action in actions { action(sent) }
+        waiter?.resume()
     }
 
-    /// Runs `action` with the reason once the server ends the connection (`close`), at once if it
-    /// has already. For cutting a connection whose writer cannot finish (a client that stopped
-    /// reading) after the close's grace: a timer on the socket's event loop, not a task waiting
-    /// for each connection (a task's stack is most of what an idle connection costs).
-    public func onClose(_ action: @escaping @Sendable (ConnectionCloseReason) -> Void) {
-        let closed = state.withLock { state -> ConnectionCloseReason? in
-            if let reason = state.closeReason { return reason }
-            state.closeActions.append(action)
-            return nil
+    /// Returns once the server ends the connection (`close`), or when the task is cancelled. For the
+    /// one task that drops a connection whose writer cannot finish (a client that stopped reading).
+    public func waitUntilClosed() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.closeReason != nil || Task.isCancelled { return true }
+                    state.closeWaiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.closeWaiter = nil }
+                return state.closeWaiter
+            }
+            waiter?.resume()
         }
-        if let closed { action(closed) }
     }
 
     /// Starts handling a client frame. False once the connection is draining: the frame is left

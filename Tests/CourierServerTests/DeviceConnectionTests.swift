@@ -1,6 +1,5 @@
 import CourierRealtime
 import Foundation
-import Synchronization
 import Testing
 
 /// One device's outgoing queue on its own: what a live frame does while a resume is under way, and
@@ -16,19 +15,6 @@ struct DeviceConnectionTests {
         var texts: [String] = []
         for await frame in connection.outgoing { texts.append(frame.text) }
         return texts
-    }
-
-    /// What waits for the server's close runs once, with the first reason given, whether it was
-    /// registered before the close or after it.
-    @Test func closeActionsRunOnceWithTheFirstReason() {
-        let device = connection()
-        let seen = Mutex<[String]>([])
-        device.onClose { reason in seen.withLock { $0.append("before: \(reason.code)") } }
-        #expect(seen.withLock { $0 }.isEmpty)
-        device.close(.serviceRestart)
-        device.close(.tryAgainLater)
-        device.onClose { reason in seen.withLock { $0.append("after: \(reason.code)") } }
-        #expect(seen.withLock { $0 } == ["before: 1012", "after: 1012"])
     }
 
     @Test func drainingWaitsForTheFramesInHandThenClosesWithServiceRestart() async {

@@ -140,13 +140,6 @@ struct WebSocketGateway: Sendable {
             user: user, connection: connection, services: services, presence: presence,
             typingInterval: configuration.typingInterval, logger: logger
         )
-        // Ends a connection the server closed even when its writer cannot finish (blocked on a
-        // client that stopped reading): the close's grace, then a reset, which ends the reader and
-        // the writer. A timer on the socket's loop, not a task per connection waiting for it.
-        let channel = requestContext.channel
-        connection.onClose { reason in
-            channel.eventLoop.scheduleTask(in: .milliseconds(reason.grace.milliseconds)) { Self.reset(channel) }
-        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             // Writes the outgoing queue. When the server ends the connection (signed out, token
             // expired, too far behind), sends the close frame with the reason and gives the client
@@ -160,6 +153,13 @@ struct WebSocketGateway: Sendable {
                     try await outbound.close(.unknown(reason.code), reason: reason.reason)
                     try await Task.sleep(for: reason.grace)
                 }
+            }
+            // Ends a connection the server closed even when its writer cannot finish (blocked on a
+            // client that stopped reading): the close's grace, then out.
+            group.addTask {
+                await connection.waitUntilClosed()
+                guard let reason = connection.closeReason else { return }
+                try await Task.sleep(for: reason.grace)
             }
             // Reads the client's frames until it closes.
             group.addTask {
@@ -180,8 +180,8 @@ struct WebSocketGateway: Sendable {
                 }
             }
             // Whichever ends first ends the connection: the client closed, or the server closed it
-            // and the client did not answer in time (the reset above ends the reader). Either way
-            // its place is given back now, not when a silent client gets round to closing its end.
+            // and the client did not answer in time. Either way its place is given back now, not
+            // when a silent client gets round to closing its end.
             _ = try await group.next()
             group.cancelAll()
         }
