@@ -101,7 +101,10 @@ enum ServerFrame {
     /// The JSON text of a frame.
     static func text(_ frame: some Encodable) -> String {
         do {
-            return try StreamingJSONEncoder().encodeText(frame)
+            // Foundation's encoder, not the streaming one: a catch-up of hundreds of long messages took
+            // seconds in debug builds through the streaming writer's byte loop, long enough for
+            // `SyncTests`' stalled socket to stay registered on a loaded CI machine.
+            return String(decoding: try JSONEncoder().encode(frame), as: UTF8.self)
         } catch {
             return #"{"type":"error","error":{"code":"internal_error","message":"A frame could not be encoded."}}"#
         }
