@@ -1,3 +1,4 @@
+import CourierCore
 import Crypto
 import Foundation
 
@@ -160,8 +161,8 @@ struct SigV4Signer: Sendable {
 
     // MARK: - Time
 
-    /// `yyyyMMdd'T'HHmmss'Z'` in UTC, from the seconds since 1970 by calendar arithmetic (days to
-    /// civil date, proleptic Gregorian), so there is no formatter, time zone or shared state.
+    /// `yyyyMMdd'T'HHmmss'Z'` in UTC, from the seconds since 1970 by calendar arithmetic
+    /// (`Timestamp.civilDate`), so there is no formatter, time zone or shared state.
     static func amzDate(_ date: Date) -> String {
         let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
         var days = seconds / 86_400
@@ -170,16 +171,7 @@ struct SigV4Signer: Sendable {
             secondOfDay += 86_400
             days -= 1
         }
-        // Days since 1970-01-01 to year, month, day (Howard Hinnant's civil_from_days).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = Timestamp.civilDate(daysSince1970: days)
 
         return padded(year, 4) + padded(month, 2) + padded(day, 2) + "T"
             + padded(secondOfDay / 3_600, 2) + padded(secondOfDay % 3_600 / 60, 2) + padded(secondOfDay % 60, 2) + "Z"
