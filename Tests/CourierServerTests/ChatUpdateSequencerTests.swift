@@ -15,7 +15,7 @@ struct ChatUpdateSequencerTests {
     /// follows chats from after the messages were stored, or, with `followingBeforeMessages`, from
     /// before (as if they were still on their way to it).
     func withSequencer(
-        followingBeforeMessages: Bool = false,
+        followingBeforeMessages: Bool = false, gapPatience: Duration = .milliseconds(30), ackPatience: Duration = .milliseconds(150),
         _ body: @Sendable ([Int64: ChatUpdate], ChatUpdateSequencer, DeviceConnection) async throws -> Void
     ) async throws {
         try await withLiveServer(.sqlite) { client, services in
@@ -32,8 +32,8 @@ struct ChatUpdateSequencerTests {
             _ = await registry.admit(device, expiresAt: .now().adding(seconds: 600))
             let delivery = LocalDelivery(registry: registry, chats: services.store.chats, messages: services.store.messages, logger: TestEngine.logger)
             let sequencer = ChatUpdateSequencer(
-                delivery: delivery, updates: services.store.updates, followingSince: followingBeforeMessages ? beforeMessages : .now(),
-                startSlack: .zero, logger: TestEngine.logger
+                delivery: delivery, updates: services.store.updates, gapPatience: gapPatience, ackPatience: ackPatience,
+                followingSince: followingBeforeMessages ? beforeMessages : .now(), startSlack: .zero, logger: TestEngine.logger
             )
             try await body(Dictionary(uniqueKeysWithValues: updates.map { ($0.pts, $0) }), sequencer, device)
         }
@@ -79,6 +79,28 @@ struct ChatUpdateSequencerTests {
             }
             #expect(texts[0].contains("\"pts\":\(newest - 1)") && texts[0].contains("message 4"))
             #expect(texts[1].contains("\"pts\":\(newest)"))
+        }
+    }
+
+    @Test func sendersWaitingBehindAGapAreReleasedAfterTheirPatienceByOneTimer() async throws {
+        try await withSequencer(gapPatience: .seconds(5), ackPatience: .milliseconds(100)) { updates, sequencer, device in
+            let newest = try #require(updates.keys.max())
+            await sequencer.stored([try #require(updates[newest - 3])], messages: [:], excluding: nil)
+            #expect(try await positions(device, count: 1) == [newest - 3])
+            // newest - 2 is missing for longer than the senders' patience: each of them returns
+            // after its own patience, before the gap is read, and one timer served them all.
+            let timersBefore = await sequencer.patienceTimersStarted
+            let clock = ContinuousClock()
+            let started = clock.now
+            let late = [try #require(updates[newest - 1]), try #require(updates[newest])]
+            let senders = (0..<10).map { index in
+                Task { await sequencer.stored([late[index % 2]], messages: [:], excluding: nil) }
+            }
+            for sender in senders { await sender.value }
+            let waited = clock.now - started
+            #expect(waited >= .milliseconds(100) && waited < .seconds(4))
+            // The first sender's timer may still have been running: then none was started.
+            #expect(await sequencer.patienceTimersStarted - timersBefore <= 1)
         }
     }
 

@@ -52,6 +52,45 @@ struct RealtimeTests {
         }
     }
 
+    /// A message goes to the members its own transaction saw: someone removed just before never
+    /// gets it, someone added just before does, live.
+    @Test(arguments: TestEngine.all)
+    func aMessageReachesTheMembersAsTheyWereWhenItWasStored(engine: TestEngine) async throws {
+        try await withLiveServer(engine) { client, services in
+            let alice = try await client.signUp("alice_1")
+            let bob = try await client.signUp("bob_12")
+            let carol = try await client.signUp("carol_1")
+            let chat = try await client.createGroup(named: "Changing", members: [bob.user.id], token: alice.token)
+            let bobsPhone = await TestDevice(client, token: bob.token)
+            let carolsPhone = await TestDevice(client, token: carol.token)
+            for device in [bobsPhone, carolsPhone] { try await device.ready() }
+            _ = try await client.send("Before", to: chat, token: alice.token)
+            try await bobsPhone.recorder.wait("the first message for bob") { $0.contains { $0.message?.content == "Before" } }
+
+            let chatID = try #require(UUID(uuidString: chat))
+            let aliceID = try #require(UUID(uuidString: alice.user.id))
+            try await services.chats.removeMember(try #require(UUID(uuidString: bob.user.id)), from: chatID, by: aliceID)
+            _ = try await services.chats.addMembers([carol.user.id], to: chatID, by: aliceID)
+            _ = try await client.send("After", to: chat, token: alice.token)
+            try await carolsPhone.recorder.wait("the message after she joined") { $0.contains { $0.message?.content == "After" } }
+            // Bob's own chat gets a message after: once it is here, "After" would have been too.
+            let bobsOwn = try await client.createGroup(named: "Bob's", members: [], token: bob.token)
+            _ = try await client.send("Later, elsewhere", to: bobsOwn, token: bob.token)
+            try await bobsPhone.recorder.wait("bob's own message") { $0.contains { $0.message?.content == "Later, elsewhere" } }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(await bobsPhone.messages().map(\.content) == ["Before", "Later, elsewhere"])
+            // And he cannot post there any more: told it does not exist, nothing stored.
+            do {
+                _ = try await client.send("Still here?", to: chat, token: bob.token)
+                Issue.record("a removed member posted")
+            } catch let error as CourierAPIError {
+                #expect(error.status == 404)
+            }
+            #expect(try await client.history(of: chat, token: alice.token).messages.map(\.content).filter { $0 == "Before" || $0 == "After" || $0 == "Still here?" }.sorted() == ["After", "Before"])
+            for device in [bobsPhone, carolsPhone] { await device.stop() }
+        }
+    }
+
     @Test(arguments: TestEngine.all)
     func aReconnectingDeviceGetsExactlyWhatItMissedInOrder(engine: TestEngine) async throws {
         try await withLiveServer(engine) { client, _ in

@@ -35,33 +35,54 @@ public struct MessageService: Sendable {
         // A repeated client_msg_id is found by the unique index when the insert fails (or by a look-up
         // when the sender may no longer post), not by a look-up before every send: retries are rare,
         // sends are not.
+        var draft = draft
+        if draft.replyToID != nil || !draft.attachments.isEmpty {
+            // What a reply or an attachment is checked against must not be probed by outsiders:
+            // the sender's right to post is looked up first. A plain message is checked in its
+            // write (`MessageStore.append`), without a read of its own.
+            do {
+                try Self.requirePosting(try await chats.memberAccess(draft.chatID, for: senderID))
+            } catch {
+                if let earlier = try await earlierSend(of: draft, from: senderID) { return try await repeated(earlier) }
+                throw error
+            }
+            try await checkReference(&draft, from: senderID)
+        }
         do {
-            let access = try await chats.memberAccess(draft.chatID, for: senderID)
-            try Self.requirePosting(access)
-        } catch {
+            let stored = try await store(draft, from: senderID, connection: connection)
+            return Sent(message: stored.message, created: true, pts: stored.update.pts)
+        } catch let refusal as MessageStore.PostingRefusal {
             // The ack of a stored message was lost, and the sender left or lost the right to post
             // before retrying: the retry still gets its message.
             if let earlier = try await earlierSend(of: draft, from: senderID) { return try await repeated(earlier) }
-            throw error
+            throw Self.error(for: refusal)
+        } catch where MessageStore.isDuplicateClientMessageID(error) {
+            // A retry of a message already stored; the first one is the message.
+            guard let earlier = try await earlierSend(of: draft, from: senderID) else { throw Self.clientMessageIDReused }
+            return try await repeated(earlier)
         }
+    }
+
+    /// Checks a draft's reply target and makes its attachments the sender's media for this chat.
+    private func checkReference(_ draft: inout MessageDraft, from senderID: UUID) async throws {
         if let replyTo = draft.replyToID {
             guard let original = try await messages.find(id: replyTo), original.chatID == draft.chatID else {
                 throw CourierError.invalid("reply_to_id", "reply_to_id must be a message of the same chat.")
             }
         }
-        var draft = draft
         if !draft.attachments.isEmpty {
             draft.media = try await media.attachable(draft.attachments, from: senderID, to: draft.chatID)
             // A message with media is of its first attachment's kind unless the client said otherwise.
             if draft.kind == .text, let first = draft.media.first { draft.kind = first.kind.messageKind }
         }
-        do {
-            let stored = try await store(draft, from: senderID, connection: connection)
-            return Sent(message: stored.message, created: true, pts: stored.update.pts)
-        } catch where MessageStore.isDuplicateClientMessageID(error) {
-            // A retry of a message already stored; the first one is the message.
-            guard let earlier = try await earlierSend(of: draft, from: senderID) else { throw Self.clientMessageIDReused }
-            return try await repeated(earlier)
+    }
+
+    /// What a sender is told when the store refused their message: as `ChatService.memberAccess`
+    /// and `requirePosting` tell it on every other path.
+    private static func error(for refusal: MessageStore.PostingRefusal) -> CourierError {
+        switch refusal {
+        case .notMember: CourierError.notFound("chat")
+        case .mayNotPost(let kind): ChatService.notAllowedToPost(in: kind)
         }
     }
 
@@ -204,17 +225,25 @@ public struct MessageService: Sendable {
         let origin = MessageStore.ForwardOrigin(
             messageID: original.forwardedFromID ?? original.id, senderID: original.forwardedFromSenderID ?? original.senderID
         )
-        return try await store(draft, from: userID, forwardedFrom: origin).message
+        do {
+            return try await store(draft, from: userID, forwardedFrom: origin).message
+        } catch let refusal as MessageStore.PostingRefusal {
+            throw Self.error(for: refusal)
+        }
     }
 
     /// Stores a message (with its update and its Telegram notices, in one transaction), then tells
-    /// the subscribers of "update stored". The recipients are read after the commit, so someone
-    /// removed before the message was stored never gets it.
+    /// the subscribers of "update stored". The recipients are read with the chat's row taken (a
+    /// small chat's in the transaction, a larger one's after the commit), so someone removed before
+    /// the message was stored never gets it.
     private func store(
         _ draft: MessageDraft, from senderID: UUID, forwardedFrom origin: MessageStore.ForwardOrigin? = nil, connection: UUID? = nil
-    ) async throws -> (message: Message, update: ChatUpdate) {
+    ) async throws -> MessageStore.Appended {
         let stored = try await messages.append(draft, from: senderID, forwardedFrom: origin, at: .now(), alongside: relay.alongsideMessage)
-        await events.stored(LoggedUpdates(chat: [stored.update]), messages: [stored.message], excluding: connection)
+        await events.stored(
+            LoggedUpdates(chat: [stored.update]), messages: [stored.message], members: stored.members.map { [draft.chatID: $0] } ?? [:],
+            excluding: connection
+        )
         return stored
     }
 

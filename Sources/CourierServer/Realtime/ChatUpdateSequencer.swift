@@ -33,6 +33,8 @@ actor ChatUpdateSequencer {
         var message: Message?
         /// The connection that made it (it gets an ack instead).
         var excludedConnection: UUID?
+        /// The chat's members as the update's own transaction read them, when it did.
+        var members: [UUID]?
     }
 
     private struct Stream {
@@ -50,10 +52,22 @@ actor ChatUpdateSequencer {
     }
 
     private var streams: [UUID: Stream] = [:]
+    /// A caller of `stored` waiting until its updates went out.
+    private struct Waiter {
+        let pts: Int64
+        /// When it stops waiting whether or not they went out (`ackPatience` after it began).
+        let deadline: ContinuousClock.Instant
+        let continuation: CheckedContinuation<Void, Never>
+    }
+
     /// Callers of `stored` waiting until their updates went out, by chat.
-    private var waiters: [UUID: [(pts: Int64, id: UUID, continuation: CheckedContinuation<Void, Never>)]] = [:]
+    private var waiters: [UUID: [Waiter]] = [:]
     /// The most `stored` waits for its updates to go out.
     let ackPatience: Duration
+    /// The one task that releases waiters whose patience ran out, while there are waiters.
+    private var patienceTimer: Task<Void, Never>?
+    /// How many times a patience timer was started (tests: one timer serves every waiter).
+    private(set) var patienceTimersStarted = 0
     /// Chats followed at most; past that, the positions of idle chats are forgotten (the next
     /// update of such a chat starts it again, as after a restart).
     static let maxStreams = 100_000
@@ -89,10 +103,14 @@ actor ChatUpdateSequencer {
     /// Updates stored on this node, with the messages they are about. Returns once they went out
     /// (or after `ackPatience`): the change's ack, sent after, then never overtakes an update
     /// before it, which the device would take for a gap.
-    func stored(_ chatUpdates: [ChatUpdate], messages: [UUID: Message], excluding connection: UUID?) async {
+    ///
+    /// `members` are chats' members the updates' transaction read (see `MessageStore.append`).
+    func stored(_ chatUpdates: [ChatUpdate], messages: [UUID: Message], members: [UUID: [UUID]] = [:], excluding connection: UUID?) async {
         for update in chatUpdates {
             logger.trace("stored here", metadata: ["chat_id": "\(update.chatID)", "pts": "\(update.pts)"])
-            let item = Item(update: update, message: update.messageID.flatMap { messages[$0] }, excludedConnection: connection)
+            let item = Item(
+                update: update, message: update.messageID.flatMap { messages[$0] }, excludedConnection: connection, members: members[update.chatID]
+            )
             mutate(update.chatID) { stream in
                 if let delivered = stream.deliveredUpTo, update.pts <= delivered { return }
                 stream.waiting[update.pts] = item
@@ -106,22 +124,30 @@ actor ChatUpdateSequencer {
 
     private func waitUntilDelivered(_ chatID: UUID, upTo pts: Int64) async {
         if let delivered = streams[chatID]?.deliveredUpTo, delivered >= pts { return }
-        let id = UUID()
-        let patience = ackPatience
+        let deadline = ContinuousClock.now + ackPatience
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            waiters[chatID, default: []].append((pts, id, continuation))
-            Task {
-                try? await Task.sleep(for: patience)
-                self.release(chatID, id: id)
+            waiters[chatID, default: []].append(Waiter(pts: pts, deadline: deadline, continuation: continuation))
+            if patienceTimer == nil {
+                patienceTimersStarted += 1
+                patienceTimer = Task { await self.releaseOverdueWaiters() }
             }
         }
     }
 
-    /// Resumes the waiter `id` (its patience ran out), unless it was already.
-    private func release(_ chatID: UUID, id: UUID) {
-        guard let index = waiters[chatID]?.firstIndex(where: { $0.id == id }) else { return }
-        waiters[chatID]?.remove(at: index).continuation.resume()
-        if waiters[chatID]?.isEmpty == true { waiters[chatID] = nil }
+    /// Sleeps until the earliest waiter's deadline and releases every waiter past its own, until
+    /// none is left. One timer for all waiters, not one per message: a timer per send cost a task,
+    /// a timer in Dispatch's heap and a hop back to the actor, mostly for waiters released long before.
+    private func releaseOverdueWaiters() async {
+        while let earliest = waiters.values.lazy.flatMap({ $0 }).map(\.deadline).min() {
+            try? await Task.sleep(until: earliest, clock: .continuous)
+            let now = ContinuousClock.now
+            for (chatID, waiting) in waiters where waiting.contains(where: { $0.deadline <= now }) {
+                let left = waiting.filter { $0.deadline > now }
+                waiters[chatID] = left.isEmpty ? nil : left
+                for waiter in waiting where waiter.deadline <= now { waiter.continuation.resume() }
+            }
+        }
+        patienceTimer = nil
     }
 
     /// Resumes the waiters whose updates went out.
@@ -251,8 +277,10 @@ actor ChatUpdateSequencer {
         for item in run { streams[chatID]?.waiting[item.update.pts] = nil }
         if let last = run.last?.update.pts { streams[chatID]?.deliveredUpTo = last }
         // Every update of the run is committed: the membership read now is the one each would
-        // have read after its own commit.
-        guard let members = try? await delivery.chats.memberIDs(of: chatID) else {
+        // have read after its own commit. The run's last update may have read it in its own
+        // transaction, after every earlier update of the run committed: that is as good, and no read.
+        let known = run.last?.members
+        guard let members = known != nil ? known : try? await delivery.chats.memberIDs(of: chatID) else {
             logger.warning("chat members not read; devices here find the gap at the chat's next update", metadata: ["chat_id": "\(chatID)"])
             releaseDelivered(chatID)
             return

@@ -37,12 +37,13 @@ public final class EventPublisher: Sendable {
     }
 
     /// Updates stored by one change, to every subscriber. `messages` are the messages the updates
-    /// are about, as they are now. `connection` caused the change and gets an ack instead.
-    func stored(_ updates: LoggedUpdates, messages: [Message] = [], excluding connection: UUID? = nil) async {
+    /// are about, as they are now; `members`, chats' members the change's transaction read.
+    /// `connection` caused the change and gets an ack instead.
+    func stored(_ updates: LoggedUpdates, messages: [Message] = [], members: [UUID: [UUID]] = [:], excluding connection: UUID? = nil) async {
         guard !updates.isEmpty else { return }
         let event = StoredUpdates(
             updates: updates, messages: Dictionary(messages.map { ($0.id, $0) }, uniquingKeysWith: { _, latest in latest }),
-            excludedConnection: connection
+            excludedConnection: connection, members: members
         )
         for subscriber in subscribers.withLock({ $0 }) {
             await subscriber.updatesStored(event)

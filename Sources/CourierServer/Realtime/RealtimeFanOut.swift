@@ -23,7 +23,7 @@ struct RealtimeFanOut: UpdateSubscriber {
     }
 
     func updatesStored(_ stored: StoredUpdates) async {
-        await sequencer.stored(stored.updates.chat, messages: stored.messages, excluding: stored.excludedConnection)
+        await sequencer.stored(stored.updates.chat, messages: stored.messages, members: stored.members, excluding: stored.excludedConnection)
         if !stored.updates.account.isEmpty {
             await delivery.deliver(StoredUpdates(
                 updates: LoggedUpdates(account: stored.updates.account), messages: [:], excludedConnection: stored.excludedConnection

@@ -10,6 +10,9 @@ public struct StoredUpdates: Sendable {
     public let messages: [UUID: Message]
     /// The WebSocket that made the change: it gets an ack instead of the update.
     public let excludedConnection: UUID?
+    /// Members of chats the change's own transaction read (a new message's small chat), so that
+    /// delivering it reads them no more; other chats' members are read after the commit.
+    public var members: [UUID: [UUID]] = [:]
 }
 
 /// A consumer of "update stored": real-time fan-out, the Telegram relay, and whatever comes next.

@@ -201,6 +201,13 @@ public final class Keyring: Sendable {
         return HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("courier/search-index/v1".utf8), outputByteCount: 32)
     }
 
+    /// Whether this process holds the chat's data key already, so that sealing for the chat
+    /// neither reads nor creates one.
+    public func holdsKey(forChat chatID: UUID) -> Bool {
+        guard let id = scopeKeys.withLock({ $0[Scope.chat(chatID).name] }) else { return false }
+        return cache.withLock { $0[id] != nil }
+    }
+
     private func dataKey(for scope: Scope) async throws -> (UUID, SymmetricKey) {
         try await dataKey(for: scope, creating: true)!
     }

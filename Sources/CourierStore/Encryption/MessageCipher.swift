@@ -10,7 +10,7 @@ public struct MessageCipher: Sendable {
     public init(keyring: Keyring) { self.keyring = keyring }
 
     /// The content fields as stored.
-    struct SealedFields {
+    struct SealedFields: Sendable {
         let content: String
         let mediaURL: String?
         let attachments: String?

@@ -53,17 +53,55 @@ public struct MessageStore: Sendable {
         }
     }
 
+    /// Why `append` stored nothing: the sender is not in the chat (or there is no such chat), or
+    /// may not post there (`ChatPolicy.canPost`).
+    public enum PostingRefusal: Error, Sendable, Equatable {
+        case notMember
+        case mayNotPost(ChatKind)
+    }
+
+    /// A stored message, its update, and the chat's members as the transaction left them (nil for a
+    /// chat of more than `membersReadWithMessageLimit` members, whose members are read apart).
+    public struct Appended: Sendable {
+        public let message: Message
+        public let update: ChatUpdate
+        public let members: [UUID]?
+    }
+
+    /// Chats up to this many members have their members read in the message's transaction, for
+    /// delivering it without another read; larger ones (channels) are read apart, outside the
+    /// writer that every send passes through.
+    public static let membersReadWithMessageLimit = 256
+
     /// Stores a message with the chat's next `seq`, and its `new_message` update with the chat's next
     /// `pts`. The sender's read mark moves to it: sending implies having read the chat (clients
     /// read that from the update itself: a `new_message` from someone is their read mark too).
+    ///
+    /// The transaction first checks that the sender may post in the chat (`PostingRefusal`), and
+    /// reads the members of a small chat after taking the chat's row, so they are exactly those
+    /// the message was stored for: a send costs no read of its own.
     ///
     /// `alongside` runs in the same transaction after the message is written (the Telegram relay
     /// queues its notices there), so the message and what must follow from it commit together.
     public func append(
         _ draft: MessageDraft, from senderID: UUID, forwardedFrom origin: ForwardOrigin? = nil, at time: Timestamp,
         alongside: Alongside? = nil
-    ) async throws -> (message: Message, update: ChatUpdate) {
-        let id = UUID()
+    ) async throws -> Appended {
+        do {
+            return try await append(draft, id: UUID(), from: senderID, forwardedFrom: origin, at: time, alongside: alongside)
+        } catch let refused as WriteRefused {
+            throw refused.reason
+        }
+    }
+
+    private func append(
+        _ draft: MessageDraft, id: UUID, from senderID: UUID, forwardedFrom origin: ForwardOrigin?, at time: Timestamp, alongside: Alongside?
+    ) async throws -> Appended {
+        if !cipher.keyring.holdsKey(forChat: draft.chatID) {
+            // Sealing may create the chat's key: not for someone who may not post there (an
+            // outsider probing chat ids, a chat that does not exist). Once per chat and process.
+            try await engine.read { sql in try await Self.requirePosting(by: senderID, in: draft.chatID, on: sql) }
+        }
         let sealed = try await cipher.seal(
             .init(
                 content: draft.content, mediaURL: draft.mediaURL,
@@ -74,47 +112,77 @@ public struct MessageStore: Sendable {
         )
         let entries = try await index.entries(of: draft.content, in: draft.chatID)
         return try await engine.write { sql in
-            // The chat's next positions and the message's time: never earlier than the message
-            // before (two nodes' clocks, a send that waited for the lock), since within a chat
-            // time follows `seq`, which search's paging relies on. The time is kept on the chat's
-            // row, which the statement reads as it is after the lock: a subquery for the previous
-            // message would read PostgreSQL's snapshot from before the wait, without it.
-            guard let counters = try await sql.raw("""
-                UPDATE chats SET last_seq = last_seq + 1, last_pts = last_pts + 1, last_activity_at = \(Self.latest(of: time, on: sql))
-                WHERE id = \(bind: draft.chatID)
-                RETURNING last_seq, last_pts, last_activity_at
-                """).first()
-            else { throw CourierError.notFound("chat") }
-            let seq = try counters.decode(column: "last_seq", as: Int64.self)
-            let stamped = Timestamp(milliseconds: try counters.decode(column: "last_activity_at", as: Int64.self))
-            let message = Message(
-                id: id, chatID: draft.chatID, seq: seq, senderID: senderID, content: draft.content, kind: draft.kind,
-                mediaURL: draft.mediaURL, attachments: draft.attachments, metadata: draft.metadata, replyToID: draft.replyToID,
-                forwardedFromID: origin?.messageID, forwardedFromSenderID: origin?.senderID,
-                clientMessageID: draft.clientMessageID, createdAt: stamped, updatedAt: stamped, editedAt: nil, deletedAt: nil,
-                media: draft.media
+            try await Self.requirePosting(by: senderID, in: draft.chatID, on: sql)
+            return try await Self.insert(
+                draft, id: id, sealed: sealed, entries: entries, from: senderID, forwardedFrom: origin, at: time, alongside: alongside, on: sql
             )
-            try await sql.raw("""
-                INSERT INTO messages (\(unsafeRaw: Message.columns))
-                VALUES (\(bind: message.id), \(bind: message.chatID), \(bind: seq), \(bind: senderID), \(bind: sealed.content),
-                        \(bind: message.kind.rawValue), \(bind: sealed.mediaURL), \(bind: sealed.attachments), \(bind: sealed.metadata),
-                        \(bind: message.replyToID), \(bind: message.forwardedFromID), \(bind: message.forwardedFromSenderID),
-                        \(bind: message.clientMessageID), \(bind: stamped.milliseconds), \(bind: stamped.milliseconds), NULL, NULL)
-                """).run()
-            try await sql.raw("""
-                UPDATE chat_members SET last_read_seq = \(bind: seq) WHERE chat_id = \(bind: draft.chatID) AND user_id = \(bind: senderID)
-                """).run()
-            try await MediaStore.attach(draft.media, to: message, on: sql)
-            try await SearchIndex.add(entries, seq: seq, in: draft.chatID, on: sql)
-            try await Self.recordMentions(in: message, on: sql)
-            let update = ChatUpdate(
-                chatID: draft.chatID, pts: try counters.decode(column: "last_pts", as: Int64.self), kind: .newMessage,
-                messageID: id, userID: senderID, value: seq, createdAt: stamped
-            )
-            try await UpdateLog.insert(update, on: sql)
-            try await alongside?(message, sql)
-            return (message, update)
         }
+    }
+
+    /// Refuses (before anything is written) a sender who is not in the chat or may not post there.
+    private static func requirePosting(by senderID: UUID, in chatID: UUID, on sql: any SQLDatabase) async throws {
+        let row = try await sql.raw("""
+            SELECT c.type, m.role FROM chats c LEFT JOIN chat_members m ON m.chat_id = c.id AND m.user_id = \(bind: senderID)
+            WHERE c.id = \(bind: chatID)
+            """).first()
+        guard let row, let role = try row.decode(column: "role", as: String?.self).flatMap(ChatRole.init(rawValue:)) else {
+            throw WriteRefused(PostingRefusal.notMember)
+        }
+        let kind = try row.decodeEnum(column: "type", as: ChatKind.self)
+        guard ChatPolicy.canPost(kind: kind, role: role) else { throw WriteRefused(PostingRefusal.mayNotPost(kind)) }
+    }
+
+    /// `append`'s statements once the sender may post.
+    private static func insert(
+        _ draft: MessageDraft, id: UUID, sealed: MessageCipher.SealedFields, entries: [Int64], from senderID: UUID, forwardedFrom origin: ForwardOrigin?,
+        at time: Timestamp, alongside: Alongside?, on sql: any SQLDatabase
+    ) async throws -> Appended {
+        // The chat's next positions and the message's time: never earlier than the message
+        // before (two nodes' clocks, a send that waited for the lock), since within a chat
+        // time follows `seq`, which search's paging relies on. The time is kept on the chat's
+        // row, which the statement reads as it is after the lock: a subquery for the previous
+        // message would read PostgreSQL's snapshot from before the wait, without it.
+        guard let counters = try await sql.raw("""
+            UPDATE chats SET last_seq = last_seq + 1, last_pts = last_pts + 1, last_activity_at = \(Self.latest(of: time, on: sql))
+            WHERE id = \(bind: draft.chatID)
+            RETURNING last_seq, last_pts, last_activity_at, member_count
+            """).first()
+        else { throw CourierError.notFound("chat") }
+        // Read with the chat's row taken: a membership change that committed before is seen, one
+        // after waits for this transaction and gets a later position.
+        let members = try counters.decode(column: "member_count", as: Int.self) <= membersReadWithMessageLimit
+            ? try await sql.raw("SELECT user_id FROM chat_members WHERE chat_id = \(bind: draft.chatID)").all()
+                .map { try $0.decode(column: "user_id", as: UUID.self) }
+            : nil
+        let seq = try counters.decode(column: "last_seq", as: Int64.self)
+        let stamped = Timestamp(milliseconds: try counters.decode(column: "last_activity_at", as: Int64.self))
+        let message = Message(
+            id: id, chatID: draft.chatID, seq: seq, senderID: senderID, content: draft.content, kind: draft.kind,
+            mediaURL: draft.mediaURL, attachments: draft.attachments, metadata: draft.metadata, replyToID: draft.replyToID,
+            forwardedFromID: origin?.messageID, forwardedFromSenderID: origin?.senderID,
+            clientMessageID: draft.clientMessageID, createdAt: stamped, updatedAt: stamped, editedAt: nil, deletedAt: nil,
+            media: draft.media
+        )
+        try await sql.raw("""
+            INSERT INTO messages (\(unsafeRaw: Message.columns))
+            VALUES (\(bind: message.id), \(bind: message.chatID), \(bind: seq), \(bind: senderID), \(bind: sealed.content),
+                    \(bind: message.kind.rawValue), \(bind: sealed.mediaURL), \(bind: sealed.attachments), \(bind: sealed.metadata),
+                    \(bind: message.replyToID), \(bind: message.forwardedFromID), \(bind: message.forwardedFromSenderID),
+                    \(bind: message.clientMessageID), \(bind: stamped.milliseconds), \(bind: stamped.milliseconds), NULL, NULL)
+            """).run()
+        try await sql.raw("""
+            UPDATE chat_members SET last_read_seq = \(bind: seq) WHERE chat_id = \(bind: draft.chatID) AND user_id = \(bind: senderID)
+            """).run()
+        try await MediaStore.attach(draft.media, to: message, on: sql)
+        try await SearchIndex.add(entries, seq: seq, in: draft.chatID, on: sql)
+        try await Self.recordMentions(in: message, on: sql)
+        let update = ChatUpdate(
+            chatID: draft.chatID, pts: try counters.decode(column: "last_pts", as: Int64.self), kind: .newMessage,
+            messageID: id, userID: senderID, value: seq, createdAt: stamped
+        )
+        try await UpdateLog.insert(update, on: sql)
+        try await alongside?(message, sql)
+        return Appended(message: message, update: update, members: members)
     }
 
     /// Notes who the message mentions: members of the chat named by `@username`, not its sender.
