@@ -1,5 +1,6 @@
 import CourierServer
 import CourierStore
+import HTTPTypes
 import Synchronization
 import Testing
 
@@ -67,6 +68,37 @@ struct StatementBudgetTests {
                     try await api.post(alice, to: chat, text)
                 }
             }, prepared, "30 sends of different lengths")
+        }
+    }
+
+    /// Sends that are refused (a stranger, a member removed since posting) cost a read each and
+    /// never a write transaction: they do not queue in the writer every send passes through.
+    @Test(arguments: TestEngine.all)
+    func refusedSendsNeverReachTheWriter(engine: TestEngine) async throws {
+        try await withCountedApp(engine) { api, counter, _ in
+            let alice = try await api.register(username: "alice_1")
+            let bob = try await api.register(username: "bob_1")
+            let stranger = try await api.register(username: "stranger_1")
+            let chat = try await api.createGroup(alice, name: "Closed", members: [bob])
+            try await api.post(alice, to: chat, "the chat's keys exist")
+            try await api.post(bob, to: chat, "bob has posted here")
+            let removal = try await api.send(.delete, "/api/v1/chats/\(chat)/members/\(bob.id)", token: alice.token)
+            try #require(removal.status == .noContent)
+            // Bob's first refusal happens in the writer (the process saw him post); it forgets him.
+            #expect(try await api.sendMessage(bob, to: chat, "first try").status == .notFound)
+
+            let attempts = 10
+            let statuses = Mutex<[HTTPResponse.Status]>([])
+            let cost = try await counter.cost {
+                for index in 0..<attempts {
+                    let status = try await api.sendMessage(index % 2 == 0 ? stranger : bob, to: chat, "let me in \(index)").status
+                    statuses.withLock { $0.append(status) }
+                }
+            }
+            #expect(statuses.withLock { $0 } == Array(repeating: .notFound, count: attempts))
+            print("refused sends, \(engine): \(cost.reads) reads, \(cost.writes) writes for \(attempts)")
+            #expect(cost.writes == 0)
+            #expect(cost.reads <= 2 * attempts)
         }
     }
 

@@ -1,5 +1,6 @@
 import CourierStore
 import SQLKit
+import Synchronization
 import Testing
 
 /// Write transactions stay all-or-nothing per caller when the engine commits many together
@@ -56,12 +57,14 @@ struct WriteTransactionTests {
             try await database.write { sql in
                 try await sql.raw("CREATE TABLE refusal_probe (id INTEGER PRIMARY KEY)").run()
             }
+            let runs = RunCounts()
             // Every fourth refuses before its insert; every seventh fails after it.
             let outcomes = await withTaskGroup(of: (Int, String).self) { group in
                 for id in 1...120 {
                     group.addTask {
                         do {
                             try await database.write { sql in
+                                runs.count(id)
                                 if id % 4 == 0 { throw WriteRefused(Refused()) }
                                 try await sql.raw("INSERT INTO refusal_probe (id) VALUES (\(bind: id))").run()
                                 if id % 7 == 0 { throw CancellationError() }
@@ -85,6 +88,30 @@ struct WriteTransactionTests {
                 try await sql.raw("SELECT id FROM refusal_probe").all().map { try $0.decode(column: "id", as: Int.self) }
             }
             #expect(Set(stored) == Set((1...120).filter { $0 % 4 != 0 && $0 % 7 != 0 }))
+
+            // Without real failures, refusals roll nothing back: every body ran once.
+            runs.reset()
+            await withTaskGroup(of: Void.self) { group in
+                for id in 201...320 {
+                    group.addTask {
+                        _ = try? await database.write { sql in
+                            runs.count(id)
+                            if id % 4 == 0 { throw WriteRefused(Refused()) }
+                            try await sql.raw("INSERT INTO refusal_probe (id) VALUES (\(bind: id))").run()
+                        }
+                    }
+                }
+            }
+            #expect(runs.all == Dictionary(uniqueKeysWithValues: (201...320).map { ($0, 1) }))
         }
     }
+}
+
+/// How many times each writer's body ran.
+private final class RunCounts: Sendable {
+    private let counts = Mutex<[Int: Int]>([:])
+
+    func count(_ id: Int) { counts.withLock { $0[id, default: 0] += 1 } }
+    func reset() { counts.withLock { $0 = [:] } }
+    var all: [Int: Int] { counts.withLock { $0 } }
 }

@@ -14,6 +14,8 @@ public struct MessageStore: Sendable {
     let cipher: MessageCipher
     let index: SearchIndex
     let reactions: ReactionStore
+    /// Who posted where lately: their sends skip the read that checks everyone else's (see `append`).
+    let knownPosters = KnownPosters()
 
     public init(engine: any DatabaseEngine, cipher: MessageCipher) {
         self.engine = engine
@@ -88,8 +90,11 @@ public struct MessageStore: Sendable {
         alongside: Alongside? = nil
     ) async throws -> Appended {
         do {
-            return try await append(draft, id: UUID(), from: senderID, forwardedFrom: origin, at: time, alongside: alongside)
+            let appended = try await append(draft, id: UUID(), from: senderID, forwardedFrom: origin, at: time, alongside: alongside)
+            knownPosters.insert(senderID, in: draft.chatID)
+            return appended
         } catch let refused as WriteRefused {
+            knownPosters.remove(senderID, in: draft.chatID)
             throw refused.reason
         }
     }
@@ -97,10 +102,12 @@ public struct MessageStore: Sendable {
     private func append(
         _ draft: MessageDraft, id: UUID, from senderID: UUID, forwardedFrom origin: ForwardOrigin?, at time: Timestamp, alongside: Alongside?
     ) async throws -> Appended {
-        if !cipher.keyring.holdsKey(forChat: draft.chatID) {
-            // Sealing may create the chat's key: not for someone who may not post there (an
-            // outsider probing chat ids, a chat that does not exist). Once per chat and process.
-            try await engine.read { sql in try await Self.requirePosting(by: senderID, in: draft.chatID, on: sql) }
+        if !knownPosters.contains(senderID, in: draft.chatID) || !cipher.keyring.holdsKey(forChat: draft.chatID) {
+            // Someone not seen posting here is checked before anything else: a refusal then costs
+            // a read, not a place in the writer, and sealing (which may create the chat's key) is
+            // not done for someone who may not post there (an outsider probing chat ids, a chat
+            // that does not exist).
+            try await engine.read { sql in try await Self.requirePosting(by: senderID, in: draft.chatID, inWrite: false, on: sql) }
         }
         let sealed = try await cipher.seal(
             .init(
@@ -112,7 +119,7 @@ public struct MessageStore: Sendable {
         )
         let entries = try await index.entries(of: draft.content, in: draft.chatID)
         return try await engine.write { sql in
-            try await Self.requirePosting(by: senderID, in: draft.chatID, on: sql)
+            try await Self.requirePosting(by: senderID, in: draft.chatID, inWrite: true, on: sql)
             return try await Self.insert(
                 draft, id: id, sealed: sealed, entries: entries, from: senderID, forwardedFrom: origin, at: time, alongside: alongside, on: sql
             )
@@ -120,10 +127,15 @@ public struct MessageStore: Sendable {
     }
 
     /// Refuses (before anything is written) a sender who is not in the chat or may not post there.
-    private static func requirePosting(by senderID: UUID, in chatID: UUID, on sql: any SQLDatabase) async throws {
+    ///
+    /// `inWrite`: in a write on PostgreSQL the chat's row is locked first (as the send's `UPDATE chats` would):
+    /// a membership change, which takes the same row, then commits either before the check or
+    /// after the message. SQLite's writes are one at a time anyway.
+    private static func requirePosting(by senderID: UUID, in chatID: UUID, inWrite: Bool, on sql: any SQLDatabase) async throws {
+        let lock: SQLQueryString = inWrite && sql.dialect.name != "sqlite" ? " FOR NO KEY UPDATE OF c" : ""
         let row = try await sql.raw("""
             SELECT c.type, m.role FROM chats c LEFT JOIN chat_members m ON m.chat_id = c.id AND m.user_id = \(bind: senderID)
-            WHERE c.id = \(bind: chatID)
+            WHERE c.id = \(bind: chatID)\(lock)
             """).first()
         guard let row, let role = try row.decode(column: "role", as: String?.self).flatMap(ChatRole.init(rawValue:)) else {
             throw WriteRefused(PostingRefusal.notMember)
