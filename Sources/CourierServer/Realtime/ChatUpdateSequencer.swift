@@ -279,8 +279,8 @@ actor ChatUpdateSequencer {
         // Every update of the run is committed: the membership read now is the one each would
         // have read after its own commit. The run's last update may have read it in its own
         // transaction, after every earlier update of the run committed: that is as good, and no read.
-        let known = run.last?.members
-        guard let members = known != nil ? known : try? await delivery.chats.memberIDs(of: chatID) else {
+        let members: [UUID]? = if let known = run.last?.members { known } else { try? await delivery.chats.memberIDs(of: chatID) }
+        guard let members else {
             logger.warning("chat members not read; devices here find the gap at the chat's next update", metadata: ["chat_id": "\(chatID)"])
             releaseDelivered(chatID)
             return

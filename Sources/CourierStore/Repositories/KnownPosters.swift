@@ -32,6 +32,9 @@ final class KnownPosters: Sendable {
         }
     }
 
+    /// How many are remembered now.
+    var count: Int { posters.withLock { $0.count } }
+
     func remove(_ userID: UUID, in chatID: UUID) {
         _ = posters.withLock { $0.remove(Poster(chatID: chatID, userID: userID)) }
     }

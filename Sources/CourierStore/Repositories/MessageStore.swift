@@ -81,7 +81,8 @@ public struct MessageStore: Sendable {
     ///
     /// The transaction first checks that the sender may post in the chat (`PostingRefusal`), and
     /// reads the members of a small chat after taking the chat's row, so they are exactly those
-    /// the message was stored for: a send costs no read of its own.
+    /// the message was stored for: the send of someone who posted in the chat before costs no read
+    /// of its own (anyone else's is checked by a read first, see `KnownPosters`).
     ///
     /// `alongside` runs in the same transaction after the message is written (the Telegram relay
     /// queues its notices there), so the message and what must follow from it commit together.
