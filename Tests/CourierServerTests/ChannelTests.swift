@@ -73,8 +73,22 @@ struct ChannelTests {
             #expect(try await api.send(.get, "/api/v1/chats/\(id)/members", token: reader.token).status == .forbidden)
             let promoted = try await api.send(.patch, "/api/v1/chats/\(id)/members/\(reader.id)", json: ["role": "admin"], token: owner.token)
             #expect(promoted.status == .ok)
-            #expect(try await api.send(.post, "/api/v1/channels/\(id)/posts", json: ["content": "guest post"], token: reader.token).status == .created)
+            let guestPost = try await api.send(
+                .post, "/api/v1/channels/\(id)/posts", json: ["content": "guest post", "client_msg_id": "guest-1"], token: reader.token
+            )
+            #expect(guestPost.status == .created)
             #expect(try await api.send(.get, "/api/v1/chats/\(id)/members", token: reader.token).status == .ok)
+            // Demoted again: a retry of the post (its ack was lost) still gets it back, a new post is refused.
+            _ = try await api.send(.patch, "/api/v1/chats/\(id)/members/\(reader.id)", json: ["role": "subscriber"], token: owner.token)
+            let retry = try await api.send(
+                .post, "/api/v1/channels/\(id)/posts", json: ["content": "guest post", "client_msg_id": "guest-1"], token: reader.token
+            )
+            #expect(retry.status == .ok)
+            #expect(retry["id"] as? String == guestPost["id"] as? String)
+            let newPost = try await api.send(
+                .post, "/api/v1/channels/\(id)/posts", json: ["content": "again", "client_msg_id": "guest-2"], token: reader.token
+            )
+            #expect(newPost.status == .forbidden)
             // The channel shows up in the subscriber's chat list.
             let list = try await api.send(.get, "/api/v1/chats", token: reader.token)
             #expect((list["chats"] as? [[String: Any]])?.first?["type"] as? String == "channel")
