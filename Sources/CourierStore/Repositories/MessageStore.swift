@@ -79,10 +79,10 @@ public struct MessageStore: Sendable {
     /// `pts`. The sender's read mark moves to it: sending implies having read the chat (clients
     /// read that from the update itself: a `new_message` from someone is their read mark too).
     ///
-    /// The transaction first checks that the sender may post in the chat (`PostingRefusal`), and
-    /// reads the members of a small chat after taking the chat's row, so they are exactly those
-    /// the message was stored for: the send of someone who posted in the chat before costs no read
-    /// of its own (anyone else's is checked by a read first, see `KnownPosters`).
+    /// The transaction takes the chat's row, then checks that the sender may post (`PostingRefusal`)
+    /// and reads the members of a small chat with one statement, so they are exactly those the
+    /// message was stored for: the send of someone who posted in the chat before costs no read of
+    /// its own (anyone else's is checked by a read first, see `KnownPosters`).
     ///
     /// `alongside` runs in the same transaction after the message is written (the Telegram relay
     /// queues its notices there), so the message and what must follow from it commit together.
@@ -94,9 +94,9 @@ public struct MessageStore: Sendable {
             let appended = try await append(draft, id: UUID(), from: senderID, forwardedFrom: origin, at: time, alongside: alongside)
             knownPosters.insert(senderID, in: draft.chatID)
             return appended
-        } catch let refused as WriteRefused {
+        } catch let refusal as PostingRefusal {
             knownPosters.remove(senderID, in: draft.chatID)
-            throw refused.reason
+            throw refusal
         }
     }
 
@@ -108,7 +108,7 @@ public struct MessageStore: Sendable {
             // a read, not a place in the writer, and sealing (which may create the chat's key) is
             // not done for someone who may not post there (an outsider probing chat ids, a chat
             // that does not exist).
-            try await engine.read { sql in try await Self.requirePosting(by: senderID, in: draft.chatID, inWrite: false, on: sql) }
+            try await engine.read { sql in try await Self.requirePosting(by: senderID, in: draft.chatID, on: sql) }
         }
         let sealed = try await cipher.seal(
             .init(
@@ -120,32 +120,31 @@ public struct MessageStore: Sendable {
         )
         let entries = try await index.entries(of: draft.content, in: draft.chatID)
         return try await engine.write { sql in
-            try await Self.requirePosting(by: senderID, in: draft.chatID, inWrite: true, on: sql)
-            return try await Self.insert(
+            try await Self.insert(
                 draft, id: id, sealed: sealed, entries: entries, from: senderID, forwardedFrom: origin, at: time, alongside: alongside, on: sql
             )
         }
     }
 
-    /// Refuses (before anything is written) a sender who is not in the chat or may not post there.
-    ///
-    /// `inWrite`: in a write on PostgreSQL the chat's row is locked first (as the send's `UPDATE chats` would):
-    /// a membership change, which takes the same row, then commits either before the check or
-    /// after the message. SQLite's writes are one at a time anyway.
-    private static func requirePosting(by senderID: UUID, in chatID: UUID, inWrite: Bool, on sql: any SQLDatabase) async throws {
-        let lock: SQLQueryString = inWrite && sql.dialect.name != "sqlite" ? " FOR NO KEY UPDATE OF c" : ""
+    /// Refuses a sender who is not in the chat or may not post there, before anything is done for
+    /// the send (a read).
+    private static func requirePosting(by senderID: UUID, in chatID: UUID, on sql: any SQLDatabase) async throws {
         let row = try await sql.raw("""
             SELECT c.type, m.role FROM chats c LEFT JOIN chat_members m ON m.chat_id = c.id AND m.user_id = \(bind: senderID)
-            WHERE c.id = \(bind: chatID)\(lock)
+            WHERE c.id = \(bind: chatID)
             """).first()
-        guard let row, let role = try row.decode(column: "role", as: String?.self).flatMap(ChatRole.init(rawValue:)) else {
-            throw WriteRefused(PostingRefusal.notMember)
-        }
-        let kind = try row.decodeEnum(column: "type", as: ChatKind.self)
-        guard ChatPolicy.canPost(kind: kind, role: role) else { throw WriteRefused(PostingRefusal.mayNotPost(kind)) }
+        guard let row else { throw PostingRefusal.notMember }
+        try requirePosting(kind: try row.decodeEnum(column: "type", as: ChatKind.self), role: try row.decode(column: "role", as: String?.self))
     }
 
-    /// `append`'s statements once the sender may post.
+    /// `ChatPolicy.canPost` for a sender's role as stored (nil: not a member).
+    private static func requirePosting(kind: ChatKind, role: String?) throws(PostingRefusal) {
+        guard let role = role.flatMap(ChatRole.init(rawValue:)) else { throw PostingRefusal.notMember }
+        guard ChatPolicy.canPost(kind: kind, role: role) else { throw PostingRefusal.mayNotPost(kind) }
+    }
+
+    /// `append`'s statements: the chat's row first, then the sender's right to post and (in a small
+    /// chat) the members, read with the row taken, then the message and what goes with it.
     private static func insert(
         _ draft: MessageDraft, id: UUID, sealed: MessageCipher.SealedFields, entries: [Int64], from senderID: UUID, forwardedFrom origin: ForwardOrigin?,
         at time: Timestamp, alongside: Alongside?, on sql: any SQLDatabase
@@ -158,15 +157,27 @@ public struct MessageStore: Sendable {
         guard let counters = try await sql.raw("""
             UPDATE chats SET last_seq = last_seq + 1, last_pts = last_pts + 1, last_activity_at = \(Self.latest(of: time, on: sql))
             WHERE id = \(bind: draft.chatID)
-            RETURNING last_seq, last_pts, last_activity_at, member_count
+            RETURNING last_seq, last_pts, last_activity_at, member_count, type
             """).first()
-        else { throw CourierError.notFound("chat") }
-        // Read with the chat's row taken: a membership change that committed before is seen, one
-        // after waits for this transaction and gets a later position.
-        let members = try counters.decode(column: "member_count", as: Int.self) <= membersReadWithMessageLimit
-            ? try await sql.raw("SELECT user_id FROM chat_members WHERE chat_id = \(bind: draft.chatID)").all()
-                .map { try $0.decode(column: "user_id", as: UUID.self) }
-            : nil
+        else { throw PostingRefusal.notMember }
+        // Read with the chat's row taken: a membership change, which takes the same row, committed
+        // either before (and is seen here) or waits for this transaction and gets a later position.
+        // A refusal here rolls the transaction back (on SQLite, with the batch it shares; senders
+        // not seen posting in the chat were checked by a read before, so this is rare).
+        let members: [UUID]?
+        let senderRole: String?
+        if try counters.decode(column: "member_count", as: Int.self) <= membersReadWithMessageLimit {
+            let rows = try await sql.raw("SELECT user_id, role FROM chat_members WHERE chat_id = \(bind: draft.chatID)").all()
+            let roles = try rows.map { (try $0.decode(column: "user_id", as: UUID.self), try $0.decode(column: "role", as: String.self)) }
+            members = roles.map(\.0)
+            senderRole = roles.first { $0.0 == senderID }?.1
+        } else {
+            members = nil
+            senderRole = try await sql.raw("""
+                SELECT role FROM chat_members WHERE chat_id = \(bind: draft.chatID) AND user_id = \(bind: senderID)
+                """).first()?.decode(column: "role", as: String.self)
+        }
+        try requirePosting(kind: try counters.decodeEnum(column: "type", as: ChatKind.self), role: senderRole)
         let seq = try counters.decode(column: "last_seq", as: Int64.self)
         let stamped = Timestamp(milliseconds: try counters.decode(column: "last_activity_at", as: Int64.self))
         let message = Message(

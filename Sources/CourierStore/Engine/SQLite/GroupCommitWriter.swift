@@ -148,11 +148,10 @@ actor GroupCommitWriter {
 
 /// A queued transaction, its result type erased so different writes can share a batch.
 protocol GroupedWrite: Sendable {
-    /// Runs the transaction's statements; throws when they failed (and must be rolled back), not
-    /// when the body refused before writing (`WriteRefused`: its outcome is that failure). May be
+    /// Runs the transaction's statements; throws when they failed (and must be rolled back). May be
     /// called again after a rollback; the last run's outcome counts.
     func run(on sql: any SQLDatabase) async throws
-    /// Whether the last run's statements failed (a refusal before writing is not a failure).
+    /// Whether the last run's statements failed.
     var failed: Bool { get }
     /// Reports the outcome: the body's result or error, or `committed`, the error that lost the whole batch.
     func finish(committed: (any Error)?)
@@ -171,17 +170,13 @@ final class PendingWrite<Result: Sendable>: GroupedWrite, @unchecked Sendable {
     }
 
     var failed: Bool {
-        // A refusal wrote nothing and rolled nothing back: it is not the batch's failure.
-        if case .failure(let error) = outcome { !(error is WriteRefused) } else { false }
+        if case .failure = outcome { true } else { false }
     }
 
     func run(on sql: any SQLDatabase) async throws {
         outcome = nil
         do {
             outcome = .success(try await body(sql))
-        } catch let refused as WriteRefused {
-            // Nothing of it was written: the transaction goes on for the others.
-            outcome = .failure(refused)
         } catch {
             outcome = .failure(error)
             throw error
