@@ -101,9 +101,10 @@ enum ServerFrame {
     /// The JSON text of a frame.
     static func text(_ frame: some Encodable) -> String {
         do {
-            // Foundation's encoder, not the streaming one: a catch-up of hundreds of long messages took
-            // seconds in debug builds through the streaming writer's byte loop, long enough for
-            // `SyncTests`' stalled socket to stay registered on a loaded CI machine.
+            // Foundation's encoder, not the streaming one: with frames through the streaming writer,
+            // `SyncTests`' stalled socket stayed registered past its deadline on two loaded CI runs;
+            // the suspect (not proven) is its byte loop, slow in debug builds, over a catch-up of
+            // hundreds of long messages.
             return String(decoding: try JSONEncoder().encode(frame), as: UTF8.self)
         } catch {
             return #"{"type":"error","error":{"code":"internal_error","message":"A frame could not be encoded."}}"#

@@ -203,7 +203,7 @@ public final class Keyring: Sendable {
 
     /// Whether this process holds the chat's data key already, so that sealing for the chat
     /// neither reads nor creates one.
-    public func holdsKey(forChat chatID: UUID) -> Bool {
+    func holdsKey(forChat chatID: UUID) -> Bool {
         guard let id = scopeKeys.withLock({ $0[Scope.chat(chatID).name] }) else { return false }
         return cache.withLock { $0[id] != nil }
     }

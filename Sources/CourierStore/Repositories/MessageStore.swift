@@ -73,7 +73,7 @@ public struct MessageStore: Sendable {
     /// Chats up to this many members have their members read in the message's transaction, for
     /// delivering it without another read; larger ones (channels) are read apart, outside the
     /// writer that every send passes through.
-    public static let membersReadWithMessageLimit = 256
+    static let membersReadWithMessageLimit = 256
 
     /// Stores a message with the chat's next `seq`, and its `new_message` update with the chat's next
     /// `pts`. The sender's read mark moves to it: sending implies having read the chat (clients
