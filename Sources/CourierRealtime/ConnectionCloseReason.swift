@@ -34,6 +34,9 @@ public struct ConnectionCloseReason: Sendable, Equatable {
     /// The node is shutting down (a restart, a deploy): reconnect at once, to another node behind
     /// the same address, and resume. WebSocket's own 1012, "service restart".
     public static let serviceRestart = ConnectionCloseReason(code: 1012, reason: "service_restart")
+    /// The device did not answer the server's ping within the ping interval: it is gone (a phone
+    /// that lost its network without closing) or hung. WebSocket's own 1001, "going away".
+    public static let pingTimeout = ConnectionCloseReason(code: 1001, reason: "ping_timeout")
     /// The server cannot serve the connection right now (a limit filled up during the handshake,
     /// the database did not answer): reconnect after a moment. WebSocket's own 1013.
     public static let tryAgainLater = ConnectionCloseReason(code: 1013, reason: "try_again_later")

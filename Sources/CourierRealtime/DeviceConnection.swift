@@ -6,20 +6,33 @@ import Synchronization
 /// Frames are queued without waiting, so a slow device never slows the fan-out to others. When a
 /// device does not keep up and its queue is full, the queue is closed and the connection ends with
 /// ``ConnectionCloseReason/overflow``; the device reconnects and catches up from its positions.
+///
+/// The socket's writer is not a task: it is woken (`attachWriter`) when frames wait and none are
+/// being written, and takes them all at once (`takeFrames`) on the socket's own thread. An idle
+/// connection then costs no task, and a frame one thread hop fewer.
 public final class DeviceConnection: Sendable, Identifiable {
     public let id = UUID()
     public let userID: UUID
     /// The device session whose access token opened the connection: signing it out closes it.
     public let sessionID: UUID
-    /// Frames to write, in order; ends when the connection closes or overflows.
-    public let outgoing: AsyncStream<OutgoingFrame>
-    private let continuation: AsyncStream<OutgoingFrame>.Continuation
     private let state = Mutex(State())
 
     private struct State {
+        /// Frames to write, in order, not yet taken by the writer.
+        var pending: [OutgoingFrame] = []
+        /// Wakes the writer; nil before it is attached and once the connection ended.
+        var wakeWriter: (@Sendable () -> Void)?
+        /// Whether the writer was woken and has not yet found the queue empty: no need to wake it.
+        var writerAwake = false
+        /// Set when the connection ended (`finish`): nothing is queued any more.
+        var finished = false
+        /// The task waiting in `waitUntilWritten`.
+        var writtenWaiter: CheckedContinuation<Void, Never>?
         var closeReason: ConnectionCloseReason?
-        /// The task waiting in `waitUntilClosed`.
+        /// The task waiting in `waitUntilClosedOrTaskEnded`.
         var closeWaiter: CheckedContinuation<Void, Never>?
+        /// Whether one of the connection's tasks (its reader, its writer) ended.
+        var taskEnded = false
         /// While resuming, live frames wait here so that missed history goes out first.
         var held: [OutgoingFrame]?
         /// Per stream (a chat, or the person's own log), the newest position a catch-up sent. Every
@@ -51,7 +64,6 @@ public final class DeviceConnection: Sendable, Identifiable {
         self.queueLimit = queueLimit
         self.userID = userID
         self.sessionID = sessionID
-        (outgoing, continuation) = AsyncStream.makeStream(of: OutgoingFrame.self, bufferingPolicy: .bufferingOldest(queueLimit))
     }
 
     /// Why the server ends this connection, once it does: the writer sends it as the close frame.
@@ -60,33 +72,104 @@ public final class DeviceConnection: Sendable, Identifiable {
     /// Ends the connection for `reason`: nothing more is queued, the writer stops after the frames
     /// already queued and closes with the reason. The first reason given is the one sent.
     public func close(_ reason: ConnectionCloseReason) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let (waiter, written) = state.withLock { state in
             if state.closeReason == nil { state.closeReason = reason }
             defer { state.closeWaiter = nil }
-            return state.closeWaiter
+            return (state.closeWaiter, Self.takeWrittenWaiter(&state))
         }
-        continuation.finish()
         waiter?.resume()
+        written?.resume()
     }
 
-    /// Returns once the server ends the connection (`close`), or when the task is cancelled. For the
-    /// one task that drops a connection whose writer cannot finish (a client that stopped reading).
-    public func waitUntilClosed() async {
+    /// Returns once the connection was closed (`close`) and every frame queued before was taken by
+    /// the writer, so that the close frame goes out after them; or when the task is cancelled.
+    public func waitUntilWritten() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { state -> Bool in
-                    if state.closeReason != nil || Task.isCancelled { return true }
+                    if Self.isWritten(state) || Task.isCancelled { return true }
+                    state.writtenWaiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { state in
+                defer { state.writtenWaiter = nil }
+                return state.writtenWaiter
+            }?.resume()
+        }
+    }
+
+    private static func isWritten(_ state: State) -> Bool {
+        state.closeReason != nil && state.pending.isEmpty && !state.writerAwake
+    }
+
+    private static func takeWrittenWaiter(_ state: inout State) -> CheckedContinuation<Void, Never>? {
+        guard isWritten(state) else { return nil }
+        defer { state.writtenWaiter = nil }
+        return state.writtenWaiter
+    }
+
+    /// Gives the connection its writer: `wake` is called (outside any lock, on the thread that
+    /// queued) when frames wait and the writer is not awake already; the writer then calls
+    /// `takeFrames` until it returns none, or stops while the socket cannot take more and calls it
+    /// again when it can. Frames queued before are written at once.
+    public func attachWriter(_ wake: @escaping @Sendable () -> Void) {
+        let wakeNow = state.withLock { state -> Bool in
+            guard !state.finished else { return false }
+            state.wakeWriter = wake
+            guard !state.pending.isEmpty, !state.writerAwake else { return false }
+            state.writerAwake = true
+            return true
+        }
+        if wakeNow { wake() }
+    }
+
+    /// The frames waiting, oldest first, for the writer, which is awake until this returns none.
+    public func takeFrames() -> [OutgoingFrame] {
+        let (frames, written) = state.withLock { state -> ([OutgoingFrame], CheckedContinuation<Void, Never>?) in
+            guard !state.pending.isEmpty else {
+                state.writerAwake = false
+                return ([], Self.takeWrittenWaiter(&state))
+            }
+            defer { state.pending = [] }
+            return (state.pending, nil)
+        }
+        written?.resume()
+        return frames
+    }
+
+    /// Returns once the server ends the connection (`close`), once one of its tasks ended
+    /// (`taskEnded`), or when the task is cancelled. The connection's own task waits here while its
+    /// reader and writer work, so that no task of its own is needed to notice a close.
+    public func waitUntilClosedOrTaskEnded() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.closeReason != nil || state.taskEnded || Task.isCancelled { return true }
                     state.closeWaiter = continuation
                     return false
                 }
                 if now { continuation.resume() }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                defer { state.closeWaiter = nil }
-                return state.closeWaiter
-            }
-            waiter?.resume()
+            takeCloseWaiter { _ in }?.resume()
+        }
+    }
+
+    /// One of the connection's tasks (its reader, its writer) ended: wakes the task waiting in
+    /// `waitUntilClosedOrTaskEnded`.
+    public func taskEnded() {
+        takeCloseWaiter { $0.taskEnded = true }?.resume()
+    }
+
+    /// Applies `change` and takes the waiting task's continuation, to be resumed outside the lock.
+    private func takeCloseWaiter(after change: (inout State) -> Void) -> CheckedContinuation<Void, Never>? {
+        state.withLock { state in
+            change(&state)
+            defer { state.closeWaiter = nil }
+            return state.closeWaiter
         }
     }
 
@@ -178,12 +261,33 @@ public final class DeviceConnection: Sendable, Identifiable {
         held.forEach(send)
     }
 
-    /// Ends the queue; the writer stops after the frames already queued.
-    public func finish() { continuation.finish() }
+    /// Ends the queue when the connection ended: what waits is dropped, nothing more is queued,
+    /// and the writer is let go.
+    public func finish() {
+        state.withLock { state in
+            state.finished = true
+            state.pending = []
+            state.wakeWriter = nil
+            state.writerAwake = false
+            return Self.takeWrittenWaiter(&state)
+        }?.resume()
+    }
 
     private func send(_ frame: OutgoingFrame) {
-        if case .dropped = continuation.yield(frame) {
-            close(.overflow(grace: overflowGrace))
+        enum Outcome { case queued, wake(@Sendable () -> Void), overflow }
+        let outcome = state.withLock { state -> Outcome in
+            // Once closed, the frames queued before go out, then the close frame; nothing after.
+            guard state.closeReason == nil, !state.finished else { return .queued }
+            guard state.pending.count < queueLimit else { return .overflow }
+            state.pending.append(frame)
+            guard !state.writerAwake, let wake = state.wakeWriter else { return .queued }
+            state.writerAwake = true
+            return .wake(wake)
+        }
+        switch outcome {
+        case .queued: break
+        case .wake(let wake): wake()
+        case .overflow: close(.overflow(grace: overflowGrace))
         }
     }
 }

@@ -16,7 +16,7 @@ struct ChatUpdateSequencerTests {
     /// before (as if they were still on their way to it).
     func withSequencer(
         followingBeforeMessages: Bool = false, gapPatience: Duration = .milliseconds(30), ackPatience: Duration = .milliseconds(150),
-        _ body: @Sendable ([Int64: ChatUpdate], ChatUpdateSequencer, DeviceConnection) async throws -> Void
+        _ body: @Sendable ([Int64: ChatUpdate], ChatUpdateSequencer, CollectedDevice) async throws -> Void
     ) async throws {
         try await withLiveServer(.sqlite) { client, services in
             let alice = try await client.signUp("alice_sq")
@@ -35,12 +35,12 @@ struct ChatUpdateSequencerTests {
                 delivery: delivery, updates: services.store.updates, gapPatience: gapPatience, ackPatience: ackPatience,
                 followingSince: followingBeforeMessages ? beforeMessages : .now(), startSlack: .zero, logger: TestEngine.logger
             )
-            try await body(Dictionary(uniqueKeysWithValues: updates.map { ($0.pts, $0) }), sequencer, device)
+            try await body(Dictionary(uniqueKeysWithValues: updates.map { ($0.pts, $0) }), sequencer, CollectedDevice(device))
         }
     }
 
     /// The positions of the next `count` frames the device gets.
-    func positions(_ device: DeviceConnection, count: Int) async throws -> [Int64] {
+    func positions(_ device: CollectedDevice, count: Int) async throws -> [Int64] {
         var received: [Int64] = []
         for await frame in device.outgoing {
             received.append(try #require(frame.position?.pts))

@@ -1,5 +1,6 @@
 import CourierRealtime
 import Foundation
+import Synchronization
 import Testing
 
 /// One device's outgoing queue on its own: what a live frame does while a resume is under way, and
@@ -10,11 +11,9 @@ struct DeviceConnectionTests {
         DeviceConnection(userID: UUID(), sessionID: UUID(), queueLimit: queueLimit)
     }
 
+    /// What a writer attached now takes.
     func texts(of connection: DeviceConnection) async -> [String] {
-        connection.finish()
-        var texts: [String] = []
-        for await frame in connection.outgoing { texts.append(frame.text) }
-        return texts
+        await CollectedDevice(connection).texts()
     }
 
     @Test func drainingWaitsForTheFramesInHandThenClosesWithServiceRestart() async {
@@ -58,6 +57,50 @@ struct DeviceConnectionTests {
         let device = connection(queueLimit: 2)
         for index in 0..<3 { device.enqueue("frame \(index)") }
         #expect(device.closeReason?.code == 4008)
+    }
+
+    @Test func theWriterIsWokenOnceForWhatWaitsUntilItFindsTheQueueEmpty() {
+        let device = connection()
+        let wakes = Mutex(0)
+        device.send("queued before the writer")
+        device.attachWriter { wakes.withLock { $0 += 1 } }
+        #expect(wakes.withLock { $0 } == 1)
+        // Awake: more frames wait for it without waking it again.
+        device.send("two")
+        device.send("three")
+        #expect(wakes.withLock { $0 } == 1)
+        #expect(device.takeFrames().map(\.text) == ["queued before the writer", "two", "three"])
+        #expect(device.takeFrames().isEmpty)
+        // Asleep again: the next frame wakes it.
+        device.send("four")
+        #expect(wakes.withLock { $0 } == 2)
+    }
+
+    @Test func aDeviceWhoseWriterFallsBehindIsClosedAsTooFarBehind() {
+        let device = connection(queueLimit: 2)
+        device.attachWriter {}
+        device.send("one")
+        device.send("two")
+        #expect(device.closeReason == nil)
+        // The socket takes none of them (a device that stopped reading): the third is one too many.
+        device.send("three")
+        #expect(device.closeReason?.code == 4008)
+        // What waited still goes out before the close; nothing after it is queued.
+        device.send("four")
+        #expect(device.takeFrames().map(\.text) == ["one", "two"])
+    }
+
+    @Test func aClosedConnectionIsWrittenOnceTheWriterTookWhatWaited() async throws {
+        let device = connection()
+        device.attachWriter {}
+        device.send("last")
+        device.close(.sessionRevoked)
+        let written = Task { await device.waitUntilWritten() }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(device.takeFrames().map(\.text) == ["last"])
+        // The writer looks once more and finds nothing: all written.
+        #expect(device.takeFrames().isEmpty)
+        await written.value
     }
 
     @Test func aDrainingRegistryAdmitsNobodyAndHandsOverItsConnections() async {

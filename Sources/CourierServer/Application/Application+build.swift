@@ -78,9 +78,9 @@ public func buildApplication(
     let router = buildRouter(
         services: services, allowedOrigins: allowedOrigins, https: https, webClient: webClient, trustedProxies: trustedProxies, metricsToken: metricsToken
     )
-    let webSocket = WebSocketServerConfiguration(
-        maxFrameSize: services.gateway.maxFrameBytes, autoPing: .enabled(timePeriod: services.gateway.pingInterval)
-    )
+    // Pings come from each socket's `HeartbeatHandler` (an event-loop timer), not from a task per
+    // socket as Hummingbird's auto-ping would.
+    let webSocket = WebSocketServerConfiguration(maxFrameSize: services.gateway.maxFrameBytes, autoPing: .disabled)
     return Application(
         router: router,
         // A connection that stops sending (before its request is whole: a stalled upload part, a

@@ -77,11 +77,42 @@ struct WebSocketGateway: Sendable {
     }
 
 
+    /// A connection admitted to this node, with what serving it needs.
+    private struct Admitted: Sendable {
+        let connection: DeviceConnection
+        let session: GatewaySession
+        let logger: Logger
+    }
+
     @Sendable func run(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<AppRequestContext>
     ) async throws {
+        // Everything before the connection's life (the token, the place, the heartbeat, the session,
+        // presence) runs in a child task, whose memory is given back once it is done: the task of
+        // the connection keeps only what serving it needs, for as long as it is open.
+        guard let admitted = try await inChildTask({ try await self.admit(context, outbound: outbound) }) else { return }
+        let connection = admitted.connection
+        let registry = self.registry
+        let presence = self.presence
+        defer {
+            connection.finish()
+            Task {
+                let wasLast = await registry.unregister(connection)
+                await presence.disconnected(connection, wasLastHere: wasLast)
+            }
+        }
+        try await serve(admitted, inbound: inbound, outbound: outbound)
+        if connection.closeReason != nil {
+            // The server ended it and the client did not follow: reset the TCP connection, so that
+            // neither its descriptor nor what is still unsent (a client that stopped reading) stays.
+            Self.reset(context.requestContext.channel)
+        }
+    }
+
+    /// Takes a place for the connection and readies it; nil (after closing the socket with the
+    /// reason) when it may not open. Once a place is taken nothing throws: the caller gives it back.
+    private func admit(_ context: WebSocketRouterContext<AppRequestContext>, outbound: WebSocketOutboundWriter) async throws -> Admitted? {
         let request = context.request
-        let requestContext = context.requestContext
         // Who the connection is for, from the token's signature alone: the place is taken first, and
         // the session checked after, so a sign-out published in between is not missed (below).
         let token = Self.token(in: request) ?? ""
@@ -92,7 +123,7 @@ struct WebSocketGateway: Sendable {
             // Checked moments ago by `shouldUpgrade`: only an expiry in between lands here.
             let reason = ConnectionCloseReason.refusedToken(code: error.code)
             try await outbound.close(.unknown(reason.code), reason: reason.reason)
-            return
+            return nil
         }
         let user = claimed.user
         let connection = DeviceConnection(
@@ -106,7 +137,17 @@ struct WebSocketGateway: Sendable {
         guard case .admitted(let isFirst) = await registry.admit(connection, expiresAt: claimed.expiresAt) else {
             let reason = ConnectionCloseReason.tryAgainLater
             try await outbound.close(.unknown(reason.code), reason: reason.reason)
-            return
+            return nil
+        }
+        do {
+            try await FrameWriterHandler.install(for: connection, on: context.requestContext.channel, pingInterval: configuration.pingInterval) {
+                connection.close(.pingTimeout)
+            }
+        } catch {
+            // The channel closed already (the reader ends at once), or its pipeline is not the one
+            // Hummingbird builds: a socket that cannot be written to or pinged is refused.
+            context.logger.warning("could not start the writer of a connection", metadata: ["error": "\(error)"])
+            connection.close(.tryAgainLater)
         }
         if resuming {
             Task {
@@ -114,56 +155,40 @@ struct WebSocketGateway: Sendable {
                 connection.releaseUnlessResuming()
             }
         }
-        let presence = self.presence
-        defer {
-            connection.finish()
-            Task {
-                let wasLast = await registry.unregister(connection)
-                await presence.disconnected(connection, wasLastHere: wasLast)
-            }
-        }
         // The session may have been signed out since the upgrade was accepted, and that sign-out was
         // published before this connection was there to close: look now that any later one finds it.
         do {
-            _ = try await inChildTask { try await services.auth.verify(accessToken: token) }
+            _ = try await services.auth.verify(accessToken: token)
         } catch let error as CourierError where error.kind == .unauthorized {
             connection.close(.refusedToken(code: error.code))
         } catch {
             // Not a verdict on the session (the database did not answer): the device just retries.
             connection.close(.tryAgainLater)
         }
-        await inChildTask { await presence.connected(connection, isFirstHere: isFirst) }
-        var connectionLogger = context.logger
-        connectionLogger[metadataKey: "connection"] = "\(connection.id)"
-        let logger = connectionLogger
+        await presence.connected(connection, isFirstHere: isFirst)
+        var logger = context.logger
+        logger[metadataKey: "connection"] = "\(connection.id)"
         let session = GatewaySession(
             user: user, connection: connection, services: services, presence: presence,
             typingInterval: configuration.typingInterval, logger: logger
         )
+        return Admitted(connection: connection, session: session, logger: logger)
+    }
+
+    /// Serves an admitted connection until it ends: its writer and its reader.
+    private func serve(_ admitted: Admitted, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let connection = admitted.connection
+        let session = admitted.session
+        let logger = admitted.logger
+        let maxFrameBytes = configuration.maxFrameBytes
+        // The connection's own task (Hummingbird's, which runs this handler) waits below while the
+        // reader works: the one task of its own an idle socket has. Frames are written by the
+        // socket's `FrameWriterHandler`, pings sent by its `HeartbeatHandler`, without tasks.
         try await withThrowingTaskGroup(of: Void.self) { group in
-            // Writes the outgoing queue. When the server ends the connection (signed out, token
-            // expired, too far behind), sends the close frame with the reason and gives the client
-            // a moment to answer it.
-            group.addTask {
-                for await frame in connection.outgoing {
-                    try await outbound.write(.text(frame.text))
-                }
-                if let reason = connection.closeReason {
-                    logger.notice("closing a connection", metadata: ["reason": "\(reason.reason)"])
-                    try await outbound.close(.unknown(reason.code), reason: reason.reason)
-                    try await Task.sleep(for: reason.grace)
-                }
-            }
-            // Ends a connection the server closed even when its writer cannot finish (blocked on a
-            // client that stopped reading): the close's grace, then out.
-            group.addTask {
-                await connection.waitUntilClosed()
-                guard let reason = connection.closeReason else { return }
-                try await Task.sleep(for: reason.grace)
-            }
             // Reads the client's frames until it closes.
             group.addTask {
-                for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
+                defer { connection.taskEnded() }
+                for try await message in inbound.messages(maxSize: maxFrameBytes) {
                     // Once the server has ended the connection, nothing the client still sends counts
                     // (the loop goes on, so the close frame is not cut off by the reader ending).
                     if connection.closeReason != nil { continue }
@@ -179,16 +204,26 @@ struct WebSocketGateway: Sendable {
                     connection.endHandling()
                 }
             }
+            await connection.waitUntilClosedOrTaskEnded()
+            if let reason = connection.closeReason {
+                // The server ended it (signed out, token expired, too far behind): the close frame
+                // with the reason goes out after the frames queued before it, and the client has a
+                // moment to answer it.
+                group.addTask {
+                    await connection.waitUntilWritten()
+                    logger.notice("closing a connection", metadata: ["reason": "\(reason.reason)"])
+                    try await outbound.close(.unknown(reason.code), reason: reason.reason)
+                    try await Task.sleep(for: reason.grace)
+                }
+                // Ends it after the close's grace even when the frames before the close cannot all
+                // be written (a client that stopped reading).
+                group.addTask { try await Task.sleep(for: reason.grace) }
+            }
             // Whichever ends first ends the connection: the client closed, or the server closed it
             // and the client did not answer in time. Either way its place is given back now, not
             // when a silent client gets round to closing its end.
             _ = try await group.next()
             group.cancelAll()
-        }
-        if connection.closeReason != nil {
-            // The server ended it and the client did not follow: reset the TCP connection, so that
-            // neither its descriptor nor what is still unsent (a client that stopped reading) stays.
-            Self.reset(requestContext.channel)
         }
     }
 

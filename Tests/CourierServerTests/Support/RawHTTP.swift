@@ -96,6 +96,50 @@ enum RawHTTP {
 
     static func close(_ socket: Int32) { Glibc.close(socket) }
 
+    /// A frame the server sent: its opcode and payload.
+    struct ServerFrame: Sendable {
+        let opcode: UInt8
+        let payload: [UInt8]
+    }
+
+    /// Reads the server's frames on an open WebSocket until the server ends the connection (a close,
+    /// a reset) or `timeoutSeconds` pass without a byte.
+    static func readFrames(_ socket: Int32, timeoutSeconds: Int) async throws -> [ServerFrame] {
+        try await threads.runIfActive {
+            var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var received = [UInt8]()
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = recv(socket, &buffer, buffer.count, 0)
+                guard count > 0 else { break }
+                received += buffer[0..<count]
+            }
+            return parseFrames(received)
+        }
+    }
+
+    /// The unmasked frames in `bytes`, up to the last whole one.
+    private static func parseFrames(_ bytes: [UInt8]) -> [ServerFrame] {
+        var frames: [ServerFrame] = []
+        var offset = 0
+        while offset + 2 <= bytes.count {
+            var length = Int(bytes[offset + 1] & 0x7F)
+            var header = 2
+            if length == 126, offset + 4 <= bytes.count {
+                length = Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
+                header = 4
+            } else if length == 127, offset + 10 <= bytes.count {
+                length = (2..<10).reduce(0) { $0 << 8 | Int(bytes[offset + $1]) }
+                header = 10
+            }
+            guard offset + header + length <= bytes.count else { break }
+            frames.append(ServerFrame(opcode: bytes[offset] & 0x0F, payload: Array(bytes[(offset + header)..<(offset + header + length)])))
+            offset += header + length
+        }
+        return frames
+    }
+
     /// Sends one text frame on an open WebSocket (masked, as a client must; a short write on loopback).
     static func sendTextFrame(_ socket: Int32, _ text: String) throws {
         let payload = Array(text.utf8)

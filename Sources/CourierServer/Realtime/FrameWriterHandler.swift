@@ -1,0 +1,73 @@
+import CourierRealtime
+import NIOCore
+import NIOWebSocket
+
+/// Writes a device's queued frames to its WebSocket, on the socket's event loop.
+///
+/// A fan-out queues a frame on the `DeviceConnection` from whatever thread it runs on; the first
+/// frame to wait wakes this handler, which takes every frame waiting at once, writes them as text
+/// frames and flushes once. While the socket cannot take more (a device that reads slowly), frames
+/// wait in the connection's queue, bounded there, until the socket drains.
+///
+/// It replaces a writer task per socket: no task waits for an idle device, and a frame goes from
+/// the fan-out to the socket's thread directly, not through a task's thread first.
+final class FrameWriterHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias InboundOut = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let connection: DeviceConnection
+
+    init(connection: DeviceConnection) {
+        self.connection = connection
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        connection.attachWriter {
+            eventLoop.execute { loopBound.value.handler.write(context: loopBound.value.context) }
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { write(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // Nothing can be written any more: what waits goes, and the connection ends.
+        connection.finish()
+        context.fireChannelInactive()
+    }
+
+    /// Writes what waits while the socket takes it.
+    private func write(context: ChannelHandlerContext) {
+        while context.channel.isWritable {
+            let frames = connection.takeFrames()
+            guard !frames.isEmpty else { return }
+            for frame in frames {
+                let text = WebSocketFrame(fin: true, opcode: .text, data: context.channel.allocator.buffer(string: frame.text))
+                context.write(wrapOutboundOut(text), promise: nil)
+            }
+            context.flush()
+        }
+    }
+}
+
+extension FrameWriterHandler {
+    /// Adds the writer (and the heartbeat) of `connection` to the WebSocket on `channel`, right
+    /// after its frame decoder: they see the client's frames, and what they write goes through the
+    /// frame encoder.
+    static func install(
+        for connection: DeviceConnection, on channel: any Channel, pingInterval: Duration, onSilence: @escaping @Sendable () -> Void
+    ) async throws {
+        try await channel.eventLoop.submit {
+            let pipeline = channel.pipeline.syncOperations
+            let decoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+            let heartbeat = HeartbeatHandler(interval: pingInterval, onSilence: onSilence)
+            try pipeline.addHandler(heartbeat, position: .after(decoder))
+            try pipeline.addHandler(FrameWriterHandler(connection: connection), position: .after(heartbeat))
+        }.get()
+    }
+}

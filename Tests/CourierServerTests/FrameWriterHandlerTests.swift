@@ -1,0 +1,84 @@
+import CourierRealtime
+@testable import CourierServer
+import Foundation
+import NIOCore
+import NIOEmbedded
+import NIOWebSocket
+import Testing
+
+/// A device's frames on their way to its socket: taken from the connection's queue on the socket's
+/// event loop, written as text frames, and held in the queue (bounded) while the socket is full.
+@Suite struct FrameWriterHandlerTests {
+    private func written(_ channel: EmbeddedChannel) throws -> [String] {
+        var texts: [String] = []
+        while let frame = try channel.readOutbound(as: WebSocketFrame.self) {
+            #expect(frame.opcode == .text && frame.fin)
+            texts.append(String(buffer: frame.unmaskedData))
+        }
+        return texts
+    }
+
+    @Test func framesQueuedBeforeAndAfterGoOutInOrder() throws {
+        let connection = DeviceConnection(userID: UUID(), sessionID: UUID(), queueLimit: 8)
+        connection.send("before")
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(FrameWriterHandler(connection: connection))
+        channel.embeddedEventLoop.run()
+        #expect(try written(channel) == ["before"])
+        connection.send("one")
+        connection.send("two")
+        // Nothing is written off the socket's event loop: the two wait for it, and go together.
+        #expect(try written(channel).isEmpty)
+        channel.embeddedEventLoop.run()
+        #expect(try written(channel) == ["one", "two"])
+        _ = try channel.finish()
+    }
+
+    @Test func aFullSocketLeavesFramesInTheBoundedQueue() throws {
+        let connection = DeviceConnection(userID: UUID(), sessionID: UUID(), queueLimit: 3)
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(FrameWriterHandler(connection: connection))
+        channel.isWritable = false
+        for index in 1...3 { connection.send("frame \(index)") }
+        channel.embeddedEventLoop.run()
+        #expect(try written(channel).isEmpty)
+        #expect(connection.closeReason == nil)
+        // The socket drains: what waited goes out.
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        #expect(try written(channel) == ["frame 1", "frame 2", "frame 3"])
+        // Full again, and the device falls further behind than the queue holds: too far behind.
+        channel.isWritable = false
+        for index in 4...7 { connection.send("frame \(index)") }
+        #expect(connection.closeReason?.code == ConnectionCloseReason.overflow.code)
+        _ = try channel.finish()
+    }
+
+    @Test func theCloseWaitsForTheFramesQueuedBeforeIt() async throws {
+        let connection = DeviceConnection(userID: UUID(), sessionID: UUID(), queueLimit: 8)
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(FrameWriterHandler(connection: connection))
+        connection.send("last words")
+        connection.close(.sessionRevoked)
+        connection.send("after the close")
+        let closer = Task { await connection.waitUntilWritten() }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(try written(channel).isEmpty)
+        channel.embeddedEventLoop.run()
+        await closer.value
+        #expect(try written(channel) == ["last words"])
+        _ = try channel.finish()
+    }
+
+    @Test func anEndedSocketDropsWhatWaitsAndTakesNoMore() throws {
+        let connection = DeviceConnection(userID: UUID(), sessionID: UUID(), queueLimit: 8)
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(FrameWriterHandler(connection: connection))
+        channel.isWritable = false
+        connection.send("never read")
+        try channel.close().wait()
+        connection.send("too late")
+        channel.embeddedEventLoop.run()
+        #expect(connection.takeFrames().isEmpty)
+    }
+}

@@ -1,0 +1,103 @@
+import CourierClient
+import CourierRealtime
+@testable import CourierServer
+import Foundation
+import NIOCore
+import NIOEmbedded
+import NIOWebSocket
+import Synchronization
+import Testing
+
+/// The WebSocket heartbeat: a ping every interval from an event-loop timer, and the end of a
+/// device that stops answering.
+@Suite struct HeartbeatTests {
+    private final class Silences: Sendable {
+        let count = Mutex(0)
+        func note() { count.withLock { $0 += 1 } }
+        var value: Int { count.withLock { $0 } }
+    }
+
+    private static func pong() -> WebSocketFrame {
+        WebSocketFrame(fin: true, opcode: .pong, data: ByteBuffer())
+    }
+
+    @Test func pingsEveryIntervalAndReportsSilenceOnce() throws {
+        let silences = Silences()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(HeartbeatHandler(interval: .seconds(30)) { silences.note() })
+
+        channel.embeddedEventLoop.advanceTime(by: .seconds(29))
+        #expect(try channel.readOutbound(as: WebSocketFrame.self) == nil)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(try channel.readOutbound(as: WebSocketFrame.self)?.opcode == .ping)
+
+        // Answered: the next interval brings the next ping, and the pong goes on up the pipeline.
+        try channel.writeInbound(Self.pong())
+        #expect(try channel.readInbound(as: WebSocketFrame.self)?.opcode == .pong)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(30))
+        #expect(try channel.readOutbound(as: WebSocketFrame.self)?.opcode == .ping)
+        #expect(silences.value == 0)
+
+        // Not answered for a whole interval: silence, once, and no more pings.
+        channel.embeddedEventLoop.advanceTime(by: .seconds(30))
+        #expect(silences.value == 1)
+        #expect(try channel.readOutbound(as: WebSocketFrame.self) == nil)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(120))
+        #expect(silences.value == 1)
+        #expect(try channel.readOutbound(as: WebSocketFrame.self) == nil)
+        _ = try channel.finish()
+    }
+
+    @Test func otherFramesPassAndDoNotCountAsAnAnswer() throws {
+        let silences = Silences()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(HeartbeatHandler(interval: .seconds(30)) { silences.note() })
+        channel.embeddedEventLoop.advanceTime(by: .seconds(30))
+        #expect(try channel.readOutbound(as: WebSocketFrame.self)?.opcode == .ping)
+        try channel.writeInbound(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: "{}")))
+        #expect(try channel.readInbound(as: WebSocketFrame.self)?.opcode == .text)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(30))
+        #expect(silences.value == 1)
+        _ = try channel.finish()
+    }
+
+    @Test func stopsWhenTheConnectionEnds() throws {
+        let silences = Silences()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(HeartbeatHandler(interval: .seconds(30)) { silences.note() })
+        try channel.close().wait()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(300))
+        #expect(silences.value == 0)
+        #expect(try channel.readOutbound(as: WebSocketFrame.self) == nil)
+    }
+
+    @Test func aDeviceThatStopsAnsweringIsClosedAndItsPlaceGivenBack() async throws {
+        try await withLiveServer(.sqlite, gateway: GatewayConfiguration(pingInterval: .milliseconds(300))) { client, services in
+            let alice = try await client.signUp("alice_1")
+            // A client that reads what comes but never answers a ping.
+            let silent = try await RawHTTP.openSilentWebSocket(port: try Live.port(client), path: "/ws?token=\(alice.token)")
+            defer { RawHTTP.close(silent) }
+            let frames = try await RawHTTP.readFrames(silent, timeoutSeconds: 20)
+            let opcodes = frames.map(\.opcode)
+            #expect(opcodes.first == 0x9, "the first frame is a ping: \(opcodes)")
+            let close = try #require(frames.first { $0.opcode == 0x8 }, "no close frame: \(opcodes)")
+            #expect(close.payload.count >= 2 && (UInt16(close.payload[0]) << 8 | UInt16(close.payload[1])) == ConnectionCloseReason.pingTimeout.code)
+            #expect(String(decoding: close.payload.dropFirst(2), as: UTF8.self) == ConnectionCloseReason.pingTimeout.reason)
+            try await waitUntil("the silent device's place given back") { await services.registry.count == 0 }
+        }
+    }
+
+    @Test func aDeviceThatAnswersStaysConnected() async throws {
+        try await withLiveServer(.sqlite, gateway: GatewayConfiguration(pingInterval: .milliseconds(200))) { client, services in
+            let alice = try await client.signUp("alice_1")
+            let device = await TestDevice(client, token: alice.token)
+            try await device.ready()
+            // Ten intervals: ten pings answered by the client library.
+            try await Task.sleep(for: .seconds(2))
+            #expect(await services.registry.count == 1)
+            #expect(await device.recorder.closeCodes.isEmpty)
+            #expect(await device.recorder.connects == 1)
+            await device.stop()
+        }
+    }
+}
