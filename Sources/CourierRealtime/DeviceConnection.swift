@@ -29,10 +29,8 @@ public final class DeviceConnection: Sendable, Identifiable {
         /// The task waiting in `waitUntilWritten`.
         var writtenWaiter: CheckedContinuation<Void, Never>?
         var closeReason: ConnectionCloseReason?
-        /// The task waiting in `waitUntilClosedOrTaskEnded`.
-        var closeWaiter: CheckedContinuation<Void, Never>?
-        /// Whether one of the connection's tasks (its reader, its writer) ended.
-        var taskEnded = false
+        /// What `close` starts (the close frame, the cut after its grace); nil once the connection ended.
+        var onClose: (@Sendable (ConnectionCloseReason) -> Void)?
         /// While resuming, live frames wait here so that missed history goes out first.
         var held: [OutgoingFrame]?
         /// Per stream (a chat, or the person's own log), the newest position a catch-up sent. Every
@@ -72,13 +70,27 @@ public final class DeviceConnection: Sendable, Identifiable {
     /// Ends the connection for `reason`: nothing more is queued, the writer stops after the frames
     /// already queued and closes with the reason. The first reason given is the one sent.
     public func close(_ reason: ConnectionCloseReason) {
-        let (waiter, written) = state.withLock { state in
-            if state.closeReason == nil { state.closeReason = reason }
-            defer { state.closeWaiter = nil }
-            return (state.closeWaiter, Self.takeWrittenWaiter(&state))
+        let (onClose, written) = state.withLock { state -> ((@Sendable (ConnectionCloseReason) -> Void)?, CheckedContinuation<Void, Never>?) in
+            guard state.closeReason == nil else { return (nil, nil) }
+            state.closeReason = reason
+            defer { state.onClose = nil }
+            return (state.onClose, Self.takeWrittenWaiter(&state))
         }
-        waiter?.resume()
         written?.resume()
+        onClose?(reason)
+    }
+
+    /// What ends the connection once the server closes it: `action` is called once, with the
+    /// reason, at the first `close` (at once when that came before).
+    public func onClose(_ action: @escaping @Sendable (ConnectionCloseReason) -> Void) {
+        let closedFor = state.withLock { state -> ConnectionCloseReason? in
+            guard let reason = state.closeReason else {
+                if !state.finished { state.onClose = action }
+                return nil
+            }
+            return state.finished ? nil : reason
+        }
+        if let closedFor { action(closedFor) }
     }
 
     /// Returns once the connection was closed (`close`) and every frame queued before was taken by
@@ -138,39 +150,6 @@ public final class DeviceConnection: Sendable, Identifiable {
         }
         written?.resume()
         return frames
-    }
-
-    /// Returns once the server ends the connection (`close`), once one of its tasks ended
-    /// (`taskEnded`), or when the task is cancelled. The connection's own task waits here while its
-    /// reader and writer work, so that no task of its own is needed to notice a close.
-    public func waitUntilClosedOrTaskEnded() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { state -> Bool in
-                    if state.closeReason != nil || state.taskEnded || Task.isCancelled { return true }
-                    state.closeWaiter = continuation
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            takeCloseWaiter { _ in }?.resume()
-        }
-    }
-
-    /// One of the connection's tasks (its reader, its writer) ended: wakes the task waiting in
-    /// `waitUntilClosedOrTaskEnded`.
-    public func taskEnded() {
-        takeCloseWaiter { $0.taskEnded = true }?.resume()
-    }
-
-    /// Applies `change` and takes the waiting task's continuation, to be resumed outside the lock.
-    private func takeCloseWaiter(after change: (inout State) -> Void) -> CheckedContinuation<Void, Never>? {
-        state.withLock { state in
-            change(&state)
-            defer { state.closeWaiter = nil }
-            return state.closeWaiter
-        }
     }
 
     /// Starts handling a client frame. False once the connection is draining: the frame is left
@@ -268,6 +247,7 @@ public final class DeviceConnection: Sendable, Identifiable {
             state.finished = true
             state.pending = []
             state.wakeWriter = nil
+            state.onClose = nil
             state.writerAwake = false
             return Self.takeWrittenWaiter(&state)
         }?.resume()

@@ -101,7 +101,7 @@ struct WebSocketGateway: Sendable {
                 await presence.disconnected(connection, wasLastHere: wasLast)
             }
         }
-        try await serve(admitted, inbound: inbound, outbound: outbound)
+        try await serve(admitted, inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
         if connection.closeReason != nil {
             // The server ended it and the client did not follow: reset the TCP connection, so that
             // neither its descriptor nor what is still unsent (a client that stopped reading) stays.
@@ -175,55 +175,45 @@ struct WebSocketGateway: Sendable {
         return Admitted(connection: connection, session: session, logger: logger)
     }
 
-    /// Serves an admitted connection until it ends: its writer and its reader.
-    private func serve(_ admitted: Admitted, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+    /// Serves an admitted connection until it ends, in the connection's own task (Hummingbird's,
+    /// which runs this handler): it reads the client's frames. It is the one task an open socket
+    /// has: frames are written by the socket's `FrameWriterHandler` and pings sent by its
+    /// `HeartbeatHandler`, on its event loop; a close by the server starts what ends it (`closing`).
+    private func serve(_ admitted: Admitted, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
         let connection = admitted.connection
         let session = admitted.session
         let logger = admitted.logger
-        let maxFrameBytes = configuration.maxFrameBytes
-        // The connection's own task (Hummingbird's, which runs this handler) waits below while the
-        // reader works: the one task of its own an idle socket has. Frames are written by the
-        // socket's `FrameWriterHandler`, pings sent by its `HeartbeatHandler`, without tasks.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            // Reads the client's frames until it closes.
-            group.addTask {
-                defer { connection.taskEnded() }
-                for try await message in inbound.messages(maxSize: maxFrameBytes) {
-                    // Once the server has ended the connection, nothing the client still sends counts
-                    // (the loop goes on, so the close frame is not cut off by the reader ending).
-                    if connection.closeReason != nil { continue }
-                    guard case .text(let text) = message else {
-                        connection.send(ServerFrame.text(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "Frames are JSON text."))))
-                        continue
-                    }
-                    // A draining node answers the frames in hand, then closes. Frames that come
-                    // after go unanswered: clients send what was not acknowledged again after
-                    // reconnecting (the same client_msg_id never makes a second message).
-                    guard connection.beginHandling() else { continue }
-                    await inChildTask { await session.handle(text) }
-                    connection.endHandling()
-                }
+        connection.onClose { reason in Self.closing(channel, for: reason, outbound: outbound, connection: connection, logger: logger) }
+        for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
+            // Once the server has ended the connection, nothing the client still sends counts (the
+            // loop goes on until the client answers the close, or the close's grace is over).
+            if connection.closeReason != nil { continue }
+            guard case .text(let text) = message else {
+                connection.send(ServerFrame.text(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "Frames are JSON text."))))
+                continue
             }
-            await connection.waitUntilClosedOrTaskEnded()
-            if let reason = connection.closeReason {
-                // The server ended it (signed out, token expired, too far behind): the close frame
-                // with the reason goes out after the frames queued before it, and the client has a
-                // moment to answer it.
-                group.addTask {
-                    await connection.waitUntilWritten()
-                    logger.notice("closing a connection", metadata: ["reason": "\(reason.reason)"])
-                    try await outbound.close(.unknown(reason.code), reason: reason.reason)
-                    try await Task.sleep(for: reason.grace)
-                }
-                // Ends it after the close's grace even when the frames before the close cannot all
-                // be written (a client that stopped reading).
-                group.addTask { try await Task.sleep(for: reason.grace) }
-            }
-            // Whichever ends first ends the connection: the client closed, or the server closed it
-            // and the client did not answer in time. Either way its place is given back now, not
-            // when a silent client gets round to closing its end.
-            _ = try await group.next()
-            group.cancelAll()
+            // A draining node answers the frames in hand, then closes. Frames that come after go
+            // unanswered: clients send what was not acknowledged again after reconnecting (the
+            // same client_msg_id never makes a second message).
+            guard connection.beginHandling() else { continue }
+            await inChildTask { await session.handle(text) }
+            connection.endHandling()
+        }
+    }
+
+    /// The server ended a connection (signed out, token expired, too far behind, silent): the close
+    /// frame with the reason goes out after the frames queued before it, and the client has the
+    /// close's grace to answer it; then the connection is reset, which ends its reader, whether or
+    /// not the frames could all be written (a client that stopped reading). Its place is given
+    /// back then, not when a silent client gets round to closing its end.
+    private static func closing(
+        _ channel: any Channel, for reason: ConnectionCloseReason, outbound: WebSocketOutboundWriter, connection: DeviceConnection, logger: Logger
+    ) {
+        channel.eventLoop.scheduleTask(in: TimeAmount(reason.grace)) { reset(channel) }
+        Task {
+            await connection.waitUntilWritten()
+            logger.notice("closing a connection", metadata: ["reason": "\(reason.reason)"])
+            try? await outbound.close(.unknown(reason.code), reason: reason.reason)
         }
     }
 

@@ -103,8 +103,10 @@ enum RawHTTP {
     }
 
     /// Reads the server's frames on an open WebSocket until the server ends the connection (a close,
-    /// a reset) or `timeoutSeconds` pass without a byte.
-    static func readFrames(_ socket: Int32, timeoutSeconds: Int) async throws -> [ServerFrame] {
+    /// a reset), `timeoutSeconds` pass without a byte, or the frames read satisfy `enough`.
+    static func readFrames(
+        _ socket: Int32, timeoutSeconds: Int, until enough: @escaping @Sendable ([ServerFrame]) -> Bool = { _ in false }
+    ) async throws -> [ServerFrame] {
         try await threads.runIfActive {
             var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
             setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -114,6 +116,7 @@ enum RawHTTP {
                 let count = recv(socket, &buffer, buffer.count, 0)
                 guard count > 0 else { break }
                 received += buffer[0..<count]
+                if enough(parseFrames(received)) { break }
             }
             return parseFrames(received)
         }
@@ -142,14 +145,18 @@ enum RawHTTP {
 
     /// Sends one text frame on an open WebSocket (masked, as a client must; a short write on loopback).
     static func sendTextFrame(_ socket: Int32, _ text: String) throws {
-        let payload = Array(text.utf8)
-        var frame: [UInt8] = [0x81]
+        try sendFrame(socket, opcode: 0x1, fin: true, Array(text.utf8))
+    }
+
+    /// Sends one frame of `opcode` (a fragment unless `fin`) on an open WebSocket, masked with a
+    /// zero mask: the payload goes as it is.
+    static func sendFrame(_ socket: Int32, opcode: UInt8, fin: Bool, _ payload: [UInt8]) throws {
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         switch payload.count {
         case ..<126: frame.append(0x80 | UInt8(payload.count))
         case ..<65536: frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
         default: frame += [0x80 | 127] + (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
         }
-        // A zero mask: the payload goes as it is.
         frame += [0, 0, 0, 0] + payload
         try send(socket, bytes: frame)
     }
