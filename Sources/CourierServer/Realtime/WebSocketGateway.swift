@@ -91,22 +91,7 @@ struct WebSocketGateway: Sendable {
         // presence) runs in a child task, whose memory is given back once it is done: the task of
         // the connection keeps only what serving it needs, for as long as it is open.
         guard let admitted = try await inChildTask({ try await self.admit(context, outbound: outbound) }) else { return }
-        let connection = admitted.connection
-        let registry = self.registry
-        let presence = self.presence
-        defer {
-            connection.finish()
-            Task {
-                let wasLast = await registry.unregister(connection)
-                await presence.disconnected(connection, wasLastHere: wasLast)
-            }
-        }
         try await serve(admitted, inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
-        if connection.closeReason != nil {
-            // The server ended it and the client did not follow: reset the TCP connection, so that
-            // neither its descriptor nor what is still unsent (a client that stopped reading) stays.
-            Self.reset(context.requestContext.channel)
-        }
     }
 
     /// Takes a place for the connection and readies it; nil (after closing the socket with the
@@ -166,8 +151,9 @@ struct WebSocketGateway: Sendable {
             connection.close(.tryAgainLater)
         }
         await presence.connected(connection, isFirstHere: isFirst)
-        var logger = context.logger
-        logger[metadataKey: "connection"] = "\(connection.id)"
+        // The upgrade request's logger: its request id names the connection in every line, and it
+        // shares the request's metadata instead of holding a copy per socket.
+        let logger = context.logger
         let session = GatewaySession(
             user: user, connection: connection, services: services, presence: presence,
             typingInterval: configuration.typingInterval, logger: logger
@@ -183,6 +169,21 @@ struct WebSocketGateway: Sendable {
         let connection = admitted.connection
         let session = admitted.session
         let logger = admitted.logger
+        let registry = self.registry
+        let presence = self.presence
+        defer {
+            connection.finish()
+            Task {
+                let wasLast = await registry.unregister(connection)
+                await presence.disconnected(connection, wasLastHere: wasLast)
+            }
+            if connection.closeReason != nil {
+                // The server ended it and the client did not follow: reset the TCP connection, so
+                // that neither its descriptor nor what is still unsent (a client that stopped
+                // reading) stays.
+                Self.reset(channel)
+            }
+        }
         connection.onClose { reason in Self.closing(channel, for: reason, outbound: outbound, connection: connection, logger: logger) }
         for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
             // Once the server has ended the connection, nothing the client still sends counts (the
