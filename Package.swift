@@ -79,6 +79,7 @@ let package = Package(
             dependencies: [
                 "CourierCore",
                 "CourierRedis",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import Synchronization
 
@@ -8,8 +9,8 @@ import Synchronization
 /// ``ConnectionCloseReason/overflow``; the device reconnects and catches up from its positions.
 ///
 /// The socket's writer is not a task: it is woken (`attachWriter`) when frames wait and none are
-/// being written, and takes them all at once (`takeFrames`) on the socket's own thread. An idle
-/// connection then costs no task, and a frame one thread hop fewer.
+/// being written, and takes them one by one (`takeFrame`) on the socket's own thread while the
+/// socket takes more. An idle connection then costs no task, and a frame one thread hop fewer.
 public final class DeviceConnection: Sendable, Identifiable {
     public let id = UUID()
     public let userID: UUID
@@ -19,7 +20,7 @@ public final class DeviceConnection: Sendable, Identifiable {
 
     private struct State {
         /// Frames to write, in order, not yet taken by the writer.
-        var pending: [OutgoingFrame] = []
+        var pending = Deque<OutgoingFrame>()
         /// Wakes the writer; nil before it is attached and once the connection ended.
         var wakeWriter: (@Sendable () -> Void)?
         /// Whether the writer was woken and has not yet found the queue empty: no need to wake it.
@@ -93,9 +94,10 @@ public final class DeviceConnection: Sendable, Identifiable {
         if let closedFor { action(closedFor) }
     }
 
-    /// Returns once the connection was closed (`close`) and every frame queued before was taken by
-    /// the writer, so that the close frame goes out after them; or when the task is cancelled.
-    public func waitUntilWritten() async {
+    /// Returns true once the connection was closed (`close`) and every frame queued before was
+    /// taken by the writer, so that the close frame goes out after them; false when the connection
+    /// ended first (`finish`: the socket is gone) or the task is cancelled.
+    public func waitUntilWritten() async -> Bool {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { state -> Bool in
@@ -105,6 +107,7 @@ public final class DeviceConnection: Sendable, Identifiable {
                 }
                 if now { continuation.resume() }
             }
+            return state.withLock { !$0.finished && $0.closeReason != nil } && !Task.isCancelled
         } onCancel: {
             state.withLock { state in
                 defer { state.writtenWaiter = nil }
@@ -125,7 +128,7 @@ public final class DeviceConnection: Sendable, Identifiable {
 
     /// Gives the connection its writer: `wake` is called (outside any lock, on the thread that
     /// queued) when frames wait and the writer is not awake already; the writer then calls
-    /// `takeFrames` until it returns none, or stops while the socket cannot take more and calls it
+    /// `takeFrame` until it returns none, or stops while the socket cannot take more and calls it
     /// again when it can. Frames queued before are written at once.
     public func attachWriter(_ wake: @escaping @Sendable () -> Void) {
         let wakeNow = state.withLock { state -> Bool in
@@ -138,18 +141,17 @@ public final class DeviceConnection: Sendable, Identifiable {
         if wakeNow { wake() }
     }
 
-    /// The frames waiting, oldest first, for the writer, which is awake until this returns none.
-    public func takeFrames() -> [OutgoingFrame] {
-        let (frames, written) = state.withLock { state -> ([OutgoingFrame], CheckedContinuation<Void, Never>?) in
-            guard !state.pending.isEmpty else {
-                state.writerAwake = false
-                return ([], Self.takeWrittenWaiter(&state))
-            }
-            defer { state.pending = [] }
-            return (state.pending, nil)
+    /// The oldest frame waiting, for the writer, which is awake until this returns nil. Frames stay
+    /// here (counted against the queue's limit) until the socket can take them: one that stopped
+    /// reading holds at most the queue, shared with the other recipients, not a copy per socket.
+    public func takeFrame() -> OutgoingFrame? {
+        let (frame, written) = state.withLock { state -> (OutgoingFrame?, CheckedContinuation<Void, Never>?) in
+            if let frame = state.pending.popFirst() { return (frame, nil) }
+            state.writerAwake = false
+            return (nil, Self.takeWrittenWaiter(&state))
         }
         written?.resume()
-        return frames
+        return frame
     }
 
     /// Starts handling a client frame. False once the connection is draining: the frame is left

@@ -17,8 +17,11 @@ import Testing
         var value: Int { count.withLock { $0 } }
     }
 
-    private static func pong() -> WebSocketFrame {
-        WebSocketFrame(fin: true, opcode: .pong, data: ByteBuffer())
+    /// The pong that answers `ping`: its payload back.
+    private static func pong(answering ping: WebSocketFrame?) throws -> WebSocketFrame {
+        let ping = try #require(ping)
+        #expect(ping.opcode == .ping)
+        return WebSocketFrame(fin: true, opcode: .pong, data: ping.unmaskedData)
     }
 
     @Test func pingsEveryIntervalAndReportsSilenceOnce() throws {
@@ -29,13 +32,16 @@ import Testing
         channel.embeddedEventLoop.advanceTime(by: .seconds(29))
         #expect(try channel.readOutbound(as: WebSocketFrame.self) == nil)
         channel.embeddedEventLoop.advanceTime(by: .seconds(1))
-        #expect(try channel.readOutbound(as: WebSocketFrame.self)?.opcode == .ping)
+        let ping = try channel.readOutbound(as: WebSocketFrame.self)
 
         // Answered: the next interval brings the next ping, and the pong goes on up the pipeline.
-        try channel.writeInbound(Self.pong())
+        try channel.writeInbound(try Self.pong(answering: ping))
         #expect(try channel.readInbound(as: WebSocketFrame.self)?.opcode == .pong)
         channel.embeddedEventLoop.advanceTime(by: .seconds(30))
-        #expect(try channel.readOutbound(as: WebSocketFrame.self)?.opcode == .ping)
+        let next = try #require(try channel.readOutbound(as: WebSocketFrame.self))
+        #expect(next.opcode == .ping)
+        // Each ping carries a payload of its own, for its answer to be told from any other pong.
+        #expect(next.unmaskedData.readableBytes == 8 && next.unmaskedData != ping?.unmaskedData)
         #expect(silences.value == 0)
 
         // Not answered for a whole interval: silence, once, and no more pings.
@@ -48,7 +54,7 @@ import Testing
         _ = try channel.finish()
     }
 
-    @Test func otherFramesPassAndDoNotCountAsAnAnswer() throws {
+    @Test func otherFramesAndUnsolicitedPongsPassAndDoNotCountAsAnAnswer() throws {
         let silences = Silences()
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(HeartbeatHandler(interval: .seconds(30)) { silences.note() })
@@ -56,6 +62,11 @@ import Testing
         #expect(try channel.readOutbound(as: WebSocketFrame.self)?.opcode == .ping)
         try channel.writeInbound(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: "{}")))
         #expect(try channel.readInbound(as: WebSocketFrame.self)?.opcode == .text)
+        // A pong a client sends without reading the ping (empty, or with a payload of its own).
+        try channel.writeInbound(WebSocketFrame(fin: true, opcode: .pong, data: ByteBuffer()))
+        try channel.writeInbound(WebSocketFrame(fin: true, opcode: .pong, data: ByteBuffer(integer: UInt64(42))))
+        #expect(try channel.readInbound(as: WebSocketFrame.self)?.opcode == .pong)
+        #expect(try channel.readInbound(as: WebSocketFrame.self)?.opcode == .pong)
         channel.embeddedEventLoop.advanceTime(by: .seconds(30))
         #expect(silences.value == 1)
         _ = try channel.finish()
@@ -74,16 +85,26 @@ import Testing
     @Test func aDeviceThatStopsAnsweringIsClosedAndItsPlaceGivenBack() async throws {
         try await withLiveServer(.sqlite, gateway: GatewayConfiguration(pingInterval: .milliseconds(300))) { client, services in
             let alice = try await client.signUp("alice_1")
-            // A client that reads what comes but never answers a ping.
+            // A client that reads what comes but never answers a ping, and one that sends pongs of
+            // its own every 100 ms without reading a byte.
             let silent = try await RawHTTP.openSilentWebSocket(port: try Live.port(client), path: "/ws?token=\(alice.token)")
             defer { RawHTTP.close(silent) }
+            let ponging = try await RawHTTP.openSilentWebSocket(port: try Live.port(client), path: "/ws?token=\(alice.token)")
+            defer { RawHTTP.close(ponging) }
+            let pongs = Task {
+                while !Task.isCancelled {
+                    try? RawHTTP.sendFrame(ponging, opcode: 0xA, fin: true, [])
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            defer { pongs.cancel() }
             let frames = try await RawHTTP.readFrames(silent, timeoutSeconds: 20)
             let opcodes = frames.map(\.opcode)
             #expect(opcodes.first == 0x9, "the first frame is a ping: \(opcodes)")
             let close = try #require(frames.first { $0.opcode == 0x8 }, "no close frame: \(opcodes)")
             #expect(close.payload.count >= 2 && (UInt16(close.payload[0]) << 8 | UInt16(close.payload[1])) == ConnectionCloseReason.pingTimeout.code)
             #expect(String(decoding: close.payload.dropFirst(2), as: UTF8.self) == ConnectionCloseReason.pingTimeout.reason)
-            try await waitUntil("the silent device's place given back") { await services.registry.count == 0 }
+            try await waitUntil("both devices' places given back") { await services.registry.count == 0 }
         }
     }
 

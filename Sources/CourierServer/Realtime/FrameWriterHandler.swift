@@ -5,9 +5,10 @@ import NIOWebSocket
 /// Writes a device's queued frames to its WebSocket, on the socket's event loop.
 ///
 /// A fan-out queues a frame on the `DeviceConnection` from whatever thread it runs on; the first
-/// frame to wait wakes this handler, which takes every frame waiting at once, writes them as text
-/// frames and flushes once. While the socket cannot take more (a device that reads slowly), frames
-/// wait in the connection's queue, bounded there, until the socket drains.
+/// frame to wait wakes this handler, which writes the frames waiting as text frames while the
+/// socket takes more, and flushes once. When it cannot (a device that reads slowly: NIO's buffer
+/// for the socket is past its high-water mark), the rest wait in the connection's queue, bounded
+/// there and shared with the other recipients, until the socket drains.
 ///
 /// It replaces a writer task per socket: no task waits for an idle device, and a frame goes from
 /// the fan-out to the socket's thread directly, not through a task's thread first.
@@ -41,16 +42,15 @@ final class FrameWriterHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
-    /// Writes what waits while the socket takes it.
+    /// Writes what waits while the socket takes it (a write counts against the socket's buffer at
+    /// once, so `isWritable` turns false before the buffer holds much more than its high-water mark).
     private func write(context: ChannelHandlerContext) {
-        while context.channel.isWritable {
-            let frames = connection.takeFrames()
-            guard !frames.isEmpty else { return }
-            for frame in frames {
-                let text = WebSocketFrame(fin: true, opcode: .text, data: context.channel.allocator.buffer(string: frame.text))
-                context.write(wrapOutboundOut(text), promise: nil)
-            }
-            context.flush()
+        var wrote = false
+        defer { if wrote { context.flush() } }
+        while context.channel.isWritable, let frame = connection.takeFrame() {
+            let text = WebSocketFrame(fin: true, opcode: .text, data: context.channel.allocator.buffer(string: frame.text))
+            context.write(wrapOutboundOut(text), promise: nil)
+            wrote = true
         }
     }
 }

@@ -6,8 +6,9 @@ import NIOWebSocket
 ///
 /// It stands in for Hummingbird's auto-ping, which runs a Swift task per connection: a task keeps
 /// the memory of its deepest call for as long as it lives, and an idle socket should cost little.
-/// An event-loop timer costs a scheduled closure. Any pong counts, solicited or not (RFC 6455
-/// allows an unsolicited pong as a heartbeat); the frames go on to the next handler as they came.
+/// An event-loop timer costs a scheduled closure. Only the pong that answers the ping counts (it
+/// carries the ping's random payload back): unsolicited pongs, which a client can send without
+/// reading anything, keep no socket open. The frames go on to the next handler as they came.
 final class HeartbeatHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = WebSocketFrame
@@ -16,7 +17,8 @@ final class HeartbeatHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let interval: TimeAmount
     private let onSilence: @Sendable () -> Void
     private var timer: RepeatedTask?
-    private var awaitingPong = false
+    /// The payload of the ping not yet answered.
+    private var awaitedPong: UInt64?
 
     init(interval: Duration, onSilence: @escaping @Sendable () -> Void) {
         self.interval = TimeAmount(interval)
@@ -40,19 +42,25 @@ final class HeartbeatHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if unwrapInboundIn(data).opcode == .pong { awaitingPong = false }
+        let frame = unwrapInboundIn(data)
+        if frame.opcode == .pong, let awaited = awaitedPong {
+            let payload = frame.unmaskedData
+            if payload.readableBytes == 8, payload.getInteger(at: payload.readerIndex, as: UInt64.self) == awaited { awaitedPong = nil }
+        }
         context.fireChannelRead(data)
     }
 
     private func beat(context: ChannelHandlerContext) {
-        guard !awaitingPong else {
+        guard awaitedPong == nil else {
             stop()
             onSilence()
             return
         }
-        awaitingPong = true
-        let ping = WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0))
-        context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
+        let payload = UInt64.random(in: .min ... .max)
+        awaitedPong = payload
+        var data = context.channel.allocator.buffer(capacity: 8)
+        data.writeInteger(payload)
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: data)), promise: nil)
     }
 
     private func stop() {

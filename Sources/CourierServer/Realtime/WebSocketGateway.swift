@@ -210,10 +210,12 @@ struct WebSocketGateway: Sendable {
     private static func closing(
         _ channel: any Channel, for reason: ConnectionCloseReason, outbound: WebSocketOutboundWriter, connection: DeviceConnection, logger: Logger
     ) {
-        channel.eventLoop.scheduleTask(in: TimeAmount(reason.grace)) { reset(channel) }
+        logger.notice("closing a connection", metadata: ["reason": "\(reason.reason)"])
+        let cut = channel.eventLoop.scheduleTask(in: TimeAmount(reason.grace)) { reset(channel) }
+        channel.closeFuture.whenComplete { _ in cut.cancel() }
         Task {
-            await connection.waitUntilWritten()
-            logger.notice("closing a connection", metadata: ["reason": "\(reason.reason)"])
+            // Not when the socket is gone first (cut, or closed by the client): nothing to send on.
+            guard await connection.waitUntilWritten() else { return }
             try? await outbound.close(.unknown(reason.code), reason: reason.reason)
         }
     }

@@ -14,9 +14,7 @@ final class CollectedDevice: Sendable {
         let continuation = self.continuation
         connection.attachWriter { [weak connection] in
             guard let connection else { return }
-            while case let frames = connection.takeFrames(), !frames.isEmpty {
-                frames.forEach { continuation.yield($0) }
-            }
+            while let frame = connection.takeFrame() { continuation.yield(frame) }
         }
     }
 
@@ -28,5 +26,14 @@ final class CollectedDevice: Sendable {
         var texts: [String] = []
         for await frame in outgoing { texts.append(frame.text) }
         return texts
+    }
+}
+
+extension DeviceConnection {
+    /// Takes every frame waiting, as a writer whose socket takes them all would.
+    func takeAllFrames() -> [OutgoingFrame] {
+        var frames: [OutgoingFrame] = []
+        while let frame = takeFrame() { frames.append(frame) }
+        return frames
     }
 }
