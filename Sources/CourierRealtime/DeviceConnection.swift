@@ -65,11 +65,12 @@ public final class DeviceConnection: Sendable, Identifiable {
         self.sessionID = sessionID
     }
 
-    /// Why the server ends this connection, once it does: the writer sends it as the close frame.
+    /// Why the server ends this connection, once it does: the close frame the client gets says it.
     public var closeReason: ConnectionCloseReason? { state.withLock { $0.closeReason } }
 
-    /// Ends the connection for `reason`: nothing more is queued, the writer stops after the frames
-    /// already queued and closes with the reason. The first reason given is the one sent.
+    /// Ends the connection for `reason`: nothing more is queued; the frames queued already are
+    /// written, then the close frame with the reason (`onClose`). The first reason given is the one
+    /// sent.
     public func close(_ reason: ConnectionCloseReason) {
         let (onClose, written) = state.withLock { state -> ((@Sendable (ConnectionCloseReason) -> Void)?, CheckedContinuation<Void, Never>?) in
             guard state.closeReason == nil else { return (nil, nil) }
@@ -95,13 +96,15 @@ public final class DeviceConnection: Sendable, Identifiable {
     }
 
     /// Returns true once the connection was closed (`close`) and every frame queued before was
-    /// taken by the writer, so that the close frame goes out after them; false when the connection
-    /// ended first (`finish`: the socket is gone) or the task is cancelled.
+    /// handed to the socket by the writer, so that the close frame goes out after them; false when
+    /// the connection ended first (`finish`: the socket is gone) or the task is cancelled. One
+    /// waiter at a time.
     public func waitUntilWritten() async -> Bool {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { state -> Bool in
-                    if Self.isWritten(state) || Task.isCancelled { return true }
+                    if Self.isWritten(state) || state.finished || Task.isCancelled { return true }
+                    precondition(state.writtenWaiter == nil, "one waiter at a time")
                     state.writtenWaiter = continuation
                     return false
                 }
@@ -251,15 +254,16 @@ public final class DeviceConnection: Sendable, Identifiable {
             state.wakeWriter = nil
             state.onClose = nil
             state.writerAwake = false
-            return Self.takeWrittenWaiter(&state)
+            defer { state.writtenWaiter = nil }
+            return state.writtenWaiter
         }?.resume()
     }
 
     private func send(_ frame: OutgoingFrame) {
-        enum Outcome { case queued, wake(@Sendable () -> Void), overflow }
+        enum Outcome { case queued, dropped, wake(@Sendable () -> Void), overflow }
         let outcome = state.withLock { state -> Outcome in
             // Once closed, the frames queued before go out, then the close frame; nothing after.
-            guard state.closeReason == nil, !state.finished else { return .queued }
+            guard state.closeReason == nil, !state.finished else { return .dropped }
             guard state.pending.count < queueLimit else { return .overflow }
             state.pending.append(frame)
             guard !state.writerAwake, let wake = state.wakeWriter else { return .queued }
@@ -267,7 +271,7 @@ public final class DeviceConnection: Sendable, Identifiable {
             return .wake(wake)
         }
         switch outcome {
-        case .queued: break
+        case .queued, .dropped: break
         case .wake(let wake): wake()
         case .overflow: close(.overflow(grace: overflowGrace))
         }

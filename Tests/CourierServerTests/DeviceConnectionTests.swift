@@ -95,11 +95,20 @@ struct DeviceConnectionTests {
         device.attachWriter {}
         device.send("last")
         device.close(.sessionRevoked)
-        let written = Task { await device.waitUntilWritten() }
+        let returned = Mutex(false)
+        let written = Task {
+            let written = await device.waitUntilWritten()
+            returned.withLock { $0 = true }
+            return written
+        }
         try await Task.sleep(for: .milliseconds(50))
-        #expect(device.takeAllFrames().map(\.text) == ["last"])
+        // Still waiting: the frame before the close is not taken yet.
+        #expect(returned.withLock { $0 } == false)
+        #expect(device.takeFrame()?.text == "last")
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(returned.withLock { $0 } == false)
         // The writer looks once more and finds nothing: all written.
-        #expect(device.takeAllFrames().isEmpty)
+        #expect(device.takeFrame() == nil)
         #expect(await written.value)
     }
 

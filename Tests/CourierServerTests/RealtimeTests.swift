@@ -154,7 +154,11 @@ struct RealtimeTests {
     @Test(arguments: TestEngine.all)
     func aStalledDeviceDoesNotHoldOthersBackAndIsClosed(engine: TestEngine) async throws {
         let grace = Duration.seconds(30)
-        try await withLiveServer(engine, gateway: GatewayConfiguration(outgoingQueueLimit: 16, overflowGrace: grace)) { client, services in
+        // Pings far apart: the device does not read, so it would not answer them either, and this
+        // is about the queue deciding (4008), not the heartbeat (1001), on a machine slow enough
+        // to take a minute to fill it.
+        let gateway = GatewayConfiguration(outgoingQueueLimit: 16, overflowGrace: grace, pingInterval: .seconds(600))
+        try await withLiveServer(engine, gateway: gateway) { client, services in
             let alice = try await client.signUp("alice_1")
             let bob = try await client.signUp("bob_12")
             let stalled = try await client.signUp("stalled")

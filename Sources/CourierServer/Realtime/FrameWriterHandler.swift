@@ -12,9 +12,13 @@ import NIOWebSocket
 ///
 /// It replaces a writer task per socket: no task waits for an idle device, and a frame goes from
 /// the fan-out to the socket's thread directly, not through a task's thread first.
-final class FrameWriterHandler: ChannelInboundHandler, RemovableChannelHandler {
+///
+/// Once a close frame passes on its way out (the server's, or Hummingbird's own: answering the
+/// client's close, a protocol error, shutdown), nothing more is written: the queue ends there.
+final class FrameWriterHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = WebSocketFrame
+    typealias OutboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
     private let connection: DeviceConnection
@@ -40,6 +44,15 @@ final class FrameWriterHandler: ChannelInboundHandler, RemovableChannelHandler {
         // Nothing can be written any more: what waits goes, and the connection ends.
         connection.finish()
         context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        connection.finish()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if unwrapOutboundIn(data).opcode == .connectionClose { connection.finish() }
+        context.write(data, promise: promise)
     }
 
     /// Writes what waits while the socket takes it (a write counts against the socket's buffer at

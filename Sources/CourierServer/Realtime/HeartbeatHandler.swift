@@ -9,9 +9,10 @@ import NIOWebSocket
 /// An event-loop timer costs a scheduled closure. Only the pong that answers the ping counts (it
 /// carries the ping's random payload back): unsolicited pongs, which a client can send without
 /// reading anything, keep no socket open. The frames go on to the next handler as they came.
-final class HeartbeatHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class HeartbeatHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = WebSocketFrame
+    typealias OutboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
     private let interval: TimeAmount
@@ -39,6 +40,12 @@ final class HeartbeatHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         stop()
         context.fireChannelInactive()
+    }
+
+    /// No ping after a close frame: the connection is ending.
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if unwrapOutboundIn(data).opcode == .connectionClose { stop() }
+        context.write(data, promise: promise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -132,6 +132,8 @@ struct WebSocketGateway: Sendable {
             // The channel closed already (the reader ends at once), or its pipeline is not the one
             // Hummingbird builds: a socket that cannot be written to or pinged is refused.
             context.logger.warning("could not start the writer of a connection", metadata: ["error": "\(error)"])
+            // Nothing will write what was queued meanwhile: dropped, so the close frame goes out.
+            connection.attachWriter { while connection.takeFrame() != nil {} }
             connection.close(.tryAgainLater)
         }
         if resuming {
