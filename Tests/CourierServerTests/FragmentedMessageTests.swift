@@ -6,11 +6,10 @@ import Testing
 /// A client's messages as the gateway reads them: fragments joined into one message, and the
 /// connection closed with WebSocket's own code when they break the rules.
 @Suite struct FragmentedMessageTests {
-    private static let textOpcode: UInt8 = 0x1, continuation: UInt8 = 0x0, close: UInt8 = 0x8
+    private static let textOpcode: UInt8 = 0x1, continuation: UInt8 = 0x0
 
     private static func closeCode(_ frames: [RawHTTP.ServerFrame]) -> UInt16? {
-        guard let close = frames.first(where: { $0.opcode == Self.close }), close.payload.count >= 2 else { return nil }
-        return UInt16(close.payload[0]) << 8 | UInt16(close.payload[1])
+        frames.lazy.compactMap(\.closeCode).first
     }
 
     @Test func aMessageInFragmentsIsHandledAsOne() async throws {

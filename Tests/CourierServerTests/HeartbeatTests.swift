@@ -114,7 +114,7 @@ import Testing
             let opcodes = frames.map(\.opcode)
             #expect(opcodes.first == 0x9, "the first frame is a ping: \(opcodes)")
             let close = try #require(frames.first { $0.opcode == 0x8 }, "no close frame: \(opcodes)")
-            #expect(close.payload.count >= 2 && (UInt16(close.payload[0]) << 8 | UInt16(close.payload[1])) == ConnectionCloseReason.pingTimeout.code)
+            #expect(close.closeCode == ConnectionCloseReason.pingTimeout.code)
             #expect(String(decoding: close.payload.dropFirst(2), as: UTF8.self) == ConnectionCloseReason.pingTimeout.reason)
             try await waitUntil("both devices' places given back") { await services.registry.count == 0 }
         }

@@ -31,12 +31,12 @@ final class FrameWriterHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         connection.attachWriter {
-            eventLoop.execute { loopBound.value.handler.write(context: loopBound.value.context) }
+            eventLoop.execute { loopBound.value.handler.writeWaitingFrames(context: loopBound.value.context) }
         }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { write(context: context) }
+        if context.channel.isWritable { writeWaitingFrames(context: context) }
         context.fireChannelWritabilityChanged()
     }
 
@@ -57,7 +57,7 @@ final class FrameWriterHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Writes what waits while the socket takes it (a write counts against the socket's buffer at
     /// once, so `isWritable` turns false before the buffer holds much more than its high-water mark).
-    private func write(context: ChannelHandlerContext) {
+    private func writeWaitingFrames(context: ChannelHandlerContext) {
         var wrote = false
         defer { if wrote { context.flush() } }
         while context.channel.isWritable, let frame = connection.takeFrame() {

@@ -100,6 +100,12 @@ enum RawHTTP {
     struct ServerFrame: Sendable {
         let opcode: UInt8
         let payload: [UInt8]
+
+        /// A close frame's code, nil for other frames (or a close without one).
+        var closeCode: UInt16? {
+            guard opcode == 0x8, payload.count >= 2 else { return nil }
+            return UInt16(payload[0]) << 8 | UInt16(payload[1])
+        }
     }
 
     /// Reads the server's frames on an open WebSocket until the server ends the connection (a close,
