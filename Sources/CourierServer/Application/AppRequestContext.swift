@@ -12,7 +12,9 @@ public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext
     public let remoteAddress: SocketAddress?
     /// The client's IP address: the peer's, or the one a trusted proxy forwarded.
     public var clientAddress: String?
-    public let webSocket: WebSocketHandlerReference<AppRequestContext>
+    /// Where Hummingbird keeps an accepted upgrade's handler (see `WebSocketUpgradeSlot`).
+    public var webSocket: WebSocketHandlerReference<AppRequestContext> { webSocketSlot.reference }
+    let webSocketSlot: WebSocketUpgradeSlot
     /// The connection the request came on (a refused WebSocket upgrade writes its answer there).
     let channel: any Channel
 
@@ -21,7 +23,7 @@ public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext
         self.identity = nil
         self.remoteAddress = source.channel.remoteAddress
         self.clientAddress = source.channel.remoteAddress?.ipAddress
-        self.webSocket = .init()
+        self.webSocketSlot = WebSocketUpgradeSlot()
         self.channel = source.channel
     }
 
@@ -31,6 +33,13 @@ public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext
     /// Answers are written by the streaming encoder (a history page's JSON took a quarter of its
     /// CPU through Foundation's `JSONEncoder`).
     public var responseEncoder: StreamingJSONResponseEncoder { StreamingJSONResponseEncoder() }
+
+    /// Lets go of the WebSocket handler Hummingbird stores for this upgrade when the connection
+    /// closes: the store is a reference cycle that otherwise keeps the connection forever.
+    func releaseWebSocketHandlerOnClose() {
+        let slot = webSocketSlot
+        channel.closeFuture.whenComplete { _ in slot.release() }
+    }
 }
 
 /// The context of routes that require a signed-in user. Handlers receive `user` as a fact the

@@ -27,7 +27,7 @@ struct WebSocketGateway: Sendable {
     }
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.ws("ws", shouldUpgrade: shouldUpgrade, onUpgrade: run)
+        router.webSocket("ws", shouldUpgrade: shouldUpgrade, onUpgrade: run)
     }
 
     /// Refuses the upgrade for a missing or dead token (401 `unauthorized`, `token_invalid`,
