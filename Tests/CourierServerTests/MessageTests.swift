@@ -158,6 +158,16 @@ struct MessageTests {
             #expect(bobs.seqs == [117, 116, 115])
             #expect(bobs["total"] as? Int == 118)
             #expect(try await api.history(alice, chat, query: "?limit=3&offset=1").seqs == [119, 118, 117])
+            #expect(try await api.history(bob, chat, query: "?limit=3&before_seq=121").seqs == [118, 117, 116])
+            #expect(try await api.history(bob, chat, query: "?after_seq=116").seqs == [117, 118])
+            #expect(try await api.history(bob, chat, query: "?limit=3&offset=117").seqs == [1])
+            // A chat without messages is a page of none, with its one row from the chat alone.
+            let empty = try await api.history(alice, try await api.createGroup(alice))
+            #expect(empty.status == .ok)
+            #expect(empty.seqs.isEmpty)
+            #expect(empty["total"] as? Int == 0)
+            #expect(empty["has_more"] as? Bool == false)
+            #expect(try await api.history(bob, try await api.createGroup(alice), query: "?limit=3").status == .notFound)
             for query in ["?limit=0", "?limit=101", "?limit=ten", "?offset=-5", "?before_seq=0", "?after_seq=-1",
                           "?before_seq=5&after_seq=1", "?offset=5&before_seq=9"] {
                 let response = try await api.history(alice, chat, query: query)

@@ -33,6 +33,7 @@ struct QueryPlanTests {
         (") b0 ORDER BY created_at DESC", "search merges what each chat's index range gave, at most its LIMIT a chat"),
         ("ORDER BY c.last_activity_at DESC, c.id LIMIT", "search orders the searcher's own chats, found through their memberships"),
         ("FROM message_reactions WHERE message_id IN", "a page's reactions (at most a page of messages) in the order they were made"),
+        (") page ON TRUE", "a history page's rows (at most its LIMIT, found through the chat's seq index) joined to the chat's one row"),
     ]
 
     @Test func everyHotPathSearchesAnIndex() async throws {

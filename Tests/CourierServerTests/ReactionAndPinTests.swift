@@ -49,6 +49,14 @@ struct ReactionAndPinTests {
             let page = try await api.history(bob, chat)
             #expect(Self.summary(page.messages.first?["reactions"] as? [[String: Any]] ?? []) == ["👍1", "🎉1"])
             #expect(page.messages.first?["my_reaction"] as? String == "🎉")
+            // Beside a message without any, each keeps its own.
+            let plain = try await api.post(alice, to: chat, "no reactions here")
+            let mixed = try await api.history(bob, chat, query: "?limit=5")
+            #expect(mixed.messages.map { $0["id"] as? String } == [plain, message])
+            #expect((mixed.messages[0]["reactions"] as? [[String: Any]])?.isEmpty == true)
+            #expect(mixed.messages[0]["my_reaction"] == nil)
+            #expect(Self.summary(mixed.messages[1]["reactions"] as? [[String: Any]] ?? []) == ["👍1", "🎉1"])
+            #expect(mixed.messages[1]["my_reaction"] as? String == "🎉")
 
             // Carol's device, offline meanwhile, catches up each change in order.
             let caught = try await SyncTests.updates(api, carol, account: held.account, chats: held.chats)
@@ -66,7 +74,8 @@ struct ReactionAndPinTests {
             #expect(try await Self.react(api, stranger, message, "👍").status == .notFound)
             #expect(try await api.send(.delete, "/api/v1/messages/\(message)?for=everyone", token: alice.token).status == .noContent)
             #expect(try await Self.react(api, bob, message, "👍").status == .notFound)
-            #expect(((try await api.history(bob, chat)).messages.first?["reactions"] as? [[String: Any]])?.isEmpty == true)
+            let deleted = try await api.history(bob, chat).messages.first { $0["id"] as? String == message }
+            #expect((deleted?["reactions"] as? [[String: Any]])?.isEmpty == true)
         }
     }
 

@@ -112,8 +112,9 @@ public struct MessageService: Sendable {
     /// A page of a chat's history, for a member; anyone else is told there is no such chat, as
     /// `ChatService.memberAccess` tells them (the page's read checks the membership itself).
     public func history(of chatID: UUID, for userID: UUID, _ page: PageRequest) async throws -> MessagePage {
-        guard var (result, kind) = try await messages.page(of: chatID, for: userID, page) else { throw CourierError.notFound("chat") }
-        result.messages = result.messages.map { $0.shown(in: kind) }
+        guard let found = try await messages.page(of: chatID, for: userID, page) else { throw CourierError.notFound("chat") }
+        var result = found.page
+        result.messages = result.messages.map { $0.shown(in: found.chatKind) }
         return result
     }
 

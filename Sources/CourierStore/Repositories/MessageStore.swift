@@ -312,66 +312,84 @@ public struct MessageStore: Sendable {
     /// with the chat's kind; nil when there is no such chat or `viewerID` is not in it. Offset and
     /// `before` pages are newest first; `after` pages are oldest first, for catching up.
     ///
-    /// One read: the membership with the count, then the rows and their reactions (a page was
-    /// two reads before, the membership in a read of its own).
+    /// One statement (`pageStatement`): the chat with the reader's membership and what they hid,
+    /// and the page's rows, each saying whether it has reactions; the reactions are a second
+    /// statement only when some message of the page has any. On PostgreSQL each statement is a
+    /// round trip: a page was four (the session, the membership, the rows, the reactions).
     public func page(of chatID: UUID, for viewerID: UUID, _ request: PageRequest) async throws -> (page: MessagePage, chatKind: ChatKind)? {
         let read = try await engine.read { sql -> (rows: [any SQLRow], total: Int, hasMore: Bool, kind: ChatKind, reactions: ReactionStore.Summary)? in
-            guard let found = try await Self.rows(of: chatID, for: viewerID, request, on: sql) else { return nil }
-            var live: [UUID] = []
-            for row in found.rows where try row.decodeNil(column: "deleted_at") { live.append(try row.decode(column: "id", as: UUID.self)) }
-            return (found.rows, found.total, found.hasMore, found.kind, try await ReactionStore.summary(of: live, for: viewerID, on: sql))
+            let found = try await sql.raw(Self.pageStatement(of: chatID, for: viewerID, request)).all()
+            // No row at all: no such chat, or the reader is not in it.
+            guard let chat = found.first else { return nil }
+            let kind = try chat.decodeEnum(column: "chat_type", as: ChatKind.self)
+            // Messages are never removed, only cleared, and seq has no gaps: the count is last_seq.
+            let total = try chat.decode(column: "chat_last_seq", as: Int.self) - chat.decode(column: "chat_hidden", as: Int.self)
+            // A chat without a message in the page still gives its one row, with the page's columns null.
+            var rows = try chat.decodeNil(column: "id") ? [] : found
+            let hasMore: Bool
+            switch request.position {
+            case .offset(let offset):
+                hasMore = offset + rows.count < total
+            case .before, .after:
+                hasMore = rows.count > request.limit
+                rows = Array(rows.prefix(request.limit))
+            }
+            var reacted: [UUID] = []
+            for row in rows where try row.decodeNil(column: "deleted_at") && row.decode(column: "has_reactions", as: Bool.self) {
+                reacted.append(try row.decode(column: "id", as: UUID.self))
+            }
+            let reactions = reacted.isEmpty ? ReactionStore.Summary() : try await ReactionStore.summary(of: reacted, for: viewerID, on: sql)
+            return (rows, total, hasMore, kind, reactions)
         }
         guard let read else { return nil }
         let messages = Self.attach(read.reactions, to: try await cipher.messages(from: read.rows))
         return (MessagePage(messages: messages, total: read.total, hasMore: read.hasMore), read.kind)
     }
 
-    private static func rows(
-        of chatID: UUID, for viewerID: UUID, _ request: PageRequest, on sql: any SQLDatabase
-    ) async throws -> (rows: [any SQLRow], total: Int, hasMore: Bool, kind: ChatKind)? {
-        guard let chat = try await sql.raw("""
-            SELECT c.last_seq AS last_seq, c.type AS type,
-                   EXISTS (SELECT 1 FROM chat_members m WHERE m.chat_id = c.id AND m.user_id = \(bind: viewerID)) AS is_member,
-                   (SELECT COUNT(*) FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.chat_id = c.id) AS hidden
-            FROM chats c WHERE c.id = \(bind: chatID)
-            """).first(),
-            try chat.decode(column: "is_member", as: Bool.self)
-        else { return nil }
-        let kind = try chat.decodeEnum(column: "type", as: ChatKind.self)
-        // Messages are never removed, only cleared, and seq has no gaps: the count is last_seq.
-        let lastSeq = try chat.decode(column: "last_seq", as: Int.self)
-        let hidden = try chat.decode(column: "hidden", as: Int.self)
-        let total = lastSeq - hidden
-        let visible: SQLQueryString = """
-            m.chat_id = \(bind: chatID)
-            AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.message_id = m.id)
-            """
-        let select = "SELECT \(Message.columns(of: "m", prefix: "")) FROM messages m"
+    /// The statement of a history page: the chat's row (its kind, its last seq and how many of its
+    /// messages the reader hid) when the reader is a member, joined to the page's messages, so
+    /// that a page is one round trip. A chat the reader may not see gives no row.
+    ///
+    /// An offset page is an index range when the reader hid nothing: the message `offset` places
+    /// from the newest then has seq `last_seq - offset`. When they hid some, it skips `offset`
+    /// visible messages instead. Both bounds come from the chat's row, computed once.
+    private static func pageStatement(of chatID: UUID, for viewerID: UUID, _ request: PageRequest) -> SQLQueryString {
+        let range: SQLQueryString
+        let order: SQLQueryString
         switch request.position {
-        case .offset(let offset) where hidden == 0:
-            // Nothing hidden from this viewer: the message `offset` places from the newest has
-            // seq last_seq - offset, so the page is an index range, not a scan past `offset` rows.
-            let rows = try await sql.raw("""
-                \(unsafeRaw: select) WHERE m.chat_id = \(bind: chatID) AND m.seq <= \(bind: lastSeq - offset)
-                ORDER BY m.seq DESC LIMIT \(bind: request.limit)
-                """).all()
-            return (rows, total, offset + rows.count < total, kind)
         case .offset(let offset):
-            let rows = try await sql.raw("""
-                \(unsafeRaw: select) WHERE \(visible) ORDER BY m.seq DESC LIMIT \(bind: request.limit) OFFSET \(bind: offset)
-                """).all()
-            return (rows, total, offset + rows.count < total, kind)
+            range = """
+                AND m.seq <= (SELECT CASE WHEN chat_hidden = 0 THEN chat_last_seq - \(bind: offset) ELSE chat_last_seq END FROM chat)
+                ORDER BY m.seq DESC LIMIT \(bind: request.limit)
+                OFFSET (SELECT CASE WHEN chat_hidden = 0 THEN 0 ELSE \(bind: offset) END FROM chat)
+                """
+            order = "DESC"
         case .before(let seq):
-            let rows = try await sql.raw("""
-                \(unsafeRaw: select) WHERE \(visible) AND m.seq < \(bind: seq) ORDER BY m.seq DESC LIMIT \(bind: request.limit + 1)
-                """).all()
-            return (Array(rows.prefix(request.limit)), total, rows.count > request.limit, kind)
+            range = "AND m.seq < \(bind: seq) ORDER BY m.seq DESC LIMIT \(bind: request.limit + 1)"
+            order = "DESC"
         case .after(let seq):
-            let rows = try await sql.raw("""
-                \(unsafeRaw: select) WHERE \(visible) AND m.seq > \(bind: seq) ORDER BY m.seq ASC LIMIT \(bind: request.limit + 1)
-                """).all()
-            return (Array(rows.prefix(request.limit)), total, rows.count > request.limit, kind)
+            range = "AND m.seq > \(bind: seq) ORDER BY m.seq ASC LIMIT \(bind: request.limit + 1)"
+            order = "ASC"
         }
+        return """
+            WITH chat AS (
+                SELECT c.last_seq AS chat_last_seq, c.type AS chat_type,
+                       (SELECT COUNT(*) FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.chat_id = c.id) AS chat_hidden
+                FROM chats c
+                WHERE c.id = \(bind: chatID)
+                  AND EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id = c.id AND cm.user_id = \(bind: viewerID))
+            )
+            SELECT chat.chat_last_seq, chat.chat_type, chat.chat_hidden, page.*
+            FROM chat LEFT JOIN (
+                SELECT \(unsafeRaw: Message.columns(of: "m", prefix: "")),
+                       EXISTS (SELECT 1 FROM message_reactions r WHERE r.message_id = m.id) AS has_reactions
+                FROM messages m
+                WHERE m.chat_id = \(bind: chatID) AND EXISTS (SELECT 1 FROM chat)
+                  AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = \(bind: viewerID) AND h.message_id = m.id)
+                  \(range)
+            ) page ON TRUE
+            ORDER BY page.seq \(order)
+            """
     }
 
     /// Replaces a message's text and marks it edited, with its `message_edited` update.
