@@ -326,6 +326,7 @@ public struct ChatStore: Sendable {
         _ userID: UUID, from chatID: UUID, kind: ChatKind, at time: Timestamp
     ) async throws -> LoggedUpdates? {
         try await engine.write { sql in
+            try await UpdateLog.lockChatFirst(chatID, on: sql)
             guard let removed = try await sql.raw("""
                 DELETE FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID) RETURNING role
                 """).first()
@@ -360,6 +361,7 @@ public struct ChatStore: Sendable {
         _ role: ChatRole, of userID: UUID, in chatID: UUID, kind: ChatKind, at time: Timestamp
     ) async throws -> LoggedUpdates? {
         try await engine.write { sql in
+            if ChatPolicy.membershipIsSeenByAll(kind: kind) { try await UpdateLog.lockChatFirst(chatID, on: sql) }
             guard try await sql.raw("""
                 UPDATE chat_members SET role = \(bind: role.rawValue)
                 WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID) RETURNING user_id
@@ -388,6 +390,8 @@ public struct ChatStore: Sendable {
         _ chatID: UUID, by userID: UUID, upTo seq: Int64, kind: ChatKind, at time: Timestamp
     ) async throws -> (mark: Int64, updates: LoggedUpdates) {
         try await engine.write { sql in
+            // A read mark in a channel is the reader's own update; elsewhere it is the chat's.
+            if kind != .channel { try await UpdateLog.lockChatFirst(chatID, on: sql) }
             // Only forward, in one statement, so concurrent marks never move it back.
             let moved = try await sql.raw("""
                 UPDATE chat_members SET last_read_seq = \(bind: seq)

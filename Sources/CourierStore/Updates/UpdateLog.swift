@@ -26,6 +26,17 @@ enum UpdateLog {
         return update
     }
 
+    /// Takes the chat's row lock (the one `record` takes) at the start of a transaction that will
+    /// also change a member's row. Sending takes the chat's row, then the sender's; a change that
+    /// took them the other way round (a read mark, a role, leaving) and met a send by the same
+    /// person waited for it while it waited back, until PostgreSQL aborted one of the two (a 500).
+    /// SQLite's write transaction holds the whole database: there it is not needed. On PostgreSQL
+    /// it is the lock an `UPDATE` takes, without writing a new version of the row.
+    static func lockChatFirst(_ chatID: UUID, on sql: any SQLDatabase) async throws {
+        guard sql.dialect.name != "sqlite" else { return }
+        try await sql.raw("SELECT 1 FROM chats WHERE id = \(bind: chatID) FOR NO KEY UPDATE").run()
+    }
+
     /// Stores `update` at the position its caller already took (sending takes `seq` and `pts` in one statement).
     static func insert(_ update: ChatUpdate, on sql: any SQLDatabase) async throws {
         try await sql.raw("""
