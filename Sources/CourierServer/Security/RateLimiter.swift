@@ -12,6 +12,8 @@ public actor RateLimiter {
     private struct Bucket {
         var tokens: Double
         var updated: ContinuousClock.Instant
+        /// When it is full again, and so no different from no bucket at all.
+        var fullAt: ContinuousClock.Instant
     }
 
     public let settings: RateLimitSettings
@@ -24,10 +26,27 @@ public actor RateLimiter {
     /// not answer must not add its timeout to every request.
     private var sharedAwayUntil: ContinuousClock.Instant?
 
+    /// Buckets kept before the full ones are dropped; after a pass, the next waits until the
+    /// count has doubled, so a flood of new keys (a refused token from each of a million
+    /// addresses) costs each request a constant share of the passes, not a pass each.
+    private let bucketsBeforePruning: Int
+    private var nextPruneAt: Int
+    /// Passes over the buckets so far (tests).
+    private(set) var prunePasses = 0
+
     public init(settings: RateLimitSettings, shared: (any SharedRateLimitBuckets)? = nil) {
+        self.init(settings: settings, shared: shared, bucketsBeforePruning: 100_000)
+    }
+
+    init(settings: RateLimitSettings, shared: (any SharedRateLimitBuckets)?, bucketsBeforePruning: Int) {
         self.settings = settings
         self.shared = shared
+        self.bucketsBeforePruning = bucketsBeforePruning
+        self.nextPruneAt = bucketsBeforePruning
     }
+
+    /// How many keys have a bucket (tests).
+    var bucketCount: Int { buckets.count }
 
     /// Takes one event from `key`'s budget, or throws 429 with the seconds until one is free.
     public func take(_ key: String, _ limit: RateLimitSettings.Limit) async throws(CourierError) {
@@ -35,8 +54,14 @@ public actor RateLimiter {
         if try await sharedTake(key, limit, consume: true) { return }
         var bucket = try refilledBucket(key, limit)
         bucket.tokens -= 1
+        bucket.fullAt = bucket.updated + Self.refillTime(of: Double(limit.count) - bucket.tokens, limit)
         buckets[key] = bucket
-        if buckets.count > 100_000 { pruneFullBuckets(now: bucket.updated) }
+        if buckets.count > nextPruneAt { pruneFullBuckets(now: bucket.updated) }
+    }
+
+    /// How long `limit` takes to give back `tokens`.
+    private static func refillTime(of tokens: Double, _ limit: RateLimitSettings.Limit) -> Duration {
+        .milliseconds(Int((tokens * Double(limit.seconds) * 1000 / Double(limit.count)).rounded(.up)))
     }
 
     /// Whether `key` still has budget, without taking any (for "failures so far" checks).
@@ -70,7 +95,7 @@ public actor RateLimiter {
     private func refilledBucket(_ key: String, _ limit: RateLimitSettings.Limit) throws(CourierError) -> Bucket {
         let now = clock.now
         let rate = Double(limit.count) / Double(limit.seconds)
-        var bucket = buckets[key] ?? Bucket(tokens: Double(limit.count), updated: now)
+        var bucket = buckets[key] ?? Bucket(tokens: Double(limit.count), updated: now, fullAt: now)
         let elapsed = now - bucket.updated
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         bucket.tokens = min(Double(limit.count), bucket.tokens + seconds * rate)
@@ -119,7 +144,11 @@ public actor RateLimiter {
         premium[userID] = nil
     }
 
+    /// Drops the buckets that are full again (each limit's own time: a window longer than an hour
+    /// keeps its count), and sets when the next pass is due.
     private func pruneFullBuckets(now: ContinuousClock.Instant) {
-        buckets = buckets.filter { now - $0.value.updated < .seconds(3600) }
+        prunePasses += 1
+        buckets = buckets.filter { $0.value.fullAt > now }
+        nextPruneAt = max(bucketsBeforePruning, 2 * buckets.count)
     }
 }
