@@ -30,4 +30,14 @@ import Testing
         #expect(await limiter.bucketCount == 2, "the long window's bucket and the last one")
         await #expect(throws: CourierError.self) { try await limiter.take("long", long) }
     }
+
+    /// A window of any length the settings accept (up to `Int.max` seconds) refuses without
+    /// overflowing: the second take crashed the server before.
+    @Test func anEndlessWindowRefusesWithoutOverflowing() async throws {
+        let limiter = RateLimiter(settings: Self.settings, shared: nil, bucketsBeforePruning: 100)
+        let endless = RateLimitSettings.Limit(1, per: Int.max)
+        try await limiter.take("endless", endless)
+        await #expect(throws: CourierError.self) { try await limiter.take("endless", endless) }
+        await #expect(throws: CourierError.self) { try await limiter.check("endless", endless) }
+    }
 }

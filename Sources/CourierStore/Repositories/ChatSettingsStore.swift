@@ -19,8 +19,9 @@ public struct ChatSettingsStore: Sendable {
         _ chatID: UUID, for userID: UUID, at time: Timestamp, _ change: @escaping @Sendable (inout ChatListSettings) throws -> Void
     ) async throws -> (settings: ChatListSettings, update: AccountUpdate?) {
         try await engine.write { sql in
-            // The person's row: two changes at once count their pinned chats one after the other.
-            try await sql.raw("UPDATE users SET last_pts = last_pts WHERE id = \(bind: userID)").run()
+            // The person's row first: two changes at once count their pinned chats one after the
+            // other (SQLite's write transaction does that by itself).
+            try await UpdateLog.lockPeopleFirst([userID], on: sql)
             guard let row = try await sql.raw("""
                 SELECT pinned_at, muted_until, archived FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID)
                 """).first()
@@ -62,6 +63,7 @@ public struct ChatSettingsStore: Sendable {
         guard isMember else { throw CourierError.notFound("chat") }
         let sealed = try await keyring.seal(draft, Self.draftContext(chatID, userID))
         return try await engine.write { sql in
+            try await UpdateLog.lockPeopleFirst([userID], on: sql)
             guard let row = try await sql.raw("""
                 SELECT draft FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID)
                 """).first()

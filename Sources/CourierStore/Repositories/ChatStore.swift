@@ -289,6 +289,9 @@ public struct ChatStore: Sendable {
         _ userIDs: [UUID], to chatID: UUID, role: ChatRole, limit: Int?, kind: ChatKind, at time: Timestamp
     ) async throws -> (added: [UUID], memberCount: Int, updates: LoggedUpdates) {
         try await engine.write { sql in
+            // The chat's row first: two additions of the same person wait for each other, and the
+            // second finds the first's member row instead of inserting it again (a 500).
+            try await UpdateLog.lockChatFirst(chatID, on: sql)
             var added: [UUID] = []
             var logged = LoggedUpdates()
             for id in UpdateLog.lockOrder(userIDs) {
@@ -327,6 +330,7 @@ public struct ChatStore: Sendable {
     ) async throws -> LoggedUpdates? {
         try await engine.write { sql in
             try await UpdateLog.lockChatFirst(chatID, on: sql)
+            try await UpdateLog.lockPeopleFirst(try await Self.loggedForRemoval(of: userID, from: chatID, kind: kind, on: sql), on: sql)
             guard let removed = try await sql.raw("""
                 DELETE FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID) RETURNING role
                 """).first()
@@ -344,10 +348,7 @@ public struct ChatStore: Sendable {
             }
             logged = logged + (try await UpdateLog.recordMembership(.memberRemoved, of: userID, in: chatID, chatKind: kind, at: time, on: sql))
             if try removed.decode(column: "role", as: String.self) == ChatRole.owner.rawValue,
-               let heir = try await sql.raw("""
-                   SELECT user_id FROM chat_members WHERE chat_id = \(bind: chatID)
-                   ORDER BY CASE role WHEN 'admin' THEN 0 WHEN 'member' THEN 1 ELSE 2 END, joined_at, user_id LIMIT 1
-                   """).first()?.decode(column: "user_id", as: UUID.self) {
+               let heir = try await Self.heir(of: chatID, after: userID, on: sql) {
                 try await sql.raw("UPDATE chat_members SET role = 'owner' WHERE chat_id = \(bind: chatID) AND user_id = \(bind: heir)").run()
                 try await sql.raw("UPDATE chats SET owner_id = \(bind: heir) WHERE id = \(bind: chatID)").run()
                 logged = logged + (try await UpdateLog.recordMembership(.roleChanged, of: heir, in: chatID, chatKind: kind, role: .owner, at: time, on: sql))
@@ -356,12 +357,38 @@ public struct ChatStore: Sendable {
         }
     }
 
+    /// The people whose rows removing `userID` writes to: theirs (`chat_left`), and in a channel
+    /// its owner and admins and, when the owner leaves, the heir (`member_removed`, `role_changed`).
+    private static func loggedForRemoval(of userID: UUID, from chatID: UUID, kind: ChatKind, on sql: any SQLDatabase) async throws -> [UUID] {
+        guard !ChatPolicy.membershipIsSeenByAll(kind: kind) else { return [userID] }
+        let managers = try await UpdateLog.channelManagers(of: chatID, on: sql)
+        var people = [userID] + managers
+        let isOwner = try await sql.raw("""
+            SELECT 1 AS present FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID) AND role = 'owner'
+            """).first() != nil
+        if isOwner, let heir = try await heir(of: chatID, after: userID, on: sql) { people.append(heir) }
+        return people
+    }
+
+    /// Who becomes owner when `leaver` (the owner) leaves: the longest-standing admin, else member.
+    private static func heir(of chatID: UUID, after leaver: UUID, on sql: any SQLDatabase) async throws -> UUID? {
+        try await sql.raw("""
+            SELECT user_id FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id <> \(bind: leaver)
+            ORDER BY CASE role WHEN 'admin' THEN 0 WHEN 'member' THEN 1 ELSE 2 END, joined_at, user_id LIMIT 1
+            """).first()?.decode(column: "user_id", as: UUID.self)
+    }
+
     /// Changes a member's role; returns its `role_changed` updates, nil when they are not a member.
     public func setRole(
         _ role: ChatRole, of userID: UUID, in chatID: UUID, kind: ChatKind, at time: Timestamp
     ) async throws -> LoggedUpdates? {
         try await engine.write { sql in
-            if ChatPolicy.membershipIsSeenByAll(kind: kind) { try await UpdateLog.lockChatFirst(chatID, on: sql) }
+            if ChatPolicy.membershipIsSeenByAll(kind: kind) {
+                try await UpdateLog.lockChatFirst(chatID, on: sql)
+            } else {
+                // Logged in the rows of the channel's owner and admins and of the member.
+                try await UpdateLog.lockPeopleFirst(try await UpdateLog.channelManagers(of: chatID, on: sql) + [userID], on: sql)
+            }
             guard try await sql.raw("""
                 UPDATE chat_members SET role = \(bind: role.rawValue)
                 WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID) RETURNING user_id
@@ -391,7 +418,11 @@ public struct ChatStore: Sendable {
     ) async throws -> (mark: Int64, updates: LoggedUpdates) {
         try await engine.write { sql in
             // A read mark in a channel is the reader's own update; elsewhere it is the chat's.
-            if kind != .channel { try await UpdateLog.lockChatFirst(chatID, on: sql) }
+            if kind == .channel {
+                try await UpdateLog.lockPeopleFirst([userID], on: sql)
+            } else {
+                try await UpdateLog.lockChatFirst(chatID, on: sql)
+            }
             // Only forward, in one statement, so concurrent marks never move it back.
             let moved = try await sql.raw("""
                 UPDATE chat_members SET last_read_seq = \(bind: seq)

@@ -26,15 +26,35 @@ enum UpdateLog {
         return update
     }
 
-    /// Takes the chat's row lock (the one `record` takes) at the start of a transaction that will
-    /// also change a member's row. Sending takes the chat's row, then the sender's; a change that
-    /// took them the other way round (a read mark, a role, leaving) and met a send by the same
-    /// person waited for it while it waited back, until PostgreSQL aborted one of the two (a 500).
-    /// SQLite's write transaction holds the whole database: there it is not needed. On PostgreSQL
-    /// it is the lock an `UPDATE` takes, without writing a new version of the row.
+    /// Row locks are taken in one order on PostgreSQL: a chat's row, then people's rows (in
+    /// `lockOrder`), then member rows. Sending takes the chat's row, then the sender's member row;
+    /// a change to one's chat settings takes the person's row, then their member row. A change
+    /// that took them the other way round (a read mark, a role, leaving, a draft) and met one of
+    /// those by the same person waited for it while it waited back, until PostgreSQL aborted one
+    /// of the two (a 500). Transactions that take one of these late take it first instead.
+    ///
+    /// SQLite's write transaction holds the whole database: there these take nothing. On
+    /// PostgreSQL each is the lock an `UPDATE` takes, without writing a new version of the row.
     static func lockChatFirst(_ chatID: UUID, on sql: any SQLDatabase) async throws {
         guard sql.dialect.name != "sqlite" else { return }
         try await sql.raw("SELECT 1 FROM chats WHERE id = \(bind: chatID) FOR NO KEY UPDATE").run()
+    }
+
+    /// Takes these people's row locks (the ones `record(_:for:…)` takes), in `lockOrder`, before
+    /// any member row (see `lockChatFirst`).
+    static func lockPeopleFirst(_ userIDs: [UUID], on sql: any SQLDatabase) async throws {
+        guard sql.dialect.name != "sqlite" else { return }
+        for id in lockOrder(userIDs) {
+            try await sql.raw("SELECT 1 FROM users WHERE id = \(bind: id) FOR NO KEY UPDATE").run()
+        }
+    }
+
+    /// Who a membership change of `subject` in a channel is logged for (its owner and admins, and
+    /// the subject): `recordMembership` writes to their rows.
+    static func channelManagers(of chatID: UUID, on sql: any SQLDatabase) async throws -> [UUID] {
+        try await sql.raw("""
+            SELECT user_id FROM chat_members WHERE chat_id = \(bind: chatID) AND role IN ('owner', 'admin')
+            """).all().map { try $0.decode(column: "user_id", as: UUID.self) }
     }
 
     /// Stores `update` at the position its caller already took (sending takes `seq` and `pts` in one statement).
@@ -91,9 +111,7 @@ enum UpdateLog {
         case .memberRemoved: .memberRemoved
         default: .roleChanged
         }
-        let managers = try await sql.raw("""
-            SELECT user_id FROM chat_members WHERE chat_id = \(bind: chatID) AND role IN ('owner', 'admin')
-            """).all().map { try $0.decode(column: "user_id", as: UUID.self) }
+        let managers = try await channelManagers(of: chatID, on: sql)
         var logged = LoggedUpdates()
         for person in lockOrder(managers + [subject]) {
             logged.account.append(try await record(
