@@ -21,7 +21,7 @@ public struct ChatSettingsStore: Sendable {
         try await engine.write { sql in
             // The person's row first: two changes at once count their pinned chats one after the
             // other (SQLite's write transaction does that by itself).
-            try await UpdateLog.lockPeopleFirst([userID], on: sql)
+            try await UpdateLog.lockPeopleFirst(on: sql) { [userID] }
             guard let row = try await sql.raw("""
                 SELECT pinned_at, muted_until, archived FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID)
                 """).first()
@@ -63,7 +63,7 @@ public struct ChatSettingsStore: Sendable {
         guard isMember else { throw CourierError.notFound("chat") }
         let sealed = try await keyring.seal(draft, Self.draftContext(chatID, userID))
         return try await engine.write { sql in
-            try await UpdateLog.lockPeopleFirst([userID], on: sql)
+            try await UpdateLog.lockPeopleFirst(on: sql) { [userID] }
             guard let row = try await sql.raw("""
                 SELECT draft FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID)
                 """).first()

@@ -330,7 +330,7 @@ public struct ChatStore: Sendable {
     ) async throws -> LoggedUpdates? {
         try await engine.write { sql in
             try await UpdateLog.lockChatFirst(chatID, on: sql)
-            try await UpdateLog.lockPeopleFirst(try await Self.loggedForRemoval(of: userID, from: chatID, kind: kind, on: sql), on: sql)
+            try await UpdateLog.lockPeopleFirst(on: sql) { try await Self.loggedForRemoval(of: userID, from: chatID, kind: kind, on: sql) }
             guard let removed = try await sql.raw("""
                 DELETE FROM chat_members WHERE chat_id = \(bind: chatID) AND user_id = \(bind: userID) RETURNING role
                 """).first()
@@ -387,7 +387,7 @@ public struct ChatStore: Sendable {
                 try await UpdateLog.lockChatFirst(chatID, on: sql)
             } else {
                 // Logged in the rows of the channel's owner and admins and of the member.
-                try await UpdateLog.lockPeopleFirst(try await UpdateLog.channelManagers(of: chatID, on: sql) + [userID], on: sql)
+                try await UpdateLog.lockPeopleFirst(on: sql) { try await UpdateLog.channelManagers(of: chatID, on: sql) + [userID] }
             }
             guard try await sql.raw("""
                 UPDATE chat_members SET role = \(bind: role.rawValue)
@@ -419,7 +419,7 @@ public struct ChatStore: Sendable {
         try await engine.write { sql in
             // A read mark in a channel is the reader's own update; elsewhere it is the chat's.
             if kind == .channel {
-                try await UpdateLog.lockPeopleFirst([userID], on: sql)
+                try await UpdateLog.lockPeopleFirst(on: sql) { [userID] }
             } else {
                 try await UpdateLog.lockChatFirst(chatID, on: sql)
             }

@@ -40,17 +40,18 @@ enum UpdateLog {
         try await sql.raw("SELECT 1 FROM chats WHERE id = \(bind: chatID) FOR NO KEY UPDATE").run()
     }
 
-    /// Takes these people's row locks (the ones `record(_:for:…)` takes), in `lockOrder`, before
-    /// any member row (see `lockChatFirst`).
-    static func lockPeopleFirst(_ userIDs: [UUID], on sql: any SQLDatabase) async throws {
+    /// Takes the row locks of the people `whom` names (the ones `record(_:for:…)` takes), in
+    /// `lockOrder`, before any member row (see `lockChatFirst`). `whom` is only asked on
+    /// PostgreSQL: finding them may take statements SQLite does not need.
+    static func lockPeopleFirst(on sql: any SQLDatabase, _ whom: () async throws -> [UUID]) async throws {
         guard sql.dialect.name != "sqlite" else { return }
-        for id in lockOrder(userIDs) {
+        for id in lockOrder(try await whom()) {
             try await sql.raw("SELECT 1 FROM users WHERE id = \(bind: id) FOR NO KEY UPDATE").run()
         }
     }
 
-    /// Who a membership change of `subject` in a channel is logged for (its owner and admins, and
-    /// the subject): `recordMembership` writes to their rows.
+    /// The owner and admins of a channel: a membership change there is logged in their rows (and
+    /// the subject's; `recordMembership`).
     static func channelManagers(of chatID: UUID, on sql: any SQLDatabase) async throws -> [UUID] {
         try await sql.raw("""
             SELECT user_id FROM chat_members WHERE chat_id = \(bind: chatID) AND role IN ('owner', 'admin')
