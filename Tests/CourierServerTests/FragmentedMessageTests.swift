@@ -3,10 +3,12 @@ import CourierServer
 import Foundation
 import Testing
 
-/// A client's messages as the gateway reads them: fragments joined into one message, and the
-/// connection closed with WebSocket's own code when they break the rules.
+/// A client's frames as the gateway reads them (`WebSocketReader`): fragments joined into one
+/// message, pings and closes answered, and the connection closed with WebSocket's own code when
+/// they break the rules.
 @Suite struct FragmentedMessageTests {
-    private static let textOpcode: UInt8 = 0x1, continuation: UInt8 = 0x0
+    private static let textOpcode: UInt8 = 0x1, binaryOpcode: UInt8 = 0x2, continuation: UInt8 = 0x0
+    private static let closeOpcode: UInt8 = 0x8, pingOpcode: UInt8 = 0x9, pongOpcode: UInt8 = 0xA
 
     private static func closeCode(_ frames: [RawHTTP.ServerFrame]) -> UInt16? {
         frames.lazy.compactMap(\.closeCode).first
@@ -54,6 +56,42 @@ import Testing
             try RawHTTP.sendFrame(socket, opcode: Self.continuation, fin: true, Array("stray".utf8))
             let frames = try await RawHTTP.readFrames(socket, timeoutSeconds: 10) { Self.closeCode($0) != nil }
             #expect(Self.closeCode(frames) == 1002)
+            try await waitUntil("its place given back") { await services.registry.count == 0 }
+        }
+    }
+
+    @Test func anUnmaskedFrameClosesWith1002() async throws {
+        try await withLiveServer(.sqlite) { client, services in
+            let alice = try await client.signUp("alice_1")
+            let socket = try await RawHTTP.openSilentWebSocket(port: try Live.port(client), path: "/ws?token=\(alice.token)")
+            defer { RawHTTP.close(socket) }
+            try await waitUntil("the connection admitted") { await services.registry.count == 1 }
+            try RawHTTP.sendFrame(socket, opcode: Self.textOpcode, fin: true, masked: false, Array(#"{"type":"ping","ref":"u-1"}"#.utf8))
+            let frames = try await RawHTTP.readFrames(socket, timeoutSeconds: 10)
+            #expect(Self.closeCode(frames) == 1002)
+            #expect(!frames.contains { $0.opcode == Self.textOpcode }, "the unmasked frame was not handled")
+            try await waitUntil("its place given back") { await services.registry.count == 0 }
+        }
+    }
+
+    /// A ping is answered with its payload; a binary message with an error; the client's close with
+    /// its own code, and the connection then ends.
+    @Test func pingsBinaryAndTheClientsCloseAreAnswered() async throws {
+        try await withLiveServer(.sqlite) { client, services in
+            let alice = try await client.signUp("alice_1")
+            let socket = try await RawHTTP.openSilentWebSocket(port: try Live.port(client), path: "/ws?token=\(alice.token)")
+            defer { RawHTTP.close(socket) }
+            try RawHTTP.sendFrame(socket, opcode: Self.pingOpcode, fin: true, Array("hello".utf8))
+            try RawHTTP.sendFrame(socket, opcode: Self.binaryOpcode, fin: true, [1, 2, 3])
+            let answered = try await RawHTTP.readFrames(socket, timeoutSeconds: 10) { frames in
+                frames.contains { $0.opcode == Self.pongOpcode } && frames.contains { $0.opcode == Self.textOpcode }
+            }
+            #expect(answered.first { $0.opcode == Self.pongOpcode }?.payload == Array("hello".utf8))
+            let error = try #require(answered.first { $0.opcode == Self.textOpcode })
+            #expect(String(decoding: error.payload, as: UTF8.self).contains("invalid_frame"))
+            try RawHTTP.sendFrame(socket, opcode: Self.closeOpcode, fin: true, [0x0F, 0xA0])  // 4000
+            let closing = try await RawHTTP.readFrames(socket, timeoutSeconds: 10)
+            #expect(Self.closeCode(closing) == 4000)
             try await waitUntil("its place given back") { await services.registry.count == 0 }
         }
     }

@@ -1,22 +1,18 @@
 import CourierCore
 import Hummingbird
 import HummingbirdAuth
-import HummingbirdWebSocket
 import NIOCore
 
 /// The request context of every route: the request's logger and id, the peer address, and the
 /// signed-in user once the token authenticator has found one.
-public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext, WebSocketRequestContext {
+public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: AuthenticatedUser?
     public let remoteAddress: SocketAddress?
     /// The client's IP address: the peer's, or the one a trusted proxy forwarded.
     public var clientAddress: String?
-    /// Where Hummingbird keeps an accepted upgrade's handler (see `WebSocketUpgradeSlot`).
-    public var webSocket: WebSocketHandlerReference<AppRequestContext> { webSocketSlot.reference }
+    /// Where the `/ws` route leaves an accepted upgrade (see `WebSocketUpgradeSlot`).
     let webSocketSlot: WebSocketUpgradeSlot
-    /// The connection the request came on (a refused WebSocket upgrade writes its answer there).
-    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -24,7 +20,6 @@ public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext
         self.remoteAddress = source.channel.remoteAddress
         self.clientAddress = source.channel.remoteAddress?.ipAddress
         self.webSocketSlot = WebSocketUpgradeSlot()
-        self.channel = source.channel
     }
 
     /// JSON bodies larger than this are refused with 413 before they are parsed.
@@ -33,13 +28,6 @@ public struct AppRequestContext: AuthRequestContext, RemoteAddressRequestContext
     /// Answers are written by the streaming encoder (a history page's JSON took a quarter of its
     /// CPU through Foundation's `JSONEncoder`).
     public var responseEncoder: StreamingJSONResponseEncoder { StreamingJSONResponseEncoder() }
-
-    /// Lets go of the WebSocket handler Hummingbird stores for this upgrade when the connection
-    /// closes: the store is a reference cycle that otherwise keeps the connection forever.
-    func releaseWebSocketHandlerOnClose() {
-        let slot = webSocketSlot
-        channel.closeFuture.whenComplete { _ in slot.release() }
-    }
 }
 
 /// The context of routes that require a signed-in user. Handlers receive `user` as a fact the

@@ -3,7 +3,7 @@ import CourierRealtime
 import CourierRedis
 import CourierStore
 import Hummingbird
-import HummingbirdWebSocket
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -78,14 +78,19 @@ public func buildApplication(
     let router = buildRouter(
         services: services, allowedOrigins: allowedOrigins, https: https, webClient: webClient, trustedProxies: trustedProxies, metricsToken: metricsToken
     )
-    // Pings come from each socket's `HeartbeatHandler` (an event-loop timer), not from a task per
-    // socket as Hummingbird's auto-ping would.
-    let webSocket = WebSocketServerConfiguration(maxFrameSize: services.gateway.maxFrameBytes, autoPing: .disabled)
+    let gateway = WebSocketGateway(services: services, registry: services.registry, configuration: services.gateway)
+    let upgradeResponder = router.buildResponder()
     return Application(
         router: router,
-        // A connection that stops sending (before its request is whole: a stalled upload part, a
-        // slow-loris) is closed after a minute instead of holding its resources for good.
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(http1: .init(idleTimeout: .seconds(60)), ws: webSocket)),
+        // WebSockets are NIO handlers once admitted (`HTTPAndWebSocketChannel`). A connection that
+        // stops sending before its request is whole (a stalled upload part, a slow-loris) is closed
+        // after a minute instead of holding its resources for good.
+        server: HTTPServerBuilder { responder in
+            HTTPAndWebSocketChannel(
+                responder: responder, upgradeResponder: upgradeResponder, maxFrameSize: services.gateway.maxFrameBytes,
+                idleTimeout: .seconds(60), start: gateway.start
+            )
+        },
         configuration: .init(address: .hostname(host, port: port), serverName: "Courier"),
         services: services.backgroundServices(logger: logger),
         logger: logger

@@ -1,70 +1,36 @@
 import Hummingbird
-import HummingbirdWebSocket
-import NIOCore
+import Logging
 import Synchronization
 
-/// Where Hummingbird keeps the WebSocket handler of an accepted upgrade, for one request, and
-/// lets it go when the connection closes.
-///
-/// Hummingbird's `router.ws` stores the handler together with a copy of the request context, in
-/// the context's own `webSocket` reference: the context holds the box that holds the context, a
-/// cycle nothing breaks. Every WebSocket connection ever opened stayed allocated with its channel,
-/// receive buffer and logger (about 4.5 KB each, found with heaptrack after thousands of closed
-/// sockets). The slot creates the box only when the router asks for it (an upgrade request) and
-/// drops it when the connection closes (`AppRequestContext.releaseWebSocketHandlerOnClose`), by
-/// which time Hummingbird has long read it.
-final class WebSocketUpgradeSlot: Sendable {
-    private enum State {
-        case empty
-        case holding(WebSocketHandlerReference<AppRequestContext>)
-        /// The connection closed: anything stored from now on goes into a box nobody keeps.
-        case released
-    }
+/// An upgrade the router accepted: the request it came with and its logger (whose request id
+/// names the connection in every line).
+struct WebSocketUpgrade: Sendable {
+    let request: Request
+    let logger: Logger
+}
 
-    private let state = Mutex(State.empty)
+/// Where the router's `/ws` route leaves an accepted upgrade for the connection it came on.
+///
+/// `HTTPAndWebSocketChannel` gives each upgrade request a context with a fresh slot, runs the
+/// router, and takes what the route left: an accepted upgrade makes the connection a WebSocket,
+/// anything else is answered with the router's response. The slot holds the request, never the
+/// context (a context holding itself through its slot would never be freed, which is how
+/// Hummingbird's own `router.ws` kept every closed connection).
+final class WebSocketUpgradeSlot: Sendable {
+    private let upgrade = Mutex<WebSocketUpgrade?>(nil)
 
     init() {}
 
-    /// The box Hummingbird stores the handler in and reads it back from (the same one every time
-    /// until the slot is released).
-    var reference: WebSocketHandlerReference<AppRequestContext> {
-        state.withLock { state in
-            switch state {
-            case .empty:
-                let reference = WebSocketHandlerReference<AppRequestContext>()
-                state = .holding(reference)
-                return reference
-            case .holding(let reference):
-                return reference
-            case .released:
-                return WebSocketHandlerReference<AppRequestContext>()
-            }
+    /// Marks the request's upgrade as accepted.
+    func accept(_ upgrade: WebSocketUpgrade) {
+        self.upgrade.withLock { $0 = upgrade }
+    }
+
+    /// The accepted upgrade, once; nil when the route did not accept one.
+    func take() -> WebSocketUpgrade? {
+        upgrade.withLock { upgrade in
+            defer { upgrade = nil }
+            return upgrade
         }
-    }
-
-    /// Drops the box, and with it the handler and the copy of the context it holds.
-    func release() {
-        state.withLock { $0 = .released }
-    }
-
-    /// Whether the box is held (tests).
-    var isHolding: Bool {
-        state.withLock { if case .holding = $0 { true } else { false } }
-    }
-}
-
-extension Router where Context == AppRequestContext {
-    /// `router.ws`, without its leak: an accepted upgrade releases Hummingbird's stored handler
-    /// when its connection closes (see `WebSocketUpgradeSlot`). Every WebSocket route uses this.
-    func webSocket(
-        _ path: RouterPath,
-        shouldUpgrade: @Sendable @escaping (Request, AppRequestContext) async throws -> RouterShouldUpgrade,
-        onUpgrade handler: @escaping WebSocketDataHandler<WebSocketRouterContext<AppRequestContext>>
-    ) {
-        ws(path, shouldUpgrade: { request, context in
-            let answer = try await shouldUpgrade(request, context)
-            if case .upgrade = answer { context.releaseWebSocketHandlerOnClose() }
-            return answer
-        }, onUpgrade: handler)
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdAuth
-import HummingbirdWebSocket
+import NIOWebSocket
 import Logging
 import NIOCore
 
@@ -26,38 +26,36 @@ struct WebSocketGateway: Sendable {
         self.presence = services.presence
     }
 
+    /// `GET /ws`: accepts the upgrade (the connection, `HTTPAndWebSocketChannel`, then becomes a
+    /// WebSocket and `start` admits it), or answers why not.
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.webSocket("ws", shouldUpgrade: shouldUpgrade, onUpgrade: run)
+        router.get("ws") { request, context -> Response in
+            try await shouldUpgrade(request: request, context: context)
+            context.webSocketSlot.accept(WebSocketUpgrade(request: request, logger: context.logger))
+            return Response(status: .ok)
+        }
     }
 
     /// Refuses the upgrade for a missing or dead token (401 `unauthorized`, `token_invalid`,
     /// `token_expired`, `session_revoked`), too many upgrades (429), a user at their connection
-    /// limit (429) and a full node (503), each with the JSON error body a REST call would get.
+    /// limit (429) and a full node (503), with the JSON error body a REST call would get.
     ///
-    /// Nothing is reserved here: the place is taken when the session starts (`run`), so a client that
-    /// vanishes mid-handshake holds nothing.
-    @Sendable func shouldUpgrade(request: Request, context: AppRequestContext) async throws -> RouterShouldUpgrade {
-        do {
-            let user = try await authenticate(request, from: context).user
-            let isUpgrade = request.headers[.upgrade]?.lowercased() == "websocket"
-            if isUpgrade {
-                try await services.limiter.take("ws-upgrade:\(user.userID)", services.limiter.settings.webSocketUpgradesPerUser)
-            }
-            switch await registry.room(for: user.userID) {
-            case .nodeFull: throw Self.nodeFull
-            case .draining: throw Self.draining
-            case .userFull: throw Self.userFull(configuration.maxConnectionsPerUser)
-            case .admitted: break
-            }
-            guard isUpgrade else {
-                throw CourierError(.badRequest, code: "upgrade_required", message: "Connect with a WebSocket client.")
-            }
-            return .upgrade([:])
-        } catch {
-            if request.headers[.upgrade] != nil {
-                await UpgradeRefusalHandler.install(ErrorMapper.courierError(for: error, logger: context.logger), requestID: context.id, on: context.channel)
-            }
-            throw error
+    /// Nothing is reserved here: the place is taken when the session starts (`start`), so a client
+    /// that vanishes mid-handshake holds nothing.
+    func shouldUpgrade(request: Request, context: AppRequestContext) async throws {
+        let user = try await authenticate(request, from: context).user
+        let isUpgrade = request.headers[.upgrade]?.lowercased() == "websocket"
+        if isUpgrade {
+            try await services.limiter.take("ws-upgrade:\(user.userID)", services.limiter.settings.webSocketUpgradesPerUser)
+        }
+        switch await registry.room(for: user.userID) {
+        case .nodeFull: throw Self.nodeFull
+        case .draining: throw Self.draining
+        case .userFull: throw Self.userFull(configuration.maxConnectionsPerUser)
+        case .admitted: break
+        }
+        guard isUpgrade else {
+            throw CourierError(.badRequest, code: "upgrade_required", message: "Connect with a WebSocket client.")
         }
     }
 
@@ -77,27 +75,19 @@ struct WebSocketGateway: Sendable {
     }
 
 
-    /// A connection admitted to this node, with what serving it needs.
-    private struct Admitted: Sendable {
-        let connection: DeviceConnection
-        let session: GatewaySession
-        let logger: Logger
+    /// Admits a socket the router accepted, in the connection's task, and hands it to its
+    /// handlers: after this no task serves it until the client sends something (`WebSocketInbox`).
+    @Sendable func start(_ upgrade: WebSocketUpgrade, inbox: WebSocketInbox, channel: any Channel) async {
+        // The deep work (the token, the place, the session, presence) runs in a child task, whose
+        // memory is given back once it is done; the connection's task ends right after.
+        await inChildTask { await self.admit(upgrade, inbox: inbox, channel: channel) }
     }
 
-    @Sendable func run(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<AppRequestContext>
-    ) async throws {
-        // Everything before the connection's life (the token, the place, the heartbeat, the session,
-        // presence) runs in a child task, whose memory is given back once it is done: the task of
-        // the connection keeps only what serving it needs, for as long as it is open.
-        guard let admitted = try await inChildTask({ try await self.admit(context, outbound: outbound) }) else { return }
-        try await serve(admitted, inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
-    }
-
-    /// Takes a place for the connection and readies it; nil (after closing the socket with the
-    /// reason) when it may not open. Once a place is taken nothing throws: the caller gives it back.
-    private func admit(_ context: WebSocketRouterContext<AppRequestContext>, outbound: WebSocketOutboundWriter) async throws -> Admitted? {
-        let request = context.request
+    /// Takes a place for the connection and readies it, or closes the socket with the reason it
+    /// may not open. Once a place is taken, the socket's close gives it back.
+    private func admit(_ upgrade: WebSocketUpgrade, inbox: WebSocketInbox, channel: any Channel) async {
+        let request = upgrade.request
+        let logger = upgrade.logger
         // Who the connection is for, from the token's signature alone: the place is taken first, and
         // the session checked after, so a sign-out published in between is not missed (below).
         let token = Self.token(in: request) ?? ""
@@ -106,9 +96,7 @@ struct WebSocketGateway: Sendable {
             claimed = try await services.auth.tokens.verifyAccessToken(token)
         } catch {
             // Checked moments ago by `shouldUpgrade`: only an expiry in between lands here.
-            let reason = ConnectionCloseReason.refusedToken(code: error.code)
-            try await outbound.close(.unknown(reason.code), reason: reason.reason)
-            return nil
+            return Self.refuse(channel, .refusedToken(code: error.code))
         }
         let user = claimed.user
         let connection = DeviceConnection(
@@ -120,18 +108,26 @@ struct WebSocketGateway: Sendable {
         let resuming = ["1", "true"].contains(request.uri.queryParameters.get("resume") ?? "")
         if resuming { connection.holdLiveFrames() }
         guard case .admitted(let isFirst) = await registry.admit(connection, expiresAt: claimed.expiresAt) else {
-            let reason = ConnectionCloseReason.tryAgainLater
-            try await outbound.close(.unknown(reason.code), reason: reason.reason)
-            return nil
+            return Self.refuse(channel, .tryAgainLater)
+        }
+        // From here the place is the socket's: its close gives it back, however it comes.
+        let registry = self.registry
+        let presence = self.presence
+        channel.closeFuture.whenComplete { _ in
+            connection.finish()
+            Task {
+                let wasLast = await registry.unregister(connection)
+                await presence.disconnected(connection, wasLastHere: wasLast)
+            }
         }
         do {
-            try await FrameWriterHandler.install(for: connection, on: context.requestContext.channel, pingInterval: configuration.pingInterval) {
+            try await FrameWriterHandler.install(for: connection, on: channel, pingInterval: configuration.pingInterval) {
                 connection.close(.pingTimeout)
             }
         } catch {
-            // The channel closed already (the reader ends at once), or its pipeline is not the one
-            // Hummingbird builds: a socket that cannot be written to or pinged is refused.
-            context.logger.warning("could not start the writer of a connection", metadata: ["error": "\(error)"])
+            // The channel closed already, or its pipeline is not the one this gateway builds: a
+            // socket that cannot be written to or pinged is refused.
+            if channel.isActive { logger.warning("could not start the writer of a connection", metadata: ["error": "\(error)"]) }
             // Nothing will write what was queued meanwhile: dropped, so the close frame goes out.
             connection.attachWriter { while connection.takeFrame() != nil {} }
             connection.close(.tryAgainLater)
@@ -153,73 +149,61 @@ struct WebSocketGateway: Sendable {
             connection.close(.tryAgainLater)
         }
         await presence.connected(connection, isFirstHere: isFirst)
-        // The upgrade request's logger: its request id names the connection in every line, and it
-        // shares the request's metadata instead of holding a copy per socket.
-        let logger = context.logger
         let session = GatewaySession(
             user: user, connection: connection, services: services, presence: presence,
             typingInterval: configuration.typingInterval, logger: logger
         )
-        return Admitted(connection: connection, session: session, logger: logger)
+        connection.onClose { reason in Self.closing(channel, for: reason, connection: connection, logger: logger) }
+        inbox.attach { message in await Self.handle(message, session: session, connection: connection) }
     }
 
-    /// Serves an admitted connection until it ends, in the connection's own task (Hummingbird's,
-    /// which runs this handler): it reads the client's frames. It is the one task an open socket
-    /// has: frames are written by the socket's `FrameWriterHandler` and pings sent by its
-    /// `HeartbeatHandler`, on its event loop; a close by the server starts what ends it (`closing`).
-    private func serve(_ admitted: Admitted, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
-        let connection = admitted.connection
-        let session = admitted.session
-        let logger = admitted.logger
-        let registry = self.registry
-        let presence = self.presence
-        defer {
-            connection.finish()
-            Task {
-                let wasLast = await registry.unregister(connection)
-                await presence.disconnected(connection, wasLastHere: wasLast)
-            }
-            if connection.closeReason != nil {
-                // The server ended it and the client did not follow: reset the TCP connection, so
-                // that neither its descriptor nor what is still unsent (a client that stopped
-                // reading) stays.
-                Self.reset(channel)
-            }
+    /// Handles one client message (in the inbox's task, one at a time per socket).
+    private static func handle(_ message: ClientMessage, session: GatewaySession, connection: DeviceConnection) async {
+        // Once the server has ended the connection, nothing the client still sends counts.
+        if connection.closeReason != nil { return }
+        guard case .text(let text) = message else {
+            connection.send(ServerFrame.text(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "Frames are JSON text."))))
+            return
         }
-        connection.onClose { reason in Self.closing(channel, for: reason, outbound: outbound, connection: connection, logger: logger) }
-        for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
-            // Once the server has ended the connection, nothing the client still sends counts (the
-            // loop goes on until the client answers the close, or the close's grace is over).
-            if connection.closeReason != nil { continue }
-            guard case .text(let text) = message else {
-                connection.send(ServerFrame.text(ServerFrame.Error(ref: nil, error: .init(code: "invalid_frame", message: "Frames are JSON text."))))
-                continue
-            }
-            // A draining node answers the frames in hand, then closes. Frames that come after go
-            // unanswered: clients send what was not acknowledged again after reconnecting (the
-            // same client_msg_id never makes a second message).
-            guard connection.beginHandling() else { continue }
-            await inChildTask { await session.handle(text) }
-            connection.endHandling()
-        }
+        // A draining node answers the frames in hand, then closes. Frames that come after go
+        // unanswered: clients send what was not acknowledged again after reconnecting (the
+        // same client_msg_id never makes a second message).
+        guard connection.beginHandling() else { return }
+        await session.handle(text)
+        connection.endHandling()
     }
 
     /// The server ended a connection (signed out, token expired, too far behind, silent): the close
     /// frame with the reason goes out after the frames queued before it, and the client has the
-    /// close's grace to answer it; then the connection is reset, which ends its reader, whether or
-    /// not the frames could all be written (a client that stopped reading). Its place is given
-    /// back then, not when a silent client gets round to closing its end.
-    private static func closing(
-        _ channel: any Channel, for reason: ConnectionCloseReason, outbound: WebSocketOutboundWriter, connection: DeviceConnection, logger: Logger
-    ) {
+    /// close's grace to answer it; then the connection is reset, whether or not the frames could all
+    /// be written (a client that stopped reading). Its place is given back then, not when a silent
+    /// client gets round to closing its end.
+    private static func closing(_ channel: any Channel, for reason: ConnectionCloseReason, connection: DeviceConnection, logger: Logger) {
         logger.notice("closing a connection", metadata: ["reason": "\(reason.reason)"])
         let cut = channel.eventLoop.scheduleTask(in: TimeAmount(reason.grace)) { reset(channel) }
         channel.closeFuture.whenComplete { _ in cut.cancel() }
         Task {
             // Not when the socket is gone first (cut, or closed by the client): nothing to send on.
             guard await connection.waitUntilWritten() else { return }
-            try? await outbound.close(.unknown(reason.code), reason: reason.reason)
+            sendClose(reason, on: channel)
         }
+    }
+
+    /// Closes a socket that was not admitted: the close frame with the reason, and a reset if the
+    /// client does not answer it within the reason's grace.
+    private static func refuse(_ channel: any Channel, _ reason: ConnectionCloseReason) {
+        let cut = channel.eventLoop.scheduleTask(in: TimeAmount(reason.grace)) { reset(channel) }
+        channel.closeFuture.whenComplete { _ in cut.cancel() }
+        sendClose(reason, on: channel)
+    }
+
+    /// Writes the close frame for `reason` (the socket's `WebSocketReader` closes the socket once the
+    /// client answers).
+    private static func sendClose(_ reason: ConnectionCloseReason, on channel: any Channel) {
+        var data = channel.allocator.buffer(capacity: 2 + reason.reason.utf8.count)
+        data.writeInteger(UInt16(reason.code))
+        data.writeString(reason.reason)
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data), promise: nil)
     }
 
     /// Closes `channel` at once with a reset, dropping what is still unsent.

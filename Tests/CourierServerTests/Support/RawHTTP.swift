@@ -156,14 +156,16 @@ enum RawHTTP {
 
     /// Sends one frame of `opcode` (a fragment unless `fin`) on an open WebSocket, masked with a
     /// zero mask: the payload goes as it is.
-    static func sendFrame(_ socket: Int32, opcode: UInt8, fin: Bool, _ payload: [UInt8]) throws {
+    /// `masked: false` breaks the rule that a client masks every frame.
+    static func sendFrame(_ socket: Int32, opcode: UInt8, fin: Bool, masked: Bool = true, _ payload: [UInt8]) throws {
+        let mask: UInt8 = masked ? 0x80 : 0
         var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         switch payload.count {
-        case ..<126: frame.append(0x80 | UInt8(payload.count))
-        case ..<65536: frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
-        default: frame += [0x80 | 127] + (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
+        case ..<126: frame.append(mask | UInt8(payload.count))
+        case ..<65536: frame += [mask | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        default: frame += [mask | 127] + (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
         }
-        frame += [0, 0, 0, 0] + payload
+        frame += (masked ? [0, 0, 0, 0] : []) + payload
         try send(socket, bytes: frame)
     }
 

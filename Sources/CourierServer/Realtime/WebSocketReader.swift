@@ -1,0 +1,159 @@
+import NIOCore
+import NIOWebSocket
+
+/// Reads a client's WebSocket frames on the socket's event loop: joins fragments into messages
+/// for the connection's `WebSocketInbox`, answers pings, and carries out the closing handshake.
+///
+/// The last handler of an upgraded socket (after the frame decoder, the heartbeat and the frame
+/// writer). With it, an open socket is NIO handlers only, not a task waiting for the next frame.
+///
+/// Closing: a client's close is answered with the same code and the socket closed; after the
+/// server's own close (written by anyone, seen passing out here) the client's answer closes the
+/// socket. Protocol errors close with 1002 (an unmasked frame, a continuation without a start, a
+/// new message inside a fragmented one) or 1009 (a message over `maxMessageBytes`).
+final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    let inbox: WebSocketInbox
+    private let maxMessageBytes: Int
+    /// The fragments of a message not yet whole, and whether it is text.
+    private var fragments: ByteBuffer?
+    private var fragmentsAreText = false
+    private var sentClose = false
+    private var receivedClose = false
+
+    init(inbox: WebSocketInbox, maxMessageBytes: Int) {
+        self.inbox = inbox
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        // After the client's close (or a protocol error) nothing it sends counts.
+        guard !receivedClose else { return }
+        // RFC 6455 5.1: a server must close the connection on an unmasked client frame.
+        guard frame.maskKey != nil else { return fail(.protocolError, "unmasked frame", context: context) }
+        switch frame.opcode {
+        case .connectionClose:
+            receivedClose(frame, context: context)
+        case .ping:
+            guard !sentClose else { return }
+            let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
+            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+        case .pong:
+            // The heartbeat, before this handler, has seen it.
+            break
+        case .text, .binary:
+            guard fragments == nil else { return fail(.protocolError, "a new message inside a fragmented one", context: context) }
+            if frame.fin {
+                deliver(frame.unmaskedData, isText: frame.opcode == .text)
+            } else {
+                fragments = frame.unmaskedData
+                fragmentsAreText = frame.opcode == .text
+            }
+        case .continuation:
+            guard var collected = fragments else { return fail(.protocolError, "a continuation without a start", context: context) }
+            var part = frame.unmaskedData
+            guard collected.readableBytes + part.readableBytes <= maxMessageBytes else {
+                return fail(.messageTooLarge, "message too large", context: context)
+            }
+            fragments = nil
+            collected.writeBuffer(&part)
+            if frame.fin {
+                deliver(collected, isText: fragmentsAreText)
+            } else {
+                fragments = collected
+            }
+        default:
+            fail(.protocolError, "unknown opcode", context: context)
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard unwrapOutboundIn(data).opcode == .connectionClose else { return context.write(data, promise: promise) }
+        // One close frame per connection.
+        guard !sentClose else {
+            promise?.succeed()
+            return
+        }
+        sentClose = true
+        guard receivedClose else { return context.write(data, promise: promise) }
+        // Both sides have closed: the socket goes once the frame is out.
+        let written = context.eventLoop.makePromise(of: Void.self)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        written.futureResult.whenComplete { result in
+            loopBound.value.close(promise: nil)
+            promise?.completeWith(result)
+        }
+        context.writeAndFlush(data, promise: written)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        inbox.finish()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        inbox.finish()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Frame decoding errors were answered by NIO's protocol error handler; anything else ends
+        // the connection.
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .inputClosed? = event as? ChannelEvent {
+            // The client ended its side (the server keeps sockets half-open for HTTP): the
+            // connection is over.
+            context.close(promise: nil)
+            return
+        }
+        if event is ChannelShouldQuiesceEvent {
+            // The server stops: the gateway's drain has closed the socket by now, or this one was
+            // never admitted.
+            close(code: .goingAway, reason: "server_stopping", context: context)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func deliver(_ data: ByteBuffer, isText: Bool) {
+        // After a close nothing the client sends counts.
+        guard !sentClose, !receivedClose else { return }
+        inbox.receive(isText ? .text(String(buffer: data)) : .binary)
+    }
+
+    private func receivedClose(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
+        receivedClose = true
+        fragments = nil
+        // The client answered the server's close.
+        if sentClose { return context.close(promise: nil) }
+        // Answer with the client's code (RFC 6455 5.5.1); the socket closes once it is written.
+        var data = frame.unmaskedData
+        var answer = context.channel.allocator.buffer(capacity: 2)
+        if let code = data.readInteger(as: UInt16.self) { answer.writeInteger(code) }
+        write(context: context, data: wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: answer)), promise: nil)
+    }
+
+    private func fail(_ code: WebSocketErrorCode, _ reason: String, context: ChannelHandlerContext) {
+        // Counts as the end of what the client says: the socket closes once the close is written.
+        receivedClose = true
+        fragments = nil
+        close(code: code, reason: reason, context: context)
+    }
+
+    /// Sends a close frame with `code` and closes the socket once it is written; closes at once
+    /// when a close went out already.
+    private func close(code: WebSocketErrorCode, reason: String, context: ChannelHandlerContext) {
+        guard !sentClose else { return context.close(promise: nil) }
+        receivedClose = true
+        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        data.write(webSocketErrorCode: code)
+        data.writeString(reason)
+        write(context: context, data: wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
+    }
+}
