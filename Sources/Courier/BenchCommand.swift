@@ -96,6 +96,8 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Accounts to spread them over.") var users = 100
         @Option(name: .customLong("server-pid"), help: "The server's process id (by default the process listening on the --url port).") var serverPID: Int32?
         @Option(help: "Event-loop threads of the load generator.") var threads = 2
+        @Option(name: .customLong("source-addresses"), help: "Loopback addresses to connect from, 127.0.0.1 up (one has about 28,000 ports; 50,000 connections need 2).")
+        var sourceAddresses = 1
 
         func run() async throws {
             var settings = ConnectionsBenchmark.Settings()
@@ -103,6 +105,7 @@ struct BenchCommand: AsyncParsableCommand {
             settings.users = users
             settings.serverPID = serverPID
             settings.threads = threads
+            settings.sourceAddresses = sourceAddresses
             try await common.run(mode: "connections", settings: settings, table: \.table) { target in
                 try await ConnectionsBenchmark(target: target, settings: settings).run()
             }

@@ -16,13 +16,15 @@ final class BenchSocket: @unchecked Sendable {
 
     /// Opens an authenticated `/ws` connection on `eventLoop`; every text frame goes to `tally`.
     static func connect(
-        host: String, port: Int, token: String, on eventLoop: any EventLoop, tally: LoopTally, user: Int = 0
+        host: String, port: Int, token: String, on eventLoop: any EventLoop, tally: LoopTally, user: Int = 0, from localAddress: String? = nil
     ) async throws -> BenchSocket {
         enum Upgrade: Sendable {
             case upgraded(any Channel)
             case refused
         }
-        let upgrade: EventLoopFuture<Upgrade> = try await ClientBootstrap(group: eventLoop)
+        var bootstrap = ClientBootstrap(group: eventLoop)
+        if let localAddress { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: localAddress, port: 0)) }
+        let upgrade: EventLoopFuture<Upgrade> = try await bootstrap
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
             .connect(host: host, port: port) { channel in

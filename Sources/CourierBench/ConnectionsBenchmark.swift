@@ -12,6 +12,9 @@ public struct ConnectionsBenchmark: Sendable {
         /// The server's process id; when nil, the process listening on the target's port.
         public var serverPID: Int32?
         public var threads = 2
+        /// Loopback addresses the connections come from (127.0.0.1, 127.0.0.2, …): one address has
+        /// about 28,000 ports for one server port, so 50,000 connections need two.
+        public var sourceAddresses = 1
 
         public init() {}
     }
@@ -37,6 +40,7 @@ public struct ConnectionsBenchmark: Sendable {
     }
 
     public func run() async throws -> Result {
+        guard (1...254).contains(settings.sourceAddresses) else { throw BenchError("--source-addresses is 1 to 254.") }
         guard let pid = settings.serverPID ?? LinuxProcess.listener(onPort: target.port) else {
             throw BenchError("Cannot find the server's process; pass --server-pid.")
         }
@@ -53,8 +57,9 @@ public struct ConnectionsBenchmark: Sendable {
         let target = self.target
         let sockets = try await concurrentMap(0..<settings.connections, concurrency: 64) { index in
             let (loop, tally) = tallies[index % tallies.count]
+            let source = settings.sourceAddresses > 1 ? "127.0.0.\(1 + index % settings.sourceAddresses)" : nil
             return try await BenchSocket.connect(
-                host: target.host, port: target.port, token: users[index % users.count].token, on: loop, tally: tally
+                host: target.host, port: target.port, token: users[index % users.count].token, on: loop, tally: tally, from: source
             )
         }
         let elapsed = ContinuousClock.now - started

@@ -134,7 +134,14 @@ struct HTTPAndWebSocketChannel: ServerChildChannel, HTTPChannelHandler {
     private func askRouter(_ head: HTTPRequestHead, channel: any Channel, logger: Logger) async throws -> (accepted: WebSocketUpgrade?, refused: RefusedUpgrade?) {
         let request = Request(head: try HTTPRequest(head, secure: false, splitCookie: false), body: .init(buffer: ByteBuffer()))
         let context = AppRequestContext(source: .init(channel: channel, logger: logger))
-        let response = try await upgradeResponder.respond(to: request, context: context)
+        let response: Response
+        do {
+            response = try await upgradeResponder.respond(to: request, context: context)
+        } catch {
+            // Not an answer the error middleware could give: a bare 400, as Hummingbird sends.
+            _ = context.webSocketSlot.take()
+            return (nil, nil)
+        }
         if response.status == .ok, let upgrade = context.webSocketSlot.take() { return (upgrade, nil) }
         _ = context.webSocketSlot.take()
         let body = CollectedBody(limit: Self.maxRefusalBody)
@@ -144,6 +151,7 @@ struct HTTPAndWebSocketChannel: ServerChildChannel, HTTPChannelHandler {
         } catch {
             body.buffer.clear()
         }
+        head.headerFields[.transferEncoding] = nil
         head.headerFields[.contentLength] = String(body.buffer.readableBytes)
         head.headerFields[.connection] = "close"
         return (nil, RefusedUpgrade(head: head, body: body.buffer))

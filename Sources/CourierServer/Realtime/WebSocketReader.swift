@@ -16,6 +16,9 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
+    /// How long the last close frame may wait to be written before the socket is closed anyway.
+    static let closeGrace = TimeAmount.seconds(2)
+
     let inbox: WebSocketInbox
     private let maxMessageBytes: Int
     /// The fragments of a message not yet whole, and whether it is text.
@@ -39,7 +42,9 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
         case .connectionClose:
             receivedClose(frame, context: context)
         case .ping:
-            guard !sentClose else { return }
+            // Not while the socket's buffer is full: a client that pings without reading would
+            // grow it without bound (RFC 6455 5.5.3 lets a pong answer only the latest ping).
+            guard !sentClose, context.channel.isWritable else { return }
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .pong:
@@ -80,13 +85,16 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
         }
         sentClose = true
         guard receivedClose else { return context.write(data, promise: promise) }
-        // Both sides have closed: the socket goes once the frame is out.
+        // Both sides have closed: the socket goes once the frame is out, or after the grace when a
+        // client that does not read leaves it unsent.
         let written = context.eventLoop.makePromise(of: Void.self)
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         written.futureResult.whenComplete { result in
             loopBound.value.close(promise: nil)
             promise?.completeWith(result)
         }
+        let cut = context.eventLoop.scheduleTask(in: Self.closeGrace) { loopBound.value.close(promise: nil) }
+        context.channel.closeFuture.whenComplete { _ in cut.cancel() }
         context.writeAndFlush(data, promise: written)
     }
 
