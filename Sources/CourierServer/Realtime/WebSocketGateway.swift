@@ -4,9 +4,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdAuth
-import NIOWebSocket
 import Logging
 import NIOCore
+import NIOWebSocket
 
 /// `GET /ws`: the real-time transport. Authenticates before the upgrade, holds each device's
 /// connection, feeds its frames to a `GatewaySession` and writes its outgoing queue.
@@ -76,11 +76,10 @@ struct WebSocketGateway: Sendable {
 
 
     /// Admits a socket the router accepted, in the connection's task, and hands it to its
-    /// handlers: after this no task serves it until the client sends something (`WebSocketInbox`).
+    /// handlers. The task ends then: no task serves the socket until the client sends something
+    /// (`WebSocketInbox`), and the memory admission took goes with the task.
     @Sendable func start(_ upgrade: WebSocketUpgrade, inbox: WebSocketInbox, channel: any Channel) async {
-        // The deep work (the token, the place, the session, presence) runs in a child task, whose
-        // memory is given back once it is done; the connection's task ends right after.
-        await inChildTask { await self.admit(upgrade, inbox: inbox, channel: channel) }
+        await admit(upgrade, inbox: inbox, channel: channel)
     }
 
     /// Takes a place for the connection and readies it, or closes the socket with the reason it
