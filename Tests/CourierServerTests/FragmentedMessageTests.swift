@@ -95,4 +95,20 @@ import Testing
             try await waitUntil("its place given back") { await services.registry.count == 0 }
         }
     }
+
+    /// A client that sends and closes in one go still has its messages answered before the close.
+    @Test func messagesSentJustBeforeACloseAreAnswered() async throws {
+        try await withLiveServer(.sqlite) { client, services in
+            let alice = try await client.signUp("alice_1")
+            let socket = try await RawHTTP.openSilentWebSocket(port: try Live.port(client), path: "/ws?token=\(alice.token)")
+            defer { RawHTTP.close(socket) }
+            for ref in 1...3 { try RawHTTP.sendTextFrame(socket, #"{"type":"ping","ref":"c-\#(ref)"}"#) }
+            try RawHTTP.sendFrame(socket, opcode: Self.closeOpcode, fin: true, [0x03, 0xE8])  // 1000
+            let frames = try await RawHTTP.readFrames(socket, timeoutSeconds: 10)
+            let answers = frames.filter { $0.opcode == Self.textOpcode }.map { String(decoding: $0.payload, as: UTF8.self) }
+            #expect(answers.count == 3 && zip(answers, 1...3).allSatisfy { $0.contains("c-\($1)") })
+            #expect(frames.last?.closeCode == 1000)
+            try await waitUntil("its place given back") { await services.registry.count == 0 }
+        }
+    }
 }

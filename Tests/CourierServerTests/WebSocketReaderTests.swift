@@ -67,6 +67,7 @@ import Testing
         ("an unmasked frame", [WebSocketReaderTests.frame(.text, "hi", masked: false)], UInt16(1002)),
         ("a continuation without a start", [WebSocketReaderTests.frame(.continuation, "x")], UInt16(1002)),
         ("a message inside a fragmented one", [WebSocketReaderTests.frame(.text, fin: false, "a"), WebSocketReaderTests.frame(.text, "b")], UInt16(1002)),
+        ("a reserved bit", [WebSocketFrame(fin: true, rsv1: true, opcode: .text, maskKey: WebSocketReaderTests.mask, data: ByteBuffer())], UInt16(1002)),
         ("fragments over the limit", [WebSocketReaderTests.frame(.text, fin: false, String(repeating: "a", count: 600)), WebSocketReaderTests.frame(.continuation, String(repeating: "b", count: 600))], UInt16(1009)),
     ])
     func protocolErrorsCloseWithTheirCode(what: String, frames: [WebSocketFrame], code: UInt16) async throws {
@@ -88,9 +89,57 @@ import Testing
         close.writeInteger(UInt16(4000))
         close.webSocketMask(Self.mask)
         try channel.writeInbound(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: Self.mask, data: close))
+        channel.embeddedEventLoop.run()
         #expect(Self.closeCode(try channel.readOutbound(as: WebSocketFrame.self)) == 4000)
         #expect(!channel.isActive)
         #expect(received.all.isEmpty)
+    }
+
+    /// Messages a client sent just before its close, or before it shut its side, are handled
+    /// before the answer goes out (a client that sends and closes gets its messages stored).
+    @Test(arguments: [true, false])
+    func messagesBeforeACloseOrAHalfCloseAreHandledFirst(halfClose: Bool) async throws {
+        let channel = try Self.connectedChannel()
+        let received = Received()
+        let inbox = WebSocketInbox(channel: channel)
+        inbox.attach { message in
+            try? await Task.sleep(for: .milliseconds(20))
+            received.add(message)
+        }
+        try channel.pipeline.syncOperations.addHandler(WebSocketReader(inbox: inbox, maxMessageBytes: 1024))
+        try channel.writeInbound(Self.frame(.text, "one"))
+        try channel.writeInbound(Self.frame(.text, "two"))
+        if halfClose {
+            channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        } else {
+            var close = ByteBuffer()
+            close.writeInteger(UInt16(1000))
+            close.webSocketMask(Self.mask)
+            try channel.writeInbound(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: Self.mask, data: close))
+        }
+        try channel.writeInbound(Self.frame(.text, "after"))
+        channel.embeddedEventLoop.run()
+        #expect(try channel.readOutbound(as: WebSocketFrame.self) == nil, "no answer while messages wait")
+        try await waitUntil("both handled") { received.all.count == 2 }
+        try await waitUntil("the close answered") {
+            channel.embeddedEventLoop.run()
+            return !channel.isActive
+        }
+        #expect(received.all == ["one", "two"])
+        #expect(Self.closeCode(try channel.readOutbound(as: WebSocketFrame.self)) == 1000)
+    }
+
+    /// Codes no endpoint may send (RFC 6455 7.4), and a one-byte payload, are answered with 1002.
+    @Test(arguments: [[UInt8(0x03), 0xE7], [0x03, 0xED], [0x03]])
+    func aCloseWithAnInvalidCodeIsAnsweredWith1002(payload: [UInt8]) throws {
+        let channel = try Self.connectedChannel()
+        _ = try Self.reader(on: channel)
+        var close = ByteBuffer(bytes: payload)
+        close.webSocketMask(Self.mask)
+        try channel.writeInbound(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: Self.mask, data: close))
+        channel.embeddedEventLoop.run()
+        #expect(Self.closeCode(try channel.readOutbound(as: WebSocketFrame.self)) == 1002)
+        #expect(!channel.isActive)
     }
 
     @Test func afterTheServersCloseTheClientsAnswerEndsTheSocket() throws {

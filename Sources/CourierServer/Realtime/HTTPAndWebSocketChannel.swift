@@ -75,8 +75,8 @@ struct HTTPAndWebSocketChannel: ServerChildChannel, HTTPChannelHandler {
                     let promise = channel.eventLoop.makePromise(of: HTTPHeaders?.self)
                     promise.completeWithTask {
                         let answer = try await self.askRouter(head, channel: channel, logger: connectionLogger)
-                        outcome.withLockedValue { $0 = answer }
-                        return answer.accepted == nil ? nil : HTTPHeaders()
+                        outcome.withLockedValue { $0 = (answer.accepted, answer.refused) }
+                        return answer.accepted == nil ? nil : answer.headers
                     }
                     return promise.futureResult
                 },
@@ -131,7 +131,9 @@ struct HTTPAndWebSocketChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     /// Runs an upgrade request through the router: accepted, or the router's refusal.
-    private func askRouter(_ head: HTTPRequestHead, channel: any Channel, logger: Logger) async throws -> (accepted: WebSocketUpgrade?, refused: RefusedUpgrade?) {
+    private func askRouter(
+        _ head: HTTPRequestHead, channel: any Channel, logger: Logger
+    ) async throws -> (accepted: WebSocketUpgrade?, headers: HTTPHeaders, refused: RefusedUpgrade?) {
         let request = Request(head: try HTTPRequest(head, secure: false, splitCookie: false), body: .init(buffer: ByteBuffer()))
         let context = AppRequestContext(source: .init(channel: channel, logger: logger))
         let response: Response
@@ -140,9 +142,15 @@ struct HTTPAndWebSocketChannel: ServerChildChannel, HTTPChannelHandler {
         } catch {
             // Not an answer the error middleware could give: a bare 400, as Hummingbird sends.
             _ = context.webSocketSlot.take()
-            return (nil, nil)
+            return (nil, [:], nil)
         }
-        if response.status == .ok, let upgrade = context.webSocketSlot.take() { return (upgrade, nil) }
+        if response.status == .ok, let upgrade = context.webSocketSlot.take() {
+            // The 101 carries what the middleware added (request id, security headers); NIO adds
+            // the upgrade's own.
+            let skipped: Set<HTTPField.Name> = [.contentLength, .transferEncoding, .connection, .upgrade]
+            let headers = HTTPHeaders(response.headers.filter { !skipped.contains($0.name) }.map { ($0.name.rawName, $0.value) })
+            return (upgrade, headers, nil)
+        }
         _ = context.webSocketSlot.take()
         let body = CollectedBody(limit: Self.maxRefusalBody)
         var head = response.head
@@ -154,7 +162,7 @@ struct HTTPAndWebSocketChannel: ServerChildChannel, HTTPChannelHandler {
         head.headerFields[.transferEncoding] = nil
         head.headerFields[.contentLength] = String(body.buffer.readableBytes)
         head.headerFields[.connection] = "close"
-        return (nil, RefusedUpgrade(head: head, body: body.buffer))
+        return (nil, [:], RefusedUpgrade(head: head, body: body.buffer))
     }
 
     /// Answers a refused upgrade and ends the connection.

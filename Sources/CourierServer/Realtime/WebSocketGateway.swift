@@ -109,16 +109,6 @@ struct WebSocketGateway: Sendable {
         guard case .admitted(let isFirst) = await registry.admit(connection, expiresAt: claimed.expiresAt) else {
             return Self.refuse(channel, .tryAgainLater)
         }
-        // From here the place is the socket's: its close gives it back, however it comes.
-        let registry = self.registry
-        let presence = self.presence
-        channel.closeFuture.whenComplete { _ in
-            connection.finish()
-            Task {
-                let wasLast = await registry.unregister(connection)
-                await presence.disconnected(connection, wasLastHere: wasLast)
-            }
-        }
         do {
             try await FrameWriterHandler.install(for: connection, on: channel, pingInterval: configuration.pingInterval) {
                 connection.close(.pingTimeout)
@@ -148,6 +138,17 @@ struct WebSocketGateway: Sendable {
             connection.close(.tryAgainLater)
         }
         await presence.connected(connection, isFirstHere: isFirst)
+        // From here the place is the socket's: its close gives it back, however it comes (at once
+        // when it closed during admission), and after `connected`, so presence hears the two in order.
+        let registry = self.registry
+        let presence = self.presence
+        channel.closeFuture.whenComplete { _ in
+            connection.finish()
+            Task {
+                let wasLast = await registry.unregister(connection)
+                await presence.disconnected(connection, wasLastHere: wasLast)
+            }
+        }
         let session = GatewaySession(
             user: user, connection: connection, services: services, presence: presence,
             typingInterval: configuration.typingInterval, logger: logger

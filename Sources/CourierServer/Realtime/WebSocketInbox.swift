@@ -25,6 +25,8 @@ final class WebSocketInbox: Sendable {
         /// Reading was stopped for the backlog; it starts again once the backlog is handled.
         var paused = false
         var finished = false
+        /// Called once nothing waits and nothing is being handled (`afterWaiting`).
+        var whenIdle: (@Sendable () -> Void)?
     }
 
     /// Messages waiting at which the socket stops reading.
@@ -63,12 +65,25 @@ final class WebSocketInbox: Sendable {
         if start { startHandling() }
     }
 
+    /// Calls `action` once the messages that wait now are handled (at once when none waits).
+    /// Never called when the socket closes first.
+    func afterWaiting(_ action: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            guard !state.finished else { return false }
+            guard state.handling || !state.waiting.isEmpty else { return true }
+            state.whenIdle = action
+            return false
+        }
+        if now { action() }
+    }
+
     /// The socket closed: what still waits is dropped.
     func finish() {
         state.withLock { state in
             state.finished = true
             state.waiting.removeAll()
             state.handler = nil
+            state.whenIdle = nil
         }
     }
 
@@ -91,13 +106,15 @@ final class WebSocketInbox: Sendable {
 
     /// The next message to handle, or nil (and no task handles any more) when none waits.
     private func next() -> (ClientMessage, @Sendable (ClientMessage) async -> Void)? {
-        let (next, resume) = state.withLock { state -> ((ClientMessage, @Sendable (ClientMessage) async -> Void)?, Bool) in
-            if let handler = state.handler, let message = state.waiting.popFirst() { return ((message, handler), false) }
+        let (next, resume, whenIdle) = state.withLock { state -> ((ClientMessage, @Sendable (ClientMessage) async -> Void)?, Bool, (@Sendable () -> Void)?) in
+            if let handler = state.handler, let message = state.waiting.popFirst() { return ((message, handler), false, nil) }
             state.handling = false
             let resume = state.paused && !state.finished
             state.paused = false
-            return (nil, resume)
+            defer { state.whenIdle = nil }
+            return (nil, resume, state.whenIdle)
         }
+        whenIdle?()
         if resume {
             let channel = self.channel
             channel.eventLoop.execute {

@@ -1,3 +1,4 @@
+import CourierRealtime
 import NIOCore
 import NIOWebSocket
 
@@ -38,6 +39,8 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
         guard !receivedClose else { return }
         // RFC 6455 5.1: a server must close the connection on an unmasked client frame.
         guard frame.maskKey != nil else { return fail(.protocolError, "unmasked frame", context: context) }
+        // No extension is agreed, so no reserved bit may be set (RFC 6455 5.2).
+        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else { return fail(.protocolError, "reserved bits set", context: context) }
         switch frame.opcode {
         case .connectionClose:
             receivedClose(frame, context: context)
@@ -115,15 +118,19 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .inputClosed? = event as? ChannelEvent {
-            // The client ended its side (the server keeps sockets half-open for HTTP): the
-            // connection is over.
-            context.close(promise: nil)
+            // The client ended its side (the server keeps sockets half-open for HTTP): what it sent
+            // before is handled, then the connection closes.
+            guard !receivedClose else { return }
+            receivedClose = true
+            fragments = nil
+            closeAfterWaitingMessages(code: 1000, context: context)
             return
         }
         if event is ChannelShouldQuiesceEvent {
-            // The server stops: the gateway's drain has closed the socket by now, or this one was
-            // never admitted.
-            close(code: .goingAway, reason: "server_stopping", context: context)
+            // The server stops: the gateway's drain has closed the socket by now (its close frame
+            // may still be on its way, and the gateway's grace ends it), or this one was never
+            // admitted.
+            if !sentClose { close(code: .unknown(ConnectionCloseReason.serviceRestart.code), reason: ConnectionCloseReason.serviceRestart.reason, context: context) }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -140,11 +147,39 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
         fragments = nil
         // The client answered the server's close.
         if sentClose { return context.close(promise: nil) }
-        // Answer with the client's code (RFC 6455 5.5.1); the socket closes once it is written.
+        // Answered with the client's code (RFC 6455 5.5.1) once the messages it sent before are
+        // handled; a code no endpoint may send is answered with 1002. The socket closes once the
+        // answer is written.
         var data = frame.unmaskedData
-        var answer = context.channel.allocator.buffer(capacity: 2)
-        if let code = data.readInteger(as: UInt16.self) { answer.writeInteger(code) }
-        write(context: context, data: wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: answer)), promise: nil)
+        let code: UInt16? = switch data.readableBytes {
+        case 0: nil
+        case 1: 1002
+        default: data.readInteger(as: UInt16.self).map { Self.mayBeSent($0) ? $0 : 1002 }
+        }
+        closeAfterWaitingMessages(code: code, context: context)
+    }
+
+    /// Close codes an endpoint may put in a close frame (RFC 6455 7.4).
+    static func mayBeSent(_ code: UInt16) -> Bool {
+        switch code {
+        case 1000...1003, 1007...1011, 3000...4999: true
+        default: false
+        }
+    }
+
+    /// Sends a close frame with `code` (none when nil) once the inbox has handled what waits, so
+    /// that messages sent just before a close or a half-close are answered.
+    private func closeAfterWaitingMessages(code: UInt16?, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        inbox.afterWaiting {
+            eventLoop.execute {
+                let (handler, context) = loopBound.value
+                var answer = context.channel.allocator.buffer(capacity: 2)
+                if let code { answer.writeInteger(code) }
+                handler.write(context: context, data: handler.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: answer)), promise: nil)
+            }
+        }
     }
 
     private func fail(_ code: WebSocketErrorCode, _ reason: String, context: ChannelHandlerContext) {
