@@ -24,14 +24,26 @@ struct HTTPAndWebSocketChannel: ServerChildChannel, HTTPChannelHandler {
     enum Negotiated: Sendable {
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         /// An upgrade the router refused, with the router's answer.
-        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, RefusedUpgrade?)
-        case webSocket(WebSocketUpgrade, WebSocketInbox, any Channel)
+        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, RefusedUpgrade)
+        case webSocket(WebSocketUpgrade, WebSocketInbox)
+    }
+
+    /// What the router said to an upgrade request.
+    enum RouterAnswer: Sendable {
+        /// With the headers the 101 carries (what the middleware added; NIO adds the upgrade's own).
+        case accepted(WebSocketUpgrade, HTTPHeaders)
+        case refused(RefusedUpgrade)
     }
 
     /// The router's answer to an upgrade it refused, read whole (an error body of a few hundred bytes).
     struct RefusedUpgrade: Sendable {
         let head: HTTPResponse
         let body: ByteBuffer
+
+        /// For a request the router could not answer: a bare 400, as Hummingbird sends.
+        static let badRequest = RefusedUpgrade(
+            head: HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"]), body: ByteBuffer()
+        )
     }
 
     struct Value: ServerChildChannelValue {
@@ -65,27 +77,28 @@ struct HTTPAndWebSocketChannel: ServerChildChannel, HTTPChannelHandler {
             var logger = logger
             logger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())
             let connectionLogger = logger
-            // What the router said about the upgrade, for the step after it (on the channel's loop).
-            let outcome = NIOLockedValueBox<(accepted: WebSocketUpgrade?, refused: RefusedUpgrade?)>((nil, nil))
-            let upgradeAttempted = NIOLockedValueBox(false)
+            // What the router said about the upgrade (nil: the first request was no upgrade), for
+            // the step after it.
+            let answer = NIOLockedValueBox<RouterAnswer?>(nil)
             let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
                 maxFrameSize: maxFrameSize,
                 shouldUpgrade: { channel, head in
-                    upgradeAttempted.withLockedValue { $0 = true }
+                    answer.withLockedValue { $0 = .refused(.badRequest) }
                     let promise = channel.eventLoop.makePromise(of: HTTPHeaders?.self)
                     promise.completeWithTask {
-                        let answer = try await self.askRouter(head, channel: channel, logger: connectionLogger)
-                        outcome.withLockedValue { $0 = (answer.accepted, answer.refused) }
-                        return answer.accepted == nil ? nil : answer.headers
+                        let said = try await self.askRouter(head, channel: channel, logger: connectionLogger)
+                        answer.withLockedValue { $0 = said }
+                        guard case .accepted(_, let headers) = said else { return nil }
+                        return headers
                     }
                     return promise.futureResult
                 },
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
-                        guard let upgrade = outcome.withLockedValue({ $0.accepted }) else { throw ChannelError.inappropriateOperationForState }
+                        guard case .accepted(let upgrade, _)? = answer.withLockedValue({ $0 }) else { throw ChannelError.inappropriateOperationForState }
                         let inbox = WebSocketInbox(channel: channel)
                         try channel.pipeline.syncOperations.addHandler(WebSocketReader(inbox: inbox, maxMessageBytes: maxFrameSize))
-                        return .webSocket(upgrade, inbox, channel)
+                        return .webSocket(upgrade, inbox)
                     }
                 }
             )
@@ -98,8 +111,11 @@ struct HTTPAndWebSocketChannel: ServerChildChannel, HTTPChannelHandler {
                         let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true)
                         )
-                        guard upgradeAttempted.withLockedValue({ $0 }) else { return .http(asyncChannel) }
-                        return .refused(asyncChannel, outcome.withLockedValue { $0.refused })
+                        switch answer.withLockedValue({ $0 }) {
+                        case nil: return .http(asyncChannel)
+                        case .refused(let refusal)?: return .refused(asyncChannel, refusal)
+                        case .accepted?: return .refused(asyncChannel, .badRequest)
+                        }
                     }
                 }
             )
@@ -119,9 +135,9 @@ struct HTTPAndWebSocketChannel: ServerChildChannel, HTTPChannelHandler {
                 await handleHTTP(asyncChannel: http, logger: value.logger)
             case .refused(let http, let refusal):
                 await Self.write(refusal, to: http)
-            case .webSocket(let upgrade, let inbox, let channel):
+            case .webSocket(let upgrade, let inbox):
                 // Admission; after it the socket lives on in its handlers.
-                await start(upgrade, inbox, channel)
+                await start(upgrade, inbox, value.channel)
             }
         } catch let error as ChannelError where error == .inputClosed {
             // The client went away before its request was whole.
@@ -131,27 +147,23 @@ struct HTTPAndWebSocketChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     /// Runs an upgrade request through the router: accepted, or the router's refusal.
-    private func askRouter(
-        _ head: HTTPRequestHead, channel: any Channel, logger: Logger
-    ) async throws -> (accepted: WebSocketUpgrade?, headers: HTTPHeaders, refused: RefusedUpgrade?) {
+    private func askRouter(_ head: HTTPRequestHead, channel: any Channel, logger: Logger) async throws -> RouterAnswer {
         let request = Request(head: try HTTPRequest(head, secure: false, splitCookie: false), body: .init(buffer: ByteBuffer()))
         let context = AppRequestContext(source: .init(channel: channel, logger: logger))
         let response: Response
         do {
             response = try await upgradeResponder.respond(to: request, context: context)
         } catch {
-            // Not an answer the error middleware could give: a bare 400, as Hummingbird sends.
+            // Not an answer the error middleware could give.
             _ = context.webSocketSlot.take()
-            return (nil, [:], nil)
+            return .refused(.badRequest)
         }
-        if response.status == .ok, let upgrade = context.webSocketSlot.take() {
-            // The 101 carries what the middleware added (request id, security headers); NIO adds
-            // the upgrade's own.
+        // Taken whatever the answer, so nothing outlives the request in its slot.
+        let accepted = context.webSocketSlot.take()
+        if response.status == .ok, let accepted {
             let skipped: Set<HTTPField.Name> = [.contentLength, .transferEncoding, .connection, .upgrade]
-            let headers = HTTPHeaders(response.headers.filter { !skipped.contains($0.name) }.map { ($0.name.rawName, $0.value) })
-            return (upgrade, headers, nil)
+            return .accepted(accepted, HTTPHeaders(response.headers.filter { !skipped.contains($0.name) }.map { ($0.name.rawName, $0.value) }))
         }
-        _ = context.webSocketSlot.take()
         let body = CollectedBody(limit: Self.maxRefusalBody)
         var head = response.head
         do {
@@ -162,12 +174,11 @@ struct HTTPAndWebSocketChannel: ServerChildChannel, HTTPChannelHandler {
         head.headerFields[.transferEncoding] = nil
         head.headerFields[.contentLength] = String(body.buffer.readableBytes)
         head.headerFields[.connection] = "close"
-        return (nil, [:], RefusedUpgrade(head: head, body: body.buffer))
+        return .refused(RefusedUpgrade(head: head, body: body.buffer))
     }
 
     /// Answers a refused upgrade and ends the connection.
-    private static func write(_ refusal: RefusedUpgrade?, to http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) async {
-        let refusal = refusal ?? RefusedUpgrade(head: HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"]), body: ByteBuffer())
+    private static func write(_ refusal: RefusedUpgrade, to http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) async {
         try? await http.executeThenClose { _, outbound in
             try await outbound.write(contentsOf: [.head(refusal.head), .body(refusal.body), .end(nil)])
         }

@@ -75,16 +75,11 @@ struct WebSocketGateway: Sendable {
     }
 
 
-    /// Admits a socket the router accepted, in the connection's task, and hands it to its
-    /// handlers. The task ends then: no task serves the socket until the client sends something
-    /// (`WebSocketInbox`), and the memory admission took goes with the task.
+    /// Admits a socket the router accepted, in the connection's task: takes a place for it and
+    /// readies it, or closes the socket with the reason it may not open. The task ends then: no
+    /// task serves the socket until the client sends something (`WebSocketInbox`). Once a place is
+    /// taken, the socket's close gives it back.
     @Sendable func start(_ upgrade: WebSocketUpgrade, inbox: WebSocketInbox, channel: any Channel) async {
-        await admit(upgrade, inbox: inbox, channel: channel)
-    }
-
-    /// Takes a place for the connection and readies it, or closes the socket with the reason it
-    /// may not open. Once a place is taken, the socket's close gives it back.
-    private func admit(_ upgrade: WebSocketUpgrade, inbox: WebSocketInbox, channel: any Channel) async {
         let request = upgrade.request
         let logger = upgrade.logger
         // Who the connection is for, from the token's signature alone: the place is taken first, and

@@ -8,9 +8,10 @@ import NIOWebSocket
 /// The last handler of an upgraded socket (after the frame decoder, the heartbeat and the frame
 /// writer). With it, an open socket is NIO handlers only, not a task waiting for the next frame.
 ///
-/// Closing: a client's close is answered with the same code and the socket closed; after the
-/// server's own close (written by anyone, seen passing out here) the client's answer closes the
-/// socket. Protocol errors close with 1002 (an unmasked frame, a continuation without a start, a
+/// Closing: a client's close (or its half-close) is answered once the messages it sent before are
+/// handled, with its code (1002 for a code no endpoint may send), and the socket closed when the
+/// answer is written or after `closeGrace`; after the server's own close (written by anyone, seen
+/// passing out here) the client's answer closes the socket. Protocol errors close with 1002 (an unmasked frame, a continuation without a start, a
 /// new message inside a fragmented one) or 1009 (a message over `maxMessageBytes`).
 final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
@@ -20,7 +21,7 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
     /// How long the last close frame may wait to be written before the socket is closed anyway.
     static let closeGrace = TimeAmount.seconds(2)
 
-    let inbox: WebSocketInbox
+    private let inbox: WebSocketInbox
     private let maxMessageBytes: Int
     /// The fragments of a message not yet whole, and whether it is text.
     private var fragments: ByteBuffer?

@@ -62,10 +62,10 @@ public actor RateLimiter {
     /// How long `limit` takes to give back `tokens`, at most a century (a window of a billion
     /// years is allowed in the settings, and must not overflow an `Int`).
     private static func refillTime(of tokens: Double, _ limit: RateLimitSettings.Limit) -> Duration {
-        .milliseconds(Int(min((tokens * Double(limit.seconds) * 1000 / Double(limit.count)).rounded(.up), Self.century)))
+        .milliseconds(Int(min((tokens * Double(limit.seconds) * 1000 / Double(limit.count)).rounded(.up), Self.centuryMilliseconds)))
     }
 
-    private static let century = 100 * 365.25 * 86_400 * 1000.0
+    private static let centuryMilliseconds = 100 * 365.25 * 86_400 * 1000.0
 
     /// Whether `key` still has budget, without taking any (for "failures so far" checks).
     public func check(_ key: String, _ limit: RateLimitSettings.Limit) async throws(CourierError) {
@@ -105,7 +105,7 @@ public actor RateLimiter {
         bucket.updated = now
         guard bucket.tokens >= 1 else {
             buckets[key] = bucket
-            let wait = max(1, Int(min(((1 - bucket.tokens) / rate).rounded(.up), Self.century / 1000)))
+            let wait = max(1, Int(min(((1 - bucket.tokens) / rate).rounded(.up), Self.centuryMilliseconds / 1000)))
             throw CourierError(.tooManyRequests(retryAfterSeconds: wait), code: "rate_limited", message: "Too many requests; try again in \(wait) seconds.")
         }
         return bucket
