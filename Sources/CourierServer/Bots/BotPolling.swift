@@ -44,8 +44,16 @@ public actor BotPolling: UpdateSubscriber, Service {
     let recheckInterval: Duration
     /// The bots among the members of some chats (read only while polls are waiting).
     let botsIn: @Sendable ([UUID]) async throws -> Set<UUID>
-    /// Wakes the webhook sender when something is stored.
+    /// Wakes the webhook sender when something is stored (while some bot has a webhook) or a
+    /// webhook is set.
     nonisolated let webhookWakeup = Wakeup()
+    /// Whether the webhook sender's last look found a bot with a webhook (true until it looked):
+    /// while none has one, a stored change wakes nothing, where it cost a read each. A webhook set
+    /// on this node wakes the sender itself; one set on another node is found by its look once a second.
+    private nonisolated let someBotHasAWebhook = Atomic<Bool>(true)
+
+    /// What the webhook sender found on its last look.
+    nonisolated func webhooksFound(_ any: Bool) { someBotHasAWebhook.store(any, ordering: .relaxed) }
 
     public init(recheckInterval: Duration = .seconds(1), botsIn: @escaping @Sendable ([UUID]) async throws -> Set<UUID> = { _ in [] }) {
         self.recheckInterval = recheckInterval
@@ -109,7 +117,7 @@ public actor BotPolling: UpdateSubscriber, Service {
         // The change is counted before waiters are looked for, and a waiter is registered before it
         // looks at the count again (both sequentially consistent): one of the two sees the other.
         storedGeneration.add(1, ordering: .sequentiallyConsistent)
-        webhookWakeup.signal()
+        if someBotHasAWebhook.load(ordering: .relaxed) { webhookWakeup.signal() }
         guard anyWaiting.load(ordering: .sequentiallyConsistent) else { return }
         await wakeConcerned(chats: Array(Set(stored.updates.chat.map(\.chatID))), accounts: Set(stored.updates.account.map(\.userID)))
     }

@@ -63,7 +63,9 @@ struct BotWebhookDelivery: Service {
         await withTaskGroup(of: Void.self) { group in
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 do {
-                    for botID in try await bots.bots.botsWithWebhooks() where await schedule.start(botID) {
+                    let withWebhooks = try await bots.bots.botsWithWebhooks()
+                    methods.polling.webhooksFound(!withWebhooks.isEmpty)
+                    for botID in withWebhooks where await schedule.start(botID) {
                         group.addTask {
                             var delivered = false
                             do {

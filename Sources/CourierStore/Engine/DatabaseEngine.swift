@@ -23,6 +23,11 @@ public protocol DatabaseEngine: Sendable {
     /// succeeds or fails as a whole.
     func write<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result
 
+    /// Runs `body`, which makes exactly one statement, as a write that commits by itself.
+    /// PostgreSQL runs it without `BEGIN` and `COMMIT` around it (one statement is atomic on its
+    /// own): two round trips fewer, and no row lock held across them. SQLite runs it as `write`.
+    func writeOneStatement<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result
+
     /// Checks that the database answers.
     func ping() async throws
 
@@ -31,6 +36,12 @@ public protocol DatabaseEngine: Sendable {
 }
 
 extension DatabaseEngine {
+    public func writeOneStatement<Result: Sendable>(
+        _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        try await write(body)
+    }
+
     public func ping() async throws {
         try await read { try await $0.raw("SELECT 1").run() }
     }

@@ -62,6 +62,14 @@ public final class PostgresEngine: DatabaseEngine {
         }
     }
 
+    public func writeOneStatement<Result: Sendable>(
+        _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
+    ) async throws -> Result {
+        try await client.withConnection { connection in
+            try await body(connection.sql(queryLogLevel: nil))
+        }
+    }
+
     public func close() async throws {
         runTask.cancel()
         await runTask.value

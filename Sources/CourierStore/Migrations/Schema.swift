@@ -7,7 +7,7 @@
 public enum Schema {
     public static let migrations: [Migration] = [
         initial, keyedAuditLog, updateLog, media, calls, searchIndex, reactionsAndPins, chatListSettings, metadataAtRest, bots, searchDocuments,
-        messageSideIndexes,
+        messageSideIndexes, appendMessageFunction,
     ]
 
     /// SQLite's search index as FTS5 documents (see `SearchIndex`): one per message, its rowid

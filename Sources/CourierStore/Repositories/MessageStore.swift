@@ -6,7 +6,8 @@ import SQLKit
 ///
 /// Sending takes the chat's next `seq` with `UPDATE chats SET last_seq = last_seq + 1 … RETURNING`
 /// inside the same transaction as the insert: the row lock orders concurrent senders, and a failed
-/// insert rolls the counter back, so `seq` has no gaps and no duplicates.
+/// insert rolls the counter back, so `seq` has no gaps and no duplicates. PostgreSQL does the same
+/// in one call of a function (`Schema.appendMessageFunction`), in one round trip.
 ///
 /// Every write keeps the search index (`SearchIndex`) in step, in the same transaction.
 public struct MessageStore: Sendable {
@@ -119,11 +120,82 @@ public struct MessageStore: Sendable {
             messageID: id, chatID: draft.chatID
         )
         let entries = try await index.entries(of: draft.content, in: draft.chatID)
+        if engine.kind == .postgres {
+            return try await appendOnPostgres(
+                draft, id: id, sealed: sealed, entries: entries, from: senderID, forwardedFrom: origin, at: time, alongside: alongside
+            )
+        }
         return try await engine.write { sql in
             try await Self.insert(
                 draft, id: id, sealed: sealed, entries: entries, from: senderID, forwardedFrom: origin, at: time, alongside: alongside, on: sql
             )
         }
+    }
+
+    /// `append` on PostgreSQL: one call of `courier_append_message` (`Schema.appendMessageFunction`),
+    /// which does there what `insert` does on SQLite in one round trip, committed by itself; in a
+    /// transaction only when the message's media or `alongside` must commit with it.
+    private func appendOnPostgres(
+        _ draft: MessageDraft, id: UUID, sealed: MessageCipher.SealedFields, entries: [Int64], from senderID: UUID,
+        forwardedFrom origin: ForwardOrigin?, at time: Timestamp, alongside: Alongside?
+    ) async throws -> Appended {
+        let store = { @Sendable (sql: any SQLDatabase) async throws -> Appended in
+            let appended = try await Self.callAppendFunction(
+                draft, id: id, sealed: sealed, entries: entries, from: senderID, forwardedFrom: origin, at: time, on: sql
+            )
+            try await MediaStore.attach(draft.media, to: appended.message, on: sql)
+            try await alongside?(appended.message, sql)
+            return appended
+        }
+        return draft.media.isEmpty && alongside == nil ? try await engine.writeOneStatement(store) : try await engine.write(store)
+    }
+
+    /// `ChatPolicy.canPost` as `courier_append_message` takes it: each `kind:role` that may post.
+    static let mayPost: [String] = ChatKind.allCases.flatMap { kind in
+        ChatRole.allCases.filter { ChatPolicy.canPost(kind: kind, role: $0) }.map { "\(kind.rawValue):\($0.rawValue)" }
+    }
+
+    private static func callAppendFunction(
+        _ draft: MessageDraft, id: UUID, sealed: MessageCipher.SealedFields, entries: [Int64], from senderID: UUID,
+        forwardedFrom origin: ForwardOrigin?, at time: Timestamp, on sql: any SQLDatabase
+    ) async throws -> Appended {
+        // Each argument is cast to its parameter's type: a null arrives without one.
+        let row = try await sql.raw("""
+            SELECT chat_type, sender_role, members, appended_seq, appended_pts, appended_at FROM courier_append_message(
+                \(bind: id)::uuid, \(bind: draft.chatID)::uuid, \(bind: senderID)::uuid, \(bind: time.milliseconds)::bigint,
+                \(bind: sealed.content)::text, \(bind: draft.kind.rawValue)::text, \(bind: sealed.mediaURL)::text,
+                \(bind: sealed.attachments)::text, \(bind: sealed.metadata)::text, \(bind: draft.replyToID)::uuid,
+                \(bind: origin?.messageID)::uuid, \(bind: origin?.senderID)::uuid, \(bind: draft.clientMessageID)::text,
+                \(bind: entries)::bigint[], \(bind: Mentions.usernames(in: draft.content))::text[], \(bind: mayPost)::text[],
+                \(bind: membersReadWithMessageLimit)::integer)
+            """).first()
+        guard let row, let kind = try row.decode(column: "chat_type", as: String?.self).flatMap(ChatKind.init(rawValue:)) else {
+            throw PostingRefusal.notMember
+        }
+        guard let seq = try row.decode(column: "appended_seq", as: Int64?.self) else {
+            try requirePosting(kind: kind, role: try row.decode(column: "sender_role", as: String?.self))
+            throw PostingRefusal.notMember  // refused by `mayPost`, which `requirePosting` agrees with
+        }
+        let stamped = Timestamp(milliseconds: try row.decode(column: "appended_at", as: Int64.self))
+        let message = Self.message(draft, id: id, seq: seq, from: senderID, forwardedFrom: origin, at: stamped)
+        let update = ChatUpdate(
+            chatID: draft.chatID, pts: try row.decode(column: "appended_pts", as: Int64.self), kind: .newMessage,
+            messageID: id, userID: senderID, value: seq, createdAt: stamped
+        )
+        return Appended(message: message, update: update, members: try row.decode(column: "members", as: [UUID]?.self))
+    }
+
+    /// The message `append` stores, at its `seq` and time.
+    private static func message(
+        _ draft: MessageDraft, id: UUID, seq: Int64, from senderID: UUID, forwardedFrom origin: ForwardOrigin?, at stamped: Timestamp
+    ) -> Message {
+        Message(
+            id: id, chatID: draft.chatID, seq: seq, senderID: senderID, content: draft.content, kind: draft.kind,
+            mediaURL: draft.mediaURL, attachments: draft.attachments, metadata: draft.metadata, replyToID: draft.replyToID,
+            forwardedFromID: origin?.messageID, forwardedFromSenderID: origin?.senderID,
+            clientMessageID: draft.clientMessageID, createdAt: stamped, updatedAt: stamped, editedAt: nil, deletedAt: nil,
+            media: draft.media
+        )
     }
 
     /// Refuses a sender who is not in the chat or may not post there, before anything is done for
@@ -143,7 +215,7 @@ public struct MessageStore: Sendable {
         guard ChatPolicy.canPost(kind: kind, role: role) else { throw PostingRefusal.mayNotPost(kind) }
     }
 
-    /// `append`'s statements: the chat's row first, then the sender's right to post and (in a small
+    /// `append`'s statements on SQLite: the chat's row first, then the sender's right to post and (in a small
     /// chat) the members, read with the row taken, then the message and what goes with it.
     private static func insert(
         _ draft: MessageDraft, id: UUID, sealed: MessageCipher.SealedFields, entries: [Int64], from senderID: UUID, forwardedFrom origin: ForwardOrigin?,
@@ -180,13 +252,7 @@ public struct MessageStore: Sendable {
         try requirePosting(kind: try counters.decodeEnum(column: "type", as: ChatKind.self), role: senderRole)
         let seq = try counters.decode(column: "last_seq", as: Int64.self)
         let stamped = Timestamp(milliseconds: try counters.decode(column: "last_activity_at", as: Int64.self))
-        let message = Message(
-            id: id, chatID: draft.chatID, seq: seq, senderID: senderID, content: draft.content, kind: draft.kind,
-            mediaURL: draft.mediaURL, attachments: draft.attachments, metadata: draft.metadata, replyToID: draft.replyToID,
-            forwardedFromID: origin?.messageID, forwardedFromSenderID: origin?.senderID,
-            clientMessageID: draft.clientMessageID, createdAt: stamped, updatedAt: stamped, editedAt: nil, deletedAt: nil,
-            media: draft.media
-        )
+        let message = Self.message(draft, id: id, seq: seq, from: senderID, forwardedFrom: origin, at: stamped)
         try await sql.raw("""
             INSERT INTO messages (\(unsafeRaw: Message.columns))
             VALUES (\(bind: message.id), \(bind: message.chatID), \(bind: seq), \(bind: senderID), \(bind: sealed.content),

@@ -13,6 +13,9 @@ final class StatementCounter: Sendable {
         var statements = 0
         var reads = 0
         var writes = 0
+        /// Writes of one statement committed by itself (`DatabaseEngine.writeOneStatement`; on
+        /// PostgreSQL without `BEGIN` and `COMMIT`, on SQLite a write transaction).
+        var alone = 0
     }
 
     private let counts = Mutex(Counts())
@@ -40,7 +43,10 @@ final class StatementCounter: Sendable {
         try await work()
         try await settled()
         let after = current
-        return Counts(statements: after.statements - before.statements, reads: after.reads - before.reads, writes: after.writes - before.writes)
+        return Counts(
+            statements: after.statements - before.statements, reads: after.reads - before.reads, writes: after.writes - before.writes,
+            alone: after.alone - before.alone
+        )
     }
 
     /// Returns once the counts have not moved for `quiet` (at most after 10 s).
@@ -64,10 +70,12 @@ final class StatementCounter: Sendable {
     fileprivate func countStatement() { counts.withLock { $0.statements += 1 } }
     fileprivate func countRead() { counts.withLock { $0.reads += 1 } }
     fileprivate func countWrite() { counts.withLock { $0.writes += 1 } }
+    fileprivate func countAlone() { counts.withLock { $0.alone += 1 } }
 }
 
-/// An engine that hands its bodies a database counting each statement, and counts the reads and
-/// write transactions (a write body that runs twice, after a batch-mate failed, counts twice).
+/// An engine that hands its bodies a database counting each statement, and counts the reads,
+/// write transactions and writes of one statement (a write body that runs twice, after a
+/// batch-mate failed, counts twice).
 struct StatementCountingEngine: DatabaseEngine {
     let base: any DatabaseEngine
     let counter: StatementCounter
@@ -83,6 +91,14 @@ struct StatementCountingEngine: DatabaseEngine {
         let counter = counter
         return try await base.write { sql in
             counter.countWrite()
+            return try await body(CountingDatabase(base: sql, counter: counter))
+        }
+    }
+
+    func writeOneStatement<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+        let counter = counter
+        return try await base.writeOneStatement { sql in
+            counter.countAlone()
             return try await body(CountingDatabase(base: sql, counter: counter))
         }
     }
