@@ -141,6 +141,7 @@ let package = Package(
                 "CourierClient",
                 "CourierCore",
                 "CourierStore",
+                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -41,6 +41,9 @@ struct MessageTests {
                 ("attachments", ["attachments": ["not-a-media-id"]]),
                 ("metadata", ["metadata": ["big": String(repeating: "m", count: 5000)]]),
                 ("client_msg_id", ["client_msg_id": String(repeating: "c", count: 65)]),
+                // PostgreSQL's text takes no NUL: this was a 500 there.
+                ("client_msg_id", ["client_msg_id": "a\u{0}b"]),
+                ("client_msg_id", ["client_msg_id": "line\nbreak"]),
                 ("chat_id", ["chat_id": "not-a-chat"]),
             ]
             for (field, change) in invalid {

@@ -51,6 +51,10 @@ public struct MessageDraft: Sendable, Equatable {
             guard !clientMessageID.isEmpty, clientMessageID.count <= MessageLimits.maxClientMessageIDCharacters else {
                 throw .invalid("client_msg_id", "client_msg_id must be 1 to \(MessageLimits.maxClientMessageIDCharacters) characters.")
             }
+            // Stored as it is, not sealed: PostgreSQL's text takes no NUL (it failed the insert).
+            guard !clientMessageID.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw .invalid("client_msg_id", "client_msg_id must not contain control characters.")
+            }
         }
         self.chatID = chatID
         self.content = content

@@ -32,26 +32,31 @@ public final class PostgresEngine: DatabaseEngine {
             host: url.host, port: url.port, username: url.username, password: url.password,
             database: url.database, tls: try url.tls()
         )
+        // The pool keeps all its connections open and runs no keep-alive query of its own: it
+        // schedules and cancels a timer (a task and a dispatch timer) for each of those every time
+        // a connection is given back, which was most of a history page's cost on a quiet server.
+        // PostgreSQL probes idle connections itself instead (TCP keep-alives every 60 s, which also
+        // keep a firewall's or NAT's state of them), and a closed connection is replaced as before.
         configuration.options.maximumConnections = maxConnections
-        configuration.options.minimumConnections = 0
-        configuration.options.connectionIdleTimeout = .seconds(60)
-        if let searchPath {
-            configuration.options.additionalStartupParameters = [("search_path", searchPath)]
-        }
+        configuration.options.minimumConnections = maxConnections
+        configuration.options.keepAliveBehavior = nil
+        configuration.options.additionalStartupParameters = [
+            ("tcp_keepalives_idle", "60"), ("tcp_keepalives_interval", "10"), ("tcp_keepalives_count", "6"),
+        ] + (searchPath.map { [("search_path", $0)] } ?? [])
         let engine = PostgresEngine(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
         return engine
     }
 
     public func read<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         try await client.withConnection { connection in
-            try await body(connection.sql(queryLogLevel: nil))
+            try await body(PostgresSQLConnection(connection))
         }
     }
 
     public func write<Result: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         do {
             return try await client.withTransaction(logger: logger) { connection in
-                try await body(connection.sql(queryLogLevel: nil))
+                try await body(PostgresSQLConnection(connection))
             }
         } catch let error as PostgresTransactionError {
             // Callers see what their body threw (a domain error, a constraint violation), as on SQLite.
@@ -66,7 +71,7 @@ public final class PostgresEngine: DatabaseEngine {
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result {
         try await client.withConnection { connection in
-            try await body(connection.sql(queryLogLevel: nil))
+            try await body(PostgresSQLConnection(connection))
         }
     }
 

@@ -139,15 +139,18 @@ public struct MessageStore: Sendable {
         _ draft: MessageDraft, id: UUID, sealed: MessageCipher.SealedFields, entries: [Int64], from senderID: UUID,
         forwardedFrom origin: ForwardOrigin?, at time: Timestamp, alongside: Alongside?
     ) async throws -> Appended {
-        let store = { @Sendable (sql: any SQLDatabase) async throws -> Appended in
-            let appended = try await Self.callAppendFunction(
+        let call = { @Sendable (sql: any SQLDatabase) async throws -> Appended in
+            try await Self.callAppendFunction(
                 draft, id: id, sealed: sealed, entries: entries, from: senderID, forwardedFrom: origin, at: time, on: sql
             )
+        }
+        guard !draft.media.isEmpty || alongside != nil else { return try await engine.writeOneStatement(call) }
+        return try await engine.write { sql in
+            let appended = try await call(sql)
             try await MediaStore.attach(draft.media, to: appended.message, on: sql)
             try await alongside?(appended.message, sql)
             return appended
         }
-        return draft.media.isEmpty && alongside == nil ? try await engine.writeOneStatement(store) : try await engine.write(store)
     }
 
     /// `ChatPolicy.canPost` as `courier_append_message` takes it: each `kind:role` that may post.
