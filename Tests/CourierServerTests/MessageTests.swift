@@ -59,6 +59,71 @@ struct MessageTests {
         }
     }
 
+    /// One send's answer in `concurrentSendsRefusalsAndARemovalLeaveNoGap`.
+    private struct SendAnswer: Sendable {
+        let senderID: String
+        let status: Int
+        let startedAt: ContinuousClock.Instant
+    }
+
+    /// Twelve sends from each of `senders` at once, and `leaver` removed by `owner` 20 ms in; the
+    /// answers, and when the removal was answered.
+    private static func sendAtOnce(
+        _ api: APIClient, _ senders: [SignedInUser], to chat: String, removing leaver: SignedInUser, by owner: SignedInUser
+    ) async throws -> ([SendAnswer], ContinuousClock.Instant) {
+        async let removedAt: ContinuousClock.Instant = {
+            try await Task.sleep(for: .milliseconds(20))
+            let removal = try await api.send(.delete, "/api/v1/chats/\(chat)/members/\(leaver.id)", token: owner.token)
+            #expect(removal.status == .noContent)
+            return ContinuousClock.now
+        }()
+        var answers: [SendAnswer] = []
+        try await withThrowingTaskGroup(of: [SendAnswer].self) { group in
+            for sender in senders {
+                group.addTask {
+                    var answers: [SendAnswer] = []
+                    for index in 0..<12 {
+                        let startedAt = ContinuousClock.now
+                        let response = try await api.sendMessage(sender, to: chat, "\(sender.id) \(index)")
+                        answers.append(SendAnswer(senderID: sender.id, status: Int(response.status.code), startedAt: startedAt))
+                    }
+                    return answers
+                }
+            }
+            for try await some in group { answers += some }
+        }
+        return (answers, try await removedAt)
+    }
+
+    /// Sends at once from every member, refused sends of a stranger, and a member removed while
+    /// sending: every stored message has its own `seq`, from 1 without a gap (a refusal takes no
+    /// position; on PostgreSQL all of this runs in `courier_append_message`), and the removed
+    /// member's sends started after the removal are all refused.
+    @Test(arguments: TestEngine.all)
+    func concurrentSendsRefusalsAndARemovalLeaveNoGap(engine: TestEngine) async throws {
+        try await withTestApp(engine) { api, _ in
+            let owner = try await api.register(username: "owner_1")
+            var members: [SignedInUser] = []
+            for index in 0..<4 { members.append(try await api.register(username: "member_\(index)")) }
+            let leaver = try await api.register(username: "leaver_1")
+            let stranger = try await api.register(username: "stranger_1")
+            let chat = try await api.createGroup(owner, name: "Busy", members: members + [leaver])
+            let senders = [owner] + members + [leaver, stranger]
+
+            let (answers, removal) = try await Self.sendAtOnce(api, senders, to: chat, removing: leaver, by: owner)
+            #expect(answers.allSatisfy { [201, 404].contains($0.status) })
+            #expect(answers.filter { $0.senderID == stranger.id }.allSatisfy { $0.status == 404 })
+            #expect(answers.filter { $0.senderID != stranger.id && $0.senderID != leaver.id }.allSatisfy { $0.status == 201 })
+            #expect(answers.filter { $0.senderID == leaver.id && $0.startedAt > removal }.allSatisfy { $0.status == 404 })
+
+            let stored = answers.filter { $0.status == 201 }.count
+            print("concurrent sends: \(answers.count) answers, \(stored) stored")
+            let page = try await api.history(owner, chat, query: "?limit=100")
+            #expect(page.status == .ok)
+            #expect(page.seqs.sorted() == Array(1...stored))
+        }
+    }
+
     @Test(arguments: TestEngine.all)
     func clientMessageIDMakesSendingIdempotent(engine: TestEngine) async throws {
         try await withTestApp(engine) { api, _ in
