@@ -85,7 +85,7 @@ struct BotsCommand: AsyncParsableCommand {
                 throw ValidationError("No account named \(owner).")
             }
             // The web tokens' secret plays no part in making bots.
-            let services = try await AppServices(store: store, jwtSecret: UUID().uuidString + UUID().uuidString, bcryptCost: configuration.bcryptCost, logger: logger)
+            let services = try await AppServices(store: store, jwtSecret: UUID.random().uuidString + UUID.random().uuidString, bcryptCost: configuration.bcryptCost, logger: logger)
             try await body(services.bots, person.id)
         } catch let error as CourierError {
             try? await store.engine.close()

@@ -31,4 +31,22 @@ struct UUIDTextTests {
         // skips blanks); the store falls back to Foundation for whatever this refuses.
         #expect(UUID(text: text) == nil)
     }
+
+    @Test func randomIDsAreVersionFourAndDistinct() {
+        let ids = (0..<10_000).map { _ in UUID.random() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids {
+            let text = id.lowercasedString
+            // `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`, what Foundation's `UUID()` makes.
+            #expect(Array(text)[14] == "4")
+            #expect("89ab".contains(Array(text)[19]))
+            #expect(UUID(uuidString: text) == id)
+        }
+        // Every other bit varies: a fixed byte would show here as a byte that never changed.
+        let first = ids[0]
+        let varying = (0..<16).filter { index in
+            ids.contains { withUnsafeBytes(of: $0.uuid) { $0[index] } != withUnsafeBytes(of: first.uuid) { $0[index] } }
+        }
+        #expect(varying.count == 16)
+    }
 }

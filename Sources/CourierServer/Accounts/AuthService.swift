@@ -100,7 +100,7 @@ public struct AuthService: Sendable {
 
         let now = Timestamp.now()
         let user = User(
-            id: UUID(), phone: registration.phone, email: registration.email, username: registration.username,
+            id: UUID.random(), phone: registration.phone, email: registration.email, username: registration.username,
             bio: nil, avatarURL: nil, isPremium: false, createdAt: now, updatedAt: now
         )
         try await users.create(user, passwordHash: try await passwords.hash(registration.password))
@@ -232,7 +232,7 @@ public struct AuthService: Sendable {
     private func startSession(for userID: UUID, device: Device, at now: Timestamp) async throws -> TokenPair {
         let refreshToken = SecretToken.random()
         let session = DeviceSession(
-            id: UUID(), userID: userID, deviceName: device.name, ipAddress: device.ipAddress, createdAt: now,
+            id: UUID.random(), userID: userID, deviceName: device.name, ipAddress: device.ipAddress, createdAt: now,
             lastSeenAt: now, expiresAt: now.adding(seconds: TokenService.refreshTokenLifetime), revokedAt: nil
         )
         try await sessions.create(session, refreshTokenHash: SecretToken.hash(refreshToken))

@@ -95,7 +95,7 @@ public final class AppServices: Sendable {
         let relay = TelegramRelay(enabled: botAPI != nil, store: store.telegram, presence: presence, logger: logger)
         self.relay = relay
         events.subscribe(relay)
-        let scratch = NSTemporaryDirectory() + "courier-media-" + UUID().lowercasedString
+        let scratch = NSTemporaryDirectory() + "courier-media-" + UUID.random().lowercasedString
         self.media = MediaService(
             store: store.media, blobs: try blobs ?? FolderBlobStore(folder: scratch + "/blobs"), settings: mediaSettings, premium: premium,
             linkKey: store.keyring.derivedKey(purpose: "media-links/v1"), workFolder: mediaWorkFolder ?? scratch + "/work",

@@ -29,7 +29,7 @@ public struct TokenService: Sendable {
             sid: user.sessionID.lowercasedString,
             iat: .init(value: issuedAt.date),
             exp: .init(value: expiresAt.date),
-            jti: .init(value: UUID().lowercasedString)
+            jti: .init(value: UUID.random().lowercasedString)
         )
         return (try await keys.sign(claims), expiresAt)
     }

@@ -266,7 +266,7 @@ public struct BackupRestorer: Sendable {
             if let (blob, index) = BackupLayout.mediaChunk(entry) {
                 destination = .chunk(blob: blob, index: index, bytes: ByteBuffer())
             } else if entry == BackupLayout.sqliteDatabase || entry == BackupLayout.postgresDump {
-                let path = (work as NSString).appendingPathComponent(UUID().lowercasedString)
+                let path = (work as NSString).appendingPathComponent(UUID.random().lowercasedString)
                 let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
                 guard descriptor >= 0 else { throw BackupError("Cannot create \(path): \(String(cString: strerror(errno))).") }
                 destination = .file(FileHandle(fileDescriptor: descriptor, closeOnDealloc: true), path: path)

@@ -61,7 +61,7 @@ public final class DataFolderLock: Sendable {
     /// Makes a private work folder under `<data>/tmp` for a backup or a restore and locks it.
     static func workFolder(in dataDirectory: String, purpose: String) throws -> (path: String, lock: DataFolderLock) {
         removeAbandonedWorkFolders(in: dataDirectory)
-        let path = (dataDirectory as NSString).appendingPathComponent("tmp/\(purpose)-" + UUID().lowercasedString)
+        let path = (dataDirectory as NSString).appendingPathComponent("tmp/\(purpose)-" + UUID.random().lowercasedString)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard let lock = try DataFolderLock(path: (path as NSString).appendingPathComponent(".lock"), mode: .exclusive) else {
             throw BackupError("Cannot lock the work folder \(path).")

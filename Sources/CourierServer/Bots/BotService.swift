@@ -45,7 +45,7 @@ public struct BotService: Sendable {
         guard username.isBotName else {
             throw CourierError.invalid("username", "A bot's username must end in \"bot\", as on Telegram.")
         }
-        let id = UUID()
+        let id = UUID.random()
         let now = Timestamp.now()
         let user = User(
             id: id, phone: try Self.placeholderPhone(), email: nil, username: username, bio: nil, avatarURL: nil, isPremium: false,

@@ -33,7 +33,7 @@ public struct ChannelService: Sendable {
         )
         let now = Timestamp.now()
         let chat = Chat(
-            id: UUID(), kind: .channel, name: name, ownerID: ownerID, lastSeq: 0, memberCount: 1,
+            id: UUID.random(), kind: .channel, name: name, ownerID: ownerID, lastSeq: 0, memberCount: 1,
             lastActivityAt: now, createdAt: now, updatedAt: now
         )
         await events.stored(try await chats.create(chat, channel: info, ownerID: ownerID, memberIDs: [], memberRole: .subscriber))

@@ -53,7 +53,7 @@ public struct ChatService: Sendable {
         }
         let now = Timestamp.now()
         let chat = Chat(
-            id: UUID(), kind: .group, name: name, ownerID: ownerID, lastSeq: 0, memberCount: members.count + 1,
+            id: UUID.random(), kind: .group, name: name, ownerID: ownerID, lastSeq: 0, memberCount: members.count + 1,
             lastActivityAt: now, createdAt: now, updatedAt: now
         )
         let updates = try await chats.create(chat, ownerID: ownerID, memberIDs: members, memberRole: .member)

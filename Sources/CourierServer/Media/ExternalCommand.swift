@@ -35,7 +35,7 @@ struct ExternalCommand: Sendable {
             throw Failure(tool: executable, reason: "not installed (see the README's requirements)", isMissingTool: true)
         }
         let temporary = folder?.path ?? NSTemporaryDirectory()
-        let base = (temporary as NSString).appendingPathComponent("courier-tool-" + UUID().lowercasedString)
+        let base = (temporary as NSString).appendingPathComponent("courier-tool-" + UUID.random().lowercasedString)
         let outputPath = base + ".out", errorPath = base + ".err"
         defer {
             unlink(outputPath)

@@ -97,7 +97,7 @@ public final class MediaService: Sendable {
         }
         let quota = isPremium ? settings.quotaBytesPremium : settings.quotaBytes
         let now = Timestamp.now()
-        let attachment = MediaAttachment(id: UUID(), kind: request.kind, mimeType: mimeType, size: request.size, fileName: fileName)
+        let attachment = MediaAttachment(id: UUID.random(), kind: request.kind, mimeType: mimeType, size: request.size, fileName: fileName)
         do {
             return try await store.createUpload(
                 ownerID: userID, info: .init(attachment: attachment, sha256: sha256), quota: quota, at: now,
@@ -327,7 +327,7 @@ public final class MediaService: Sendable {
 
     /// Encrypts and stores a file a job made, a chunk at a time.
     private func storeVariant(_ output: MediaProcessor.Output, key: SymmetricKey) async throws -> MediaStore.Blob {
-        let blobID = UUID()
+        let blobID = UUID.random()
         let size = output.variant.size
         let cipher = MediaCipher(key: key, blob: blobID, size: size)
         let handle = try FileHandle(forReadingFrom: output.file)
@@ -556,7 +556,7 @@ public final class MediaService: Sendable {
     /// The folder's making and removing (a transcode can leave hundreds of megabytes in it) run on
     /// the file threads, not on the event loop the request came in on.
     private func withPlaintextCopy<T: Sendable>(of record: MediaStore.Record, blob: MediaStore.Blob, _ work: (URL, URL) async throws -> T) async throws -> T {
-        let folder = workFolder.appendingPathComponent(UUID().lowercasedString, isDirectory: true)
+        let folder = workFolder.appendingPathComponent(UUID.random().lowercasedString, isDirectory: true)
         let input = folder.appendingPathComponent("input")
         let handle = try await fileThreads.runIfActive { [workFolder] in
             if !FileManager.default.fileExists(atPath: workFolder.path) {

@@ -73,7 +73,7 @@ public struct AuditStore: Sendable {
             let seq = (try last?.decode(column: "seq", as: Int64.self) ?? 0) + 1
             let previous = try last?.decode(column: "hash", as: String.self) ?? Self.genesis
             var entry = AuditEntry(
-                seq: seq, id: UUID(), occurredAt: time, actorID: event.actorID, subjectID: event.subjectID, action: event.action,
+                seq: seq, id: UUID.random(), occurredAt: time, actorID: event.actorID, subjectID: event.subjectID, action: event.action,
                 outcome: event.outcome, ipAddress: event.ipAddress, details: event.details, previousHash: previous, hash: ""
             )
             entry.hash = Self.seal(entry, key: key)

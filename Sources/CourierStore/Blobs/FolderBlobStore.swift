@@ -25,7 +25,7 @@ public final class FolderBlobStore: BlobStore {
             }
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let target = directory.appendingPathComponent(String(index))
-            let temporary = directory.appendingPathComponent(".\(index).\(UUID().lowercasedString).tmp")
+            let temporary = directory.appendingPathComponent(".\(index).\(UUID.random().lowercasedString).tmp")
             let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw BlobStoreError.io("create", errno) }
             do {

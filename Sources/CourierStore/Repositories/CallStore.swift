@@ -34,7 +34,7 @@ public struct CallStore: Sendable {
     public func place(
         chatID: UUID, callerID: UUID, calleeID: UUID, callerSession: UUID, video: Bool, offer: String, at time: Timestamp
     ) async throws -> Placement {
-        let id = UUID()
+        let id = UUID.random()
         let sealedOffer = try await keyring.seal(offer, offerContext(id, chatID))
         return try await engine.write { sql in
             for userID in [callerID, calleeID].sorted(by: { $0.uuidString < $1.uuidString }) {

@@ -87,7 +87,7 @@ public struct ChatStore: Sendable {
         }
         if let existing = try await engine.read(find) { return (try await opened(existing), false, LoggedUpdates()) }
         let chat = Chat(
-            id: UUID(), kind: .dm, name: nil, ownerID: nil, lastSeq: 0, memberCount: 2,
+            id: UUID.random(), kind: .dm, name: nil, ownerID: nil, lastSeq: 0, memberCount: 2,
             lastActivityAt: time, createdAt: time, updatedAt: time
         )
         do {

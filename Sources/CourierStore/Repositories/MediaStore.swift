@@ -73,7 +73,7 @@ public struct MediaStore: Sendable {
     /// bytes stay within `quota`. The check and the insert are one transaction that first locks
     /// the owner's row, so two uploads at once cannot both slip under the quota.
     public func createUpload(ownerID: UUID, info: Info, quota: Int64, at time: Timestamp, expiresAt: Timestamp) async throws -> Record {
-        let id = UUID()
+        let id = UUID.random()
         var info = info
         info.attachment.id = id.lowercasedString
         let key = SymmetricKey(size: .bits256)

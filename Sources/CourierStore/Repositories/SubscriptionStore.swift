@@ -45,7 +45,7 @@ public struct SubscriptionStore: Sendable {
                     subscription = running
                 } else {
                     subscription = Subscription(
-                        id: UUID(), userID: userID, plan: plan, startDate: time, endDate: time.adding(seconds: days),
+                        id: UUID.random(), userID: userID, plan: plan, startDate: time, endDate: time.adding(seconds: days),
                         autoRenew: true, status: .active, createdAt: time
                     )
                     try await sql.raw("""
@@ -55,7 +55,7 @@ public struct SubscriptionStore: Sendable {
                         """).run()
                 }
                 let payment = PaymentLog(
-                    id: UUID(), userID: userID, amountCents: plan.priceCents, plan: plan, status: "completed_stub",
+                    id: UUID.random(), userID: userID, amountCents: plan.priceCents, plan: plan, status: "completed_stub",
                     paymentMethod: "stub", notes: Self.stubNotes, subscriptionID: subscription.id, createdAt: time
                 )
                 try await sql.raw("""
