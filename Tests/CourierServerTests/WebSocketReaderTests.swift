@@ -167,16 +167,55 @@ import Testing
         #expect(!channel.isActive)
     }
 
-    /// Pings are not answered while the socket's buffer is full.
+    /// Pings are not answered while the socket's buffer is full; once it drains, the latest is.
     @Test func pingsWaitForAWritableSocket() throws {
         let channel = try Self.connectedChannel()
         _ = try Self.reader(on: channel)
         channel.isWritable = false
         try channel.writeInbound(Self.frame(.ping, "1"))
+        try channel.writeInbound(Self.frame(.ping, "2"))
         #expect(try channel.readOutbound(as: WebSocketFrame.self) == nil)
         channel.isWritable = true
-        try channel.writeInbound(Self.frame(.ping, "2"))
+        channel.pipeline.fireChannelWritabilityChanged()
         #expect(String(buffer: try #require(try channel.readOutbound(as: WebSocketFrame.self)).unmaskedData) == "2")
+        #expect(try channel.readOutbound(as: WebSocketFrame.self) == nil, "one pong for the pings that waited")
+        try channel.writeInbound(Self.frame(.ping, "3"))
+        #expect(String(buffer: try #require(try channel.readOutbound(as: WebSocketFrame.self)).unmaskedData) == "3")
+    }
+
+    /// A client over the control frame budget is not read until the budget refills; then the
+    /// latest of its pings is answered, and its messages still reach the inbox.
+    @Test(arguments: [WebSocketOpcode.ping, .pong])
+    func aControlFrameFloodStopsReadingUntilTheBudgetRefills(flooding: WebSocketOpcode) async throws {
+        let channel = try Self.connectedChannel()
+        let received = Received()
+        let inbox = WebSocketInbox(channel: channel)
+        inbox.attach { received.add($0) }
+        try channel.pipeline.syncOperations.addHandler(WebSocketReader(inbox: inbox, maxMessageBytes: 1024))
+        let burst = Int(ControlFrameBudget.burst)
+        for index in 0..<burst { try channel.writeInbound(Self.frame(flooding, "\(index)")) }
+        var pongs: [String] = []
+        while let frame = try channel.readOutbound(as: WebSocketFrame.self) { pongs.append(String(buffer: frame.unmaskedData)) }
+        #expect(pongs == (flooding == .ping ? (0..<burst).map { "\($0)" } : []))
+        #expect(inbox.readPause.isReading)
+
+        for index in burst..<(burst + 500) { try channel.writeInbound(Self.frame(flooding, "\(index)")) }
+        #expect(!inbox.readPause.isReading, "over the budget")
+        #expect(try channel.readOutbound(as: WebSocketFrame.self) == nil, "nothing answered over the budget")
+        try channel.writeInbound(Self.frame(.text, "still heard"))
+
+        // 500 frames over: the debt is as deep as the longest pause allows.
+        channel.embeddedEventLoop.advanceTime(by: ControlFrameBudget.longestPause - .seconds(1))
+        #expect(!inbox.readPause.isReading)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(inbox.readPause.isReading)
+        let answer = try channel.readOutbound(as: WebSocketFrame.self)
+        if flooding == .ping {
+            #expect(answer.map { String(buffer: $0.unmaskedData) } == "\(burst + 499)", "the latest ping")
+        } else {
+            #expect(answer == nil)
+        }
+        try await waitUntil("the message handed over") { received.all == ["still heard"] }
     }
 }
 

@@ -15,7 +15,8 @@ enum ClientMessage: Sendable {
 /// The socket's `WebSocketReader` puts messages in on its event loop; the first one to wait starts
 /// a task that handles what waits and ends when nothing does. So an idle socket has no task (a
 /// Swift task keeps the memory of its deepest call for as long as it lives). While the session is
-/// behind by `pauseAt` messages the socket stops reading, and TCP holds the client back.
+/// behind by `pauseAt` messages the socket stops reading (its `ReadPause`, shared with the
+/// reader), and TCP holds the client back.
 final class WebSocketInbox: Sendable {
     private struct State {
         var waiting = Deque<ClientMessage>()
@@ -33,10 +34,10 @@ final class WebSocketInbox: Sendable {
     static let pauseAt = 16
 
     private let state = Mutex(State())
-    private let channel: any Channel
+    let readPause: ReadPause
 
     init(channel: any Channel) {
-        self.channel = channel
+        self.readPause = ReadPause(channel: channel)
     }
 
     /// Starts handing messages to `handler`, those that came before it first.
@@ -61,7 +62,7 @@ final class WebSocketInbox: Sendable {
             }
             return (Self.claimHandling(&state), pause)
         }
-        if pause { channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+        if pause { readPause.hold(.backlog) }
         if start { startHandling() }
     }
 
@@ -115,12 +116,7 @@ final class WebSocketInbox: Sendable {
             return (nil, resume, state.whenIdle)
         }
         whenIdle?()
-        if resume {
-            let channel = self.channel
-            channel.eventLoop.execute {
-                channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess { channel.read() }
-            }
-        }
+        if resume { readPause.release(.backlog) }
         return next
     }
 }

@@ -5,6 +5,11 @@ import NIOWebSocket
 /// Reads a client's WebSocket frames on the socket's event loop: joins fragments into messages
 /// for the connection's `WebSocketInbox`, answers pings, and carries out the closing handshake.
 ///
+/// Pings and pongs are held to a `ControlFrameBudget`: over it, the socket is not read until the
+/// budget refills. A ping is answered at once when it is within the budget and the socket can take
+/// the pong; otherwise it waits, and only the latest waiting one is answered (RFC 6455 5.5.3), once
+/// reading resumes or the socket drains.
+///
 /// The last handler of an upgraded socket (after the frame decoder, the heartbeat and the frame
 /// writer). With it, an open socket is NIO handlers only, not a task waiting for the next frame.
 ///
@@ -23,6 +28,11 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let inbox: WebSocketInbox
     private let maxMessageBytes: Int
+    private var controlFrames = ControlFrameBudget()
+    /// The payload of the latest ping not answered yet.
+    private var waitingPing: ByteBuffer?
+    /// Resumes reading once the control frame budget refilled; nil while the budget holds.
+    private var budgetRefill: Scheduled<Void>?
     /// The fragments of a message not yet whole, and whether it is text.
     private var fragments: ByteBuffer?
     private var fragmentsAreText = false
@@ -46,14 +56,11 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
         case .connectionClose:
             receivedClose(frame, context: context)
         case .ping:
-            // Not while the socket's buffer is full: a client that pings without reading would
-            // grow it without bound (RFC 6455 5.5.3 lets a pong answer only the latest ping).
-            guard !sentClose, context.channel.isWritable else { return }
-            let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            waitingPing = frame.unmaskedData
+            if spendControlFrame(context: context) { answerWaitingPing(context: context) }
         case .pong:
-            // The heartbeat, before this handler, has seen it.
-            break
+            // The heartbeat, before this handler, has seen it; it counts against the budget all the same.
+            _ = spendControlFrame(context: context)
         case .text, .binary:
             guard fragments == nil else { return fail(.protocolError, "a new message inside a fragmented one", context: context) }
             if frame.fin {
@@ -102,13 +109,57 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
         context.writeAndFlush(data, promise: written)
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, budgetRefill == nil { answerWaitingPing(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        stopWaitingForTheBudget()
         inbox.finish()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        stopWaitingForTheBudget()
         inbox.finish()
+    }
+
+    /// Counts a control frame; false when it is over the budget, and then the socket is not read
+    /// until the budget refills.
+    private func spendControlFrame(context: ChannelHandlerContext) -> Bool {
+        if controlFrames.spend(now: context.eventLoop.now), budgetRefill == nil { return true }
+        if budgetRefill == nil {
+            inbox.readPause.hold(.controlFrames)
+            waitForTheBudget(context: context)
+        }
+        return false
+    }
+
+    /// Resumes reading (and answers the ping that waits) once the budget holds a token again;
+    /// frames read meanwhile deepen the debt, so this waits again while it is not paid.
+    private func waitForTheBudget(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        budgetRefill = context.eventLoop.scheduleTask(in: controlFrames.pause(now: context.eventLoop.now)) {
+            let (handler, context) = loopBound.value
+            guard handler.controlFrames.pause(now: context.eventLoop.now) == .zero else { return handler.waitForTheBudget(context: context) }
+            handler.budgetRefill = nil
+            handler.answerWaitingPing(context: context)
+            handler.inbox.readPause.release(.controlFrames)
+        }
+    }
+
+    private func stopWaitingForTheBudget() {
+        budgetRefill?.cancel()
+        budgetRefill = nil
+    }
+
+    /// Answers the latest ping, unless the socket's buffer is full: a client that pings without
+    /// reading must not grow it (the ping waits for the socket to drain), or a close went out.
+    private func answerWaitingPing(context: ChannelHandlerContext) {
+        guard let ping = waitingPing, !sentClose, context.channel.isWritable else { return }
+        waitingPing = nil
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: ping)), promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

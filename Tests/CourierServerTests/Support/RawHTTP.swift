@@ -29,6 +29,32 @@ enum RawHTTP {
         try await threads.runIfActive { try blockingOpenSilentWebSocket(port: port, path: path) }
     }
 
+    /// Writes `frame` over and over without waiting (and reads nothing) until the socket first
+    /// takes no more, then for `seconds` longer: how many bytes the socket took in that time, or
+    /// nil when it never stopped taking them within `limit` bytes (the peer reads at full speed).
+    static func flood(_ socket: Int32, with frame: [UInt8], seconds: Double, limit: Int) async throws -> Int? {
+        try await threads.runIfActive {
+            let burst = Array((0..<max(1, 65_536 / frame.count)).map { _ in frame }.joined())
+            var total = 0
+            var sinceFull: Int?
+            var fullAt: ContinuousClock.Instant?
+            while total < limit {
+                if let fullAt, ContinuousClock.now - fullAt > .seconds(seconds) { return sinceFull }
+                let sent = burst.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+                if sent > 0 {
+                    total += sent
+                    if let count = sinceFull { sinceFull = count + sent }
+                } else if errno == EAGAIN || errno == EWOULDBLOCK {
+                    if fullAt == nil { (fullAt, sinceFull) = (.now, 0) }
+                    usleep(10_000)
+                } else {
+                    throw RawHTTPError("send: \(errno)")
+                }
+            }
+            return nil
+        }
+    }
+
     /// A WebSocket upgrade request for `path`.
     static func upgradeRequest(_ path: String, headers: [String] = []) -> String {
         ([
