@@ -49,4 +49,21 @@ struct UUIDTextTests {
         }
         #expect(varying.count == 16)
     }
+
+    @Test func timeOrderedIDsCarryTheirTimeAndSortByIt() {
+        let start: Int64 = 1_764_806_400_000  // 2025-12-04
+        let ids = (0..<2_000).map { UUID.timeOrdered(milliseconds: start + Int64($0 / 4)) }
+        #expect(Set(ids).count == ids.count)
+        for (offset, id) in ids.enumerated() {
+            let text = id.lowercasedString
+            #expect(Array(text)[14] == "7")
+            #expect("89ab".contains(Array(text)[19]))
+            let time = withUnsafeBytes(of: id.uuid) { raw in (0..<6).reduce(Int64(0)) { $0 << 8 | Int64(raw[$1]) } }
+            #expect(time == start + Int64(offset / 4))
+        }
+        // Ids of later milliseconds sort after, in the text SQLite stores and in the bytes PostgreSQL compares.
+        for (earlier, later) in zip(ids, ids.dropFirst(4)) {
+            #expect(earlier.uppercasedString < later.uppercasedString)
+        }
+    }
 }

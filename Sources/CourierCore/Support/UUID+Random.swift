@@ -15,4 +15,18 @@ extension UUID {
             return UUID(uuid: raw.load(as: uuid_t.self))
         }
     }
+
+    /// A new UUID whose first 48 bits are `milliseconds` since 1970, the rest random (version 7,
+    /// RFC 9562): ids made later sort after, so the B-tree index of a table keyed by them grows at
+    /// its end, as a sequence's would, instead of dirtying a random page with every insert. Used
+    /// for messages, whose time every member sees anyway; 74 random bits keep it unguessable.
+    public static func timeOrdered(milliseconds: Int64) -> UUID {
+        var id = random().uuid
+        withUnsafeMutableBytes(of: &id) { raw in
+            let time = UInt64(clamping: max(0, milliseconds))
+            for index in 0..<6 { raw[index] = UInt8(truncatingIfNeeded: time >> (8 * (5 - index))) }
+            raw[6] = (raw[6] & 0x0F) | 0x70  // version 7
+        }
+        return UUID(uuid: id)
+    }
 }

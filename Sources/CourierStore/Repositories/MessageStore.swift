@@ -92,7 +92,7 @@ public struct MessageStore: Sendable {
         alongside: Alongside? = nil
     ) async throws -> Appended {
         do {
-            let appended = try await append(draft, id: UUID.random(), from: senderID, forwardedFrom: origin, at: time, alongside: alongside)
+            let appended = try await append(draft, id: UUID.timeOrdered(milliseconds: time.milliseconds), from: senderID, forwardedFrom: origin, at: time, alongside: alongside)
             knownPosters.insert(senderID, in: draft.chatID)
             return appended
         } catch let refusal as PostingRefusal {
@@ -308,7 +308,7 @@ public struct MessageStore: Sendable {
         var sealed: [(id: UUID, content: String, entries: [Int64])] = []
         sealed.reserveCapacity(contents.count)
         for content in contents {
-            let id = UUID.random()
+            let id = UUID.timeOrdered(milliseconds: time.milliseconds)
             sealed.append((id, try await cipher.sealContent(content, messageID: id, chatID: chatID), try await index.entries(of: content, in: chatID)))
         }
         let rows = sealed

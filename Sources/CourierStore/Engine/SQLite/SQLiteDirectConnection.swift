@@ -30,6 +30,9 @@ final class SQLiteDirectConnection: @unchecked Sendable {
     private(set) var preparedCount = 0
     /// Frames in the write-ahead log after this connection's last commit, once `watchLog` ran.
     private(set) var logFrames = 0
+    /// Frames (pages) this connection's commits wrote to the log since `watchLog` ran, over every
+    /// time the log started over. For tests and metrics.
+    private(set) var framesLogged = 0
 
     /// A prepared statement with the names of its result columns, read once.
     private final class KeptStatement {
@@ -132,9 +135,15 @@ final class SQLiteDirectConnection: @unchecked Sendable {
         precondition(thread.isCurrent, "the log was watched off the connection's thread")
         sqlite_nio_sqlite3_wal_hook(handle, { context, _, _, frames in
             // Called on the thread, inside the commit; the connection outlives its handle.
-            Unmanaged<SQLiteDirectConnection>.fromOpaque(context!).takeUnretainedValue().logFrames = Int(frames)
+            Unmanaged<SQLiteDirectConnection>.fromOpaque(context!).takeUnretainedValue().noteCommit(logFrames: Int(frames))
             return SQLITE_OK
         }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    private func noteCommit(logFrames frames: Int) {
+        // A log shorter than before started over: all of it is this commit's.
+        framesLogged += frames >= logFrames ? frames - logFrames : frames
+        logFrames = frames
     }
 
     /// Finalizes the kept statements, closes the connection and ends its thread.

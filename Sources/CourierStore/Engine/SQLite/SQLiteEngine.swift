@@ -146,6 +146,14 @@ public final class SQLiteEngine: DatabaseEngine {
         return total
     }
 
+    /// Pages the writer's commits have written to the write-ahead log since the engine opened: what
+    /// a transaction costs the disk, counted (a regression guard counts it per message sent).
+    public func pagesWrittenToTheLog() async throws -> Int {
+        try enter()
+        defer { leave() }
+        return try await writer.thread.run { [writer] in writer.framesLogged }
+    }
+
     public func read<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         try enter()
         defer { leave() }
