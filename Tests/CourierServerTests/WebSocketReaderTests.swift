@@ -199,23 +199,56 @@ import Testing
         #expect(pongs == (flooding == .ping ? (0..<burst).map { "\($0)" } : []))
         #expect(inbox.readPause.isReading)
 
-        for index in burst..<(burst + 500) { try channel.writeInbound(Self.frame(flooding, "\(index)")) }
+        // Eleven over: read until the budget holds a token again, 12 refills later (1.5 s at 8/s).
+        for index in burst..<(burst + 11) { try channel.writeInbound(Self.frame(flooding, "\(index)")) }
         #expect(!inbox.readPause.isReading, "over the budget")
         #expect(try channel.readOutbound(as: WebSocketFrame.self) == nil, "nothing answered over the budget")
         try channel.writeInbound(Self.frame(.text, "still heard"))
-
-        // 500 frames over: the debt is as deep as the longest pause allows.
-        channel.embeddedEventLoop.advanceTime(by: ControlFrameBudget.longestPause - .seconds(1))
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1_400))
         #expect(!inbox.readPause.isReading)
-        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(100))
         #expect(inbox.readPause.isReading)
         let answer = try channel.readOutbound(as: WebSocketFrame.self)
         if flooding == .ping {
-            #expect(answer.map { String(buffer: $0.unmaskedData) } == "\(burst + 499)", "the latest ping")
+            #expect(answer.map { String(buffer: $0.unmaskedData) } == "\(burst + 10)", "the latest ping")
         } else {
             #expect(answer == nil)
         }
+        #expect(channel.isActive)
         try await waitUntil("the message handed over") { received.all == ["still heard"] }
+    }
+
+    /// A client that goes on flooding while it is not read (more than a burst's worth came with the
+    /// read that went over) is closed with 1008.
+    @Test func aClientThatKeepsFloodingIsClosed() throws {
+        let channel = try Self.connectedChannel()
+        _ = try Self.reader(on: channel)
+        let burst = Int(ControlFrameBudget.burst)
+        for index in 0..<(2 * burst + 1) { try channel.writeInbound(Self.frame(.ping, "\(index)")) }
+        #expect(channel.isActive, "a burst over is only paused")
+        while try channel.readOutbound(as: WebSocketFrame.self) != nil {}
+        try channel.writeInbound(Self.frame(.ping, "one too many"))
+        #expect(Self.closeCode(try channel.readOutbound(as: WebSocketFrame.self)) == 1008)
+        #expect(!channel.isActive)
+    }
+
+    /// A message may come in at most `maxFragments` pieces: empty fragments cost a frame each and
+    /// would otherwise pass every limit.
+    @Test func aMessageInTooManyFragmentsClosesWith1008() async throws {
+        let channel = try Self.connectedChannel()
+        let received = try Self.reader(on: channel)
+        try channel.writeInbound(Self.frame(.text, fin: false, "a"))
+        for _ in 0..<(WebSocketReader.maxFragments - 2) { try channel.writeInbound(Self.frame(.continuation, fin: false, "")) }
+        try channel.writeInbound(Self.frame(.continuation, fin: true, "b"))
+        try await waitUntil("the message of the most fragments handed over") { received.all == ["ab"] }
+        #expect(channel.isActive)
+
+        try channel.writeInbound(Self.frame(.text, fin: false, ""))
+        for _ in 0..<(WebSocketReader.maxFragments - 2) { try channel.writeInbound(Self.frame(.continuation, fin: false, "")) }
+        #expect(channel.isActive)
+        try channel.writeInbound(Self.frame(.continuation, fin: false, ""))
+        #expect(Self.closeCode(try channel.readOutbound(as: WebSocketFrame.self)) == 1008)
+        #expect(!channel.isActive)
     }
 }
 

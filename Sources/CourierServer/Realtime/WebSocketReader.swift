@@ -6,9 +6,13 @@ import NIOWebSocket
 /// for the connection's `WebSocketInbox`, answers pings, and carries out the closing handshake.
 ///
 /// Pings and pongs are held to a `ControlFrameBudget`: over it, the socket is not read until the
-/// budget refills. A ping is answered at once when it is within the budget and the socket can take
-/// the pong; otherwise it waits, and only the latest waiting one is answered (RFC 6455 5.5.3), once
-/// reading resumes or the socket drains.
+/// budget refills, and a client that sends `ControlFrameBudget.burst` more while it waits is closed
+/// with 1008 (what was read with the frame that went over still comes through the decoder, and a
+/// client that sends that many is flooding). A ping is answered at once when it is within the
+/// budget and the socket can take the pong; otherwise it waits, and only the latest waiting one is
+/// answered (RFC 6455 5.5.3), once reading resumes or the socket drains. A message may come in at
+/// most `maxFragments` fragments (1008 after): empty fragments would otherwise pass every limit,
+/// and one client sending them kept a core busy.
 ///
 /// The last handler of an upgraded socket (after the frame decoder, the heartbeat and the frame
 /// writer). With it, an open socket is NIO handlers only, not a task waiting for the next frame.
@@ -25,6 +29,9 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// How long the last close frame may wait to be written before the socket is closed anyway.
     static let closeGrace = TimeAmount.seconds(2)
+    /// Fragments a message may come in (a 64 KiB message in 512-byte pieces; clients send whole
+    /// messages, or a few large fragments).
+    static let maxFragments = 128
 
     private let inbox: WebSocketInbox
     private let maxMessageBytes: Int
@@ -33,9 +40,12 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
     private var waitingPing: ByteBuffer?
     /// Resumes reading once the control frame budget refilled; nil while the budget holds.
     private var budgetRefill: Scheduled<Void>?
+    /// Control frames that came while reading waited for the budget.
+    private var framesWhilePaused = 0
     /// The fragments of a message not yet whole, and whether it is text.
     private var fragments: ByteBuffer?
     private var fragmentsAreText = false
+    private var fragmentCount = 0
     private var sentClose = false
     private var receivedClose = false
 
@@ -68,9 +78,14 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
             } else {
                 fragments = frame.unmaskedData
                 fragmentsAreText = frame.opcode == .text
+                fragmentCount = 1
             }
         case .continuation:
             guard var collected = fragments else { return fail(.protocolError, "a continuation without a start", context: context) }
+            fragmentCount += 1
+            guard frame.fin || fragmentCount < Self.maxFragments else {
+                return fail(.policyViolation, "too many fragments", context: context)
+            }
             var part = frame.unmaskedData
             guard collected.readableBytes + part.readableBytes <= maxMessageBytes else {
                 return fail(.messageTooLarge, "message too large", context: context)
@@ -132,6 +147,14 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
         if budgetRefill == nil {
             inbox.readPause.hold(.controlFrames)
             waitForTheBudget(context: context)
+        } else {
+            framesWhilePaused += 1
+            if framesWhilePaused > Int(ControlFrameBudget.burst) {
+                // Not read again: the socket closes once the close frame is out (or after the grace).
+                budgetRefill?.cancel()
+                budgetRefill = nil
+                fail(.policyViolation, "too many control frames", context: context)
+            }
         }
         return false
     }
@@ -144,6 +167,7 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
             let (handler, context) = loopBound.value
             guard handler.controlFrames.pause(now: context.eventLoop.now) == .zero else { return handler.waitForTheBudget(context: context) }
             handler.budgetRefill = nil
+            handler.framesWhilePaused = 0
             handler.answerWaitingPing(context: context)
             handler.inbox.readPause.release(.controlFrames)
         }
@@ -152,6 +176,7 @@ final class WebSocketReader: ChannelDuplexHandler, RemovableChannelHandler {
     private func stopWaitingForTheBudget() {
         budgetRefill?.cancel()
         budgetRefill = nil
+        inbox.readPause.release(.controlFrames)
     }
 
     /// Answers the latest ping, unless the socket's buffer is full: a client that pings without

@@ -29,29 +29,45 @@ enum RawHTTP {
         try await threads.runIfActive { try blockingOpenSilentWebSocket(port: port, path: path) }
     }
 
-    /// Writes `frame` over and over without waiting (and reads nothing) until the socket first
-    /// takes no more, then for `seconds` longer: how many bytes the socket took in that time, or
-    /// nil when it never stopped taking them within `limit` bytes (the peer reads at full speed).
-    static func flood(_ socket: Int32, with frame: [UInt8], seconds: Double, limit: Int) async throws -> Int? {
+    /// How a flood of frames ended (`flood`).
+    enum FloodOutcome: Sendable, Equatable {
+        /// The peer stopped reading: the bytes the socket took in the `seconds` after it first took no more.
+        case heldBack(bytesAfterFull: Int)
+        /// The peer ended the connection after taking this many bytes.
+        case cut(afterBytes: Int)
+        /// The peer took `limit` bytes as fast as they came.
+        case takenAtFullSpeed
+    }
+
+    /// Writes `frame` over and over without waiting (and reads nothing), whole frames only, until
+    /// the peer ends the connection, or the socket first takes no more and `seconds` pass, or
+    /// `limit` bytes were taken.
+    static func flood(_ socket: Int32, with frame: [UInt8], seconds: Double, limit: Int) async throws -> FloodOutcome {
         try await threads.runIfActive {
             let burst = Array((0..<max(1, 65_536 / frame.count)).map { _ in frame }.joined())
             var total = 0
-            var sinceFull: Int?
+            var offset = 0  // into `burst`: a short write is continued, so no frame is cut
+            var sinceFull = 0
             var fullAt: ContinuousClock.Instant?
             while total < limit {
-                if let fullAt, ContinuousClock.now - fullAt > .seconds(seconds) { return sinceFull }
-                let sent = burst.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+                if let fullAt, ContinuousClock.now - fullAt > .seconds(seconds) { return .heldBack(bytesAfterFull: sinceFull) }
+                let sent = burst.withUnsafeBytes { bytes in
+                    Glibc.send(socket, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                }
                 if sent > 0 {
                     total += sent
-                    if let count = sinceFull { sinceFull = count + sent }
+                    if fullAt != nil { sinceFull += sent }
+                    offset = (offset + sent) % burst.count
                 } else if errno == EAGAIN || errno == EWOULDBLOCK {
-                    if fullAt == nil { (fullAt, sinceFull) = (.now, 0) }
+                    if fullAt == nil { fullAt = .now }
                     usleep(10_000)
+                } else if errno == ECONNRESET || errno == EPIPE {
+                    return .cut(afterBytes: total)
                 } else {
                     throw RawHTTPError("send: \(errno)")
                 }
             }
-            return nil
+            return .takenAtFullSpeed
         }
     }
 
