@@ -1,3 +1,4 @@
+import CourierCore
 import DequeModule
 import Foundation
 import Synchronization
@@ -12,7 +13,7 @@ import Synchronization
 /// being written, and takes them one by one (`takeFrame`) on the socket's own thread while the
 /// socket takes more. An idle connection then costs no task, and a frame one thread hop fewer.
 public final class DeviceConnection: Sendable, Identifiable {
-    public let id = UUID()
+    public let id = UUID.random()
     public let userID: UUID
     /// The device session whose access token opened the connection: signing it out closes it.
     public let sessionID: UUID

@@ -1,3 +1,4 @@
+import CourierCore
 import CourierRedis
 import Foundation
 import NIOCore
@@ -23,7 +24,7 @@ public final class RedisBus: Bus {
     private let publisher: Task<Void, Never>
     private let outbox: AsyncStream<Outgoing>.Continuation
     /// This node, to tell its own hints (delivered here already) from the others'.
-    public let nodeID = UUID()
+    public let nodeID = UUID.random()
     /// Set when the outbox dropped events: other nodes may have missed something.
     private let lost = LossFlag()
 

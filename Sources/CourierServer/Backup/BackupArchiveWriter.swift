@@ -1,3 +1,4 @@
+import CourierCore
 import Crypto
 import Foundation
 #if canImport(Glibc)
@@ -27,7 +28,7 @@ final class BackupArchiveWriter {
         var existing = stat()
         guard lstat(path, &existing) != 0 else { throw BackupError("\(path) exists already; give a new file name.") }
         self.path = path
-        partialPath = path + ".partial-" + UUID().uuidString.prefix(8).lowercased()
+        partialPath = path + ".partial-" + UUID.random().uuidString.prefix(8).lowercased()
         descriptor = open(partialPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw BackupError("Cannot create \(partialPath): \(String(cString: strerror(errno))).") }
         let salt = Data((0..<16).map { _ in UInt8.random(in: .min ... .max) })

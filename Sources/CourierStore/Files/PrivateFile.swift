@@ -1,3 +1,4 @@
+import CourierCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -34,7 +35,7 @@ public enum PrivateFile {
 
     /// Writes `contents` to a new private file next to `path`, synced to disk, and returns its path.
     private static func writeTemporary(_ contents: Data, besides path: String) throws -> String {
-        let temporary = "\(path).\(UUID().uuidString.prefix(8)).tmp"
+        let temporary = "\(path).\(UUID.random().uuidString.prefix(8)).tmp"
         try createNew(at: temporary, contents: contents)
         return temporary
     }
