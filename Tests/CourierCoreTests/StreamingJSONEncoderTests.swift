@@ -33,6 +33,21 @@ struct StreamingJSONEncoderTests {
         }
     }
 
+    /// The escapes are found by a C string search (`strcspn`), which also stops at a NUL: a NUL
+    /// inside the text, escapes at its ends or next to each other, short strings (stored inline)
+    /// and long ones, and a string that is a slice of another are each written whole.
+    @Test func escapesAreFoundAnywhereInTheText() throws {
+        let long = String(repeating: "message text ", count: 700)
+        for text in [
+            "\u{0}", "a\u{0}b", "\u{0}\u{0}", "\"", "\"\"", "/x/", "\n\u{1f}\u{0}\\", "short\u{0}", "0123456789abcde\u{0}",
+            long + "\u{0}" + long, "\"" + long + "\"", long + "\u{0}", "漢\u{0}字" + long + "🙂\n",
+            String(long.dropFirst(3).dropLast(5)) + "/",
+        ] {
+            try expectSameBytes(text)
+            try expectSameBytes(["k\u{0}/": text])
+        }
+    }
+
     @Test func numbersAreWrittenAsJSONEncoderWritesThem() throws {
         for value in [0, 9, 10, -1, Int.max, Int.min, 1_234_567_890] { try expectSameBytes(value) }
         try expectSameBytes([Int64.min, Int64.max])

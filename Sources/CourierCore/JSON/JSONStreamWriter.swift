@@ -161,29 +161,48 @@ final class JSONStreamWriter {
 
     /// A JSON string: `"`, `\` and `/` escaped, control characters as `\b`, `\f`, `\n`, `\r`,
     /// `\t` or `\u00XX`, everything else as its UTF-8.
+    ///
+    /// The bytes to escape are found by C's `strcspn` and the runs between them appended whole:
+    /// a loop over each byte in Swift ran about 40 times slower than `JSONEncoder` in debug builds
+    /// (the tests'), where a catch-up of a few hundred long messages then took seconds.
     func writeString(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         var text = text
-        text.withUTF8 { utf8 in
-            var plainFrom = 0
-            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "/") {
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainFrom..<index]))
-                plainFrom = index + 1
-                bytes.append(UInt8(ascii: "\\"))
-                switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): bytes.append(byte)
-                case 0x08: bytes.append(UInt8(ascii: "b"))
-                case 0x0C: bytes.append(UInt8(ascii: "f"))
-                case 0x0A: bytes.append(UInt8(ascii: "n"))
-                case 0x0D: bytes.append(UInt8(ascii: "r"))
-                case 0x09: bytes.append(UInt8(ascii: "t"))
-                default:
-                    let hex = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+        let length = text.utf8.count
+        text.withCString { start in
+            start.withMemoryRebound(to: UInt8.self, capacity: length + 1) { utf8 in
+                var position = 0
+                while true {
+                    // The NUL that ends the C string stops the search too: at `length` it is the
+                    // end, before it a NUL in the text, escaped like the other control characters.
+                    let plain = Self.escaped.withUnsafeBufferPointer { strcspn(start + position, $0.baseAddress!) }
+                    bytes.append(contentsOf: UnsafeBufferPointer(start: utf8 + position, count: plain))
+                    position += plain
+                    guard position < length else { break }
+                    appendEscape(of: utf8[position])
+                    position += 1
                 }
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainFrom...]))
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// What `writeString` escapes, as a C string for `strcspn`: the control characters (NUL is
+    /// the terminator, which `strcspn` stops at anyway), `"`, `\` and `/`.
+    private static let escaped: [CChar] = (Array(0x01..<0x20) + [UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), 0]).map { CChar(bitPattern: $0) }
+
+    private func appendEscape(of byte: UInt8) {
+        bytes.append(UInt8(ascii: "\\"))
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): bytes.append(byte)
+        case 0x08: bytes.append(UInt8(ascii: "b"))
+        case 0x0C: bytes.append(UInt8(ascii: "f"))
+        case 0x0A: bytes.append(UInt8(ascii: "n"))
+        case 0x0D: bytes.append(UInt8(ascii: "r"))
+        case 0x09: bytes.append(UInt8(ascii: "t"))
+        default:
+            let hex = Array("0123456789abcdef".utf8)
+            bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+        }
     }
 }

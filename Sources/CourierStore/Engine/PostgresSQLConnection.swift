@@ -41,8 +41,13 @@ struct PostgresSQLConnection: SQLDatabase {
             guard try Self.append(bind, to: &bindings) else { return try await kit.execute(sql: query, onRow) }
         }
         let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: connection.logger)
+        // The rows of one result share their columns: their positions by name are looked up once.
+        var positions: [String: Int]?
         for try await row in rows {
-            onRow(PostgresSQLRow(row: row))
+            let cells = row.makeRandomAccess()
+            let named = positions ?? Dictionary(cells.enumerated().map { ($1.columnName, $0) }, uniquingKeysWith: { _, last in last })
+            positions = named
+            onRow(PostgresSQLRow(row: row, cells: cells, positions: named))
         }
     }
 
